@@ -1,0 +1,153 @@
+/**
+ * Checks across sections: shared interfaces, references to uplinks and zones, probe
+ * targets against the effective method, and range capacity. They run even when other
+ * parts of the config failed, so read every value defensively.
+ */
+import type { z } from 'zod';
+import { closest, hinted, splitHint } from './errors.js';
+import { checkProbeTarget, PROBE_METHODS, type ProbeMethod } from './probe.js';
+
+type Path = (string | number)[];
+type Ctx = z.core.$RefinementCtx<unknown>;
+type Obj = Record<string, unknown>;
+
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const entries = (v: unknown): [string, Obj][] =>
+  isObj(v) ? Object.entries(v).filter((e): e is [string, Obj] => isObj(e[1])) : [];
+const list = (v: unknown): Obj[] => (Array.isArray(v) ? v.map((x) => (isObj(x) ? x : {})) : []);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+function knownHint(name: string, known: string[], what: string): string {
+  const near = closest(name, known);
+  const all = known.length ? `configured ${what}s: ${known.join(', ')}` : `no ${what}s are configured`;
+  return near !== undefined ? `did you mean "${near}"? ${all}` : all;
+}
+
+export function crossCheck(cfg: unknown, ctx: Ctx): void {
+  if (!isObj(cfg)) return;
+  const seen = new Set<string>();
+  const add = (path: Path, input: unknown, message: string, hint?: string) => {
+    const key = `${path.join('.')}\u0000${message}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    ctx.addIssue({ code: 'custom', path, input, message: hinted(message, hint) });
+  };
+
+  const uplinks = entries(cfg['uplinks']);
+  const names = uplinks.map(([n]) => n);
+
+  // Interfaces: one uplink per interface; LAN interfaces are not uplinks.
+  const owner = new Map<string, string>();
+  for (const [name, u] of uplinks) {
+    const ifc = str(u['interface']);
+    if (ifc === undefined) continue;
+    const first = owner.get(ifc);
+    if (first !== undefined) {
+      add(['uplinks', name, 'interface'], ifc, `interface "${ifc}" is already used by uplink "${first}"`,
+        'each uplink needs its own interface');
+    } else owner.set(ifc, name);
+  }
+  const zones = new Set<string>();
+  const lanIfs = new Map<string, number>();
+  list(cfg['lan']).forEach((l, i) => {
+    const ifc = str(l['interface']);
+    const zone = str(l['zone']);
+    if (zone !== undefined) zones.add(zone);
+    if (ifc === undefined) return;
+    if (owner.has(ifc)) {
+      add(['lan', i, 'interface'], ifc, `interface "${ifc}" is already the interface of uplink "${owner.get(ifc)}"`,
+        'an interface is either an uplink or on the LAN, not both');
+    } else if (lanIfs.has(ifc)) {
+      add(['lan', i, 'interface'], ifc, `interface "${ifc}" is already listed as lan[${lanIfs.get(ifc)}]`,
+        'list each LAN interface once');
+    } else lanIfs.set(ifc, i);
+  });
+
+  // References to uplinks and zones.
+  const ref = (path: Path, v: unknown) => {
+    if (typeof v === 'string' && !names.includes(v)) add(path, v, `unknown uplink "${v}"`, knownHint(v, names, 'uplink'));
+  };
+  list(cfg['forwards']).forEach((f, i) => {
+    const u = f['uplink'];
+    if (Array.isArray(u)) u.forEach((v, j) => ref(['forwards', i, 'uplink', j], v));
+    else ref(['forwards', i, 'uplink'], u);
+    const zone = str(f['zone']);
+    if (zone !== undefined && !zones.has(zone)) {
+      add(['forwards', i, 'zone'], zone, `unknown zone "${zone}"`, knownHint(zone, [...zones], 'lan zone'));
+    }
+  });
+  list(cfg['schedule']).forEach((s, i) => ref(['schedule', i, 'uplink'], s['uplink']));
+  list(cfg['announce']).forEach((a, i) => ref(['announce', i, 'uplink'], a['uplink']));
+
+  checkProbes(cfg, uplinks, add);
+
+  // Capacity of our table range: the selection table plus one per uplink.
+  const control = cfg['control'];
+  const kernel = isObj(control) ? control['kernel'] : undefined;
+  const count = isObj(kernel) ? kernel['table_count'] : undefined;
+  if (typeof count === 'number' && uplinks.length > count - 1) {
+    add(['control', 'kernel', 'table_count'], count,
+      `table_count ${count} leaves room for ${count - 1} uplink${count === 2 ? '' : 's'}, but ${uplinks.length} are configured`,
+      `raise table_count to at least ${uplinks.length + 1}`);
+  }
+  const tbase = isObj(kernel) ? kernel['table_base'] : undefined;
+  const tables = new Map<number, string>();
+  for (const [name, u] of uplinks) {
+    const t = u['table'];
+    if (typeof t !== 'number') continue;
+    if (typeof tbase === 'number' && typeof count === 'number' && (t <= tbase || t > tbase + count - 1)) {
+      add(['uplinks', name, 'table'], t, `table ${t} is outside our uplink tables ${tbase + 1}..${tbase + count - 1}`,
+        `pick a table in that range, or change control.kernel.table_base/table_count`);
+    } else if (tables.has(t)) {
+      add(['uplinks', name, 'table'], t, `table ${t} is already used by uplink "${tables.get(t)}"`, 'each uplink needs its own table');
+    }
+    if (!tables.has(t)) tables.set(t, name);
+  }
+}
+
+type Add = (path: Path, input: unknown, message: string, hint?: string) => void;
+
+function checkProbes(cfg: Obj, uplinks: [string, Obj][], add: Add): void {
+  const defaults = cfg['defaults'];
+  const dp = isObj(defaults) && isObj(defaults['probe']) ? defaults['probe'] : undefined;
+  const method = (v: unknown): ProbeMethod | undefined =>
+    (PROBE_METHODS as readonly unknown[]).includes(v) ? (v as ProbeMethod) : undefined;
+
+  const checkBlock = (m: ProbeMethod, targets: unknown, tPath: Path, reliability: unknown, rPath: Path) => {
+    const ts = Array.isArray(targets) ? targets : undefined;
+    ts?.forEach((t, i) => {
+      if (typeof t !== 'string') return;
+      const bad = checkProbeTarget(m, t);
+      if (bad !== undefined) {
+        const { message, hint } = splitHint(bad);
+        add([...tPath, i], t, message, hint);
+      }
+    });
+    const n = ts?.length ?? 1;
+    if (typeof reliability === 'number' && reliability > n) {
+      add(rPath, reliability, `reliability ${reliability} is more than the ${n} target${n === 1 ? '' : 's'}`,
+        `reliability counts the targets that must answer; at most ${n} here`);
+    }
+  };
+
+  if (dp !== undefined) {
+    checkBlock(method(dp['method']) ?? 'icmp', dp['targets'], ['defaults', 'probe', 'targets'],
+      dp['reliability'], ['defaults', 'probe', 'reliability']);
+  }
+  for (const [name, u] of uplinks) {
+    const up = isObj(u['probe']) ? u['probe'] : undefined;
+    const base: Path = ['uplinks', name, 'probe'];
+    const own = <K extends string>(k: K): boolean => up !== undefined && up[k] !== undefined;
+    const m = method(up?.['method']) ?? method(dp?.['method']) ?? 'icmp';
+    const tFrom: Path = own('targets') ? [...base, 'targets'] : ['defaults', 'probe', 'targets'];
+    const targets = own('targets') ? up!['targets'] : dp?.['targets'];
+    const rPath: Path = own('reliability') ? [...base, 'reliability'] : ['defaults', 'probe', 'reliability'];
+    const reliability = own('reliability') ? up!['reliability'] : dp?.['reliability'];
+    checkBlock(m, targets, tFrom, reliability, rPath);
+    if (targets === undefined && (m === 'tcp' || m === 'http')) {
+      const at: Path = own('method') ? [...base, 'method'] : ['defaults', 'probe', 'method'];
+      add(at, m, `${m} probes of uplink "${name}" need targets`,
+        m === 'tcp' ? 'add targets: [IP:PORT], e.g. ["198.51.100.1:443"]' : 'add targets: [URL], e.g. ["http://198.51.100.1/"]');
+    }
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Pure checks for network-ish strings in the config: IP addresses, CIDRs, host:port,
+ * kernel interface names, URLs. Each returns undefined when fine, or a hinted message.
+ */
+import { isIP, isIPv4, isIPv6 } from 'node:net';
+import { hinted } from './errors.js';
+
+export { isIP, isIPv4, isIPv6 };
+
+const q = (s: string): string => JSON.stringify(s);
+
+/** Looks like a DNS name rather than an address (used to say "probes must not depend on DNS"). */
+export function looksLikeHostname(s: string): boolean {
+  return /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/.test(s) &&
+    /[A-Za-z]/.test(s) && !isIP(s);
+}
+
+export function checkIp(s: string, family?: 4 | 6): string | undefined {
+  const v = isIP(s);
+  if (v !== 0 && (family === undefined || v === family)) return undefined;
+  if (v !== 0) return hinted(`${q(s)} is an IPv${v} address`, `an IPv${family} address is needed here`);
+  if (s.includes('/')) return hinted(`${q(s)} is not an IP address`, 'write the address without a /prefix');
+  if (looksLikeHostname(s)) {
+    return hinted(`${q(s)} is not an IP address`, 'write an address like 198.51.100.1, not a host name');
+  }
+  return hinted(`${q(s)} is not an IP address`, `write an address like ${family === 6 ? '2001:db8::1' : '198.51.100.1'}`);
+}
+
+export interface Cidr {
+  address: string;
+  prefix: number;
+  family: 4 | 6;
+}
+
+export function parseCidr(s: string): Cidr | undefined {
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(s);
+  if (!m) return undefined;
+  const family = isIP(m[1]!);
+  const prefix = Number(m[2]);
+  if (family === 0 || prefix > (family === 4 ? 32 : 128)) return undefined;
+  return { address: m[1]!, prefix, family: family as 4 | 6 };
+}
+
+export function checkCidr(s: string): string | undefined {
+  if (parseCidr(s)) return undefined;
+  const m = /^([^/]+)\/(.*)$/.exec(s);
+  if (!m) {
+    if (isIP(s)) return hinted(`${q(s)} is not a CIDR`, `add the prefix length, e.g. ${s}/${isIPv4(s) ? 24 : 64}`);
+    return hinted(`${q(s)} is not a CIDR`, 'write address/prefix, e.g. 192.0.2.10/24');
+  }
+  const fam = isIP(m[1]!);
+  if (fam === 0) return hinted(`${q(s)} is not a CIDR`, `${q(m[1]!)} is not an IP address`);
+  return hinted(`${q(s)} is not a CIDR`, `the prefix length must be 0..${fam === 4 ? 32 : 128}`);
+}
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/** `1.2.3.4:80`, `[2001:db8::1]:80`, `name:80`; undefined if there is no valid port. */
+export function parseHostPort(s: string): HostPort | undefined {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:[\]]+):(\d+)$/.exec(s);
+  if (!m) return undefined;
+  const port = Number(m[2]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return undefined;
+  return { host: m[1]!, port };
+}
+
+/** `ip:port` where ip is an IP address (IPv6 in brackets). */
+export function checkIpPort(s: string, what = 'address'): string | undefined {
+  const hp = parseHostPort(s);
+  if (hp) {
+    if (isIPv4(hp.host) || (isIPv6(hp.host) && s.startsWith('['))) return undefined;
+    if (looksLikeHostname(hp.host)) {
+      return hinted(`${q(s)} names a host, not an IP address`, 'write an IP address, e.g. 192.0.2.10:80');
+    }
+  }
+  if (isIPv4(s)) return hinted(`${q(s)} has no port`, `write ${s}:PORT`);
+  if (isIPv6(s)) return hinted(`${q(s)} has no port`, `write [${s}]:PORT`);
+  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(s);
+  if (m && isIP(m[1]!.replace(/^\[|\]$/g, ''))) return hinted(`${q(s)} has a bad port`, 'ports are 1..65535');
+  return hinted(`${q(s)} is not an IP:port ${what}`, 'write e.g. 192.0.2.10:80 or [2001:db8::10]:80');
+}
+
+/** Kernel interface name rules (dev_valid_name): 1–15 bytes, no '/', ':' or white space, not '.'/'..'. */
+export function checkIfname(s: string): string | undefined {
+  const HINT = 'interface names are 1–15 characters without /, : or spaces';
+  if (s.length === 0) return hinted('interface name is empty', HINT);
+  if (Buffer.byteLength(s) > 15) return hinted(`interface name ${q(s)} is longer than 15 characters`, HINT);
+  if (s === '.' || s === '..') return hinted(`${q(s)} is not a valid interface name`, HINT);
+  const bad = /[/:\s]/.exec(s);
+  if (bad) {
+    const what = bad[0] === '/' ? '"/"' : bad[0] === ':' ? '":"' : 'white space';
+    const tip = bad[0] === ':' ? '; an alias like eth0:1 is not a separate interface, name eth0' : '';
+    return hinted(`interface name ${q(s)} contains ${what}`, HINT + tip);
+  }
+  return undefined;
+}
+
+export function checkUrl(s: string, schemes: readonly string[] = ['http', 'https']): string | undefined {
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    return hinted(`${q(s)} is not a URL`, `write a full URL, e.g. ${schemes[0]}://192.0.2.10/`);
+  }
+  const scheme = u.protocol.replace(/:$/, '');
+  if (!schemes.includes(scheme)) {
+    return hinted(`${q(s)} has scheme ${scheme}:`, `use ${schemes.map((x) => `${x}://`).join(' or ')}`);
+  }
+  return undefined;
+}
+
+/** `host:port` for a listening socket: IPv4, [IPv6] or localhost. */
+export function checkListen(s: string): string | undefined {
+  const hp = parseHostPort(s);
+  const hint = 'write host:port, e.g. 127.0.0.1:8377 or [::1]:8377';
+  if (!hp) return hinted(`${q(s)} is not host:port`, hint);
+  if (hp.host !== 'localhost' && !isIP(hp.host)) {
+    return hinted(`${q(s)} does not name an IP address to listen on`, hint);
+  }
+  return undefined;
+}

@@ -1,0 +1,157 @@
+/**
+ * Schemas of the sections beside uplinks: lan, forwards, demand, jobs, hooks, schedule,
+ * announce, notify. Apart from lan, these are declared but inert for now: validated, and
+ * acted on in later releases.
+ */
+import { z } from 'zod';
+import { positiveDuration, duration } from './duration.js';
+import { hinted } from './errors.js';
+import { checkIpPort, isIP } from './net.js';
+import { absolutePath, checked, cidr, command, cronExpr, email, evenAfterChildErrors, httpUrl, ifname } from './types.js';
+
+const INERT = 'Declared but inert: validated now, acted on in a later release.';
+
+export const ZONE_RE = /^[a-z][a-z0-9_-]*$/;
+export const zoneName = z
+  .string()
+  .regex(ZONE_RE, {
+    error: (iss) =>
+      hinted(`${JSON.stringify(iss.input)} is not a valid zone name`, 'zone names start with a lowercase letter and use only a-z, 0-9, _ and -'),
+  })
+  .refine((z) => z !== 'wan', {
+    error: hinted('zone "wan" is reserved for the uplinks', 'name the LAN zone something else, e.g. lan or dmz'),
+  });
+
+export const lanSchema = z
+  .strictObject({
+    interface: ifname.describe('LAN interface (1-15 characters, no /, : or spaces).'),
+    zone: zoneName.describe('Zone of the interface (e.g. lan, dmz); "wan" is reserved for uplinks.'),
+  })
+  .describe('A LAN interface: traffic from it is masqueraded out of the uplinks.');
+
+/** A port (80) or a range ("8000-8100"). */
+export const portOrRange = z
+  .union([z.int(), z.string()], {
+    error: (iss) => hinted(`${JSON.stringify(iss.input)} is not a port`, 'write a port like 80 or a range like "8000-8100"'),
+  })
+  .superRefine((v, ctx) => {
+    const bad = (message: string, hint: string) => ctx.addIssue({ code: 'custom', input: v, message: hinted(message, hint) });
+    if (typeof v === 'number') {
+      if (v < 1 || v > 65535) bad(`port ${v} is out of range`, 'ports are 1..65535');
+      return;
+    }
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(v);
+    if (!m) return bad(`${JSON.stringify(v)} is not a port or port range`, 'write a port like 80 or a range like "8000-8100"');
+    const first = Number(m[1]);
+    const last = m[2] === undefined ? first : Number(m[2]);
+    if (first < 1 || last > 65535) return bad(`port range ${JSON.stringify(v)} is out of range`, 'ports are 1..65535');
+    if (first > last) return bad(`port range ${JSON.stringify(v)} is backwards`, `write "${last}-${first}"`);
+  });
+
+/** First and last port of a validated `port` value. */
+export function portRange(p: number | string): { first: number; last: number } {
+  if (typeof p === 'number') return { first: p, last: p };
+  const [a, b] = p.split('-').map((s) => Number(s.trim()));
+  return { first: a!, last: b ?? a! };
+}
+
+export const forwardSchema = z
+  .strictObject({
+    proto: z.enum(['tcp', 'udp']).describe('tcp or udp.'),
+    port: portOrRange.describe('Port or range ("8000-8100") arriving on the uplinks.'),
+    to: checked((s) => (isIP(s) ? undefined : checkIpPort(s, 'forward target'))).describe(
+      'Where to send it: "IP:PORT" ([v6]:PORT), or just "IP" to keep the port.',
+    ),
+    uplink: z
+      .union([z.string(), z.array(z.string()).min(1)])
+      .optional()
+      .describe('Only on this uplink (or list of uplinks); default all.'),
+    zone: z.string().optional().describe('Also reflect the forward into this LAN zone (hairpin); must be a configured lan zone.'),
+    from: z.array(cidr).min(1).optional().describe('Only from these source CIDRs.'),
+  })
+  .describe(`A port forward (DNAT) from the uplinks to a LAN host. ${INERT}`);
+
+export const demandSchema = z
+  .strictObject({
+    rules: z
+      .array(z.string().trim().min(1))
+      .default([])
+      .describe('Demand rules in order, e.g. "ignore udp port 123", "accept tcp syn 30s", "accept any"; the first match decides. Rule syntax is checked when demand dialing lands.'),
+  })
+  .describe(`Which traffic dials a demand uplink and keeps it up. ${INERT}`);
+
+export const jobSchema = z
+  .strictObject({
+    run: command.describe('Command line of the job (run with /bin/sh -c, in its own process group).'),
+    when: z.string().trim().min(1).optional().describe('Condition under which the job runs, e.g. default.up; omitted: always.'),
+    restart: z.enum(['always', 'on-failure', 'never']).default('on-failure').describe('When to restart the job after it exits (default on-failure).'),
+    restart_delay: duration.prefault('1s').describe('Wait before a restart (default 1s).'),
+    stop_timeout: positiveDuration.prefault('10s').describe('After SIGTERM, wait this long before SIGKILL to the process group (default 10s).'),
+    env: z.record(z.string(), z.string()).optional().describe('Extra environment variables.'),
+  })
+  .describe(`A supervised job. ${INERT}`);
+
+export const hooksSchema = z
+  .strictObject({
+    dir: absolutePath().default('/etc/uplinkd/hooks.d').describe('Directory of hook executables, run in name order (default /etc/uplinkd/hooks.d).'),
+    timeout: positiveDuration.prefault('30s').describe("A hook's process group is killed after this long (default 30s)."),
+  })
+  .describe(`Hook scripts run on uplink events. ${INERT}`);
+
+export const SCHEDULE_ACTIONS = ['up', 'down', 'block', 'unblock', 'force', 'unforce'] as const;
+export const scheduleSchema = z
+  .strictObject({
+    cron: cronExpr.describe('When, as a 5-field cron expression (minute hour day-of-month month day-of-week), in `timezone`.'),
+    action: z.enum(SCHEDULE_ACTIONS).describe('What to do: up, down, block, unblock, force (need uplink) or unforce (takes none).'),
+    uplink: z.string().optional().describe('The uplink acted on.'),
+  })
+  .superRefine(
+    (s, ctx) => {
+      if (s.action === 'unforce' && s.uplink !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['uplink'], input: s.uplink,
+          message: hinted('unforce takes no uplink', 'unforce returns to automatic selection; remove uplink') });
+      } else if (typeof s.action === 'string' && s.action !== 'unforce' && s.uplink === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['uplink'],
+          message: hinted(`action ${s.action} needs an uplink`, 'add uplink: NAME') });
+      }
+    },
+    evenAfterChildErrors,
+  )
+  .describe(`A scheduled action. ${INERT}`);
+
+export const announceSchema = z
+  .strictObject({
+    uplink: z.string().describe('The uplink whose address is announced.'),
+    dyndns: z
+      .strictObject({ url: httpUrl.describe('Update URL; {address} is replaced by the uplink address.') })
+      .optional()
+      .describe('Dynamic DNS update by HTTP GET.'),
+    command: command.optional().describe('Command run with the new address in $ADDRESS.'),
+  })
+  .refine((a) => a.dyndns !== undefined || a.command !== undefined, {
+    error: hinted('announce needs dyndns or command', 'add dyndns: { url: ... } or command: ...'),
+    ...evenAfterChildErrors,
+  })
+  .describe(`Announce an uplink's address when it changes. ${INERT}`);
+
+export const notifySchema = z
+  .strictObject({
+    events: z
+      .array(z.string().regex(/^[a-z*][a-z0-9_.*-]*$/, { error: (iss) => hinted(`${JSON.stringify(iss.input)} is not an event name`, 'e.g. redial, blocked, failover, or *') }))
+      .min(1)
+      .describe('Events that trigger it (e.g. redial, blocked, failover; * for all).'),
+    mail: z
+      .strictObject({
+        to: email.describe('Recipient.'),
+        from: email.optional().describe('Sender (default: uplinkd@ the host name).'),
+      })
+      .optional()
+      .describe('Send a mail (via the local sendmail).'),
+    webhook: z.strictObject({ url: httpUrl.describe('URL that receives a JSON POST.') }).optional().describe('POST the event as JSON.'),
+    command: command.optional().describe('Command run with the event in its environment.'),
+  })
+  .refine((n) => n.mail !== undefined || n.webhook !== undefined || n.command !== undefined, {
+    error: hinted('notify needs mail, webhook or command', 'add one of mail: { to: ... }, webhook: { url: ... }, command: ...'),
+    ...evenAfterChildErrors,
+  })
+  .describe(`Tell someone about events. ${INERT}`);
