@@ -1,0 +1,75 @@
+/**
+ * bench/ingest: the same burst of N route events consumed by `ip -o monitor route`
+ * (C, the peer) and by uplinkd's watcher, in one namespace, at the same time.
+ * Prints one JSON line per N. Usage: node dist/bench/ingest.js [N ...]
+ */
+import { readFileSync } from 'node:fs';
+import { Lab, sleep } from '../test/lab/harness.js';
+import { startDaemon } from '../test/lab/daemon.js';
+import { floodBatch } from '../test/lab/routes.js';
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] : NaN;
+};
+const rssMb = (pid: number, key = 'VmHWM') => {
+  const m = new RegExp(`${key}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Math.round(Number(m[1]) / 1024) : NaN;
+};
+
+async function once(n: number) {
+  const lab = await Lab.create();
+  try {
+    const gw = await lab.ns('gw');
+    const batch = floodBatch(lab, n, 100);
+    let ipLines = 0;
+    let ipDoneAt = 0;
+    const mon = gw.spawn('ip', ['-o', 'monitor', 'route'], { onLine: () => { if (++ipLines === n) ipDoneAt = performance.now(); } });
+    const d = await startDaemon(lab, gw, 'uplinks:\n  wan1: { interface: wan1 }\n');
+    await sleep(300);
+    const base = (await d.status()).watch.messages;
+    const t0 = performance.now();
+    const flood = gw.exec(['ip', '-batch', batch], { timeoutMs: 600_000 });
+    let floodDone = 0;
+    void flood.then(() => (floodDone = performance.now()));
+    const lat: number[] = [];
+    let ours = 0, oursDoneAt = 0, lastChange = performance.now(), overruns = 0, resyncs = 0, count = 0;
+    while (!(oursDoneAt && ipDoneAt)) {
+      const q = performance.now();
+      const s = await d.status();
+      lat.push(performance.now() - q);
+      const seen = s.watch.messages - base;
+      if (seen !== ours) lastChange = performance.now();
+      ours = seen;
+      overruns = s.watch.overruns;
+      resyncs = s.watch.resyncs;
+      count = s.foreignRoutes.ipv4['100'] ?? 0;
+      if (!oursDoneAt && ours >= n) oursDoneAt = performance.now();
+      // An overrun loses events for good: then the watcher is done when it stops receiving.
+      if (!oursDoneAt && floodDone && performance.now() - lastChange > 3000) oursDoneAt = lastChange;
+      if (!ipDoneAt && floodDone && performance.now() - floodDone > 30_000) break;
+      await sleep(20);
+    }
+    await flood;
+    await sleep(1500);
+    const after = await d.status();
+    const ipEps = ipDoneAt ? n / ((ipDoneAt - t0) / 1000) : NaN;
+    const ourEps = ours / ((oursDoneAt - t0) / 1000);
+    const result = {
+      bench: 'ingest', n,
+      flood_s: +((floodDone - t0) / 1000).toFixed(2),
+      ip_monitor_events_per_s: Math.round(ipEps), ip_monitor_events: ipLines,
+      uplinkd_events_per_s: Math.round(ourEps), uplinkd_events: ours,
+      ratio: +(ourEps / ipEps).toFixed(2),
+      uplinkd_peak_rss_mb: rssMb(d.proc.pid), ip_monitor_peak_rss_mb: rssMb(mon.pid),
+      rpc_p50_ms: +pct(lat, 50).toFixed(2), rpc_p99_ms: +pct(lat, 99).toFixed(2), rpc_calls: lat.length,
+      overruns, resyncs, foreign_count_during: count, foreign_count_after: after.foreignRoutes.ipv4['100'] ?? 0,
+    };
+    console.log(JSON.stringify(result));
+  } finally {
+    await lab.teardown();
+  }
+}
+
+const sizes = process.argv.slice(2).map(Number).filter((x) => x > 0);
+for (const n of sizes.length ? sizes : [100_000, 1_000_000]) await once(n);

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what uplinkd needs on Debian (12 or 13) and builds it. Idempotent; run as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_pkgs=()
+command -v ip >/dev/null || need_pkgs+=(iproute2)
+command -v nft >/dev/null || need_pkgs+=(nftables)
+command -v ping >/dev/null || need_pkgs+=(iputils-ping)
+command -v tcpdump >/dev/null || need_pkgs+=(tcpdump)
+if [ "${CI:-}" = "true" ] || [ ${#need_pkgs[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  if [ ${#need_pkgs[@]} -gt 0 ]; then
+    apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" >/dev/null
+  fi
+fi
+
+node -e 'const [M]=process.versions.node.split(".");if(+M<20){console.error("uplinkd needs Node >= 20, found "+process.version);process.exit(1)}'
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
+npm run build --silent

@@ -1,0 +1,15 @@
+/** `uplink check FILE`: validate a config offline; the interfaces need not exist. */
+import { loadConfigFile } from '../config/load.js';
+import { UplinkError } from '../errors.js';
+import type { Command } from './commands.js';
+
+export const check: Command = {
+  summary: 'validate a config file (exit 1 with file:line:col errors)',
+  async run({ args }) {
+    const file = args[0];
+    if (!file) throw new UplinkError('USAGE', 'check needs a FILE', 'uplink check /etc/uplinkd/uplinkd.yaml');
+    const cfg = await loadConfigFile(file);
+    console.log(`${file}: ok (${Object.keys(cfg.uplinks).length} uplink(s))`);
+    return 0;
+  },
+};

@@ -1,0 +1,28 @@
+/** `uplink monitor [--json]`: the live event stream until Ctrl-C or the daemon stops. */
+import { ControlClient } from '../control/client.js';
+import type { DaemonEvent } from '../daemon/events.js';
+import type { Command } from './commands.js';
+
+export function formatEvent(e: DaemonEvent): string {
+  const t = e.time.slice(11, 23);
+  switch (e.type) {
+    case 'kernel': return `${t} kernel     ${e.summary}`;
+    case 'reconcile': return `${t} reconcile  ${e.error ? `FAILED (${e.error}): ` : ''}${e.commands.join('; ')}`;
+    case 'config': return `${t} config     ${e.message}`;
+    case 'daemon': return `${t} daemon     ${e.message}`;
+  }
+}
+
+export const monitor: Command = {
+  summary: 'stream events as they happen ([--json] for one JSON object per line)',
+  async run({ socket, args }) {
+    const json = args.includes('--json');
+    const c = new ControlClient(socket);
+    await c.connect();
+    c.onEvent((e) => console.log(json ? JSON.stringify(e) : formatEvent(e as DaemonEvent)));
+    await c.call('monitor', { history: args.includes('--history') });
+    if (!json) console.error('monitoring uplinkd events (Ctrl-C to stop)');
+    await c.closed();
+    return 0;
+  },
+};

@@ -1,0 +1,49 @@
+/** `uplink status` data: a pure view of config + observed world. */
+import type { Config } from '../config/schema.js';
+import { uplinkTables } from '../routing/tables.js';
+import type { WatchStats } from '../system/types.js';
+import { defaultRoutes, foreignTotal, linkName, type WorldState } from '../world/state.js';
+
+export interface StatusExtras {
+  pid: number;
+  version: string;
+  startedAt: string;
+  configPath: string;
+  system: string;
+  judged: boolean;
+  watch: WatchStats;
+  reconcileRuns: number;
+}
+
+export function buildStatus(cfg: Config, w: WorldState, x: StatusExtras) {
+  const addrsOf = (index: number) =>
+    [...w.addrs.values()].filter((a) => a.index === index).map((a) => `${a.address}/${a.prefixlen}`);
+  const byName = new Map([...w.links.values()].map((l) => [l.name, l]));
+  const tables = uplinkTables(cfg);
+  return {
+    daemon: {
+      pid: x.pid, version: x.version, startedAt: x.startedAt, config: x.configPath, system: x.system,
+      judged: x.judged, reconcileRuns: x.reconcileRuns,
+    },
+    uplinks: Object.entries(cfg.uplinks).map(([name, u]) => {
+      const l = byName.get(u.interface);
+      return {
+        name, interface: u.interface, mode: u.mode, priority: u.priority, table: tables.get(name),
+        link: l ? { present: true, up: l.up, carrier: l.carrier, operstate: l.operstate } : { present: false, up: false, carrier: false, operstate: 'absent' },
+        addresses: l ? addrsOf(l.index) : [],
+      };
+    }),
+    links: [...w.links.values()].sort((a, b) => a.index - b.index).map((l) => ({
+      index: l.index, name: l.name, up: l.up, carrier: l.carrier, operstate: l.operstate, mtu: l.mtu,
+      ...(l.kind ? { kind: l.kind } : {}), addresses: addrsOf(l.index),
+    })),
+    defaultRoutes: defaultRoutes(w).map((r) => ({
+      family: r.family, type: r.type, table: r.table, protocol: r.protocol, metric: r.metric,
+      ...(r.gateway ? { via: r.gateway } : {}), ...(r.oif ? { dev: linkName(w, r.oif) } : {}), linkdown: r.linkdown,
+    })),
+    foreignRoutes: { ipv4: w.foreign.ipv4, ipv6: w.foreign.ipv6, total: foreignTotal(w.foreign) },
+    watch: x.watch,
+  };
+}
+
+export type Status = ReturnType<typeof buildStatus>;

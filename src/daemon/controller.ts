@@ -1,0 +1,125 @@
+/**
+ * Starts and stops the daemon's components and wires them together. The
+ * constructor does nothing; start() acquires the lock before anything else, and
+ * stop() leaves kernel state as it is (hitless restarts, DESIGN.md principle 8).
+ */
+import type { Logger } from 'pino';
+import { loadConfigFile } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { ControlServer } from '../control/server.js';
+import { controlMethods } from '../control/methods.js';
+import { buildStatus } from '../control/status.js';
+import { UplinkError } from '../errors.js';
+import type { KernelWatch } from '../system/kernel.js';
+import { InstanceLock } from '../system/lock.js';
+import type { System } from '../system/system.js';
+import { World } from '../world/world.js';
+import { EventBus } from './events.js';
+import { Reconciler } from './reconciler.js';
+import { VERSION } from './version.js';
+
+export interface ControllerOptions {
+  configPath: string;
+  config: Config;
+  system: System;
+  log: Logger;
+  /** Until probes exist, the first round counts as judged after this long. */
+  judgeAfterMs?: number;
+  onStopped?: () => void;
+}
+
+export class Controller {
+  readonly bus = new EventBus();
+  private config!: Config;
+  private world?: World;
+  private watch?: KernelWatch;
+  private reconciler?: Reconciler;
+  private server?: ControlServer;
+  private lock?: InstanceLock;
+  private judgeTimer?: NodeJS.Timeout;
+  private stopping?: Promise<void>;
+  private readonly startedAt = new Date().toISOString();
+
+  constructor(private readonly o: ControllerOptions) {}
+
+  async start(): Promise<void> {
+    const { log, system } = this.o;
+    this.config = this.o.config;
+    const ctl = this.config.control;
+    this.lock = new InstanceLock(`${ctl.socket}.lock`);
+    this.lock.acquire();
+    try {
+      this.world = new World((reason) => this.reconciler?.markDirty(reason));
+      this.reconciler = new Reconciler({ system, world: this.world, bus: this.bus, log: log.child({ component: 'reconcile' }), config: () => this.config });
+      const k = ctl.kernel;
+      this.watch = system.kernelWatch({ protocol: k.route_protocol, tableBase: k.table_base, tableCount: k.table_count });
+      await this.watch.start(this.world);
+      this.reconciler.start();
+      this.judgeTimer = setTimeout(() => this.reconciler?.setJudged(), this.o.judgeAfterMs ?? 5000);
+      this.server = new ControlServer(ctl.socket, controlMethods(this.api()), log.child({ component: 'control' }));
+      await this.server.start();
+    } catch (e) {
+      await this.teardownComponents();
+      throw e;
+    }
+    this.bus.publish({ type: 'daemon', message: `started (pid ${process.pid}, ${system.kind})` });
+    log.info({ socket: ctl.socket, uplinks: Object.keys(this.config.uplinks) }, 'uplinkd started');
+  }
+
+  /** Leaves routes, rules and processes in place; returns after socket and lock are released. */
+  stop(reason: string): Promise<void> {
+    this.stopping ??= (async () => {
+      this.o.log.info({ reason }, 'uplinkd stopping (kernel state left in place)');
+      this.bus.publish({ type: 'daemon', message: `stopping: ${reason}` });
+      await this.teardownComponents();
+      this.o.onStopped?.();
+    })();
+    return this.stopping;
+  }
+
+  async reload(): Promise<{ changed: boolean; message: string }> {
+    let next: Config;
+    try {
+      next = await loadConfigFile(this.o.configPath);
+    } catch (e) {
+      const msg = (e as Error).message;
+      this.o.log.error({ error: msg }, 'reload rejected; keeping the running config');
+      this.bus.publish({ type: 'config', ok: false, message: `reload rejected: ${msg}` });
+      throw e;
+    }
+    const cur = this.config.control;
+    if (next.control.socket !== cur.socket || next.control.state_dir !== cur.state_dir) {
+      throw new UplinkError('CONFIG_INVALID', 'control.socket and control.state_dir cannot change on reload', 'restart uplinkd to move them');
+    }
+    const changed = JSON.stringify(next) !== JSON.stringify(this.config);
+    this.config = next;
+    const message = changed ? 'config reloaded' : 'config unchanged';
+    this.o.log.info(message);
+    this.bus.publish({ type: 'config', ok: true, message });
+    this.reconciler?.markDirty('config reload');
+    return { changed, message };
+  }
+
+  private api() {
+    return {
+      status: () => buildStatus(this.config, this.world!.snapshot(), {
+        pid: process.pid, version: VERSION, startedAt: this.startedAt, configPath: this.o.configPath,
+        system: this.o.system.kind, judged: this.reconciler!.isJudged(), watch: this.watch!.stats(), reconcileRuns: this.reconciler!.runs,
+      }),
+      reload: () => this.reload(),
+      quit: () => setImmediate(() => void this.stop('quit requested')),
+      subscribe: (fn: Parameters<EventBus['subscribe']>[0]) => this.bus.subscribe(fn),
+      history: () => this.bus.history(),
+    };
+  }
+
+  private async teardownComponents(): Promise<void> {
+    clearTimeout(this.judgeTimer);
+    await this.server?.stop();
+    await this.reconciler?.stop();
+    await this.watch?.stop();
+    this.lock?.release();
+    // Clients (a waiting `uplink quit`) see the close only once socket and lock are free.
+    this.server?.closeClients();
+  }
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+/** `uplinkd`: the daemon entry point. */
+import { parseArgs } from 'node:util';
+import { loadConfigFile } from '../config/load.js';
+import { isUplinkError } from '../errors.js';
+import { DryRunSystem, LinuxSystem } from '../system/linux.js';
+import { Controller } from './controller.js';
+import { createLogger, type LogFormat } from './log.js';
+import { VERSION } from './version.js';
+
+const USAGE = `usage: uplinkd [--config FILE] [--dry-run] [--log-format json|pretty] [--log-level LEVEL]
+               [--socket PATH] [--state-dir DIR]
+  --config FILE    config file (default /etc/uplinkd/uplinkd.yaml)
+  --dry-run        watch the kernel but only log the ip/nft commands it would run
+  --socket PATH    control socket (overrides control.socket)
+  --state-dir DIR  state directory (overrides control.state_dir)`;
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      config: { type: 'string', default: '/etc/uplinkd/uplinkd.yaml' },
+      'dry-run': { type: 'boolean', default: false },
+      'log-format': { type: 'string', default: 'json' },
+      'log-level': { type: 'string' },
+      socket: { type: 'string' },
+      'state-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean' },
+    },
+  });
+  if (values.help) return (console.log(USAGE), 0);
+  if (values.version) return (console.log(VERSION), 0);
+  const format = values['log-format'] as LogFormat;
+  if (format !== 'json' && format !== 'pretty') return (console.error(`uplinkd: --log-format must be json or pretty\n${USAGE}`), 2);
+
+  const config = await loadConfigFile(values.config!);
+  if (values.socket) config.control.socket = values.socket;
+  if (values['state-dir']) config.control.state_dir = values['state-dir'];
+  const log = createLogger(format, values['log-level'] ?? config.control.log_level ?? 'info');
+  const system = values['dry-run'] ? new DryRunSystem(log) : new LinuxSystem(log);
+  let done!: () => void;
+  const stopped = new Promise<void>((r) => (done = r));
+  const ctl = new Controller({ configPath: values.config!, config, system, log, onStopped: () => done() });
+  await ctl.start();
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => void ctl.stop(sig));
+  process.on('SIGHUP', () => void ctl.reload().catch(() => undefined));
+  await stopped;
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    if (isUplinkError(e)) {
+      console.error(`uplinkd: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`);
+      process.exit(1);
+    }
+    console.error(e);
+    process.exit(70);
+  },
+);

@@ -1,0 +1,166 @@
+/**
+ * Linux kernel watch: a worker thread reads rtnetlink (never the main thread,
+ * never libuv's pool); this side turns overruns and admin-downs into resyncs,
+ * at most one at a time and spaced out, so a route flood cannot livelock us.
+ */
+import { Worker } from 'node:worker_threads';
+import { readFile } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { UplinkError } from '../errors.js';
+import type { KernelSink, KernelWatch } from './kernel.js';
+import type { DumpResult, DumpWhat, FromWorker, WorkerInit } from './netlink/protocol.js';
+import { parseFibTriestat } from './fib-triestat.js';
+import type { ForeignCounts, KernelEvent, RouteFilter, WatchStats } from './types.js';
+
+interface Resync {
+  what: DumpWhat;
+  reason: string;
+  timer?: NodeJS.Timeout;
+}
+
+const RESYNC_SPACING_MS = 1000;
+const COUNT4_SPACING_MS = 250;
+
+export class LinuxKernelWatch implements KernelWatch {
+  private worker?: Worker;
+  private sink?: KernelSink;
+  private readonly pending = new Map<number, { resolve: (r: DumpResult) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+  private readonly st: WatchStats = { messages: 0, overruns: 0, resyncs: 0 };
+  private readonly foreign: ForeignCounts = { ipv4: {}, ipv6: {} };
+  private readonly adminUp = new Map<number, boolean>();
+  private resync?: Resync;
+  private lastResyncEnd = 0;
+  private count4Timer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(private readonly filter: RouteFilter, private readonly log: Logger, private readonly rcvbuf = 8 << 20) {}
+
+  async start(sink: KernelSink): Promise<void> {
+    this.sink = sink;
+    const init: WorkerInit = { filter: this.filter, rcvbuf: this.rcvbuf };
+    this.worker = new Worker(new URL('./netlink/worker.js', import.meta.url), { workerData: init });
+    this.worker.on('message', (m: FromWorker) => this.onMessage(m));
+    this.worker.on('error', (e) => this.log.error({ err: e }, 'kernel watch worker failed'));
+    await new Promise<void>((resolve, reject) => {
+      this.worker!.once('message', (m: FromWorker) => (m.t === 'ready' ? resolve() : reject(new Error(JSON.stringify(m)))));
+      this.worker!.once('error', reject);
+    });
+    await this.fullSync('initial dump');
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.resync?.timer);
+    clearTimeout(this.count4Timer);
+    const w = this.worker;
+    if (!w) return;
+    w.postMessage({ t: 'stop' });
+    const exited = new Promise<void>((r) => w.once('exit', () => r()));
+    const timer = setTimeout(() => void w.terminate(), 1000);
+    await exited;
+    clearTimeout(timer);
+    for (const p of this.pending.values()) p.reject(new UplinkError('NETLINK', 'kernel watch stopped'));
+  }
+
+  stats(): WatchStats {
+    return { ...this.st };
+  }
+
+  private onMessage(m: FromWorker): void {
+    if (m.t === 'events') this.onEvents(m.events, m.foreign6, m.foreign4, m.messages);
+    else if (m.t === 'overrun') {
+      this.st.overruns++;
+      this.log.warn('netlink receive buffer overrun; scheduling a full resync');
+      this.scheduleResync('state', 'netlink overrun');
+    } else if (m.t === 'dump') {
+      const p = this.pending.get(m.id);
+      this.pending.delete(m.id);
+      if (m.result) p?.resolve(m.result);
+      else p?.reject(new UplinkError('NETLINK', `kernel dump failed: ${m.error}`));
+    } else if (m.t === 'fatal') {
+      this.log.fatal({ error: m.error }, 'kernel watch worker crashed');
+    }
+  }
+
+  private onEvents(events: KernelEvent[], foreign6: Record<string, number>, foreign4: boolean, messages: number): void {
+    this.st.messages += messages;
+    for (const [table, d] of Object.entries(foreign6)) this.foreign.ipv6[table] = Math.max(0, (this.foreign.ipv6[table] ?? 0) + d);
+    if (events.length) this.sink?.apply(events);
+    if (Object.keys(foreign6).length) this.sink?.foreign(this.copyForeign());
+    if (foreign4) this.scheduleCount4();
+    for (const e of events) if (e.kind === 'link') this.trackAdmin(e.link.index, e.op === 'new' && e.link.up);
+  }
+
+  /** The kernel flushes a downed link's IPv4 routes without telling anyone: re-read ours. */
+  private trackAdmin(index: number, up: boolean): void {
+    const was = this.adminUp.get(index);
+    this.adminUp.set(index, up);
+    if (was && !up) this.scheduleResync('routes', `link ${index} set down`);
+  }
+
+  private scheduleResync(what: DumpWhat, reason: string): void {
+    if (this.stopped) return;
+    if (this.resync) {
+      if (what === 'state') this.resync.what = 'state';
+      return;
+    }
+    const wait = Math.max(0, this.lastResyncEnd + RESYNC_SPACING_MS - Date.now());
+    const r: Resync = { what, reason };
+    this.resync = r;
+    r.timer = setTimeout(() => void this.runResync(r), wait);
+  }
+
+  private async runResync(r: Resync): Promise<void> {
+    try {
+      if (r.what === 'state') await this.fullSync(r.reason);
+      else this.sink?.reset({ routes: (await this.dump('routes')).routes }, r.reason);
+      this.st.resyncs++;
+    } catch (e) {
+      this.log.error({ err: e }, 'kernel resync failed; will retry');
+      this.lastResyncEnd = Date.now();
+      this.resync = undefined;
+      return this.scheduleResync('state', 'retry after failed resync');
+    }
+    this.lastResyncEnd = Date.now();
+    this.resync = undefined;
+  }
+
+  private async fullSync(reason: string): Promise<void> {
+    const state = await this.dump('state');
+    for (const l of state.links) this.adminUp.set(l.index, l.up);
+    this.sink?.reset(state, reason);
+    const c6 = await this.dump('count6');
+    this.foreign.ipv6 = c6.count6 ?? {};
+    await this.readCount4();
+  }
+
+  private dump(what: DumpWhat): Promise<DumpResult> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker!.postMessage({ t: 'dump', id, what });
+    });
+  }
+
+  private scheduleCount4(): void {
+    if (this.count4Timer || this.stopped) return;
+    this.count4Timer = setTimeout(() => {
+      void this.readCount4().finally(() => (this.count4Timer = undefined));
+    }, COUNT4_SPACING_MS);
+  }
+
+  /** IPv4 per-table counts come from the kernel's FIB statistics: cheap, and right even after an overrun. */
+  private async readCount4(): Promise<void> {
+    try {
+      this.foreign.ipv4 = parseFibTriestat(await readFile('/proc/net/fib_triestat', 'utf8'));
+    } catch (e) {
+      this.log.debug({ err: e }, 'cannot read /proc/net/fib_triestat');
+    }
+    this.sink?.foreign(this.copyForeign());
+  }
+
+  private copyForeign(): ForeignCounts {
+    return { ipv4: { ...this.foreign.ipv4 }, ipv6: { ...this.foreign.ipv6 } };
+  }
+}

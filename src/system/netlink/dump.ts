@@ -1,0 +1,75 @@
+/** Synchronous dumps on the dump socket, filtered by the kernel where it can. */
+import * as C from './constants.js';
+import { dumpRequest, errorCode, messages, parseAddr, parseLink, parseRoute, routeHeader, type DumpRequest, type NlMessage } from './codec.js';
+import { NetlinkError, type NetlinkSocket } from './socket.js';
+import type { DumpResult, DumpWhat } from './protocol.js';
+import { isStoredRoute, routeKey, type RouteFilter } from '../types.js';
+
+let seq = 1;
+
+function dumpOne(sock: NetlinkSocket, buf: Buffer, req: DumpRequest, onMsg: (m: NlMessage) => void): void {
+  const mySeq = ++seq;
+  sock.send(dumpRequest(req, mySeq));
+  for (;;) {
+    if (!sock.wait(5000)) throw new NetlinkError('dump timeout', 110);
+    const n = sock.recv(buf);
+    for (const m of messages(buf, n)) {
+      if (m.seq !== mySeq) continue;
+      if (m.type === C.NLMSG_DONE) return;
+      if (m.type === C.NLMSG_ERROR) {
+        const err = errorCode(m);
+        // ENOENT: an IPv4 table that does not exist yet dumps as empty.
+        if (err === 0 || err === 2) return;
+        throw new NetlinkError('dump', err);
+      }
+      onMsg(m);
+    }
+  }
+}
+
+/** The tables whose routes we store: main (for default routes) and our own range. */
+function storedTables(f: RouteFilter): number[] {
+  const t = [C.RT_TABLE_MAIN];
+  for (let i = 0; i < f.tableCount; i++) t.push(f.tableBase + i);
+  return t;
+}
+
+function dumpRoutes(sock: NetlinkSocket, buf: Buffer, f: RouteFilter, out: DumpResult): void {
+  const seen = new Set<string>();
+  const keep = (m: NlMessage) => {
+    if (!isStoredRoute(routeHeader(m), f)) return;
+    const r = parseRoute(m);
+    if (!r || seen.has(routeKey(r))) return;
+    seen.add(routeKey(r));
+    out.routes.push(r);
+  };
+  for (const family of [C.AF_INET, C.AF_INET6]) {
+    for (const table of storedTables(f)) dumpOne(sock, buf, { type: C.RTM_GETROUTE, family, table }, keep);
+    // Our protocol in any table (e.g. a table outside today's range that an older config used).
+    dumpOne(sock, buf, { type: C.RTM_GETROUTE, family, protocol: f.protocol }, keep);
+  }
+}
+
+export function runDump(sock: NetlinkSocket, buf: Buffer, what: DumpWhat, f: RouteFilter): DumpResult {
+  const out: DumpResult = { links: [], addrs: [], routes: [] };
+  if (what === 'count6') {
+    const counts: Record<string, number> = {};
+    dumpOne(sock, buf, { type: C.RTM_GETROUTE, family: C.AF_INET6 }, (m) => {
+      const h = routeHeader(m);
+      if (!isStoredRoute(h, f)) counts[h.table] = (counts[h.table] ?? 0) + 1;
+    });
+    out.count6 = counts;
+    return out;
+  }
+  if (what === 'state') {
+    dumpOne(sock, buf, { type: C.RTM_GETLINK, family: 0 }, (m) => out.links.push(parseLink(m)));
+    for (const family of [C.AF_INET, C.AF_INET6]) {
+      dumpOne(sock, buf, { type: C.RTM_GETADDR, family }, (m) => {
+        const a = parseAddr(m);
+        if (a) out.addrs.push(a);
+      });
+    }
+  }
+  dumpRoutes(sock, buf, f, out);
+  return out;
+}

@@ -1,0 +1,37 @@
+/** Messages between the kernel-watch worker and the main thread. */
+import type { AddrInfo, KernelEvent, LinkInfo, RouteFilter, RouteInfo } from '../types.js';
+
+export interface WorkerInit {
+  filter: RouteFilter;
+  rcvbuf: number;
+}
+
+export type ToWorker =
+  | { t: 'dump'; id: number; what: DumpWhat }
+  | { t: 'stop' };
+
+/** `state`: links, addresses and the routes we store (filtered dumps); `count6`: a counting-only IPv6 route dump. */
+export type DumpWhat = 'state' | 'routes' | 'count6';
+
+export interface DumpResult {
+  links: LinkInfo[];
+  addrs: AddrInfo[];
+  routes: RouteInfo[];
+  /** Only for `count6`: non-stored IPv6 routes per table. */
+  count6?: Record<string, number>;
+}
+
+export type FromWorker =
+  | { t: 'ready' }
+  | {
+      t: 'events';
+      events: KernelEvent[];
+      /** Net change of non-stored IPv6 routes per table since the last batch. */
+      foreign6: Record<string, number>;
+      /** Some non-stored IPv4 route changed: re-read the kernel's per-table counts. */
+      foreign4: boolean;
+      messages: number;
+    }
+  | { t: 'overrun' }
+  | { t: 'dump'; id: number; result?: DumpResult; error?: string }
+  | { t: 'fatal'; error: string };

@@ -1,0 +1,79 @@
+/**
+ * A raw rtnetlink socket through koffi (Node has no AF_NETLINK). Used only
+ * inside the watch worker thread: every call here is synchronous, and a
+ * blocking call on the main thread or libuv's pool would stall the daemon.
+ */
+import koffi from 'koffi';
+import * as C from './constants.js';
+
+const libc = koffi.load('libc.so.6');
+const socket = libc.func('int socket(int, int, int)');
+const bind = libc.func('int bind(int, void *, uint32_t)');
+const setsockopt = libc.func('int setsockopt(int, int, int, void *, uint32_t)');
+const send = libc.func('long send(int, void *, size_t, int)');
+const recv = libc.func('long recv(int, _Out_ void *, size_t, int)');
+const poll = libc.func('int poll(_Inout_ void *, unsigned long, int)');
+const close = libc.func('int close(int)');
+
+const MSG_DONTWAIT = 0x40;
+
+export class NetlinkError extends Error {
+  constructor(readonly op: string, readonly errno: number) {
+    super(`netlink ${op} failed: errno ${errno}`);
+  }
+}
+
+function check(op: string, rc: number): number {
+  if (rc < 0) throw new NetlinkError(op, koffi.errno());
+  return rc;
+}
+
+function intBuf(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeInt32LE(v);
+  return b;
+}
+
+export class NetlinkSocket {
+  readonly fd: number;
+
+  constructor(groups: number, rcvbuf: number) {
+    this.fd = check('socket', socket(C.AF_NETLINK, C.SOCK_RAW | C.SOCK_CLOEXEC, C.NETLINK_ROUTE));
+    // SO_RCVBUFFORCE ignores rmem_max (root only); fall back to SO_RCVBUF.
+    if (setsockopt(this.fd, C.SOL_SOCKET, C.SO_RCVBUFFORCE, intBuf(rcvbuf), 4) < 0) {
+      setsockopt(this.fd, C.SOL_SOCKET, C.SO_RCVBUF, intBuf(rcvbuf), 4);
+    }
+    // Strict checking lets the kernel filter route dumps by table and protocol.
+    setsockopt(this.fd, C.SOL_NETLINK, C.NETLINK_GET_STRICT_CHK, intBuf(1), 4);
+    const sa = Buffer.alloc(12);
+    sa.writeUInt16LE(C.AF_NETLINK, 0);
+    sa.writeUInt32LE(groups, 8);
+    check('bind', bind(this.fd, sa, 12));
+  }
+
+  send(msg: Buffer): void {
+    check('send', send(this.fd, msg, msg.length, 0));
+  }
+
+  /** Non-blocking receive: bytes read, 0 when nothing is queued; throws NetlinkError (e.g. ENOBUFS). */
+  recv(buf: Buffer): number {
+    const n = recv(this.fd, buf, buf.length, MSG_DONTWAIT);
+    if (n >= 0) return n;
+    const errno = koffi.errno();
+    if (errno === C.EAGAIN || errno === C.EINTR) return 0;
+    throw new NetlinkError('recv', errno);
+  }
+
+  /** Waits up to `ms` for data; true when readable. */
+  wait(ms: number): boolean {
+    const pfd = Buffer.alloc(8);
+    pfd.writeInt32LE(this.fd, 0);
+    pfd.writeInt16LE(1 /* POLLIN */, 4);
+    const rc = poll(pfd, 1, ms);
+    return rc > 0;
+  }
+
+  close(): void {
+    close(this.fd);
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Plain data the kernel watch reports. These cross the worker-thread boundary
+ * (structured clone), so they stay plain objects without methods.
+ */
+export type Family = 4 | 6;
+
+export interface LinkInfo {
+  index: number;
+  name: string;
+  /** Administratively up (IFF_UP). */
+  up: boolean;
+  /** Carrier (IFF_LOWER_UP): the one flag that says the wire is alive. */
+  carrier: boolean;
+  operstate: string;
+  mtu: number;
+  mac?: string;
+  kind?: string;
+}
+
+export interface AddrInfo {
+  family: Family;
+  index: number;
+  address: string;
+  prefixlen: number;
+  /** Peer address on point-to-point links (IFA_ADDRESS differs from IFA_LOCAL). */
+  peer?: string;
+  scope: number;
+  label?: string;
+}
+
+export interface RouteInfo {
+  family: Family;
+  table: number;
+  protocol: number;
+  type: string;
+  dst: string;
+  dstLen: number;
+  gateway?: string;
+  oif?: number;
+  metric: number;
+  prefsrc?: string;
+  linkdown: boolean;
+}
+
+/** Which routes we store; everything else is only counted (a full BGP table must cost no memory). */
+export interface RouteFilter {
+  protocol: number;
+  tableBase: number;
+  tableCount: number;
+}
+
+/** Per family, per table: how many routes the kernel holds that we do not store. */
+export interface ForeignCounts {
+  ipv4: Record<string, number>;
+  ipv6: Record<string, number>;
+}
+
+export interface KernelSnapshot {
+  links: LinkInfo[];
+  addrs: AddrInfo[];
+  routes: RouteInfo[];
+  foreign: ForeignCounts;
+}
+
+export type KernelEvent =
+  | { kind: 'link'; op: 'new' | 'del'; link: LinkInfo }
+  | { kind: 'addr'; op: 'new' | 'del'; addr: AddrInfo }
+  | { kind: 'route'; op: 'new' | 'del'; route: RouteInfo };
+
+export interface WatchStats {
+  /** Netlink messages read from the event socket (stored or only counted). */
+  messages: number;
+  overruns: number;
+  resyncs: number;
+}
+
+export function routeKey(r: Pick<RouteInfo, 'family' | 'table' | 'dst' | 'dstLen' | 'metric' | 'type'>): string {
+  return `${r.family}|${r.table}|${r.type}|${r.dst}/${r.dstLen}|${r.metric}`;
+}
+
+export function addrKey(a: Pick<AddrInfo, 'index' | 'address' | 'prefixlen'>): string {
+  return `${a.index}|${a.address}/${a.prefixlen}`;
+}
+
+export function isStoredRoute(r: Pick<RouteInfo, 'table' | 'protocol' | 'dstLen'>, f: RouteFilter): boolean {
+  if (r.protocol === f.protocol) return true;
+  if (r.table >= f.tableBase && r.table < f.tableBase + f.tableCount) return true;
+  return r.table === 254 && r.dstLen === 0;
+}

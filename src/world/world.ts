@@ -1,0 +1,58 @@
+/**
+ * The world model: the KernelSink that keeps observed state current and tells
+ * its owner "look again". It never decides anything.
+ */
+import type { KernelSink } from '../system/kernel.js';
+import { addrKey, routeKey, type AddrInfo, type ForeignCounts, type KernelEvent, type LinkInfo, type RouteInfo } from '../system/types.js';
+import type { WorldState } from './state.js';
+
+export class World implements KernelSink {
+  private links = new Map<number, LinkInfo>();
+  private addrs = new Map<string, AddrInfo>();
+  private routes = new Map<string, RouteInfo>();
+  private foreignCounts: ForeignCounts = { ipv4: {}, ipv6: {} };
+
+  constructor(private readonly onDirty: (reason: string) => void) {}
+
+  reset(part: { links?: LinkInfo[]; addrs?: AddrInfo[]; routes: RouteInfo[] }, reason: string): void {
+    if (part.links) this.links = new Map(part.links.map((l) => [l.index, l]));
+    if (part.addrs) this.addrs = new Map(part.addrs.map((a) => [addrKey(a), a]));
+    this.routes = new Map(part.routes.map((r) => [routeKey(r), r]));
+    this.onDirty(reason);
+  }
+
+  apply(events: KernelEvent[]): void {
+    for (const e of events) {
+      if (e.kind === 'link') this.applyLink(e.op, e.link);
+      else if (e.kind === 'addr') {
+        if (e.op === 'new') this.addrs.set(addrKey(e.addr), e.addr);
+        else this.addrs.delete(addrKey(e.addr));
+      } else if (e.op === 'new') this.routes.set(routeKey(e.route), e.route);
+      else this.routes.delete(routeKey(e.route));
+    }
+    if (events.length) this.onDirty(`${events.length} kernel event(s)`);
+  }
+
+  foreign(counts: ForeignCounts): void {
+    this.foreignCounts = counts;
+    this.onDirty('foreign route counts');
+  }
+
+  snapshot(): WorldState {
+    return {
+      links: new Map(this.links), addrs: new Map(this.addrs), routes: new Map(this.routes),
+      foreign: { ipv4: { ...this.foreignCounts.ipv4 }, ipv6: { ...this.foreignCounts.ipv6 } },
+    };
+  }
+
+  private applyLink(op: 'new' | 'del', link: LinkInfo): void {
+    if (op === 'new') {
+      this.links.set(link.index, link);
+      return;
+    }
+    this.links.delete(link.index);
+    // The kernel does not announce every address and route of a vanished link.
+    for (const [k, a] of this.addrs) if (a.index === link.index) this.addrs.delete(k);
+    for (const [k, r] of this.routes) if (r.oif === link.index) this.routes.delete(k);
+  }
+}
