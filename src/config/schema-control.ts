@@ -143,6 +143,12 @@ export const controlSchema = z
       .prefault({})
       .describe('HTTP API, SSE and /metrics. Declared but inert: validated now, served in a later release.'),
     kernel: kernelSchema.prefault({}),
+    netlink_buffer: z
+      .int()
+      .min(4096)
+      .max(1 << 30)
+      .default(8 << 20)
+      .describe('Receive buffer of the netlink event socket in bytes (default 8388608). A burst that overruns it costs a full resync, never a crash.'),
     log_level: z.enum(LOG_LEVELS).optional().describe('Log level (pino): fatal, error, warn, info (default), debug, trace, silent.'),
   })
   .describe('How the daemon is reached and which kernel objects it owns.');

@@ -52,7 +52,7 @@ export class Controller {
       this.world = new World((reason) => this.reconciler?.markDirty(reason));
       this.reconciler = new Reconciler({ system, world: this.world, bus: this.bus, log: log.child({ component: 'reconcile' }), config: () => this.config });
       const k = ctl.kernel;
-      this.watch = system.kernelWatch({ protocol: k.route_protocol, tableBase: k.table_base, tableCount: k.table_count });
+      this.watch = system.kernelWatch({ protocol: k.route_protocol, tableBase: k.table_base, tableCount: k.table_count }, ctl.netlink_buffer);
       await this.watch.start(this.world);
       this.reconciler.start();
       this.judgeTimer = setTimeout(() => this.reconciler?.setJudged(), this.o.judgeAfterMs ?? 5000);

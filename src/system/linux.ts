@@ -17,8 +17,8 @@ export class LinuxSystem implements System {
   readonly kind = 'linux';
   constructor(private readonly log: Logger) {}
 
-  kernelWatch(filter: RouteFilter) {
-    return new LinuxKernelWatch(filter, this.log.child({ component: 'netlink' }));
+  kernelWatch(filter: RouteFilter, rcvbuf?: number) {
+    return new LinuxKernelWatch(filter, this.log.child({ component: 'netlink' }), rcvbuf);
   }
 
   async apply(ops: KernelOp[]): Promise<void> {
@@ -42,8 +42,8 @@ export class DryRunSystem implements System {
   readonly kind = 'dry-run';
   constructor(private readonly log: Logger) {}
 
-  kernelWatch(filter: RouteFilter) {
-    return new LinuxKernelWatch(filter, this.log.child({ component: 'netlink' }));
+  kernelWatch(filter: RouteFilter, rcvbuf?: number) {
+    return new LinuxKernelWatch(filter, this.log.child({ component: 'netlink' }), rcvbuf);
   }
 
   async apply(ops: KernelOp[]): Promise<void> {

@@ -5,7 +5,7 @@ import type { RouteFilter } from './types.js';
 
 export interface System {
   readonly kind: 'linux' | 'dry-run' | 'fake';
-  kernelWatch(filter: RouteFilter): KernelWatch;
+  kernelWatch(filter: RouteFilter, rcvbuf?: number): KernelWatch;
   /** Applies kernel ops in order; rejects with an UplinkError saying which op failed. */
   apply(ops: KernelOp[]): Promise<void>;
 }

@@ -21,12 +21,12 @@ export interface RunningDaemon {
 }
 
 /** Writes the config with this lab's private socket and state dir, and starts uplinkd in `ns`. */
-export async function startDaemon(lab: Lab, ns: Ns, uplinksYaml: string, opts: { configFile?: string } = {}): Promise<RunningDaemon> {
+export async function startDaemon(lab: Lab, ns: Ns, uplinksYaml: string, opts: { configFile?: string; controlYaml?: boolean } = {}): Promise<RunningDaemon> {
   const configFile = opts.configFile ?? lab.tempFile('uplinkd.yaml', '');
   const dir = dirname(configFile);
   const socket = join(dir, 'uplinkd.sock');
   const { writeFileSync } = await import('node:fs');
-  if (!opts.configFile) writeFileSync(configFile, labConfig(dir, uplinksYaml));
+  if (!opts.configFile) writeFileSync(configFile, labConfig(dir, uplinksYaml, opts.controlYaml));
   const proc = ns.spawn(process.execPath, [UPLINKD, '--config', configFile, '--log-format', 'json']);
   await waitFor(() => rpc(socket, 'ping'), { timeoutMs: 15000, what: `uplinkd answering on ${socket}` });
   return {
@@ -36,8 +36,10 @@ export async function startDaemon(lab: Lab, ns: Ns, uplinksYaml: string, opts: {
   };
 }
 
-export function labConfig(dir: string, uplinksYaml: string): string {
-  return `control:\n  socket: ${join(dir, 'uplinkd.sock')}\n  state_dir: ${join(dir, 'state')}\n${uplinksYaml}`;
+/** `extra` may start with its own `control:` block (controlYaml): our socket and state lines join it. */
+export function labConfig(dir: string, extra: string, controlYaml = false): string {
+  const ours = `  socket: ${join(dir, 'uplinkd.sock')}\n  state_dir: ${join(dir, 'state')}\n`;
+  return controlYaml ? extra.replace('control:\n', `control:\n${ours}`) : `control:\n${ours}${extra}`;
 }
 
 export async function uplinkCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {

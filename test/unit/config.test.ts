@@ -63,6 +63,7 @@ const DEFAULTS: Config = {
       route_protocol: 201, table_base: 7300, table_count: 64, rule_priority_base: 7300, rule_priority_count: 100,
       fwmark: 0x740000, fwmark_mask: 0xff0000,
     },
+    netlink_buffer: 8388608,
   },
   defaults: { manage: false },
   uplinks: {},
