@@ -1,5 +1,6 @@
 /** `uplink check FILE`: validate a config offline; the interfaces need not exist. */
 import { loadConfigFile } from '../config/load.js';
+import { ConfigError } from '../config/errors.js';
 import { UplinkError } from '../errors.js';
 import type { Command } from './commands.js';
 
@@ -8,8 +9,16 @@ export const check: Command = {
   async run({ args }) {
     const file = args[0];
     if (!file) throw new UplinkError('USAGE', 'check needs a FILE', 'uplink check /etc/uplinkd/uplinkd.yaml');
-    const cfg = await loadConfigFile(file);
-    console.log(`${file}: ok (${Object.keys(cfg.uplinks).length} uplink(s))`);
-    return 0;
+    try {
+      const cfg = await loadConfigFile(file);
+      console.log(`${file}: ok (${Object.keys(cfg.uplinks).length} uplink(s))`);
+      return 0;
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      // One problem a line, as compilers print them, so editors can jump to each.
+      console.error(e.message);
+      console.error(`${e.problems.length} problem(s); nothing was applied`);
+      return 1;
+    }
   },
 };

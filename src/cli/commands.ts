@@ -1,5 +1,6 @@
 /** The command table: each command lives in its own module. */
 import { check } from './check.js';
+import { demo } from './demo.js';
 import { monitor } from './monitor.js';
 import { schema } from './schema.js';
 import { simple } from './simple.js';
@@ -22,6 +23,7 @@ export const COMMANDS: Record<string, Command> = {
   quit: simple('quit', 'stop the daemon, leaving routes and processes in place'),
   check,
   schema,
+  demo,
 };
 
 export function usage(): string {

@@ -89,10 +89,13 @@ export class Reconciler {
     const now = world.snapshot();
     const delta = computeDelta(this.last, now);
     this.last = now;
-    if (!isEmptyDelta(delta)) {
+    if (!isEmptyDelta({ ...delta, foreignChanged: false })) {
       const summary = describeDelta(delta);
       log.info({ delta }, `kernel: ${summary}`);
       bus.publish({ type: 'kernel', summary, delta });
+    } else if (delta.foreignChanged) {
+      // Foreign counts move all the time on a router with a full table: not an event.
+      log.debug({ foreign: now.foreign }, 'kernel: foreign route counts changed');
     }
     const cfg = this.d.config();
     const k = cfg.control.kernel;

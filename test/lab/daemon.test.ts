@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, writeFileSync } from 'node:fs';
-import { labForTest, pidAlive, waitFor } from './harness.js';
-import { monitor, startDaemon, uplinkCli, UPLINKD } from './daemon.js';
+import { labForTest, pidAlive, waitFor } from '../../src/lab/harness.js';
+import { monitor, startDaemon, uplinkCli, UPLINKD } from '../../src/lab/daemon.js';
 
 const UPLINKS = `uplinks:
   wan1: { interface: wan1, priority: 10 }
@@ -106,4 +106,14 @@ test('reload: a bad config is rejected and the running one kept; a good one appl
   // wan2's table is ours and no longer wanted: removed once the first round is judged, never before.
   await waitFor(async () => (await gw.ip(['-4', 'route', 'show', 'table', '7302'], { check: false })).stdout.trim() === '', { timeoutMs: 15000, what: 'table 7302 emptied' });
   assert.match((await gw.ip(['-4', 'route', 'show', 'table', '7301'])).stdout, /unreachable default/);
+});
+
+test('--dry-run watches the kernel but only logs the ip commands', async (t) => {
+  const lab = await labForTest(t);
+  const gw = await lab.ns('gw');
+  const d = await startDaemon(lab, gw, UPLINKS, { args: ['--dry-run'] });
+  await d.proc.waitForLine(/"command":"ip route add unreachable 0\.0\.0\.0\/0 table 7301 proto 201.*dry-run: would run/, { stream: 'stderr' });
+  assert.equal((await d.status()).daemon.system, 'dry-run');
+  const tables = (await gw.ip(['-4', 'route', 'show', 'table', 'all'], { check: false })).stdout;
+  assert.doesNotMatch(tables, /proto 201/, 'nothing of ours was written');
 });

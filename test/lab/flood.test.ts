@@ -4,8 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { labForTest, pidAlive, waitFor } from './harness.js';
-import { startDaemon } from './daemon.js';
+import { labForTest, pidAlive, waitFor } from '../../src/lab/harness.js';
+import { startDaemon } from '../../src/lab/daemon.js';
 import { floodBatch } from './routes.js';
 
 test('100k foreign routes: no crash, status answers during the flood, count is right', async (t) => {

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { test } from 'node:test';
-import { ExecError, Lab, labForTest, listNetns, pidAlive, waitFor, withLab, type Ns } from './harness.js';
-import { GW_WAN1, GW_WAN2, INET_ISP1, INET_ISP2, ISP1_DOWN, SERVER, twoUplinkTopology } from './topology.js';
+import { ExecError, Lab, labForTest, listNetns, pidAlive, waitFor, withLab, type Ns } from '../../src/lab/harness.js';
+import { GW_WAN1, GW_WAN2, INET_ISP1, INET_ISP2, ISP1_DOWN, SERVER, twoUplinkTopology } from '../../src/lab/topology.js';
 
 const ping = (ns: Ns, addr: string, wait = 2) =>
   ns.exec(['ping', '-c1', '-q', `-W${wait}`, addr], { check: false }).then((r) => r.code === 0);
@@ -104,7 +104,7 @@ test('waitForLine rejects when the process exits first; waitFor reports the last
 // A separate Node process makes a lab and then dies without calling teardown.
 for (const how of ['SIGINT', 'SIGTERM', 'exit'] as const) {
   test(`lab is cleaned up when its process gets ${how}`, async () => {
-    const harness = new URL('./harness.js', import.meta.url).href;
+    const harness = new URL('../../src/lab/harness.js', import.meta.url).href;
     const script = `
       import { Lab } from ${JSON.stringify(harness)};
       const lab = await Lab.create();

@@ -1,6 +1,6 @@
 /** Route floods for tests and benchmarks: `ip -batch` files of blackhole routes in a foreign table. */
 import { writeFileSync } from 'node:fs';
-import type { Lab } from './harness.js';
+import type { Lab } from '../../src/lab/harness.js';
 
 export function floodBatch(lab: Lab, n: number, table: number, op: 'add' | 'del' = 'add'): string {
   const lines: string[] = [];

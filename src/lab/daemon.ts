@@ -3,14 +3,14 @@ import { execFile } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { ControlClient, rpc } from '../../src/control/client.js';
-import type { DaemonEvent } from '../../src/daemon/events.js';
-import type { Status } from '../../src/control/status.js';
+import { ControlClient, rpc } from '../control/client.js';
+import type { DaemonEvent } from '../daemon/events.js';
+import type { Status } from '../control/status.js';
 import { waitFor, type Lab, type Ns, type NsProcess } from './harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const UPLINKD = resolve(here, '../../src/daemon/main.js');
-export const UPLINK = resolve(here, '../../src/cli/main.js');
+export const UPLINKD = resolve(here, '../daemon/main.js');
+export const UPLINK = resolve(here, '../cli/main.js');
 
 export interface RunningDaemon {
   proc: NsProcess;
@@ -21,13 +21,13 @@ export interface RunningDaemon {
 }
 
 /** Writes the config with this lab's private socket and state dir, and starts uplinkd in `ns`. */
-export async function startDaemon(lab: Lab, ns: Ns, uplinksYaml: string, opts: { configFile?: string; controlYaml?: boolean } = {}): Promise<RunningDaemon> {
+export async function startDaemon(lab: Lab, ns: Ns, uplinksYaml: string, opts: { configFile?: string; controlYaml?: boolean; args?: string[] } = {}): Promise<RunningDaemon> {
   const configFile = opts.configFile ?? lab.tempFile('uplinkd.yaml', '');
   const dir = dirname(configFile);
   const socket = join(dir, 'uplinkd.sock');
   const { writeFileSync } = await import('node:fs');
   if (!opts.configFile) writeFileSync(configFile, labConfig(dir, uplinksYaml, opts.controlYaml));
-  const proc = ns.spawn(process.execPath, [UPLINKD, '--config', configFile, '--log-format', 'json']);
+  const proc = ns.spawn(process.execPath, [UPLINKD, '--config', configFile, '--log-format', 'json', ...(opts.args ?? [])]);
   await waitFor(() => rpc(socket, 'ping'), { timeoutMs: 15000, what: `uplinkd answering on ${socket}` });
   return {
     proc, socket, configFile,
