@@ -14,7 +14,8 @@ export type ErrorCode =
   | 'RPC_INTERNAL'
   | 'NETLINK'
   | 'SYSTEM'
-  | 'USAGE';
+  | 'USAGE'
+  | 'UNKNOWN_UPLINK';
 
 export class UplinkError extends Error {
   constructor(

@@ -1,4 +1,5 @@
 /** The command table: each command lives in its own module. */
+import { adminCommand, unforceCommand } from './admin.js';
 import { check } from './check.js';
 import { demo } from './demo.js';
 import { monitor } from './monitor.js';
@@ -19,6 +20,12 @@ export interface Command {
 export const COMMANDS: Record<string, Command> = {
   status,
   monitor,
+  up: adminCommand('up', 'bring an uplink up: allow it again, dial it if it has a connect command'),
+  down: adminCommand('down', 'take an uplink down: hang it up and stop using it'),
+  force: adminCommand('force', 'pin traffic to one uplink whatever its health'),
+  unforce: unforceCommand,
+  block: adminCommand('block', 'stop (re)dialing and selecting an uplink'),
+  unblock: adminCommand('unblock', 'allow dialing and selecting an uplink again'),
   reload: simple('reload', 'reload the config file; a bad config is rejected and the running one kept'),
   quit: simple('quit', 'stop the daemon, leaving routes and processes in place'),
   check,

@@ -10,6 +10,8 @@ export function formatEvent(e: DaemonEvent): string {
     case 'reconcile': return `${t} reconcile  ${e.error ? `FAILED (${e.error}): ` : ''}${e.commands.join('; ')}`;
     case 'config': return `${t} config     ${e.message}`;
     case 'daemon': return `${t} daemon     ${e.message}`;
+    case 'uplink': return `${t} uplink     ${e.name}: ${e.event === 'state' ? `${e.prev} → ${e.state}` : e.event} (${e.reason})`;
+    case 'selection': return `${t} selection  ${e.prev ?? 'nothing'} → ${e.selected ?? 'nothing'} (${e.reason})`;
   }
 }
 

@@ -5,15 +5,30 @@ import type { Command } from './commands.js';
 
 const yes = (b: boolean) => (b ? 'yes' : 'no');
 
+const ms = (n: number | undefined) => (n === undefined ? '-' : `${n}ms`);
+
+function formatUplink(u: Status['uplinks'][number]): string[] {
+  const mark = u.selected ? '*' : ' ';
+  const link = u.link.present ? `carrier ${yes(u.link.carrier)}` : 'interface absent';
+  const lines = [
+    `${mark} ${u.name.padEnd(12)} ${String(u.state ?? '?').padEnd(10)} since ${u.since ?? '-'}  ${u.reason ?? ''}`,
+    `    ${u.interface} ${u.mode} prio ${u.priority} table ${u.table}, ${link}, ${u.addresses.join(' ') || 'no address'}${u.gateway ? `, gateway ${u.gateway}` : ''}`,
+  ];
+  if (u.probe) {
+    const p = u.probe;
+    lines.push(`    probes: ${p.rounds} rounds, rtt last ${ms(p.rttMs.last)} avg ${ms(p.rttMs.avg)} jitter ${ms(p.rttMs.jitter)}, loss ${p.lossPct ?? 0}%`);
+  }
+  if (u.dial) lines.push(`    dials: ${u.dial.attempts} (failed in a row: ${u.dial.failures})${u.dial.pid ? `, pid ${u.dial.pid}` : ''}${u.dial.nextDialAt ? `, next ${u.dial.nextDialAt}` : ''}${u.dial.gaveUp ? `, ${u.dial.gaveUp}` : ''}`);
+  return lines;
+}
+
 export function formatStatus(s: Status): string {
   const out: string[] = [];
   out.push(`uplinkd ${s.daemon.version} pid ${s.daemon.pid} since ${s.daemon.startedAt} (${s.daemon.system}), config ${s.daemon.config}`);
-  out.push('', 'UPLINKS');
+  const sel = s.selection;
+  out.push('', `UPLINKS  selected: ${sel.selected ?? 'none'}${sel.forced ? ` (forced)` : ''} — ${sel.reason}`);
   if (!s.uplinks.length) out.push('  (none configured)');
-  for (const u of s.uplinks) {
-    const link = u.link.present ? `carrier ${yes(u.link.carrier)}, admin ${u.link.up ? 'up' : 'down'}` : 'interface absent';
-    out.push(`  ${u.name.padEnd(12)} ${u.interface.padEnd(15)} ${u.mode.padEnd(7)} prio ${String(u.priority).padEnd(4)} table ${u.table}  ${link}  ${u.addresses.join(' ') || '-'}`);
-  }
+  for (const u of s.uplinks) out.push(...formatUplink(u));
   out.push('', 'LINKS');
   for (const l of s.links) {
     out.push(`  ${String(l.index).padStart(3)} ${l.name.padEnd(15)} ${(l.up ? 'UP' : 'DOWN').padEnd(5)} carrier ${yes(l.carrier).padEnd(3)} mtu ${String(l.mtu).padEnd(6)} ${l.addresses.join(' ')}`);

@@ -12,7 +12,7 @@ export const probeSchema = z
     profile: z
       .enum(PROBE_PROFILE_NAMES)
       .optional()
-      .describe('Timing profile: fast (1s interval), normal (5s, the default) or frugal (60s, re-checks after 2/4/8s). Explicit keys override it.'),
+      .describe('Timing profile: fast (200ms interval, 150ms timeout, 3 misses: traffic moves within 1s), normal (2s/1s/3, the default: within 10s) or frugal (60s, re-checks after 2/4/8s, for metered links). Explicit keys override it.'),
     method: z
       .enum(PROBE_METHODS)
       .optional()
@@ -81,6 +81,15 @@ export const redialSchema = z
   )
   .describe('Re-dial policy for uplinks with a connect command.');
 
+export const qualitySchema = z
+  .strictObject({
+    failure_loss: z.number().min(0).max(100).default(20).describe('Probe loss (percent, over the last 20 rounds) above which a passing uplink is degraded (default 20).'),
+    recovery_loss: z.number().min(0).max(100).default(5).describe('Loss at or below which a degraded uplink is up again (default 5).'),
+    failure_latency: positiveDuration.optional().describe('Average probe RTT above which a passing uplink is degraded (default: off).'),
+    recovery_latency: positiveDuration.optional().describe('Average RTT at or below which a degraded uplink is up again (default: failure_latency).'),
+  })
+  .describe('Quality thresholds, like mwan3 check_quality: a degraded uplink stays usable but ranks after healthy ones.');
+
 export const UPLINK_MODES = ['always', 'backup', 'demand', 'manual'] as const;
 export type UplinkMode = (typeof UPLINK_MODES)[number];
 
@@ -103,8 +112,9 @@ export const uplinkSchema = z
     max_connect: positiveDuration.optional().describe('Give up a dial when the link has no carrier and address after this long.'),
     redial: redialSchema.prefault({}),
     failback_delay: duration
-      .prefault(0)
-      .describe('After this uplink is judged up again, wait this long before moving traffic back to it (default 0).'),
+      .prefault('10s')
+      .describe('After this uplink is judged up again, wait this long before moving traffic back to it (default 10s). Never delays leaving a dead uplink.'),
+    quality: qualitySchema.prefault({}),
     table: z
       .int()
       .min(1)

@@ -3,11 +3,14 @@ import { z } from 'zod';
 import { method, type MethodTable } from './rpc.js';
 import type { DaemonEvent } from '../daemon/events.js';
 import type { Status } from './status.js';
+import type { AdminAction } from '../uplinks/admin.js';
 
 export interface ControlApi {
   status(): Status;
   reload(): Promise<{ changed: boolean; message: string }>;
   quit(): void;
+  admin(action: AdminAction, name: string): Promise<{ message: string }>;
+  unforce(): Promise<{ message: string }>;
   subscribe(fn: (e: DaemonEvent) => void): () => void;
   history(): DaemonEvent[];
 }
@@ -19,6 +22,11 @@ export function controlMethods(api: ControlApi): MethodTable {
     ping: method({ params: none, handler: () => ({ pong: true }) }),
     status: method({ params: none, handler: () => api.status() }),
     reload: method({ params: none, handler: () => api.reload() }),
+    ...Object.fromEntries((['up', 'down', 'force', 'block', 'unblock'] as const).map((a) => [a, method({
+      params: z.object({ name: z.string().min(1) }).strict(),
+      handler: (p: { name: string }) => api.admin(a, p.name),
+    })])),
+    unforce: method({ params: none, handler: () => api.unforce() }),
     quit: method({ params: none, handler: () => (api.quit(), { stopping: true }) }),
     monitor: method({
       params: z.object({ history: z.boolean().default(false) }).strict(),

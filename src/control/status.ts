@@ -2,6 +2,7 @@
 import type { Config } from '../config/schema.js';
 import { uplinkTables } from '../routing/tables.js';
 import type { WatchStats } from '../system/types.js';
+import type { uplinkView } from '../uplinks/manager.js';
 import { defaultRoutes, foreignTotal, linkName, type WorldState } from '../world/state.js';
 
 export interface StatusExtras {
@@ -13,7 +14,12 @@ export interface StatusExtras {
   judged: boolean;
   watch: WatchStats;
   reconcileRuns: number;
+  lastError?: string;
+  selection: { selected?: string; forced?: string; reason: string; order: string[] };
+  uplinks: Record<string, UplinkRuntimeView>;
 }
+
+export type UplinkRuntimeView = ReturnType<typeof uplinkView>;
 
 export function buildStatus(cfg: Config, w: WorldState, x: StatusExtras) {
   const addrsOf = (index: number) =>
@@ -23,12 +29,13 @@ export function buildStatus(cfg: Config, w: WorldState, x: StatusExtras) {
   return {
     daemon: {
       pid: x.pid, version: x.version, startedAt: x.startedAt, config: x.configPath, system: x.system,
-      judged: x.judged, reconcileRuns: x.reconcileRuns,
+      judged: x.judged, reconcileRuns: x.reconcileRuns, ...(x.lastError ? { lastError: x.lastError } : {}),
     },
+    selection: x.selection,
     uplinks: Object.entries(cfg.uplinks).map(([name, u]) => {
       const l = byName.get(u.interface);
       return {
-        name, interface: u.interface, mode: u.mode, priority: u.priority, table: tables.get(name),
+        name, interface: u.interface, mode: u.mode, priority: u.priority, table: tables.get(name), ...x.uplinks[name],
         link: l ? { present: true, up: l.up, carrier: l.carrier, operstate: l.operstate } : { present: false, up: false, carrier: false, operstate: 'absent' },
         addresses: l ? addrsOf(l.index) : [],
       };

@@ -14,6 +14,9 @@ import type { KernelWatch } from '../system/kernel.js';
 import { InstanceLock } from '../system/lock.js';
 import type { System } from '../system/system.js';
 import { World } from '../world/world.js';
+import { adminAction, unforce, type AdminAction } from '../uplinks/admin.js';
+import { UplinkManager, uplinkView } from '../uplinks/manager.js';
+import { loadState, stateFile } from '../uplinks/persist.js';
 import { EventBus } from './events.js';
 import { Reconciler } from './reconciler.js';
 import { VERSION } from './version.js';
@@ -23,8 +26,6 @@ export interface ControllerOptions {
   config: Config;
   system: System;
   log: Logger;
-  /** Until probes exist, the first round counts as judged after this long. */
-  judgeAfterMs?: number;
   onStopped?: () => void;
 }
 
@@ -34,9 +35,9 @@ export class Controller {
   private world?: World;
   private watch?: KernelWatch;
   private reconciler?: Reconciler;
+  private manager?: UplinkManager;
   private server?: ControlServer;
   private lock?: InstanceLock;
-  private judgeTimer?: NodeJS.Timeout;
   private stopping?: Promise<void>;
   private readonly startedAt = new Date().toISOString();
 
@@ -50,12 +51,14 @@ export class Controller {
     this.lock.acquire();
     try {
       this.world = new World((reason) => this.reconciler?.markDirty(reason));
-      this.reconciler = new Reconciler({ system, world: this.world, bus: this.bus, log: log.child({ component: 'reconcile' }), config: () => this.config });
+      const file = stateFile(ctl.state_dir);
+      this.manager = new UplinkManager({ config: () => this.config, system, bus: this.bus, log: log.child({ component: 'uplinks' }), stateFile: file, onDirty: (why) => this.reconciler?.markDirty(why) });
+      this.reconciler = new Reconciler({ system, world: this.world, manager: this.manager, bus: this.bus, log: log.child({ component: 'reconcile' }), config: () => this.config });
       const k = ctl.kernel;
-      this.watch = system.kernelWatch({ protocol: k.route_protocol, tableBase: k.table_base, tableCount: k.table_count }, ctl.netlink_buffer);
+      this.watch = system.kernelWatch({ protocol: k.route_protocol, tableBase: k.table_base, tableCount: k.table_count, rulePriorityBase: k.rule_priority_base, rulePriorityCount: k.rule_priority_count }, ctl.netlink_buffer);
       await this.watch.start(this.world);
+      await this.manager.start(await loadState(file));
       this.reconciler.start();
-      this.judgeTimer = setTimeout(() => this.reconciler?.setJudged(), this.o.judgeAfterMs ?? 5000);
       this.server = new ControlServer(ctl.socket, controlMethods(this.api()), log.child({ component: 'control' }));
       await this.server.start();
     } catch (e) {
@@ -93,6 +96,7 @@ export class Controller {
     }
     const changed = JSON.stringify(next) !== JSON.stringify(this.config);
     this.config = next;
+    this.manager?.sync();
     const message = changed ? 'config reloaded' : 'config unchanged';
     this.o.log.info(message);
     this.bus.publish({ type: 'config', ok: true, message });
@@ -105,18 +109,33 @@ export class Controller {
       status: () => buildStatus(this.config, this.world!.snapshot(), {
         pid: process.pid, version: VERSION, startedAt: this.startedAt, configPath: this.o.configPath,
         system: this.o.system.kind, judged: this.reconciler!.isJudged(), watch: this.watch!.stats(), reconcileRuns: this.reconciler!.runs,
+        lastError: this.reconciler!.lastError,
+        selection: { ...this.manager!.selection, forced: this.manager!.forced },
+        uplinks: Object.fromEntries([...this.manager!.uplinks.values()].map((u) => [u.name, uplinkView(this.manager!, u)])),
       }),
       reload: () => this.reload(),
+      admin: (action: AdminAction, name: string) => this.admin(() => adminAction(this.manager!, action, name)),
+      unforce: () => this.admin(() => unforce(this.manager!)),
       quit: () => setImmediate(() => void this.stop('quit requested')),
       subscribe: (fn: Parameters<EventBus['subscribe']>[0]) => this.bus.subscribe(fn),
       history: () => this.bus.history(),
     };
   }
 
+  /** Applies an admin action and waits until the kernel reflects it, so the CLI returns on a settled state. */
+  private async admin(fn: () => string): Promise<{ message: string }> {
+    const message = fn();
+    this.o.log.info(`admin: ${message}`);
+    this.manager!.persist();
+    this.reconciler!.markDirty(`admin: ${message}`);
+    await this.reconciler!.settle();
+    return { message };
+  }
+
   private async teardownComponents(): Promise<void> {
-    clearTimeout(this.judgeTimer);
     await this.server?.stop();
     await this.reconciler?.stop();
+    await this.manager?.stop(false);
     await this.watch?.stop();
     this.lock?.release();
     // Clients (a waiting `uplink quit`) see the close only once socket and lock are free.

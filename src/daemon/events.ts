@@ -5,7 +5,9 @@ export type DaemonEvent =
   | { type: 'kernel'; time: string; summary: string; delta: ChangeDelta }
   | { type: 'reconcile'; time: string; commands: string[]; deferred: number; error?: string }
   | { type: 'config'; time: string; ok: boolean; message: string }
-  | { type: 'daemon'; time: string; message: string };
+  | { type: 'daemon'; time: string; message: string }
+  | { type: 'uplink'; time: string; name: string; event: 'state' | 'dial' | 'blocked' | 'admin'; state: string; prev?: string; reason: string }
+  | { type: 'selection'; time: string; selected?: string; prev?: string; reason: string };
 
 type Without<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 export type EventInput = Without<DaemonEvent, 'time'>;

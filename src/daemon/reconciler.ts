@@ -1,23 +1,26 @@
 /**
  * The reconcile loop: events only mark it dirty; a burst becomes one run after
- * a short coalescing delay; one run at a time; a run that fails leaves the loop
- * dirty-able and the next change (or the retry timer) tries again.
+ * a short coalescing delay; one run at a time. A run: observe → judge uplinks →
+ * select → desired routes and rules → apply only the difference. A failed apply
+ * is retried by a timer, and any new change looks again anyway.
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { System } from '../system/system.js';
-import { routeCommand } from '../system/ops.js';
+import { displayCommand } from '../system/ops.js';
 import { computeDelta, describeDelta, isEmptyDelta } from '../world/delta.js';
 import { emptyWorld, type WorldState } from '../world/state.js';
 import type { World } from '../world/world.js';
-import { desiredRoutes } from '../routing/desired.js';
-import { planRoutes } from '../routing/plan.js';
-import { uplinkTables } from '../routing/tables.js';
+import { desiredKernel, type RoutedUplink } from '../routing/desired.js';
+import { planKernel } from '../routing/plan.js';
+import { selectionTable } from '../routing/tables.js';
+import type { UplinkManager } from '../uplinks/manager.js';
 import type { EventBus } from './events.js';
 
 export interface ReconcilerDeps {
   system: System;
   world: World;
+  manager: UplinkManager;
   bus: EventBus;
   log: Logger;
   config: () => Config;
@@ -27,12 +30,14 @@ export interface ReconcilerDeps {
 
 export class Reconciler {
   private timer?: NodeJS.Timeout;
+  private wakeTimer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private again = false;
   private last: WorldState = emptyWorld();
   private judged = false;
   private stopped = true;
   runs = 0;
+  lastError?: string;
 
   constructor(private readonly d: ReconcilerDeps) {}
 
@@ -44,13 +49,16 @@ export class Reconciler {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.wakeTimer);
+    this.timer = undefined;
     await this.running;
   }
 
-  /** After one full probe round has been judged, our unwanted routes may be deleted. */
+  /** After one full probe round has been judged, our unwanted routes and rules may be deleted. */
   setJudged(): void {
     if (this.judged) return;
     this.judged = true;
+    this.d.log.info('first probe round judged: objects of ours that are no longer wanted may now be removed');
     this.markDirty('first probe round judged');
   }
 
@@ -64,7 +72,7 @@ export class Reconciler {
       this.again = true;
       return;
     }
-    if (!this.timer) this.timer = setTimeout(() => this.run(), this.d.coalesceMs ?? 20);
+    if (!this.timer) this.timer = setTimeout(() => this.run(), this.d.coalesceMs ?? 5);
   }
 
   /** Resolves once no run is pending or in flight (tests and `quit` use it). */
@@ -83,35 +91,65 @@ export class Reconciler {
     });
   }
 
-  private async once(): Promise<void> {
-    this.runs++;
-    const { world, log, bus, system } = this.d;
-    const now = world.snapshot();
+  private logDelta(now: WorldState): void {
     const delta = computeDelta(this.last, now);
     this.last = now;
     if (!isEmptyDelta({ ...delta, foreignChanged: false })) {
       const summary = describeDelta(delta);
-      log.info({ delta }, `kernel: ${summary}`);
-      bus.publish({ type: 'kernel', summary, delta });
+      this.d.log.info({ delta }, `kernel: ${summary}`);
+      this.d.bus.publish({ type: 'kernel', summary, delta });
     } else if (delta.foreignChanged) {
       // Foreign counts move all the time on a router with a full table: not an event.
-      log.debug({ foreign: now.foreign }, 'kernel: foreign route counts changed');
+      this.d.log.debug({ foreign: now.foreign }, 'kernel: foreign route counts changed');
     }
+  }
+
+  private async once(): Promise<void> {
+    this.runs++;
+    const { log, bus, system, manager } = this.d;
+    const world = this.d.world.snapshot();
+    this.logDelta(world);
     const cfg = this.d.config();
     const k = cfg.control.kernel;
-    const plan = planRoutes({ desired: desiredRoutes(uplinkTables(cfg), k), world: now, protocol: k.route_protocol, judged: this.judged });
+    const now = Date.now();
+    manager.evaluate(world, now);
+    const uplinks: RoutedUplink[] = [...manager.uplinks.values()].map((u) => ({ name: u.name, table: u.table, index: u.index, dev: u.cfg.interface, facts: u.facts }));
+    const desired = desiredKernel(uplinks, manager.selection.order, selectionTable(k), k);
+    const plan = planKernel({ ...desired, world, protocol: k.route_protocol, judged: this.judged });
     for (const c of plan.conflicts) log.warn(c);
-    if (!plan.ops.length) return;
-    const commands = plan.ops.map((o) => `ip ${routeCommand(o)}`);
     try {
-      await system.apply(plan.ops);
-      log.info({ commands, deferred: plan.deferred.length }, `reconcile: applied ${commands.length} change(s)`);
-      bus.publish({ type: 'reconcile', commands, deferred: plan.deferred.length });
+      await this.sysctls(uplinks);
+      if (plan.ops.length) {
+        await system.apply(plan.ops);
+        const commands = plan.ops.map(displayCommand);
+        log.info({ commands, deferred: plan.deferred.length }, `reconcile: applied ${commands.length} change(s)`);
+        bus.publish({ type: 'reconcile', commands, deferred: plan.deferred.length });
+      }
+      this.lastError = undefined;
     } catch (e) {
-      const error = (e as Error).message;
-      log.error({ commands, error }, 'reconcile: apply failed; will retry');
-      bus.publish({ type: 'reconcile', commands, deferred: plan.deferred.length, error });
+      this.lastError = (e as Error).message;
+      log.error({ commands: plan.ops.map(displayCommand), error: this.lastError }, 'reconcile: apply failed; will retry');
+      bus.publish({ type: 'reconcile', commands: plan.ops.map(displayCommand), deferred: plan.deferred.length, error: this.lastError });
       this.timer ??= setTimeout(() => this.run(), this.d.retryMs ?? 2000);
     }
+    if (!this.judged && manager.allJudged()) this.setJudged();
+    this.scheduleWake(manager.nextWakeAt(now));
+  }
+
+  /** The kernel skips a carrier-less uplink's routes by itself only with this set (PLATFORM-NOTES.md). */
+  private async sysctls(uplinks: RoutedUplink[]): Promise<void> {
+    for (const u of uplinks) {
+      if (!u.facts.present) continue;
+      for (const fam of ['ipv4', 'ipv6']) {
+        if (await this.d.system.sysctl(`net/${fam}/conf/${u.dev}/ignore_routes_with_linkdown`, '1')) {
+          this.d.log.info({ dev: u.dev }, `set ${fam} ignore_routes_with_linkdown=1 on ${u.dev}`);
+        }
+      }
+    }
+  }
+
+  private scheduleWake(at: number | undefined): void {
+    clearTimeout(this.wakeTimer);
+    if (at !== undefined && !this.stopped) this.wakeTimer = setTimeout(() => this.markDirty('failback delay over'), at - Date.now() + 1);
   }
 }

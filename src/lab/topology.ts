@@ -40,6 +40,12 @@ export interface TwoUplinkOptions {
    * masquerade on gw, replies go to the WAN addresses and need no LAN route).
    */
   lanReturnVia?: IspName | 'both' | 'none';
+  /**
+   * ISPs drop forwarded packets from their customer whose source is not theirs
+   * (BCP 38), as real ones do: the customer /30 and, until NAT exists, the LAN
+   * prefix. Default true.
+   */
+  bcp38?: boolean;
 }
 
 export interface TwoUplinkTopology {
@@ -102,6 +108,13 @@ export async function twoUplinkTopology(lab: Lab, opts: TwoUplinkOptions = {}): 
       ? ['nexthop', 'via', ISP1_UP, 'dev', 'isp1', 'nexthop', 'via', ISP2_UP, 'dev', 'isp2']
       : lanReturnVia === 'isp1' ? ['via', ISP1_UP, 'dev', 'isp1'] : ['via', ISP2_UP, 'dev', 'isp2'];
     await inet.ip(['route', 'add', LAN_NET, ...hops]);
+  }
+
+  if (opts.bcp38 !== false) {
+    await Promise.all((['isp1', 'isp2'] as const).map((name) => ispNs[name].nft(`table inet lab_bcp38 {
+  chain bcp38 { type filter hook forward priority 0; iifname "down" ip saddr != { ${name === 'isp1' ? WAN1_NET : WAN2_NET}, ${LAN_NET} } counter drop; }
+}
+`)));
   }
 
   return {

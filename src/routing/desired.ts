@@ -1,24 +1,74 @@
 /**
- * Desired routes: a pure function of config and the observed world.
- * Each uplink owns a routing table holding `unreachable default metric
- * 4294967295`, so a lookup in it never falls through to another uplink
- * (PLATFORM-NOTES.md, per-uplink tables). Selection and per-uplink default
- * routes build on this.
+ * Desired routes and rules: a pure function of the uplinks' facts and the
+ * selection (DESIGN.md "Routing and NAT, in the kernel"):
+ * - each uplink's table: its default route, and `unreachable default metric
+ *   4294967295` so a lookup never falls through to another uplink;
+ * - rules: `lookup main suppress_prefixlength 0` first (LAN and connected routes
+ *   win), `from <uplink address> lookup <uplink table>` (probes and replies leave
+ *   the way they came), then `lookup <selection table>`;
+ * - the selection table: the selected uplink's default, then the next
+ *   candidates at higher metrics, so the kernel switches by itself on carrier loss.
+ * The main table is never written.
  */
-import type { RouteSpec } from '../system/ops.js';
-import type { KernelRanges, UplinkTables } from './tables.js';
+import type { RouteSpec, RuleSpec } from '../system/ops.js';
+import type { Family } from '../system/types.js';
+import type { LinkFacts } from '../uplinks/facts.js';
+import type { KernelRanges } from './tables.js';
 
 export const LAST_RESORT_METRIC = 4294967295;
+export const SELECTION_METRIC_BASE = 100;
 
-export function desiredRoutes(tables: UplinkTables, k: KernelRanges): RouteSpec[] {
-  const out: RouteSpec[] = [];
-  for (const table of tables.values()) {
+export interface RoutedUplink {
+  name: string;
+  table: number;
+  index: number;
+  dev: string;
+  facts: LinkFacts;
+}
+
+export interface DesiredKernel {
+  routes: RouteSpec[];
+  rules: RuleSpec[];
+}
+
+const any = (f: Family) => (f === 4 ? '0.0.0.0' : '::');
+const famKey = (f: Family): 'v4' | 'v6' => (f === 4 ? 'v4' : 'v6');
+
+export function rulePriorities(k: KernelRanges) {
+  return {
+    suppressMain: k.rule_priority_base,
+    uplink: (index: number) => k.rule_priority_base + 10 + index,
+    selection: k.rule_priority_base + k.rule_priority_count - 10,
+  };
+}
+
+export function desiredKernel(uplinks: RoutedUplink[], order: string[], selectionTable: number, k: KernelRanges): DesiredKernel {
+  const proto = k.route_protocol;
+  const prio = rulePriorities(k);
+  const out: DesiredKernel = { routes: [], rules: [] };
+  const def = (family: Family, table: number, metric: number, dev: string, gateway: string | undefined): RouteSpec =>
+    ({ family, table, protocol: proto, type: 'unicast', dst: any(family), dstLen: 0, metric, dev, ...(gateway ? { gateway } : {}) });
+  for (const u of uplinks) {
     for (const family of [4, 6] as const) {
-      out.push({
-        family, table, protocol: k.route_protocol, type: 'unreachable',
-        dst: family === 4 ? '0.0.0.0' : '::', dstLen: 0, metric: LAST_RESORT_METRIC,
-      });
+      out.routes.push({ family, table: u.table, protocol: proto, type: 'unreachable', dst: any(family), dstLen: 0, metric: LAST_RESORT_METRIC });
+      const f = u.facts[famKey(family)];
+      if (!u.facts.present || !f) continue;
+      if (f.gateway) out.routes.push(def(family, u.table, 0, u.dev, f.gateway));
+      out.rules.push({ family, priority: prio.uplink(u.index), table: u.table, protocol: proto, src: f.address });
     }
+  }
+  if (!uplinks.length) return out;
+  const byName = new Map(uplinks.map((u) => [u.name, u]));
+  order.forEach((name, rank) => {
+    const u = byName.get(name);
+    for (const family of [4, 6] as const) {
+      const f = u?.facts[famKey(family)];
+      if (u?.facts.present && f?.gateway) out.routes.push(def(family, selectionTable, SELECTION_METRIC_BASE + rank, u.dev, f.gateway));
+    }
+  });
+  for (const family of [4, 6] as const) {
+    out.rules.push({ family, priority: prio.suppressMain, table: 254, protocol: proto, suppressPrefixlen: 0 });
+    out.rules.push({ family, priority: prio.selection, table: selectionTable, protocol: proto });
   }
   return out;
 }

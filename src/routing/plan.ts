@@ -1,16 +1,18 @@
 /**
- * Pure route planner: desired routes vs the routes we observe, as ordered ops.
- * Only routes carrying our protocol number are ever deleted or replaced: a
+ * Pure kernel planner: desired routes and rules vs what we observe, as ordered
+ * ops. Only objects carrying our protocol number are ever deleted or replaced: a
  * foreign route with the same key is never touched (PLATFORM-NOTES.md: `ip route
- * replace` silently deletes foreign routes). Deletions wait until the first probe
- * round has been judged, so a restarted daemon adopts instead of tearing down.
+ * replace` silently deletes foreign routes). Make before break: additions and
+ * replacements come before deletions. Deletions wait until the first probe round
+ * has been judged, so a restarted daemon adopts instead of tearing down.
  */
-import type { KernelOp, RouteSpec } from '../system/ops.js';
-import { routeKey, type RouteInfo } from '../system/types.js';
+import type { KernelOp, RouteSpec, RuleSpec } from '../system/ops.js';
+import { routeKey, ruleKey, type RouteInfo } from '../system/types.js';
 import { linkName, type WorldState } from '../world/state.js';
 
 export interface PlanInput {
-  desired: RouteSpec[];
+  routes: RouteSpec[];
+  rules: RuleSpec[];
   world: WorldState;
   protocol: number;
   /** False until one full probe round has been judged after start. */
@@ -19,9 +21,9 @@ export interface PlanInput {
 
 export interface Plan {
   ops: KernelOp[];
-  /** Our routes that are no longer wanted but kept until the first round is judged. */
-  deferred: RouteSpec[];
-  /** Desired routes blocked by a foreign route with the same key. */
+  /** Our objects that are no longer wanted but kept until the first round is judged. */
+  deferred: string[];
+  /** Desired objects blocked by a foreign one with the same key. */
   conflicts: string[];
 }
 
@@ -41,27 +43,45 @@ function sameRoute(want: RouteSpec, have: RouteInfo, w: WorldState): boolean {
     want.protocol === have.protocol;
 }
 
-export function planRoutes(input: PlanInput): Plan {
+const ruleSpecKey = (r: RuleSpec) => ruleKey({ ...r, action: 'lookup', srcLen: r.src ? r.srcLen ?? (r.family === 4 ? 32 : 128) : 0 });
+
+function planRoutes(input: PlanInput, plan: Plan, dels: KernelOp[]): void {
   const { world, protocol } = input;
-  const plan: Plan = { ops: [], deferred: [], conflicts: [] };
-  const wanted = new Map(input.desired.map((d) => [routeKey(d), d]));
+  const wanted = new Map(input.routes.map((d) => [routeKey(d), d]));
   for (const [key, have] of world.routes) {
-    if (have.protocol !== protocol) continue;
-    const want = wanted.get(key);
-    if (want && sameRoute(want, have, world)) continue;
-    if (!want && !input.judged) {
-      plan.deferred.push(toSpec(have, world));
-      continue;
-    }
-    plan.ops.push({ op: 'del', route: toSpec(have, world) });
+    if (have.protocol !== protocol || wanted.has(key)) continue;
+    if (input.judged) dels.push({ op: 'del', route: toSpec(have, world) });
+    else plan.deferred.push(key);
   }
   for (const [key, want] of wanted) {
     const have = world.routes.get(key);
-    if (have && have.protocol !== protocol) {
-      plan.conflicts.push(`${key} is held by a foreign route (proto ${have.protocol}); left alone`);
-      continue;
-    }
-    if (!have || !sameRoute(want, have, world)) plan.ops.push({ op: 'add', route: want });
+    if (!have) plan.ops.push({ op: 'add', route: want });
+    else if (have.protocol !== protocol) plan.conflicts.push(`route ${key} is held by a foreign route (proto ${have.protocol}); left alone`);
+    else if (!sameRoute(want, have, world)) plan.ops.push({ op: 'replace', route: want });
   }
+}
+
+function planRules(input: PlanInput, adds: KernelOp[], dels: KernelOp[], plan: Plan): void {
+  const wanted = new Map(input.rules.map((r) => [ruleSpecKey(r), r]));
+  for (const [key, have] of input.world.rules) {
+    if (have.protocol !== input.protocol || wanted.has(key)) continue;
+    const spec: RuleSpec = { family: have.family, priority: have.priority, table: have.table, protocol: have.protocol };
+    if (have.src) Object.assign(spec, { src: have.src, srcLen: have.srcLen });
+    if (have.suppressPrefixlen >= 0) spec.suppressPrefixlen = have.suppressPrefixlen;
+    if (input.judged) dels.push({ op: 'del', rule: spec });
+    else plan.deferred.push(`rule ${key}`);
+  }
+  for (const [key, want] of wanted) if (!input.world.rules.has(key)) adds.push({ op: 'add', rule: want });
+}
+
+export function planKernel(input: PlanInput): Plan {
+  const plan: Plan = { ops: [], deferred: [], conflicts: [] };
+  const ruleAdds: KernelOp[] = [];
+  const ruleDels: KernelOp[] = [];
+  const routeDels: KernelOp[] = [];
+  planRules(input, ruleAdds, ruleDels, plan);
+  planRoutes(input, plan, routeDels);
+  // Routes first (a new rule must find its table filled), then rules; deletions last.
+  plan.ops = [...plan.ops, ...ruleAdds, ...routeDels, ...ruleDels];
   return plan;
 }

@@ -4,13 +4,16 @@
  * (watch → world → reconcile → apply → watch) runs without a machine.
  */
 import type { KernelSink, KernelWatch } from './kernel.js';
-import { routeCommand, type KernelOp, type RouteSpec } from './ops.js';
-import { routeKey, type AddrInfo, type KernelEvent, type LinkInfo, type RouteInfo, type WatchStats } from './types.js';
+import { displayCommand, type KernelOp, type RouteSpec, type RuleSpec } from './ops.js';
+import type { ProbeRequest, ProbeResult } from './probe/types.js';
+import type { ProbeRunner } from './system.js';
+import { routeKey, ruleKey, type AddrInfo, type KernelEvent, type LinkInfo, type RouteInfo, type RuleInfo, type WatchStats } from './types.js';
 
 export class FakeKernel {
   readonly links = new Map<number, LinkInfo>();
   readonly addrs: AddrInfo[] = [];
   readonly routes = new Map<string, RouteInfo>();
+  readonly rules = new Map<string, RuleInfo>();
   sink?: KernelSink;
   stats: WatchStats = { messages: 0, overruns: 0, resyncs: 0 };
 
@@ -19,7 +22,9 @@ export class FakeKernel {
     for (const e of events) {
       if (e.kind === 'link') e.op === 'new' ? this.links.set(e.link.index, e.link) : this.links.delete(e.link.index);
       else if (e.kind === 'route') e.op === 'new' ? this.routes.set(routeKey(e.route), e.route) : this.routes.delete(routeKey(e.route));
+      else if (e.kind === 'rule') e.op === 'new' ? this.rules.set(ruleKey(e.rule), e.rule) : this.rules.delete(ruleKey(e.rule));
       else if (e.op === 'new') this.addrs.push(e.addr);
+      else this.addrs.splice(this.addrs.findIndex((a) => a.address === e.addr.address && a.index === e.addr.index), 1);
     }
     this.sink?.apply(events);
   }
@@ -37,24 +42,42 @@ export function specToRoute(s: RouteSpec, oif?: number): RouteInfo {
   };
 }
 
+export function specToRule(s: RuleSpec): RuleInfo {
+  return {
+    family: s.family, priority: s.priority, action: 'lookup', table: s.table, protocol: s.protocol,
+    src: s.src, srcLen: s.src ? s.srcLen ?? (s.family === 4 ? 32 : 128) : 0, suppressPrefixlen: s.suppressPrefixlen ?? -1,
+  };
+}
+
 export class FakeSystem {
   readonly kind = 'fake';
   readonly kernel = new FakeKernel();
   readonly commands: string[] = [];
+  readonly sysctls = new Map<string, string>();
   /** Set to make the next apply fail, as a kernel refusing a route would. */
   failNext?: string;
+  /** Decides each probe; default: every probe answers in 1 ms. */
+  probeAnswer: (req: ProbeRequest) => ProbeResult | Promise<ProbeResult> = () => ({ ok: true, rttMs: 1 });
 
   kernelWatch(): KernelWatch {
     const k = this.kernel;
     return {
       async start(sink: KernelSink) {
         k.sink = sink;
-        sink.reset({ links: [...k.links.values()], addrs: [...k.addrs], routes: [...k.routes.values()] }, 'initial dump');
+        sink.reset({ links: [...k.links.values()], addrs: [...k.addrs], routes: [...k.routes.values()], rules: [...k.rules.values()] }, 'initial dump');
       },
       async stop() {
         k.sink = undefined;
       },
       stats: () => ({ ...k.stats }),
+    };
+  }
+
+  prober(): ProbeRunner {
+    return {
+      start: async () => undefined,
+      stop: async () => undefined,
+      probe: async (req) => this.probeAnswer(req),
     };
   }
 
@@ -65,9 +88,19 @@ export class FakeSystem {
       throw new Error(msg);
     }
     for (const o of ops) {
-      this.commands.push(`ip ${routeCommand(o)}`);
+      this.commands.push(displayCommand(o));
+      if ('rule' in o) {
+        this.kernel.emit([{ kind: 'rule', op: o.op === 'add' ? 'new' : 'del', rule: specToRule(o.rule) }]);
+        continue;
+      }
       const route = specToRoute(o.route, this.kernel.indexOf(o.route.dev));
-      this.kernel.emit([{ kind: 'route', op: o.op === 'add' ? 'new' : 'del', route }]);
+      this.kernel.emit([{ kind: 'route', op: o.op === 'del' ? 'del' : 'new', route }]);
     }
+  }
+
+  async sysctl(key: string, value: string): Promise<boolean> {
+    const changed = this.sysctls.get(key) !== value;
+    this.sysctls.set(key, value);
+    return changed;
   }
 }

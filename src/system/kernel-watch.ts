@@ -114,7 +114,10 @@ export class LinuxKernelWatch implements KernelWatch {
   private async runResync(r: Resync): Promise<void> {
     try {
       if (r.what === 'state') await this.fullSync(r.reason);
-      else this.sink?.reset({ routes: (await this.dump('routes')).routes }, r.reason);
+      else {
+        const { routes, rules } = await this.dump('routes');
+        this.sink?.reset({ routes, rules }, r.reason);
+      }
       this.st.resyncs++;
     } catch (e) {
       this.log.error({ err: e }, 'kernel resync failed; will retry');

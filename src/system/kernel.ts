@@ -1,10 +1,10 @@
 /** The kernel-watch contract shared by the Linux implementation and the fake. */
-import type { AddrInfo, ForeignCounts, KernelEvent, LinkInfo, RouteInfo, WatchStats } from './types.js';
+import type { AddrInfo, ForeignCounts, KernelEvent, LinkInfo, RouteInfo, RuleInfo, WatchStats } from './types.js';
 
 /** Where a watch delivers what it sees. The world model implements it. */
 export interface KernelSink {
   /** Replace whole parts of the observed state (after a dump). */
-  reset(part: { links?: LinkInfo[]; addrs?: AddrInfo[]; routes: RouteInfo[] }, reason: string): void;
+  reset(part: { links?: LinkInfo[]; addrs?: AddrInfo[]; routes: RouteInfo[]; rules: RuleInfo[] }, reason: string): void;
   apply(events: KernelEvent[]): void;
   foreign(counts: ForeignCounts): void;
 }

@@ -1,52 +1,74 @@
-/** The real System: rtnetlink for watching, `ip -batch` for changes. */
+/** The real System: rtnetlink for watching, `ip -batch` for changes, /proc/sys for sysctls. */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { UplinkError } from '../errors.js';
 import { LinuxKernelWatch } from './kernel-watch.js';
-import { routeCommand, type KernelOp } from './ops.js';
+import { batchLine, displayCommand, opFamily, type KernelOp } from './ops.js';
+import { Prober } from './probe/prober.js';
 import type { System } from './system.js';
 import type { RouteFilter } from './types.js';
 
 const run = promisify(execFile);
 
-export class LinuxSystem implements System {
-  readonly kind = 'linux';
-  constructor(private readonly log: Logger) {}
+/** Keys are written with slashes (net/ipv4/conf/eth0.100/...) so interface names may hold dots. */
+export const sysctlPath = (key: string) => `/proc/sys/${key}`;
 
-  kernelWatch(filter: RouteFilter, rcvbuf?: number) {
-    return new LinuxKernelWatch(filter, this.log.child({ component: 'netlink' }), rcvbuf);
-  }
-
-  async apply(ops: KernelOp[]): Promise<void> {
-    if (!ops.length) return;
-    const dir = await mkdtemp(join(tmpdir(), 'uplinkd-'));
-    const file = join(dir, 'batch');
-    try {
-      await writeFile(file, ops.map(routeCommand).join('\n') + '\n');
-      await run('ip', ['-batch', file]);
-    } catch (e) {
-      const err = e as { stderr?: string; message: string };
-      throw new UplinkError('SYSTEM', `ip -batch failed: ${(err.stderr || err.message).trim()}`, 'the next reconcile retries what is still missing');
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+async function runBatch(family: 4 | 6, lines: string[]): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'uplinkd-'));
+  const file = join(dir, 'batch');
+  try {
+    await writeFile(file, lines.join('\n') + '\n');
+    await run('ip', [`-${family}`, '-batch', file]);
+  } catch (e) {
+    const err = e as { stderr?: string; message: string };
+    throw new UplinkError('SYSTEM', `ip -batch failed: ${(err.stderr || err.message).trim()}`, 'the next reconcile retries what is still missing');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
-/** --dry-run: watches the real kernel (read-only) and only logs the commands it would run. */
-export class DryRunSystem implements System {
-  readonly kind = 'dry-run';
-  constructor(private readonly log: Logger) {}
+export class LinuxSystem implements System {
+  readonly kind: 'linux' | 'dry-run' = 'linux';
+  constructor(protected readonly log: Logger) {}
 
   kernelWatch(filter: RouteFilter, rcvbuf?: number) {
     return new LinuxKernelWatch(filter, this.log.child({ component: 'netlink' }), rcvbuf);
   }
 
+  prober() {
+    return new Prober(this.log.child({ component: 'probe' }));
+  }
+
   async apply(ops: KernelOp[]): Promise<void> {
-    for (const o of ops) this.log.info({ command: `ip ${routeCommand(o)}` }, 'dry-run: would run');
+    for (const family of [4, 6] as const) {
+      const lines = ops.filter((o) => opFamily(o) === family).map(batchLine);
+      if (lines.length) await runBatch(family, lines);
+    }
+  }
+
+  async sysctl(key: string, value: string): Promise<boolean> {
+    const path = sysctlPath(key);
+    const cur = (await readFile(path, 'utf8').catch(() => undefined))?.trim();
+    if (cur === undefined || cur === value) return false;
+    await writeFile(path, value);
+    return true;
+  }
+}
+
+/** --dry-run: watches the real kernel and probes for real (read-only), but only logs the changes it would make. */
+export class DryRunSystem extends LinuxSystem {
+  override readonly kind = 'dry-run';
+
+  override async apply(ops: KernelOp[]): Promise<void> {
+    for (const o of ops) this.log.info({ command: displayCommand(o) }, 'dry-run: would run');
+  }
+
+  override async sysctl(key: string, value: string): Promise<boolean> {
+    this.log.info({ command: `sysctl -w ${key}=${value}` }, 'dry-run: would run');
+    return false;
   }
 }

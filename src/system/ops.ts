@@ -1,6 +1,7 @@
 /**
  * Kernel changes the daemon asks for, and their `ip` equivalents. The fake
- * System and --dry-run print exactly these commands; the Linux System runs them.
+ * System and --dry-run print exactly these commands; the Linux System runs them
+ * through `ip -4 -batch` / `ip -6 -batch` (batch lines take no family flag).
  */
 import type { Family } from './types.js';
 
@@ -16,16 +17,49 @@ export interface RouteSpec {
   metric: number;
 }
 
-export type KernelOp = { op: 'add' | 'del'; route: RouteSpec };
+export interface RuleSpec {
+  family: Family;
+  priority: number;
+  table: number;
+  protocol: number;
+  src?: string;
+  srcLen?: number;
+  suppressPrefixlen?: number;
+}
 
-export function routeCommand(o: KernelOp): string {
-  const r = o.route;
-  // Spelled with its family (0.0.0.0/0, ::/0) rather than `-4 … default`: `ip -batch`
-  // lines take no global options, so the address must carry the family.
+/** `replace` is only ever planned for a route that is ours (PLATFORM-NOTES.md: replace deletes foreign routes). */
+export type KernelOp =
+  | { op: 'add' | 'del' | 'replace'; route: RouteSpec }
+  | { op: 'add' | 'del'; rule: RuleSpec };
+
+export function opFamily(o: KernelOp): Family {
+  return 'route' in o ? o.route.family : o.rule.family;
+}
+
+function routeLine(op: string, r: RouteSpec): string {
   const dst = `${r.dst}/${r.dstLen}`;
-  const parts = ['route', o.op, r.type === 'unicast' ? dst : `${r.type} ${dst}`];
+  const parts = ['route', op, r.type === 'unicast' ? dst : `${r.type} ${dst}`];
   if (r.gateway) parts.push('via', r.gateway);
   if (r.dev) parts.push('dev', r.dev);
   parts.push('table', String(r.table), 'proto', String(r.protocol), 'metric', String(r.metric));
   return parts.join(' ');
+}
+
+function ruleLine(op: string, r: RuleSpec): string {
+  const parts = ['rule', op, 'priority', String(r.priority)];
+  if (r.src) parts.push('from', `${r.src}/${r.srcLen ?? (r.family === 4 ? 32 : 128)}`);
+  parts.push('lookup', String(r.table));
+  if (r.suppressPrefixlen !== undefined) parts.push('suppress_prefixlength', String(r.suppressPrefixlen));
+  parts.push('protocol', String(r.protocol));
+  return parts.join(' ');
+}
+
+/** One `ip -batch` line. */
+export function batchLine(o: KernelOp): string {
+  return 'route' in o ? routeLine(o.op, o.route) : ruleLine(o.op, o.rule);
+}
+
+/** The command a person would type: `ip -4 route add …`. */
+export function displayCommand(o: KernelOp): string {
+  return `ip -${opFamily(o)} ${batchLine(o)}`;
 }

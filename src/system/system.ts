@@ -1,11 +1,21 @@
 /** The one door to the OS. Everything outside src/system/ talks to the machine through this. */
 import type { KernelWatch } from './kernel.js';
 import type { KernelOp } from './ops.js';
+import type { ProbeRequest, ProbeResult } from './probe/types.js';
 import type { RouteFilter } from './types.js';
+
+export interface ProbeRunner {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  probe(req: ProbeRequest): Promise<ProbeResult>;
+}
 
 export interface System {
   readonly kind: 'linux' | 'dry-run' | 'fake';
   kernelWatch(filter: RouteFilter, rcvbuf?: number): KernelWatch;
+  prober(): ProbeRunner;
   /** Applies kernel ops in order; rejects with an UplinkError saying which op failed. */
   apply(ops: KernelOp[]): Promise<void>;
+  /** Sets a sysctl, key with slashes (net/ipv4/conf/wan1/ignore_routes_with_linkdown), if it differs; true when changed. */
+  sysctl(key: string, value: string): Promise<boolean>;
 }

@@ -42,11 +42,28 @@ export interface RouteInfo {
   linkdown: boolean;
 }
 
+export interface RuleInfo {
+  family: Family;
+  priority: number;
+  action: string;
+  table: number;
+  protocol: number;
+  src?: string;
+  srcLen: number;
+  fwmark?: number;
+  fwmask?: number;
+  /** -1 when not set. */
+  suppressPrefixlen: number;
+}
+
 /** Which routes we store; everything else is only counted (a full BGP table must cost no memory). */
 export interface RouteFilter {
   protocol: number;
   tableBase: number;
   tableCount: number;
+  /** Rules in [rulePriorityBase, rulePriorityBase + rulePriorityCount) or with our protocol are stored. */
+  rulePriorityBase: number;
+  rulePriorityCount: number;
 }
 
 /** Per family, per table: how many routes the kernel holds that we do not store. */
@@ -59,13 +76,15 @@ export interface KernelSnapshot {
   links: LinkInfo[];
   addrs: AddrInfo[];
   routes: RouteInfo[];
+  rules: RuleInfo[];
   foreign: ForeignCounts;
 }
 
 export type KernelEvent =
   | { kind: 'link'; op: 'new' | 'del'; link: LinkInfo }
   | { kind: 'addr'; op: 'new' | 'del'; addr: AddrInfo }
-  | { kind: 'route'; op: 'new' | 'del'; route: RouteInfo };
+  | { kind: 'route'; op: 'new' | 'del'; route: RouteInfo }
+  | { kind: 'rule'; op: 'new' | 'del'; rule: RuleInfo };
 
 export interface WatchStats {
   /** Netlink messages read from the event socket (stored or only counted). */
@@ -86,4 +105,12 @@ export function isStoredRoute(r: Pick<RouteInfo, 'table' | 'protocol' | 'dstLen'
   if (r.protocol === f.protocol) return true;
   if (r.table >= f.tableBase && r.table < f.tableBase + f.tableCount) return true;
   return r.table === 254 && r.dstLen === 0;
+}
+
+export function ruleKey(r: Pick<RuleInfo, 'family' | 'priority' | 'src' | 'srcLen' | 'table' | 'action'>): string {
+  return `${r.family}|${r.priority}|${r.src ?? '*'}/${r.srcLen}|${r.action}|${r.table}`;
+}
+
+export function isStoredRule(r: Pick<RuleInfo, 'priority' | 'protocol'>, f: RouteFilter): boolean {
+  return r.protocol === f.protocol || (r.priority >= f.rulePriorityBase && r.priority < f.rulePriorityBase + f.rulePriorityCount);
 }

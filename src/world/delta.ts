@@ -3,6 +3,7 @@
  * ChangeDelta), so logs say why we looked again.
  */
 
+import type { RuleInfo } from '../system/types.js';
 import { linkName, type WorldState } from './state.js';
 
 export interface ChangeDelta {
@@ -16,6 +17,8 @@ export interface ChangeDelta {
   addrsRemoved: string[];
   routesAdded: string[];
   routesRemoved: string[];
+  rulesAdded: string[];
+  rulesRemoved: string[];
   defaultRoutesChanged: boolean;
   foreignChanged: boolean;
 }
@@ -37,7 +40,7 @@ export function computeDelta(prev: WorldState, next: WorldState): ChangeDelta {
   const d: ChangeDelta = {
     linksAdded: links.added.map((l) => l.name), linksRemoved: links.removed.map((l) => l.name),
     carrierUp: [], carrierDown: [], adminUp: [], adminDown: [],
-    addrsAdded: [], addrsRemoved: [], routesAdded: [], routesRemoved: [],
+    addrsAdded: [], addrsRemoved: [], routesAdded: [], routesRemoved: [], rulesAdded: [], rulesRemoved: [],
     defaultRoutesChanged: false, foreignChanged: JSON.stringify(prev.foreign) !== JSON.stringify(next.foreign),
   };
   for (const [i, l] of next.links) {
@@ -60,6 +63,10 @@ export function computeDelta(prev: WorldState, next: WorldState): ChangeDelta {
   }
   d.routesAdded = routes.added.map((r) => describeRoute(next, r));
   d.routesRemoved = routes.removed.map((r) => describeRoute(prev, r));
+  const rules = diffKeys(prev.rules, next.rules);
+  const describeRule = (r: RuleInfo) => `${r.priority}: from ${r.src ? `${r.src}/${r.srcLen}` : 'all'} lookup ${r.table}${r.suppressPrefixlen >= 0 ? ` suppress_prefixlength ${r.suppressPrefixlen}` : ''}`;
+  d.rulesAdded = rules.added.map(describeRule);
+  d.rulesRemoved = rules.removed.map(describeRule);
   d.defaultRoutesChanged = [...routes.added, ...routes.removed].some((r) => r.dstLen === 0);
   return d;
 }
@@ -82,6 +89,8 @@ export function describeDelta(d: ChangeDelta): string {
   list('addresses removed', d.addrsRemoved);
   list('routes added', d.routesAdded);
   list('routes removed', d.routesRemoved);
+  list('rules added', d.rulesAdded);
+  list('rules removed', d.rulesRemoved);
   if (d.foreignChanged) parts.push('foreign route counts changed');
   return parts.join('; ') || 'no change';
 }

@@ -1,5 +1,5 @@
 /** The observed world: what the kernel holds, as plain immutable-by-convention data. */
-import type { AddrInfo, ForeignCounts, LinkInfo, RouteInfo } from '../system/types.js';
+import type { AddrInfo, ForeignCounts, LinkInfo, RouteInfo, RuleInfo } from '../system/types.js';
 
 export interface WorldState {
   links: ReadonlyMap<number, LinkInfo>;
@@ -7,11 +7,13 @@ export interface WorldState {
   addrs: ReadonlyMap<string, AddrInfo>;
   /** Only the routes we store (ours, our tables, main-table defaults), keyed by routeKey(). */
   routes: ReadonlyMap<string, RouteInfo>;
+  /** Rules in our priority range or with our protocol, keyed by ruleKey(). */
+  rules: ReadonlyMap<string, RuleInfo>;
   foreign: ForeignCounts;
 }
 
 export const emptyWorld = (): WorldState => ({
-  links: new Map(), addrs: new Map(), routes: new Map(), foreign: { ipv4: {}, ipv6: {} },
+  links: new Map(), addrs: new Map(), routes: new Map(), rules: new Map(), foreign: { ipv4: {}, ipv6: {} },
 });
 
 export function linkName(w: WorldState, index: number | undefined): string {

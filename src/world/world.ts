@@ -3,21 +3,23 @@
  * its owner "look again". It never decides anything.
  */
 import type { KernelSink } from '../system/kernel.js';
-import { addrKey, routeKey, type AddrInfo, type ForeignCounts, type KernelEvent, type LinkInfo, type RouteInfo } from '../system/types.js';
+import { addrKey, routeKey, ruleKey, type AddrInfo, type ForeignCounts, type KernelEvent, type LinkInfo, type RouteInfo, type RuleInfo } from '../system/types.js';
 import type { WorldState } from './state.js';
 
 export class World implements KernelSink {
   private links = new Map<number, LinkInfo>();
   private addrs = new Map<string, AddrInfo>();
   private routes = new Map<string, RouteInfo>();
+  private rules = new Map<string, RuleInfo>();
   private foreignCounts: ForeignCounts = { ipv4: {}, ipv6: {} };
 
   constructor(private readonly onDirty: (reason: string) => void) {}
 
-  reset(part: { links?: LinkInfo[]; addrs?: AddrInfo[]; routes: RouteInfo[] }, reason: string): void {
+  reset(part: { links?: LinkInfo[]; addrs?: AddrInfo[]; routes: RouteInfo[]; rules: RuleInfo[] }, reason: string): void {
     if (part.links) this.links = new Map(part.links.map((l) => [l.index, l]));
     if (part.addrs) this.addrs = new Map(part.addrs.map((a) => [addrKey(a), a]));
     this.routes = new Map(part.routes.map((r) => [routeKey(r), r]));
+    this.rules = new Map(part.rules.map((r) => [ruleKey(r), r]));
     this.onDirty(reason);
   }
 
@@ -27,6 +29,9 @@ export class World implements KernelSink {
       else if (e.kind === 'addr') {
         if (e.op === 'new') this.addrs.set(addrKey(e.addr), e.addr);
         else this.addrs.delete(addrKey(e.addr));
+      } else if (e.kind === 'rule') {
+        if (e.op === 'new') this.rules.set(ruleKey(e.rule), e.rule);
+        else this.rules.delete(ruleKey(e.rule));
       } else if (e.op === 'new') this.routes.set(routeKey(e.route), e.route);
       else this.routes.delete(routeKey(e.route));
     }
@@ -40,7 +45,7 @@ export class World implements KernelSink {
 
   snapshot(): WorldState {
     return {
-      links: new Map(this.links), addrs: new Map(this.addrs), routes: new Map(this.routes),
+      links: new Map(this.links), addrs: new Map(this.addrs), routes: new Map(this.routes), rules: new Map(this.rules),
       foreign: { ipv4: { ...this.foreignCounts.ipv4 }, ipv6: { ...this.foreignCounts.ipv6 } },
     };
   }

@@ -112,7 +112,7 @@ test('--dry-run watches the kernel but only logs the ip commands', async (t) => 
   const lab = await labForTest(t);
   const gw = await lab.ns('gw');
   const d = await startDaemon(lab, gw, UPLINKS, { args: ['--dry-run'] });
-  await d.proc.waitForLine(/"command":"ip route add unreachable 0\.0\.0\.0\/0 table 7301 proto 201.*dry-run: would run/, { stream: 'stderr' });
+  await d.proc.waitForLine(/"command":"ip -4 route add unreachable 0\.0\.0\.0\/0 table 7301 proto 201.*dry-run: would run/, { stream: 'stderr' });
   assert.equal((await d.status()).daemon.system, 'dry-run');
   const tables = (await gw.ip(['-4', 'route', 'show', 'table', 'all'], { check: false })).stdout;
   assert.doesNotMatch(tables, /proto 201/, 'nothing of ours was written');

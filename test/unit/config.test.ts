@@ -86,7 +86,8 @@ const VALID: { name: string; yaml: string; check: (c: Config) => void }[] = [
     yaml: 'uplinks:\n  a: { interface: eth0 }\n',
     check: (c) =>
       assert.deepEqual(c.uplinks['a'], {
-        interface: 'eth0', mode: 'always', priority: 100, failback_delay: 0,
+        interface: 'eth0', mode: 'always', priority: 100, failback_delay: 10_000,
+        quality: { failure_loss: 20, recovery_loss: 5 },
         redial: { backoff: 10_000, max_backoff: 600_000, holdoff: 30_000, min_interval: 0 },
       }),
   },

@@ -95,7 +95,7 @@ test('dumpRequest carries the kernel-side table filter', () => {
 });
 
 test('isStoredRoute: ours, our tables and main defaults are stored; the rest is counted', () => {
-  const f = { protocol: 201, tableBase: 7300, tableCount: 64 };
+  const f = { protocol: 201, tableBase: 7300, tableCount: 64, rulePriorityBase: 7300, rulePriorityCount: 100 };
   const cases: [{ table: number; protocol: number; dstLen: number }, boolean][] = [
     [{ table: 254, protocol: 3, dstLen: 0 }, true],
     [{ table: 254, protocol: 186, dstLen: 24 }, false],

@@ -14,7 +14,7 @@ const route = (o: Partial<RouteInfo>): RouteInfo =>
 function world(links: LinkInfo[], addrs: AddrInfo[] = [], routes: RouteInfo[] = [], foreign = { ipv4: {}, ipv6: {} }): WorldState {
   return {
     links: new Map(links.map((l) => [l.index, l])), addrs: new Map(addrs.map((a) => [addrKey(a), a])),
-    routes: new Map(routes.map((r) => [routeKey(r), r])), foreign,
+    routes: new Map(routes.map((r) => [routeKey(r), r])), rules: new Map(), foreign,
   };
 }
 
@@ -43,7 +43,7 @@ test('computeDelta names each change', () => {
 test('World applies events, forgets a deleted link\'s addresses and routes, and says "look again"', () => {
   const reasons: string[] = [];
   const w = new World((r) => reasons.push(r));
-  w.reset({ links: [link(1, 'lo'), link(2, 'wan1')], addrs: [addr(2, '198.51.100.2', 30)], routes: [route({ oif: 2, gateway: '198.51.100.1' })] }, 'initial dump');
+  w.reset({ links: [link(1, 'lo'), link(2, 'wan1')], addrs: [addr(2, '198.51.100.2', 30)], routes: [route({ oif: 2, gateway: '198.51.100.1' })], rules: [] }, 'initial dump');
   w.apply([{ kind: 'link', op: 'new', link: link(2, 'wan1', { carrier: false }) }]);
   assert.equal(w.snapshot().links.get(2)?.carrier, false);
   w.apply([{ kind: 'link', op: 'del', link: link(2, 'wan1') }]);

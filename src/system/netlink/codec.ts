@@ -4,7 +4,7 @@
  * rtnetlink without aborting the process on bad input (PLATFORM-NOTES.md).
  */
 import * as C from './constants.js';
-import type { AddrInfo, Family, LinkInfo, RouteInfo } from '../types.js';
+import type { AddrInfo, Family, LinkInfo, RouteInfo, RuleInfo } from '../types.js';
 
 export interface NlMessage {
   type: number;
@@ -142,8 +142,28 @@ export function parseRoute(m: NlMessage): RouteInfo | undefined {
   return r;
 }
 
+export function parseRule(m: NlMessage): RuleInfo | undefined {
+  const { buf, off } = m;
+  const family = familyOf(buf[off]);
+  if (!family) return undefined;
+  const r: RuleInfo = {
+    family, srcLen: buf[off + 2], table: buf[off + 4], action: C.RULE_ACTIONS[buf[off + 7]] ?? String(buf[off + 7]),
+    priority: 0, protocol: 0, suppressPrefixlen: -1,
+  };
+  for (const [t, o, l] of attrs(buf, off + 12, m.end)) {
+    if (t === C.FRA_SRC) r.src = formatIp(buf, o, l);
+    else if (t === C.FRA_PRIORITY && l >= 4) r.priority = buf.readUInt32LE(o);
+    else if (t === C.FRA_TABLE && l >= 4) r.table = buf.readUInt32LE(o);
+    else if (t === C.FRA_FWMARK && l >= 4) r.fwmark = buf.readUInt32LE(o);
+    else if (t === C.FRA_FWMASK && l >= 4) r.fwmask = buf.readUInt32LE(o);
+    else if (t === C.FRA_SUPPRESS_PREFIXLEN && l >= 4) r.suppressPrefixlen = buf.readInt32LE(o);
+    else if (t === C.FRA_PROTOCOL && l >= 1) r.protocol = buf[o];
+  }
+  return r;
+}
+
 export interface DumpRequest {
-  type: typeof C.RTM_GETLINK | typeof C.RTM_GETADDR | typeof C.RTM_GETROUTE;
+  type: typeof C.RTM_GETLINK | typeof C.RTM_GETADDR | typeof C.RTM_GETROUTE | typeof C.RTM_GETRULE;
   family: number;
   /** Kernel-side filters (need NETLINK_GET_STRICT_CHK): only this table / protocol. */
   table?: number;
@@ -152,7 +172,7 @@ export interface DumpRequest {
 
 /** Builds a dump request; with strict checking the kernel filters routes by table and protocol. */
 export function dumpRequest(req: DumpRequest, seq: number): Buffer {
-  const bodyLen = req.type === C.RTM_GETLINK ? 16 : req.type === C.RTM_GETADDR ? 8 : 12;
+  const bodyLen = req.type === C.RTM_GETLINK ? 16 : req.type === C.RTM_GETADDR ? 8 : 12; // rtmsg and fib_rule_hdr are both 12
   const withTable = req.type === C.RTM_GETROUTE && req.table !== undefined;
   const len = C.NLMSG_HDRLEN + bodyLen + (withTable ? 8 : 0);
   const b = Buffer.alloc(len);

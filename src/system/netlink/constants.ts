@@ -71,3 +71,21 @@ export const ROUTE_TYPES: Record<number, string> = {
   6: 'blackhole', 7: 'unreachable', 8: 'prohibit', 9: 'throw', 10: 'nat',
 };
 export const OPERSTATES = ['unknown', 'notpresent', 'down', 'lowerlayerdown', 'testing', 'dormant', 'up'];
+
+export const RTM_NEWRULE = 32;
+export const RTM_DELRULE = 33;
+export const RTM_GETRULE = 34;
+export const NETLINK_ADD_MEMBERSHIP = 1;
+/** Group numbers (not bits) for NETLINK_ADD_MEMBERSHIP: rules have no legacy bit. */
+export const RTNLGRP_IPV4_RULE = 8;
+export const RTNLGRP_IPV6_RULE = 19;
+
+export const FRA_DST = 1;
+export const FRA_SRC = 2;
+export const FRA_PRIORITY = 6;
+export const FRA_FWMARK = 10;
+export const FRA_SUPPRESS_PREFIXLEN = 14;
+export const FRA_TABLE = 15;
+export const FRA_FWMASK = 16;
+export const FRA_PROTOCOL = 21;
+export const RULE_ACTIONS: Record<number, string> = { 1: 'lookup', 2: 'goto', 3: 'nop', 6: 'blackhole', 7: 'unreachable', 8: 'prohibit' };

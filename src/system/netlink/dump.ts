@@ -1,9 +1,9 @@
 /** Synchronous dumps on the dump socket, filtered by the kernel where it can. */
 import * as C from './constants.js';
-import { dumpRequest, errorCode, messages, parseAddr, parseLink, parseRoute, routeHeader, type DumpRequest, type NlMessage } from './codec.js';
+import { dumpRequest, errorCode, messages, parseAddr, parseLink, parseRoute, parseRule, routeHeader, type DumpRequest, type NlMessage } from './codec.js';
 import { NetlinkError, type NetlinkSocket } from './socket.js';
 import type { DumpResult, DumpWhat } from './protocol.js';
-import { isStoredRoute, routeKey, type RouteFilter } from '../types.js';
+import { isStoredRoute, isStoredRule, routeKey, type RouteFilter } from '../types.js';
 
 let seq = 1;
 
@@ -51,7 +51,7 @@ function dumpRoutes(sock: NetlinkSocket, buf: Buffer, f: RouteFilter, out: DumpR
 }
 
 export function runDump(sock: NetlinkSocket, buf: Buffer, what: DumpWhat, f: RouteFilter): DumpResult {
-  const out: DumpResult = { links: [], addrs: [], routes: [] };
+  const out: DumpResult = { links: [], addrs: [], routes: [], rules: [] };
   if (what === 'count6') {
     const counts: Record<string, number> = {};
     dumpOne(sock, buf, { type: C.RTM_GETROUTE, family: C.AF_INET6 }, (m) => {
@@ -71,5 +71,11 @@ export function runDump(sock: NetlinkSocket, buf: Buffer, what: DumpWhat, f: Rou
     }
   }
   dumpRoutes(sock, buf, f, out);
+  for (const family of [C.AF_INET, C.AF_INET6]) {
+    dumpOne(sock, buf, { type: C.RTM_GETRULE, family }, (m) => {
+      const r = parseRule(m);
+      if (r && isStoredRule(r, f)) out.rules.push(r);
+    });
+  }
   return out;
 }

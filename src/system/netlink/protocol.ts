@@ -1,5 +1,5 @@
 /** Messages between the kernel-watch worker and the main thread. */
-import type { AddrInfo, KernelEvent, LinkInfo, RouteFilter, RouteInfo } from '../types.js';
+import type { AddrInfo, KernelEvent, LinkInfo, RouteFilter, RouteInfo, RuleInfo } from '../types.js';
 
 export interface WorkerInit {
   filter: RouteFilter;
@@ -17,6 +17,7 @@ export interface DumpResult {
   links: LinkInfo[];
   addrs: AddrInfo[];
   routes: RouteInfo[];
+  rules: RuleInfo[];
   /** Only for `count6`: non-stored IPv6 routes per table. */
   count6?: Record<string, number>;
 }

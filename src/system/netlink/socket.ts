@@ -51,6 +51,11 @@ export class NetlinkSocket {
     check('bind', bind(this.fd, sa, 12));
   }
 
+  /** Joins a multicast group by number (groups above 32 and rules have no legacy bind bit). */
+  join(group: number): void {
+    check('join', setsockopt(this.fd, C.SOL_NETLINK, C.NETLINK_ADD_MEMBERSHIP, intBuf(group), 4));
+  }
+
   send(msg: Buffer): void {
     check('send', send(this.fd, msg, msg.length, 0));
   }

@@ -5,11 +5,11 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as C from './constants.js';
-import { messages, parseAddr, parseLink, parseRoute, routeHeader, type NlMessage } from './codec.js';
+import { messages, parseAddr, parseLink, parseRoute, parseRule, routeHeader, type NlMessage } from './codec.js';
 import { NetlinkError, NetlinkSocket } from './socket.js';
 import { runDump } from './dump.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
-import { isStoredRoute, type KernelEvent } from '../types.js';
+import { isStoredRoute, isStoredRule, type KernelEvent } from '../types.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -17,6 +17,8 @@ const post = (m: FromWorker) => port.postMessage(m);
 
 const GROUPS = C.RTMGRP_LINK | C.RTMGRP_IPV4_IFADDR | C.RTMGRP_IPV6_IFADDR | C.RTMGRP_IPV4_ROUTE | C.RTMGRP_IPV6_ROUTE;
 const events = new NetlinkSocket(GROUPS, init.rcvbuf);
+events.join(C.RTNLGRP_IPV4_RULE);
+events.join(C.RTNLGRP_IPV6_RULE);
 const dumps = new NetlinkSocket(0, 1 << 20);
 const buf = Buffer.alloc(1 << 18);
 const queue: ToWorker[] = [];
@@ -45,6 +47,9 @@ function handle(m: NlMessage, b: Batch): void {
     if (addr) b.events.push({ kind: 'addr', op, addr });
   } else if (m.type === C.RTM_NEWROUTE || m.type === C.RTM_DELROUTE) {
     handleRoute(m, op, b);
+  } else if (m.type === C.RTM_NEWRULE || m.type === C.RTM_DELRULE) {
+    const rule = parseRule(m);
+    if (rule && isStoredRule(rule, init.filter)) b.events.push({ kind: 'rule', op, rule });
   }
 }
 

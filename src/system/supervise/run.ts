@@ -1,0 +1,127 @@
+/**
+ * Spawning for the supervisor: a detached `/bin/sh -c` whose output goes to a file we
+ * open (never a pipe to the daemon), polling waits, and the one-shot `disconnect` command.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, statSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { UplinkError } from '../../errors.js';
+import { processGroupAlive, signalGroup } from './proc.js';
+
+export interface SpawnShellOptions {
+  env?: Record<string, string>;
+  logFile?: string;
+  cwd?: string;
+}
+
+/**
+ * Spawn `/bin/sh -c command` as the leader of a new process group (pgid = pid), stdin
+ * from /dev/null, stdout+stderr appended to `logFile` (or /dev/null). The file is opened
+ * here and handed to the child as its fd, then closed in the daemon: the child holds no
+ * pipe to us, so a daemon that dies or restarts cannot kill it with SIGPIPE. libuv resets
+ * signal dispositions in the child, so it does not inherit Node's ignored SIGPIPE either.
+ * Throws UplinkError('SPAWN') when it cannot start; the child is NOT unref'd here.
+ */
+export function spawnShell(command: string, opts: SpawnShellOptions, log: Logger): ChildProcess & { pid: number } {
+  if (opts.cwd !== undefined) {
+    let isDir = false;
+    try {
+      isDir = statSync(opts.cwd).isDirectory();
+    } catch {
+      /* reported below */
+    }
+    if (!isDir) throw new UplinkError('SPAWN', `cannot run "${command}": working directory ${opts.cwd} does not exist`);
+  }
+  let fd: number | 'ignore' = 'ignore';
+  if (opts.logFile !== undefined) {
+    try {
+      fd = openSync(opts.logFile, 'a', 0o640);
+    } catch (err) {
+      throw new UplinkError('SPAWN', `cannot run "${command}": cannot open log file ${opts.logFile}: ${(err as Error).message}`,
+        'check that the directory exists and is writable');
+    }
+  }
+  let child: ChildProcess;
+  try {
+    child = spawn('/bin/sh', ['-c', command], {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: { ...process.env, ...opts.env },
+      ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+    });
+  } finally {
+    if (typeof fd === 'number') closeSync(fd);
+  }
+  // Errors (a failed spawn, a failed kill) arrive as events; an unhandled one would crash us.
+  child.on('error', (err) => log.warn({ err, command }, 'process error'));
+  if (child.pid === undefined) {
+    throw new UplinkError('SPAWN', `cannot run "${command}"`, 'the system may be out of processes or memory; see the log');
+  }
+  return child as ChildProcess & { pid: number };
+}
+
+/** Resolve after `ms` on a ref'd timer (keeps the event loop, and so the wait, alive). */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Poll `done` (20 ms, backing off to 200 ms) until true (→ true) or `timeoutMs` passes (→ false). */
+export async function waitUntil(done: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  let step = 20;
+  for (;;) {
+    if (done()) return true;
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    await sleep(Math.min(step, left));
+    step = Math.min(step * 2, 200);
+  }
+}
+
+/** Keep the event loop alive while awaiting an unref'd child; call the result to release. */
+export function keepAlive(): () => void {
+  const t = setInterval(() => {}, 1 << 30);
+  return () => clearInterval(t);
+}
+
+/**
+ * Run a `disconnect` command to completion, but give up waiting when the main process is
+ * gone (`mainGone`) or after `timeoutMs`; on timeout its own process group gets SIGTERM,
+ * then SIGKILL a second later. Never throws: a failing disconnect only gets logged, the
+ * caller goes on to signal the main process group anyway.
+ */
+export async function runDisconnect(
+  command: string, opts: SpawnShellOptions & { timeoutMs: number }, log: Logger, mainGone: Promise<unknown>,
+): Promise<void> {
+  let child: ChildProcess & { pid: number };
+  try {
+    child = spawnShell(command, opts, log);
+  } catch (err) {
+    log.warn({ err, command }, 'disconnect command could not start');
+    return;
+  }
+  const pgid = child.pid;
+  const deadline = Date.now() + opts.timeoutMs;
+  const done = new Promise<string>((resolve) => {
+    child.once('exit', (code, signal) => resolve(signal ? `killed by ${signal}` : `exit ${code}`));
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<string>((resolve) => { timer = setTimeout(() => resolve('timeout'), opts.timeoutMs); });
+  const outcome = await Promise.race([done, timedOut, mainGone.then(() => 'main gone')]);
+  clearTimeout(timer);
+  if (outcome === 'timeout') {
+    log.warn({ command, pid: pgid, timeoutMs: opts.timeoutMs }, 'disconnect command timed out; killing it');
+    signalGroup(pgid, 'SIGTERM');
+    setTimeout(() => { if (processGroupAlive(pgid)) signalGroup(pgid, 'SIGKILL'); }, 1000).unref();
+  } else if (outcome === 'main gone') {
+    // Let it finish by itself (e.g. `poff` returns after pppd went away), bounded by its timeout.
+    child.unref();
+    const t = setTimeout(() => signalGroup(pgid, 'SIGKILL'), Math.max(0, deadline - Date.now()));
+    t.unref();
+    void done.then(() => clearTimeout(t));
+  } else if (outcome !== 'exit 0') {
+    log.warn({ command, outcome }, 'disconnect command failed');
+  } else {
+    log.debug({ command }, 'disconnect command done');
+  }
+}

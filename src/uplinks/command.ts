@@ -1,0 +1,155 @@
+/**
+ * The command driver: supervises an uplink's `connect` command (pppd, openvpn…),
+ * notices its death at once, hangs up through `disconnect` then SIGTERM to its
+ * process group, and re-dials by the redial policy until it gives up (blocked).
+ */
+import type { Logger } from 'pino';
+import type { UplinkConfig } from '../config/schema.js';
+import { Supervised } from '../system/supervise.js';
+import { gaveUp, nextDialAt, type Hangup } from './redial.js';
+
+export interface CommandDriverOptions {
+  name: string;
+  cfg: UplinkConfig;
+  logFile?: string;
+  env: Record<string, string>;
+  log: Logger;
+  /** Something changed (process died, a dial started or is due): look again. */
+  onChange: (why: string) => void;
+  onDial: (attempt: number) => void;
+}
+
+const DEFAULT_CONNECT_TIMEOUT_MS = 60_000;
+
+export class CommandDriver {
+  private proc?: Supervised;
+  private dialTimer?: NodeJS.Timeout;
+  private connectTimer?: NodeJS.Timeout;
+  private wasUp = false;
+  private stopping?: Promise<unknown>;
+  failures = 0;
+  dials = 0;
+  lastDialAt?: number;
+  nextDialAt?: number;
+  gaveUpReason?: string;
+  lastExit?: string;
+
+  constructor(private readonly o: CommandDriverOptions) {}
+
+  get running(): boolean {
+    return !!this.proc?.running && !this.stopping;
+  }
+
+  get pid(): number | undefined {
+    return this.proc?.pid;
+  }
+
+  get startTime(): number | undefined {
+    return this.proc?.startTime;
+  }
+
+  get holdoff(): boolean {
+    return this.nextDialAt !== undefined && !this.running;
+  }
+
+  /** A connect process left running by the previous daemon. */
+  adopt(pid: number, startTime: number): boolean {
+    const p = Supervised.adopt(pid, this.o.log, { startTime });
+    if (!p) return false;
+    this.watch(p);
+    this.o.log.info({ pid }, 'adopted the running connect process');
+    return true;
+  }
+
+  /** Level-triggered: called on every evaluation with what is wanted now. */
+  ensure(want: boolean, now: number): void {
+    if (!want) {
+      this.cancelDial();
+      if (this.running) void this.hangup('admin');
+      return;
+    }
+    if (this.running || this.stopping || this.gaveUpReason || this.dialTimer) return;
+    const at = this.nextDialAt ?? now;
+    this.dialTimer = setTimeout(() => this.dial(), Math.max(0, at - now));
+  }
+
+  markUp(): void {
+    this.wasUp = true;
+    this.failures = 0;
+    clearTimeout(this.connectTimer);
+  }
+
+  /** Probes judged the link failed: tear down and re-dial (counts as a failure). */
+  probeFailed(): void {
+    if (this.running) void this.hangup('probe');
+  }
+
+  unblock(): void {
+    this.gaveUpReason = undefined;
+    this.failures = 0;
+    this.nextDialAt = undefined;
+  }
+
+  async stop(teardown: boolean): Promise<void> {
+    this.cancelDial();
+    clearTimeout(this.connectTimer);
+    // Hitless restart: a stopping daemon leaves the link up unless told to tear down.
+    if (teardown && this.proc?.running) await this.hangup('admin');
+  }
+
+  private cancelDial(): void {
+    clearTimeout(this.dialTimer);
+    this.dialTimer = undefined;
+  }
+
+  private dial(): void {
+    this.dialTimer = undefined;
+    this.nextDialAt = undefined;
+    this.dials++;
+    this.lastDialAt = Date.now();
+    this.wasUp = false;
+    const attempt = this.failures + 1;
+    this.o.log.info({ attempt, command: this.o.cfg.connect }, 'dialing');
+    this.o.onDial(attempt);
+    this.watch(Supervised.start({ command: this.o.cfg.connect!, env: this.o.env, logFile: this.o.logFile }, this.o.log));
+    const timeout = this.o.cfg.max_connect ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    this.connectTimer = setTimeout(() => !this.wasUp && void this.hangup('timeout'), timeout);
+    this.o.onChange('dial started');
+  }
+
+  private watch(p: Supervised): void {
+    this.proc = p;
+    void p.exited.then((r) => {
+      if (this.proc !== p) return;
+      this.proc = undefined;
+      clearTimeout(this.connectTimer);
+      this.lastExit = r.signal ? `killed by ${r.signal}` : `exited with ${r.code}`;
+      if (!this.stopping) this.afterHangup('peer', `connect process ${this.lastExit}`);
+      this.o.onChange(`connect process ${this.lastExit}`);
+    });
+  }
+
+  private async hangup(why: Hangup): Promise<void> {
+    const p = this.proc;
+    if (!p || this.stopping) return;
+    this.o.log.info({ why }, 'hanging up');
+    this.stopping = p.stop({ disconnect: this.o.cfg.disconnect });
+    try {
+      await this.stopping;
+    } finally {
+      this.stopping = undefined;
+    }
+    if (why !== 'admin') this.afterHangup(why, `hung up (${why})`);
+    this.o.onChange(`hung up (${why})`);
+  }
+
+  private afterHangup(why: Hangup, what: string): void {
+    if (!this.wasUp || why === 'probe' || why === 'timeout') this.failures++;
+    if (gaveUp(this.o.cfg.redial, this.failures)) {
+      this.gaveUpReason = `gave up after ${this.failures} failed dial(s); last: ${what}`;
+      this.nextDialAt = undefined;
+      return;
+    }
+    this.nextDialAt = nextDialAt({ policy: this.o.cfg.redial, failures: this.failures, hangup: why, lastDialAt: this.lastDialAt, now: Date.now() });
+  }
+}

@@ -1,0 +1,43 @@
+/** What the kernel says about one uplink's interface: the inputs of its state machine and routes. */
+import type { UplinkConfig } from '../config/schema.js';
+import type { WorldState } from '../world/state.js';
+
+export interface FamilyFacts {
+  address: string;
+  gateway?: string;
+}
+
+export interface LinkFacts {
+  present: boolean;
+  index?: number;
+  carrier: boolean;
+  v4?: FamilyFacts;
+  v6?: FamilyFacts;
+}
+
+const SCOPE_UNIVERSE = 0;
+
+/** The gateway: configured, else the main table's default route via this link, else the point-to-point peer. */
+function gatewayOf(w: WorldState, index: number, family: 4 | 6, configured: string | undefined, peer: string | undefined): string | undefined {
+  if (configured) return configured;
+  for (const r of w.routes.values()) {
+    if (r.family === family && r.table === 254 && r.dstLen === 0 && r.oif === index && r.gateway) return r.gateway;
+  }
+  return peer;
+}
+
+export function linkFacts(w: WorldState, cfg: UplinkConfig): LinkFacts {
+  const link = [...w.links.values()].find((l) => l.name === cfg.interface);
+  if (!link) return { present: false, carrier: false };
+  const facts: LinkFacts = { present: true, index: link.index, carrier: link.carrier && link.up };
+  const gw4 = cfg.gateway?.includes(':') ? undefined : cfg.gateway;
+  const gw6 = cfg.gateway6 ?? (cfg.gateway?.includes(':') ? cfg.gateway : undefined);
+  for (const a of w.addrs.values()) {
+    if (a.index !== link.index || a.scope !== SCOPE_UNIVERSE) continue;
+    if (a.family === 4 && !facts.v4) facts.v4 = { address: a.address, gateway: gatewayOf(w, link.index, 4, gw4, a.peer) };
+    if (a.family === 6 && !facts.v6) facts.v6 = { address: a.address, gateway: gatewayOf(w, link.index, 6, gw6, a.peer) };
+  }
+  return facts;
+}
+
+export const factsKey = (f: LinkFacts) => `${f.index}|${f.carrier}|${f.v4?.address}|${f.v6?.address}`;

@@ -1,0 +1,100 @@
+/**
+ * Health probing of one uplink: rounds of probes to its targets, from its own
+ * address (so policy rules send them out of this uplink whatever is selected),
+ * carrying our fwmark. A failed round is re-checked within one interval (or on
+ * the profile's re-check schedule, e.g. frugal's 2/4/8 s).
+ */
+import type { Logger } from 'pino';
+import type { ResolvedProbe } from '../config/probe.js';
+import type { ProbeRequest } from '../system/probe/types.js';
+import type { ProbeRunner } from '../system/system.js';
+import { ProbeStats } from './stats.js';
+
+export interface ProbeSource {
+  /** Probing makes sense now: carrier, address, and something to probe. */
+  ready: boolean;
+  address4?: string;
+  address6?: string;
+  gateway4?: string;
+  gateway6?: string;
+}
+
+export interface HealthOptions {
+  probe: ResolvedProbe;
+  mark: number;
+  prober: ProbeRunner;
+  source: () => ProbeSource;
+  onRound: () => void;
+  log: Logger;
+}
+
+const isV6 = (t: string) => t.startsWith('[') || (t.includes(':') && !/^[\d.]+:\d+$/.test(t) && !t.includes('://'));
+
+export class HealthChecker {
+  readonly stats = new ProbeStats();
+  private timer?: NodeJS.Timeout;
+  private wake?: () => void;
+  private running = false;
+  private loopDone?: Promise<void>;
+
+  constructor(private readonly o: HealthOptions) {}
+
+  start(): void {
+    this.running = true;
+    this.loopDone = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.kick();
+    await this.loopDone;
+  }
+
+  /** Probe now instead of at the next tick (the link just came back). */
+  kick(): void {
+    clearTimeout(this.timer);
+    this.wake?.();
+  }
+
+  /** The targets of a round: the configured ones, or the gateway of each family. */
+  targets(src: ProbeSource): ProbeRequest[] {
+    const p = this.o.probe;
+    const list = p.targets.length ? p.targets : [src.gateway4, src.gateway6].filter((g): g is string => !!g);
+    return list.map((target) => ({
+      method: p.method, target, timeoutMs: p.timeout, mark: this.o.mark, query: p.query,
+      source: isV6(p.method === 'http' ? new URL(target).hostname : target) ? src.address6 : src.address4,
+    }));
+  }
+
+  private async loop(): Promise<void> {
+    let recheck = 0;
+    while (this.running) {
+      const started = Date.now();
+      const src = this.o.source();
+      let delay = this.o.probe.interval;
+      if (src.ready) {
+        const pass = await this.round(src);
+        recheck = pass ? 0 : recheck + 1;
+        const schedule = this.o.probe.recheck;
+        if (!pass && recheck <= schedule.length && schedule.length) delay = Math.min(schedule[recheck - 1], this.o.probe.interval);
+      }
+      if (!this.running) break;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        this.timer = setTimeout(resolve, Math.max(0, started + delay - Date.now()));
+      });
+    }
+  }
+
+  private async round(src: ProbeSource): Promise<boolean> {
+    const reqs = this.targets(src);
+    if (!reqs.length) return false;
+    const results = await Promise.all(reqs.map((r) => this.o.prober.probe(r)));
+    const ok = results.filter((r) => r.ok);
+    const pass = ok.length >= Math.min(this.o.probe.reliability, reqs.length);
+    this.stats.record({ pass, answered: ok.length, sent: reqs.length, rtts: ok.map((r) => r.rttMs ?? 0), at: Date.now() });
+    if (!pass) this.o.log.debug({ errors: results.map((r) => r.error).filter(Boolean) }, 'probe round failed');
+    if (this.running) this.o.onRound();
+    return pass;
+  }
+}

@@ -1,0 +1,226 @@
+/**
+ * Runs every configured uplink: facts from the world, one pure check() per
+ * uplink, transitions as events, drivers told what is wanted (level-triggered),
+ * and the selection. Called from the reconcile loop; health rounds and driver
+ * changes only mark the loop dirty.
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { EventBus } from '../daemon/events.js';
+import { uplinkTables } from '../routing/tables.js';
+import { selectUplinks, type Selection } from '../routing/select.js';
+import type { System, ProbeRunner } from '../system/system.js';
+import type { WorldState } from '../world/state.js';
+import { CommandDriver } from './command.js';
+import { factsKey, linkFacts } from './facts.js';
+import { HealthChecker } from './health.js';
+import { saveState, type SavedState } from './persist.js';
+import { check, isUsable } from './state.js';
+import { effectiveProbe, probeReady, thresholds, type Uplink } from './uplink.js';
+
+export interface ManagerDeps {
+  config: () => Config;
+  system: System;
+  bus: EventBus;
+  log: Logger;
+  stateFile: string;
+  onDirty: (why: string) => void;
+}
+
+export class UplinkManager {
+  readonly uplinks = new Map<string, Uplink>();
+  private prober?: ProbeRunner;
+  forced?: string;
+  selection: Selection = { order: [], reason: 'not evaluated yet' };
+  private saving = Promise.resolve();
+
+  constructor(private readonly d: ManagerDeps) {}
+
+  async start(saved: SavedState | undefined): Promise<void> {
+    this.prober = this.d.system.prober();
+    await this.prober.start();
+    this.forced = saved?.forced;
+    if (saved?.selected) this.selection = { order: [saved.selected], selected: saved.selected, reason: 'adopted from the state file' };
+    this.sync(saved);
+  }
+
+  async stop(teardown = false): Promise<void> {
+    await Promise.all([...this.uplinks.values()].map((u) => this.remove(u, teardown)));
+    await this.prober?.stop();
+    await this.saving;
+  }
+
+  /** Adds and removes uplinks to match the config (start and reload). */
+  sync(saved?: SavedState): void {
+    const cfg = this.d.config();
+    const tables = uplinkTables(cfg);
+    for (const u of this.uplinks.values()) if (!cfg.uplinks[u.name] || cfg.uplinks[u.name].interface !== u.cfg.interface) void this.remove(u, true);
+    Object.entries(cfg.uplinks).forEach(([name, ucfg], index) => {
+      const have = this.uplinks.get(name);
+      if (have && JSON.stringify(have.cfg) === JSON.stringify(ucfg)) {
+        Object.assign(have, { index, table: tables.get(name)! });
+        return;
+      }
+      if (have) void this.remove(have, false);
+      this.add(name, index, tables.get(name)!, saved?.uplinks[name]);
+    });
+    if (this.forced && !cfg.uplinks[this.forced]) this.forced = undefined;
+  }
+
+  private add(name: string, index: number, table: number, saved: SavedState['uplinks'][string] | undefined): void {
+    const cfg = this.d.config();
+    const ucfg = cfg.uplinks[name];
+    const log = this.d.log.child({ uplink: name });
+    const u: Uplink = {
+      name, cfg: ucfg, table, index, state: saved?.state ?? 'down', since: saved?.since ?? Date.now(), reason: saved ? 'adopted from the state file' : 'starting',
+      adopted: saved?.state === 'up' || saved?.state === 'degraded',
+      adminDown: saved?.adminDown ?? false, adminBlocked: saved?.adminBlocked ?? false, dialRequested: saved?.dialRequested ?? false,
+      facts: { present: false, carrier: false }, factsKey: '',
+      health: undefined as unknown as HealthChecker,
+    };
+    u.health = new HealthChecker({
+      probe: effectiveProbe(cfg, ucfg), mark: cfg.control.kernel.fwmark, prober: this.prober!, log,
+      source: () => ({ ready: probeReady(u), address4: u.facts.v4?.address, address6: u.facts.v6?.address, gateway4: u.facts.v4?.gateway, gateway6: u.facts.v6?.gateway }),
+      onRound: () => this.d.onDirty(`probe round of ${name}`),
+    });
+    if (ucfg.connect) {
+      u.driver = new CommandDriver({
+        name, cfg: ucfg, log, env: { UPLINK: name, IFACE: ucfg.interface },
+        logFile: `${cfg.control.state_dir}/${name}.connect.log`,
+        onChange: (why) => this.d.onDirty(`${name}: ${why}`),
+        onDial: (attempt) => this.d.bus.publish({ type: 'uplink', name, event: 'dial', state: u.state, reason: `dial attempt ${attempt}` }),
+      });
+      if (saved?.pid && saved.startTime) u.driver.adopt(saved.pid, saved.startTime);
+    }
+    this.uplinks.set(name, u);
+    u.health.start();
+  }
+
+  private async remove(u: Uplink, teardown: boolean): Promise<void> {
+    if (this.uplinks.get(u.name) === u) this.uplinks.delete(u.name);
+    await u.health.stop();
+    await u.driver?.stop(teardown);
+  }
+
+  /** One evaluation: facts → states → driver wishes → selection. Returns whether anything changed. */
+  evaluate(w: WorldState, now: number): boolean {
+    const cfg = this.d.config();
+    let changed = false;
+    for (const u of this.uplinks.values()) changed = this.evaluateOne(u, w, now, cfg) || changed;
+    const prev = this.selection.selected;
+    this.selection = selectUplinks({ candidates: this.candidates(), forced: this.forced, current: prev, now });
+    if (this.selection.selected !== prev) {
+      changed = true;
+      this.d.log.info({ selected: this.selection.selected, prev, reason: this.selection.reason }, `selected ${this.selection.selected ?? 'nothing'}`);
+      this.d.bus.publish({ type: 'selection', selected: this.selection.selected, prev, reason: this.selection.reason });
+    }
+    if (changed) this.persist();
+    return changed;
+  }
+
+  private evaluateOne(u: Uplink, w: WorldState, now: number, cfg: Config): boolean {
+    u.facts = linkFacts(w, u.cfg);
+    const key = factsKey(u.facts);
+    if (key !== u.factsKey) {
+      // The link came, went or changed address: judge it afresh, at once.
+      if (u.factsKey) u.health.stats.reset();
+      u.factsKey = key;
+      u.health.kick();
+    }
+    const drv = u.driver;
+    const stats = u.health.stats.view();
+    if (u.adopted && stats.rounds > 0) u.adopted = false;
+    const v = check({
+      prev: u.state, driver: drv ? 'command' : 'interface', adminDown: u.adminDown,
+      blocked: u.adminBlocked ? 'blocked by the admin' : drv?.gaveUpReason,
+      running: drv?.running ?? false, holdoff: drv?.holdoff ?? false,
+      present: u.facts.present, carrier: u.facts.carrier, hasAddress: !!(u.facts.v4 || u.facts.v6),
+      hasGateway: !!(u.facts.v4?.gateway || u.facts.v6?.gateway), health: stats, t: thresholds(cfg, u.cfg),
+    });
+    // An adopted uplink keeps its judged state until its first round, if its link is still there.
+    const keep = u.adopted && (u.state === 'up' || u.state === 'degraded') && v.state === 'verifying';
+    const changed = !keep && (v.state !== u.state || v.reason !== u.reason);
+    if (!keep && v.state !== u.state) this.transition(u, v.state, v.reason, now);
+    else if (!keep) u.reason = v.reason;
+    u.goodSince = u.state === 'up' || (keep && u.state !== 'degraded') ? u.goodSince ?? now : undefined;
+    if (drv) this.drive(u, drv, now);
+    return changed;
+  }
+
+  private drive(u: Uplink, drv: CommandDriver, now: number): void {
+    if (u.state === 'up' || u.state === 'degraded') drv.markUp();
+    if (u.state === 'failed') drv.probeFailed();
+    const auto = u.cfg.mode === 'always' || u.cfg.mode === 'backup';
+    drv.ensure(!u.adminDown && !u.adminBlocked && (auto || u.dialRequested), now);
+  }
+
+  private transition(u: Uplink, state: Uplink['state'], reason: string, now: number): void {
+    const prev = u.state;
+    u.state = state;
+    u.since = now;
+    u.reason = reason;
+    this.d.log.info({ uplink: u.name, state, prev, reason }, `${u.name}: ${prev} → ${state} (${reason})`);
+    this.d.bus.publish({ type: 'uplink', name: u.name, event: 'state', state, prev, reason });
+    if (state === 'blocked' && !u.adminBlocked) this.d.bus.publish({ type: 'uplink', name: u.name, event: 'blocked', state, reason });
+  }
+
+  usable(u: Uplink): boolean {
+    return isUsable(u.state, { adopted: u.adopted, driver: u.driver ? 'command' : 'interface', mode: u.cfg.mode });
+  }
+
+  private candidates() {
+    return [...this.uplinks.values()].sort((a, b) => a.index - b.index).map((u) => ({
+      name: u.name,
+      // A manual (or not yet demand-driven) uplink takes part once the admin brought it up.
+      mode: (u.cfg.mode === 'manual' || u.cfg.mode === 'demand') && u.dialRequested ? 'backup' as const : u.cfg.mode,
+      priority: u.cfg.priority, usable: this.usable(u), healthy: u.state !== 'degraded',
+      goodSince: u.goodSince, failbackDelayMs: u.cfg.failback_delay,
+    }));
+  }
+
+  /** When a held-back failback becomes due: the loop must look again then, not at the next probe round. */
+  nextWakeAt(now: number): number | undefined {
+    let at: number | undefined;
+    for (const u of this.uplinks.values()) {
+      if (u.goodSince === undefined || u.name === this.selection.selected) continue;
+      const due = u.goodSince + u.cfg.failback_delay;
+      if (due > now && (at === undefined || due < at)) at = due;
+    }
+    return at;
+  }
+
+  /** Every uplink that can be probed has finished a round (or was never probe-able). */
+  allJudged(): boolean {
+    return [...this.uplinks.values()].every((u) => u.health.stats.rounds > 0 || !probeReady(u) || u.adminDown);
+  }
+
+  persist(): void {
+    const s: SavedState = { version: 1, selected: this.selection.selected, forced: this.forced, uplinks: {} };
+    for (const u of this.uplinks.values()) {
+      s.uplinks[u.name] = {
+        state: u.state, since: u.since, adminDown: u.adminDown, adminBlocked: u.adminBlocked, dialRequested: u.dialRequested,
+        ...(u.driver?.pid ? { pid: u.driver.pid, startTime: u.driver.startTime } : {}),
+      };
+    }
+    this.saving = this.saving.then(() => saveState(this.d.stateFile, s)).catch((e) => this.d.log.error({ err: e }, 'cannot write the state file'));
+  }
+}
+
+/** Plain per-uplink status for `uplink status`. */
+export function uplinkView(m: UplinkManager, u: Uplink) {
+  const s = u.health.stats.view();
+  const round = (n: number | undefined) => (n === undefined ? undefined : Math.round(n * 100) / 100);
+  return {
+    state: u.state, since: new Date(u.since).toISOString(), reason: u.reason,
+    selected: m.selection.selected === u.name, usable: m.usable(u), adopted: u.adopted,
+    adminDown: u.adminDown, adminBlocked: u.adminBlocked,
+    gateway: u.facts.v4?.gateway ?? u.facts.v6?.gateway,
+    probe: { rounds: s.rounds, passStreak: s.passStreak, failStreak: s.failStreak, lossPct: round(s.lossPct), rttMs: { last: round(s.lastRttMs), avg: round(s.avgRttMs), jitter: round(s.jitterMs) } },
+    ...(u.driver ? {
+      dial: {
+        attempts: u.driver.dials, failures: u.driver.failures, pid: u.driver.pid, lastExit: u.driver.lastExit,
+        nextDialAt: u.driver.nextDialAt ? new Date(u.driver.nextDialAt).toISOString() : undefined, gaveUp: u.driver.gaveUpReason,
+      },
+    } : {}),
+  };
+}

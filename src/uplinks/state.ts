@@ -1,0 +1,99 @@
+/**
+ * The uplink state machine: one pure check() decides the state from what is
+ * observed now. States are never stored as intentions: a restarted daemon
+ * recomputes them from the same facts.
+ */
+export type UplinkState =
+  | 'disabled' // taken down by the admin (`uplink down`)
+  | 'blocked' // gave up re-dialling, or blocked by the admin
+  | 'down' // no carrier, no address, no gateway, or not dialled
+  | 'holdoff' // waiting before the next dial
+  | 'connecting' // connect command running, link not there yet
+  | 'verifying' // link there, probes not judged yet
+  | 'up'
+  | 'degraded' // probes pass, but quality is poor
+  | 'failed'; // probes fail
+
+export interface HealthFacts {
+  /** Probe rounds judged since the link (re)appeared. */
+  rounds: number;
+  passStreak: number;
+  failStreak: number;
+  /** Loss over the statistics window, percent. */
+  lossPct: number;
+  avgRttMs?: number;
+}
+
+export interface Thresholds {
+  downAfter: number;
+  upAfter: number;
+  failureLossPct: number;
+  recoveryLossPct: number;
+  failureLatencyMs?: number;
+  recoveryLatencyMs?: number;
+}
+
+export interface CheckInput {
+  prev: UplinkState;
+  driver: 'interface' | 'command';
+  adminDown: boolean;
+  blocked?: string;
+  /** Command driver: the connect process is running. */
+  running: boolean;
+  holdoff: boolean;
+  present: boolean;
+  carrier: boolean;
+  hasAddress: boolean;
+  hasGateway: boolean;
+  health: HealthFacts;
+  t: Thresholds;
+}
+
+export interface Verdict {
+  state: UplinkState;
+  reason: string;
+}
+
+function linkVerdict(i: CheckInput): Verdict | undefined {
+  if (i.driver === 'command' && !i.running) return i.holdoff ? { state: 'holdoff', reason: 'waiting before the next dial' } : { state: 'down', reason: 'not connected' };
+  const waiting = i.driver === 'command' ? 'connecting' : 'down';
+  if (!i.present) return { state: waiting, reason: 'interface absent' };
+  if (!i.carrier) return { state: waiting, reason: 'no carrier' };
+  if (!i.hasAddress) return { state: waiting, reason: 'no address' };
+  if (!i.hasGateway) return { state: waiting, reason: 'no gateway known' };
+  return undefined;
+}
+
+/**
+ * Quality (mwan3's check_quality): an uplink that is up stays up until it crosses
+ * the failure limits; any other uplink must be within the recovery limits to be
+ * up, so a lossy link coming back cannot flap between up and degraded.
+ */
+function poorQuality(h: HealthFacts, t: Thresholds, wasUp: boolean): string | undefined {
+  const lossLimit = wasUp ? t.failureLossPct : t.recoveryLossPct;
+  if (h.lossPct > lossLimit) return `loss ${h.lossPct.toFixed(0)}%`;
+  const rttLimit = wasUp ? t.failureLatencyMs : t.recoveryLatencyMs;
+  if (rttLimit !== undefined && h.avgRttMs !== undefined && h.avgRttMs > rttLimit) return `latency ${h.avgRttMs.toFixed(1)} ms`;
+  return undefined;
+}
+
+export function check(i: CheckInput): Verdict {
+  if (i.adminDown) return { state: 'disabled', reason: 'taken down by the admin' };
+  if (i.blocked) return { state: 'blocked', reason: i.blocked };
+  const link = linkVerdict(i);
+  if (link) return link;
+  const { health: h, t } = i;
+  // Hysteresis never delays leaving: down_after failed rounds is enough, whatever came before.
+  if (h.failStreak >= t.downAfter) return { state: 'failed', reason: `${h.failStreak} probe rounds failed` };
+  if (i.prev === 'failed' && h.passStreak < t.upAfter) return { state: 'failed', reason: `recovering: ${h.passStreak}/${t.upAfter} good rounds` };
+  if (h.rounds === 0 || (h.passStreak === 0 && i.prev === 'verifying')) return { state: 'verifying', reason: 'waiting for the first probe round' };
+  const poor = poorQuality(h, t, i.prev === 'up' || i.prev === 'verifying');
+  if (poor) return { state: 'degraded', reason: poor };
+  return { state: 'up', reason: `probes pass (${h.passStreak} in a row)` };
+}
+
+/** DESIGN.md: usable = up, degraded, or adopted at start and not yet judged; a command uplink is selectable once verifying. */
+export function isUsable(state: UplinkState, o: { adopted: boolean; driver: 'interface' | 'command'; mode: string }): boolean {
+  if (state === 'up' || state === 'degraded') return true;
+  return state === 'verifying' && (o.adopted || o.driver === 'command' || o.mode === 'demand');
+}

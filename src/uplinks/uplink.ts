@@ -1,0 +1,49 @@
+/** One configured uplink at run time: its state, health checker and (for connect commands) its driver. */
+import type { Config, UplinkConfig } from '../config/schema.js';
+import { resolveProbe } from '../config/probe.js';
+import type { CommandDriver } from './command.js';
+import type { HealthChecker } from './health.js';
+import type { LinkFacts } from './facts.js';
+import type { Thresholds, UplinkState } from './state.js';
+
+export interface Uplink {
+  name: string;
+  cfg: UplinkConfig;
+  table: number;
+  /** Position in config order: rule priorities and the last tie-breaker. */
+  index: number;
+  state: UplinkState;
+  since: number;
+  reason: string;
+  /** Taken over from the state file as up, and not judged yet. */
+  adopted: boolean;
+  adminDown: boolean;
+  adminBlocked: boolean;
+  /** `uplink up` on a manual or demand uplink. */
+  dialRequested: boolean;
+  goodSince?: number;
+  facts: LinkFacts;
+  factsKey: string;
+  health: HealthChecker;
+  driver?: CommandDriver;
+}
+
+export function effectiveProbe(cfg: Config, u: UplinkConfig) {
+  return resolveProbe(u.probe, cfg.defaults.probe, u.gateway);
+}
+
+export function thresholds(cfg: Config, u: UplinkConfig): Thresholds {
+  const p = effectiveProbe(cfg, u);
+  const q = u.quality;
+  return {
+    downAfter: p.down_after, upAfter: p.up_after,
+    failureLossPct: q.failure_loss, recoveryLossPct: q.recovery_loss,
+    failureLatencyMs: q.failure_latency, recoveryLatencyMs: q.recovery_latency ?? q.failure_latency,
+  };
+}
+
+/** Whether probing makes sense now, and from where. */
+export function probeReady(u: Uplink): boolean {
+  const f = u.facts;
+  return f.present && f.carrier && !!(f.v4?.gateway || f.v6?.gateway || u.cfg.probe?.targets?.length) && !!(f.v4 || f.v6);
+}
