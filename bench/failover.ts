@@ -1,0 +1,96 @@
+/**
+ * bench/failover: 20 trials each of a blackholed primary (carrier stays up) and
+ * a primary that loses carrier, fast profile. Two 1 ms UDP streams run all the
+ * time: one from the gateway itself (its source address says which uplink the
+ * kernel chose: the route switch) and one from the LAN client (DNATed to another
+ * port by the backup ISP: the first LAN packet through the backup). The fault
+ * time is the last packet that still came through the primary: the gap in the
+ * stream is what users live through, and it leaves out the time this process
+ * needs to spawn the command that makes the fault. Times are CLOCK_MONOTONIC
+ * (process.hrtime) in every process, so they compare across namespaces. Prints
+ * one JSON line. Usage: node dist/bench/failover.js [TRIALS]
+ */
+import { Lab, sleep, waitFor } from '../src/lab/harness.js';
+import { startDaemon } from '../src/lab/daemon.js';
+import { twoUplinkTopology, GW_WAN1, GW_WAN2, LAN_NET, SERVER } from '../src/lab/topology.js';
+import { twoUplinkConfig } from '../test/lab/uplinks-lab.js';
+
+const RECEIVER = `
+const dgram = require('node:dgram');
+const last = {};
+const lastT = {};
+for (const port of [5000, 5001]) {
+  const s = dgram.createSocket('udp4');
+  s.on('message', (_m, r) => {
+    const stream = r.address.startsWith('10.') ? 'lan' : 'gw';
+    const value = stream === 'lan' ? String(port) : r.address;
+    const t = process.hrtime.bigint();
+    if (last[stream] !== value) { last[stream] = value; console.log(JSON.stringify({ stream, value, t: String(t), prev: String(lastT[stream] ?? t) })); }
+    lastT[stream] = t;
+  });
+  s.bind(port, '${SERVER}');
+}`;
+const SENDER = `
+const s = require('node:dgram').createSocket('udp4');
+setInterval(() => s.send('x', 5000, '${SERVER}', () => {}), 1);`;
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? +s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)].toFixed(1) : null;
+};
+
+async function main() {
+  const trials = Number(process.argv[2] ?? 20);
+  const lab = await Lab.create();
+  try {
+    const topo = await twoUplinkTopology(lab, { lanReturnVia: 'both' });
+    // The backup ISP moves the LAN stream to port 5001, so the server sees which way it came.
+    await topo.isp2.nft(`table ip lab_mark {\n  chain pre { type nat hook prerouting priority -100; iifname "down" ip saddr ${LAN_NET} udp dport 5000 dnat to ${SERVER}:5001; }\n}\n`);
+    const d = await startDaemon(lab, topo.gw, twoUplinkConfig({ failback: '0s' }));
+    const now = { gw: '', lan: '' } as Record<string, string>;
+    const seen: { stream: string; value: string; t: bigint; prev: bigint }[] = [];
+    topo.inet.spawn(process.execPath, ['-e', RECEIVER], {
+      onLine: (l) => {
+        try {
+          const e = JSON.parse(l) as { stream: string; value: string; t: string; prev: string };
+          now[e.stream] = e.value;
+          seen.push({ ...e, t: BigInt(e.t), prev: BigInt(e.prev) });
+        } catch { /* not ours */ }
+      },
+    });
+    topo.gw.spawn(process.execPath, ['-e', SENDER]);
+    topo.lan.spawn(process.execPath, ['-e', SENDER]);
+    const onPrimary = () => now.gw === GW_WAN1 && now.lan === '5000';
+    const result: Record<string, { route: number[]; lan: number[] }> = { blackhole: { route: [], lan: [] }, carrier: { route: [], lan: [] } };
+    for (const kind of ['blackhole', 'carrier'] as const) {
+      for (let i = 0; i < trials; i++) {
+        await waitFor(onPrimary, { timeoutMs: 15_000, what: 'both streams on the primary' });
+        await sleep(300 + Math.random() * 200); // fault at a random point of the probe cycle
+        const from = seen.length;
+        await (kind === 'blackhole' ? topo.blackhole('isp1') : topo.carrierDown('isp1'));
+        const moved = await waitFor(() => {
+          const gw = seen.slice(from).find((e) => e.stream === 'gw' && e.value === GW_WAN2);
+          const lan = seen.slice(from).find((e) => e.stream === 'lan' && e.value === '5001');
+          return gw && lan && { gw, lan };
+        }, { timeoutMs: 10_000, what: `${kind} trial ${i}: both streams on the backup` });
+        result[kind].route.push(Number(moved.gw.t - moved.gw.prev) / 1e6);
+        result[kind].lan.push(Number(moved.lan.t - moved.lan.prev) / 1e6);
+        await (kind === 'blackhole' ? topo.unblackhole('isp1') : topo.carrierUp('isp1'));
+      }
+    }
+    const s = await d.status();
+    console.log(JSON.stringify({
+      bench: 'failover', trials, profile: 'fast',
+      blackhole_route_p50_ms: pct(result.blackhole.route, 50), blackhole_route_p99_ms: pct(result.blackhole.route, 99),
+      blackhole_lan_p50_ms: pct(result.blackhole.lan, 50), blackhole_lan_p99_ms: pct(result.blackhole.lan, 99),
+      carrier_route_p50_ms: pct(result.carrier.route, 50), carrier_route_p99_ms: pct(result.carrier.route, 99),
+      carrier_lan_p50_ms: pct(result.carrier.lan, 50), carrier_lan_p99_ms: pct(result.carrier.lan, 99),
+      goals: { blackhole_p99_ms: 1000, carrier_p99_ms: 20 },
+      watch: s.watch,
+    }));
+  } finally {
+    await lab.teardown();
+  }
+}
+
+await main();
