@@ -27,7 +27,7 @@ export const COMMANDS: Record<string, Command> = {
   block: adminCommand('block', 'stop (re)dialing and selecting an uplink'),
   unblock: adminCommand('unblock', 'allow dialing and selecting an uplink again'),
   reload: simple('reload', 'reload the config file; a bad config is rejected and the running one kept'),
-  quit: simple('quit', 'stop the daemon, leaving routes and processes in place'),
+  quit: simple('quit', 'stop the daemon, leaving routes and processes in place ([--teardown] removes them)'),
   check,
   schema,
   demo,

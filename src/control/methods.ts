@@ -8,7 +8,7 @@ import type { AdminAction } from '../uplinks/admin.js';
 export interface ControlApi {
   status(): Status;
   reload(): Promise<{ changed: boolean; message: string }>;
-  quit(): void;
+  quit(teardown: boolean): void;
   admin(action: AdminAction, name: string): Promise<{ message: string }>;
   unforce(): Promise<{ message: string }>;
   subscribe(fn: (e: DaemonEvent) => void): () => void;
@@ -27,7 +27,10 @@ export function controlMethods(api: ControlApi): MethodTable {
       handler: (p: { name: string }) => api.admin(a, p.name),
     })])),
     unforce: method({ params: none, handler: () => api.unforce() }),
-    quit: method({ params: none, handler: () => (api.quit(), { stopping: true }) }),
+    quit: method({
+      params: z.object({ teardown: z.boolean().default(false) }).strict(),
+      handler: (p: { teardown: boolean }) => (api.quit(p.teardown), { stopping: true, teardown: p.teardown }),
+    }),
     monitor: method({
       params: z.object({ history: z.boolean().default(false) }).strict(),
       stream: true,

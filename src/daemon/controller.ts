@@ -3,6 +3,7 @@
  * constructor does nothing; start() acquires the lock before anything else, and
  * stop() leaves kernel state as it is (hitless restarts, DESIGN.md principle 8).
  */
+import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -69,11 +70,16 @@ export class Controller {
     log.info({ socket: ctl.socket, uplinks: Object.keys(this.config.uplinks) }, 'uplinkd started');
   }
 
-  /** Leaves routes, rules and processes in place; returns after socket and lock are released. */
-  stop(reason: string): Promise<void> {
+  /**
+   * Leaves routes, rules and connect processes in place (hitless restart) unless
+   * `teardown`: then hangs up, removes everything of ours and forgets the state
+   * file. Returns after socket and lock are released.
+   */
+  stop(reason: string, teardown = false): Promise<void> {
     this.stopping ??= (async () => {
-      this.o.log.info({ reason }, 'uplinkd stopping (kernel state left in place)');
+      this.o.log.info({ reason, teardown }, teardown ? 'uplinkd stopping and removing what is ours' : 'uplinkd stopping (kernel state left in place)');
       this.bus.publish({ type: 'daemon', message: `stopping: ${reason}` });
+      if (teardown) await this.teardownKernel();
       await this.teardownComponents();
       this.o.onStopped?.();
     })();
@@ -116,7 +122,7 @@ export class Controller {
       reload: () => this.reload(),
       admin: (action: AdminAction, name: string) => this.admin(() => adminAction(this.manager!, action, name)),
       unforce: () => this.admin(() => unforce(this.manager!)),
-      quit: () => setImmediate(() => void this.stop('quit requested')),
+      quit: (teardown: boolean) => setImmediate(() => void this.stop(teardown ? 'quit --teardown requested' : 'quit requested', teardown)),
       subscribe: (fn: Parameters<EventBus['subscribe']>[0]) => this.bus.subscribe(fn),
       history: () => this.bus.history(),
     };
@@ -130,6 +136,19 @@ export class Controller {
     this.reconciler!.markDirty(`admin: ${message}`);
     await this.reconciler!.settle();
     return { message };
+  }
+
+  private async teardownKernel(): Promise<void> {
+    await this.server?.stop();
+    await this.reconciler?.stop();
+    await this.manager?.stop(true);
+    try {
+      const commands = await this.reconciler!.removeAll();
+      this.o.log.info({ commands }, `teardown: removed ${commands.length} route(s) and rule(s)`);
+    } catch (e) {
+      this.o.log.error({ err: e }, 'teardown: could not remove everything');
+    }
+    await rm(stateFile(this.config.control.state_dir), { force: true });
   }
 
   private async teardownComponents(): Promise<void> {

@@ -136,6 +136,14 @@ export class Reconciler {
     this.scheduleWake(manager.nextWakeAt(now));
   }
 
+  /** `quit --teardown`: removes every route and rule of ours (never a foreign one). */
+  async removeAll(): Promise<string[]> {
+    const k = this.d.config().control.kernel;
+    const plan = planKernel({ routes: [], rules: [], world: this.d.world.snapshot(), protocol: k.route_protocol, judged: true });
+    await this.d.system.apply(plan.ops);
+    return plan.ops.map(displayCommand);
+  }
+
   /** The kernel skips a carrier-less uplink's routes by itself only with this set (PLATFORM-NOTES.md). */
   private async sysctls(uplinks: RoutedUplink[]): Promise<void> {
     for (const u of uplinks) {

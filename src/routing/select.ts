@@ -59,12 +59,16 @@ export function selectUplinks(input: SelectInput): Selection {
     return { order: ranked.map(({ c }) => c.name), selected: best.c.name, reason: `${why}: ${best.c.name} is the best usable uplink` };
   }
   if (best === cur) return { order: ranked.map(({ c }) => c.name), selected: cur.c.name, reason: `${cur.c.name} is the best usable uplink` };
-  // A better uplink than the current one: move once it has been good long enough.
-  const waitedEnough = best.c.goodSince !== undefined && now - best.c.goodSince >= best.c.failbackDelayMs;
-  const chosen = waitedEnough ? best : cur;
+  // Better uplinks than the current one: move to the best of them that has been
+  // good for its failback delay (the very best may still be proving itself).
+  const ahead = ranked.slice(0, ranked.indexOf(cur));
+  const ready = ahead.find(({ c }) => c.goodSince !== undefined && now - c.goodSince >= c.failbackDelayMs);
+  const chosen = ready ?? cur;
   const order = [chosen.c.name, ...ranked.filter((x) => x !== chosen).map(({ c }) => c.name)];
-  const reason = chosen === best
-    ? `${best.c.name} is better than ${cur.c.name} and has been good for ${Math.round((now - (best.c.goodSince ?? now)) / 1000)}s`
-    : `staying on ${cur.c.name}: ${best.c.name} must be good for ${Math.round(best.c.failbackDelayMs / 1000)}s first`;
+  const reason = ready
+    ? `${ready.c.name} is better than ${cur.c.name} and has been good for ${Math.round((now - ready.c.goodSince!) / 1000)}s`
+    : best.c.goodSince === undefined
+      ? `staying on ${cur.c.name} until ${best.c.name} is judged up`
+      : `staying on ${cur.c.name}: ${best.c.name} must be good for ${Math.round(best.c.failbackDelayMs / 1000)}s first`;
   return { order, selected: chosen.c.name, reason };
 }

@@ -27,7 +27,9 @@ export interface RedialInput {
 export function nextDialAt(i: RedialInput): number {
   const { policy: p, failures } = i;
   let delay = failures > 0 ? Math.min(p.backoff * 2 ** (failures - 1), p.max_backoff) : 0;
-  if (i.hangup === 'peer') delay = Math.max(delay, p.holdoff);
+  // Holdoff after the peer or the driver hung up (connect process gone, probes
+  // failed, connect timed out); never after an idle or an admin hang-up.
+  if (i.hangup === 'peer' || i.hangup === 'probe' || i.hangup === 'timeout') delay = Math.max(delay, p.holdoff);
   let at = i.now + delay;
   if (i.lastDialAt !== undefined) at = Math.max(at, i.lastDialAt + p.min_interval);
   return at;

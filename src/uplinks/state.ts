@@ -87,8 +87,9 @@ export function check(i: CheckInput): Verdict {
   if (h.failStreak >= t.downAfter) return { state: 'failed', reason: `${h.failStreak} probe rounds failed` };
   if (i.prev === 'failed' && h.passStreak < t.upAfter) return { state: 'failed', reason: `recovering: ${h.passStreak}/${t.upAfter} good rounds` };
   if (h.rounds === 0 || (h.passStreak === 0 && i.prev === 'verifying')) return { state: 'verifying', reason: 'waiting for the first probe round' };
-  const poor = poorQuality(h, t, i.prev === 'up' || i.prev === 'verifying');
+  const poor = poorQuality(h, t, i.prev === 'up');
   if (poor) return { state: 'degraded', reason: poor };
+  if (h.passStreak === 0) return { state: 'up', reason: `last probe round failed (${h.failStreak}/${t.downAfter} before failed)` };
   return { state: 'up', reason: `probes pass (${h.passStreak} in a row)` };
 }
 

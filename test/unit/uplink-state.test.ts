@@ -96,8 +96,7 @@ const checkCases: CheckCase[] = [
   { name: 'verifying, first pass, loss far above the failure limit → degraded', in: { prev: 'verifying', health: { rounds: 3, passStreak: 1, failStreak: 0, lossPct: 66.7, avgRttMs: 20 } },
     want: { state: 'degraded', reason: 'loss 67%' } },
   { name: 'verifying, first pass, loss between recovery and failure limits → degraded (not up)', in: { prev: 'verifying', health: { rounds: 20, passStreak: 1, failStreak: 0, lossPct: 10, avgRttMs: 20 } },
-    want: { state: 'degraded', reason: 'loss 10%' },
-    todo: 'BUG: check() passes wasUp=true for prev "verifying" (state.ts: `i.prev === \'up\' || i.prev === \'verifying\'`), so a verifying uplink is judged against the failure limits and becomes up at 10% loss; a non-up uplink must be within the recovery limits to be up' },
+    want: { state: 'degraded', reason: 'loss 10%' }, },
 
   // Quality: loss.
   { name: 'up, loss above the failure limit → degraded', in: { prev: 'up', health: { rounds: 20, passStreak: 1, failStreak: 0, lossPct: 25, avgRttMs: 20 } },
@@ -127,8 +126,7 @@ const checkCases: CheckCase[] = [
   { name: 'failed → recovered with RTT above the recovery latency → degraded', in: { prev: 'failed', health: { rounds: 20, passStreak: 2, failStreak: 0, lossPct: 0, avgRttMs: 200 } },
     want: { state: 'degraded', reason: 'latency 200.0 ms' } },
   { name: 'verifying, first pass, RTT between the latency limits → degraded (not up)', in: { prev: 'verifying', health: { rounds: 1, passStreak: 1, failStreak: 0, lossPct: 0, avgRttMs: 200 } },
-    want: { state: 'degraded', reason: 'latency 200.0 ms' },
-    todo: 'BUG: same wasUp=true for prev "verifying": the first pass is judged against failure_latency (300 ms), not recovery_latency (150 ms), so it becomes up' },
+    want: { state: 'degraded', reason: 'latency 200.0 ms' }, },
   { name: 'no latency thresholds → any RTT is fine', in: { prev: 'up', t: { downAfter: 3, upAfter: 2, failureLossPct: 20, recoveryLossPct: 5 }, health: { rounds: 20, passStreak: 5, failStreak: 0, lossPct: 0, avgRttMs: 5000 } },
     want: { state: 'up', reason: 'probes pass (5 in a row)' } },
   { name: 'no RTT measured → latency not judged', in: { prev: 'degraded', health: { rounds: 20, passStreak: 5, failStreak: 0, lossPct: 0 } },
