@@ -7,8 +7,10 @@
  * time is the last packet that still came through the primary: the gap in the
  * stream is what users live through, and it leaves out the time this process
  * needs to spawn the command that makes the fault. Times are CLOCK_MONOTONIC
- * (process.hrtime) in every process, so they compare across namespaces. Prints
- * one JSON line. Usage: node dist/bench/failover.js [TRIALS]
+ * (process.hrtime) in every process, so they compare across namespaces. The peer
+ * run is the kernel alone (uplinkd's carrier fast path off): what
+ * ignore_routes_with_linkdown gives when linkwatch announces the carrier loss.
+ * Prints one JSON line. Usage: node dist/bench/failover.js [TRIALS]
  */
 import { Lab, sleep, waitFor } from '../src/lab/harness.js';
 import { startDaemon } from '../src/lab/daemon.js';
@@ -39,6 +41,28 @@ const pct = (xs: number[], p: number) => {
   return s.length ? +s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)].toFixed(1) : null;
 };
 
+type Fault = 'blackhole' | 'carrier';
+type Seen = { stream: string; value: string; t: bigint; prev: bigint };
+type Gaps = { route: number[]; lan: number[] };
+type Topo = Awaited<ReturnType<typeof twoUplinkTopology>>;
+
+const add = (g: Gaps, r: { route: number; lan: number }) => (g.route.push(r.route), g.lan.push(r.lan));
+
+/** One fault: wait until both streams use the primary, break it, measure both gaps, repair it. */
+async function trial(topo: Topo, kind: Fault, seen: Seen[], onPrimary: () => boolean) {
+  await waitFor(onPrimary, { timeoutMs: 15_000, what: 'both streams on the primary' });
+  await sleep(300 + Math.random() * 200); // fault at a random point of the probe cycle
+  const from = seen.length;
+  await (kind === 'blackhole' ? topo.blackhole('isp1') : topo.carrierDown('isp1'));
+  const moved = await waitFor(() => {
+    const gw = seen.slice(from).find((e) => e.stream === 'gw' && e.value === GW_WAN2);
+    const lan = seen.slice(from).find((e) => e.stream === 'lan' && e.value === '5001');
+    return gw && lan && { gw, lan };
+  }, { timeoutMs: 10_000, what: `${kind}: both streams on the backup` });
+  await (kind === 'blackhole' ? topo.unblackhole('isp1') : topo.carrierUp('isp1'));
+  return { route: Number(moved.gw.t - moved.gw.prev) / 1e6, lan: Number(moved.lan.t - moved.lan.prev) / 1e6 };
+}
+
 async function main() {
   const trials = Number(process.argv[2] ?? 20);
   const lab = await Lab.create();
@@ -46,9 +70,8 @@ async function main() {
     const topo = await twoUplinkTopology(lab, { lanReturnVia: 'both' });
     // The backup ISP moves the LAN stream to port 5001, so the server sees which way it came.
     await topo.isp2.nft(`table ip lab_mark {\n  chain pre { type nat hook prerouting priority -100; iifname "down" ip saddr ${LAN_NET} udp dport 5000 dnat to ${SERVER}:5001; }\n}\n`);
-    const d = await startDaemon(lab, topo.gw, twoUplinkConfig({ failback: '0s' }));
     const now = { gw: '', lan: '' } as Record<string, string>;
-    const seen: { stream: string; value: string; t: bigint; prev: bigint }[] = [];
+    const seen: Seen[] = [];
     topo.inet.spawn(process.execPath, ['-e', RECEIVER], {
       onLine: (l) => {
         try {
@@ -60,33 +83,26 @@ async function main() {
     });
     topo.gw.spawn(process.execPath, ['-e', SENDER]);
     topo.lan.spawn(process.execPath, ['-e', SENDER]);
-    const onPrimary = () => now.gw === GW_WAN1 && now.lan === '5000';
-    const result: Record<string, { route: number[]; lan: number[] }> = { blackhole: { route: [], lan: [] }, carrier: { route: [], lan: [] } };
-    for (const kind of ['blackhole', 'carrier'] as const) {
-      for (let i = 0; i < trials; i++) {
-        await waitFor(onPrimary, { timeoutMs: 15_000, what: 'both streams on the primary' });
-        await sleep(300 + Math.random() * 200); // fault at a random point of the probe cycle
-        const from = seen.length;
-        await (kind === 'blackhole' ? topo.blackhole('isp1') : topo.carrierDown('isp1'));
-        const moved = await waitFor(() => {
-          const gw = seen.slice(from).find((e) => e.stream === 'gw' && e.value === GW_WAN2);
-          const lan = seen.slice(from).find((e) => e.stream === 'lan' && e.value === '5001');
-          return gw && lan && { gw, lan };
-        }, { timeoutMs: 10_000, what: `${kind} trial ${i}: both streams on the backup` });
-        result[kind].route.push(Number(moved.gw.t - moved.gw.prev) / 1e6);
-        result[kind].lan.push(Number(moved.lan.t - moved.lan.prev) / 1e6);
-        await (kind === 'blackhole' ? topo.unblackhole('isp1') : topo.carrierUp('isp1'));
-      }
-    }
-    const s = await d.status();
+    const run = (kind: Fault) => trial(topo, kind, seen, () => now.gw === GW_WAN1 && now.lan === '5000');
+
+    const d = await startDaemon(lab, topo.gw, twoUplinkConfig({ failback: '0s' }));
+    const ours: Record<Fault, Gaps> = { blackhole: { route: [], lan: [] }, carrier: { route: [], lan: [] } };
+    for (const kind of ['blackhole', 'carrier'] as const) for (let i = 0; i < trials; i++) add(ours[kind], await run(kind));
+    const watch = (await d.status()).watch;
+    // The peer: the kernel alone (uplinkd's carrier fast path off), so the fast path's worth shows.
+    await d.cli(['quit']);
+    await startDaemon(lab, topo.gw, twoUplinkConfig({ failback: '0s', control: 'control:\n  carrier_poll: 0\n' }), { controlYaml: true });
+    const kernelOnly: Gaps = { route: [], lan: [] };
+    for (let i = 0; i < trials; i++) add(kernelOnly, await run('carrier'));
     console.log(JSON.stringify({
       bench: 'failover', trials, profile: 'fast',
-      blackhole_route_p50_ms: pct(result.blackhole.route, 50), blackhole_route_p99_ms: pct(result.blackhole.route, 99),
-      blackhole_lan_p50_ms: pct(result.blackhole.lan, 50), blackhole_lan_p99_ms: pct(result.blackhole.lan, 99),
-      carrier_route_p50_ms: pct(result.carrier.route, 50), carrier_route_p99_ms: pct(result.carrier.route, 99),
-      carrier_lan_p50_ms: pct(result.carrier.lan, 50), carrier_lan_p99_ms: pct(result.carrier.lan, 99),
+      blackhole_route_p50_ms: pct(ours.blackhole.route, 50), blackhole_route_p99_ms: pct(ours.blackhole.route, 99),
+      blackhole_lan_p50_ms: pct(ours.blackhole.lan, 50), blackhole_lan_p99_ms: pct(ours.blackhole.lan, 99),
+      carrier_route_p50_ms: pct(ours.carrier.route, 50), carrier_route_p99_ms: pct(ours.carrier.route, 99),
+      carrier_lan_p50_ms: pct(ours.carrier.lan, 50), carrier_lan_p99_ms: pct(ours.carrier.lan, 99),
+      kernel_only_carrier_route_p50_ms: pct(kernelOnly.route, 50), kernel_only_carrier_route_p99_ms: pct(kernelOnly.route, 99),
       goals: { blackhole_p99_ms: 1000, carrier_p99_ms: 20 },
-      watch: s.watch,
+      watch,
     }));
   } finally {
     await lab.teardown();

@@ -1,5 +1,6 @@
 /** Schema of `control`: socket, state dir, HTTP listener and our kernel object ranges. */
 import { z } from 'zod';
+import { duration } from './duration.js';
 import { hinted } from './errors.js';
 import { absolutePath, evenAfterChildErrors, listenAddress } from './types.js';
 
@@ -149,6 +150,9 @@ export const controlSchema = z
       .max(1 << 30)
       .default(8 << 20)
       .describe('Receive buffer of the netlink event socket in bytes (default 8388608). A burst that overruns it costs a full resync, never a crash.'),
+    carrier_poll: duration
+      .prefault('10ms')
+      .describe("How often the uplinks' carrier is read from /sys (default 10ms; 0 turns it off). The kernel's own carrier events can lag up to 1s behind for physical NICs."),
     log_level: z.enum(LOG_LEVELS).optional().describe('Log level (pino): fatal, error, warn, info (default), debug, trace, silent.'),
   })
   .describe('How the daemon is reached and which kernel objects it owns.');

@@ -56,9 +56,10 @@ export class Controller {
       this.manager = new UplinkManager({ config: () => this.config, system, bus: this.bus, log: log.child({ component: 'uplinks' }), stateFile: file, onDirty: (why) => this.reconciler?.markDirty(why) });
       this.reconciler = new Reconciler({ system, world: this.world, manager: this.manager, bus: this.bus, log: log.child({ component: 'reconcile' }), config: () => this.config });
       const k = ctl.kernel;
-      this.watch = system.kernelWatch({ protocol: k.route_protocol, tableBase: k.table_base, tableCount: k.table_count, rulePriorityBase: k.rule_priority_base, rulePriorityCount: k.rule_priority_count }, ctl.netlink_buffer);
+      this.watch = system.kernelWatch({ protocol: k.route_protocol, tableBase: k.table_base, tableCount: k.table_count, rulePriorityBase: k.rule_priority_base, rulePriorityCount: k.rule_priority_count }, ctl.netlink_buffer, ctl.carrier_poll);
       await this.watch.start(this.world);
       await this.manager.start(await loadState(file));
+      this.watchCarrier();
       this.reconciler.start();
       this.server = new ControlServer(ctl.socket, controlMethods(this.api()), log.child({ component: 'control' }));
       await this.server.start();
@@ -103,11 +104,16 @@ export class Controller {
     const changed = JSON.stringify(next) !== JSON.stringify(this.config);
     this.config = next;
     this.manager?.sync();
+    this.watchCarrier();
     const message = changed ? 'config reloaded' : 'config unchanged';
     this.o.log.info(message);
     this.bus.publish({ type: 'config', ok: true, message });
     this.reconciler?.markDirty('config reload');
     return { changed, message };
+  }
+
+  private watchCarrier(): void {
+    this.watch?.watchCarrier?.(Object.values(this.config.uplinks).map((u) => u.interface));
   }
 
   private api() {

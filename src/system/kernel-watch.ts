@@ -9,8 +9,9 @@ import type { Logger } from 'pino';
 import { UplinkError } from '../errors.js';
 import type { KernelSink, KernelWatch } from './kernel.js';
 import type { DumpResult, DumpWhat, FromWorker, WorkerInit } from './netlink/protocol.js';
+import { CarrierPoller } from './carrier.js';
 import { parseFibTriestat } from './fib-triestat.js';
-import type { ForeignCounts, KernelEvent, RouteFilter, WatchStats } from './types.js';
+import type { ForeignCounts, KernelEvent, LinkInfo, RouteFilter, WatchStats } from './types.js';
 
 interface Resync {
   what: DumpWhat;
@@ -29,12 +30,25 @@ export class LinuxKernelWatch implements KernelWatch {
   private readonly st: WatchStats = { messages: 0, overruns: 0, resyncs: 0 };
   private readonly foreign: ForeignCounts = { ipv4: {}, ipv6: {} };
   private readonly adminUp = new Map<number, boolean>();
+  private readonly links = new Map<string, LinkInfo>();
+  private readonly carrier: CarrierPoller;
   private resync?: Resync;
   private lastResyncEnd = 0;
   private count4Timer?: NodeJS.Timeout;
   private stopped = false;
 
-  constructor(private readonly filter: RouteFilter, private readonly log: Logger, private readonly rcvbuf = 8 << 20) {}
+  constructor(private readonly filter: RouteFilter, private readonly log: Logger, private readonly rcvbuf = 8 << 20, carrierPollMs = 10) {
+    this.carrier = new CarrierPoller(carrierPollMs, (name) => this.links.get(name), (link) => {
+      this.links.set(link.name, link);
+      this.log.info({ link: link.name, carrier: link.carrier }, 'carrier change seen before the kernel announced it');
+      this.sink?.apply([{ kind: 'link', op: 'new', link }]);
+    });
+  }
+
+  /** Interfaces whose carrier is polled (the uplinks'). */
+  watchCarrier(names: string[]): void {
+    this.carrier.watch(names);
+  }
 
   async start(sink: KernelSink): Promise<void> {
     this.sink = sink;
@@ -47,10 +61,12 @@ export class LinuxKernelWatch implements KernelWatch {
       this.worker!.once('error', reject);
     });
     await this.fullSync('initial dump');
+    this.carrier.start();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.carrier.stop();
     clearTimeout(this.resync?.timer);
     clearTimeout(this.count4Timer);
     const w = this.worker;
@@ -89,7 +105,12 @@ export class LinuxKernelWatch implements KernelWatch {
     if (events.length) this.sink?.apply(events);
     if (Object.keys(foreign6).length) this.sink?.foreign(this.copyForeign());
     if (foreign4) this.scheduleCount4();
-    for (const e of events) if (e.kind === 'link') this.trackAdmin(e.link.index, e.op === 'new' && e.link.up);
+    for (const e of events) {
+      if (e.kind !== 'link') continue;
+      this.trackAdmin(e.link.index, e.op === 'new' && e.link.up);
+      if (e.op === 'new') this.links.set(e.link.name, e.link);
+      else this.links.delete(e.link.name);
+    }
   }
 
   /** The kernel flushes a downed link's IPv4 routes without telling anyone: re-read ours. */
@@ -132,6 +153,8 @@ export class LinuxKernelWatch implements KernelWatch {
   private async fullSync(reason: string): Promise<void> {
     const state = await this.dump('state');
     for (const l of state.links) this.adminUp.set(l.index, l.up);
+    this.links.clear();
+    for (const l of state.links) this.links.set(l.name, l);
     this.sink?.reset(state, reason);
     const c6 = await this.dump('count6');
     this.foreign.ipv6 = c6.count6 ?? {};

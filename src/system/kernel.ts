@@ -14,4 +14,6 @@ export interface KernelWatch {
   start(sink: KernelSink): Promise<void>;
   stop(): Promise<void>;
   stats(): WatchStats;
+  /** Interfaces whose carrier deserves a fast path (the uplinks'). */
+  watchCarrier?(names: string[]): void;
 }

@@ -35,8 +35,8 @@ export class LinuxSystem implements System {
   readonly kind: 'linux' | 'dry-run' = 'linux';
   constructor(protected readonly log: Logger) {}
 
-  kernelWatch(filter: RouteFilter, rcvbuf?: number) {
-    return new LinuxKernelWatch(filter, this.log.child({ component: 'netlink' }), rcvbuf);
+  kernelWatch(filter: RouteFilter, rcvbuf?: number, carrierPollMs?: number) {
+    return new LinuxKernelWatch(filter, this.log.child({ component: 'netlink' }), rcvbuf, carrierPollMs);
   }
 
   prober() {

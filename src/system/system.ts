@@ -12,7 +12,7 @@ export interface ProbeRunner {
 
 export interface System {
   readonly kind: 'linux' | 'dry-run' | 'fake';
-  kernelWatch(filter: RouteFilter, rcvbuf?: number): KernelWatch;
+  kernelWatch(filter: RouteFilter, rcvbuf?: number, carrierPollMs?: number): KernelWatch;
   prober(): ProbeRunner;
   /** Applies kernel ops in order; rejects with an UplinkError saying which op failed. */
   apply(ops: KernelOp[]): Promise<void>;

@@ -64,6 +64,7 @@ const DEFAULTS: Config = {
       fwmark: 0x740000, fwmark_mask: 0xff0000,
     },
     netlink_buffer: 8388608,
+    carrier_poll: 10,
   },
   defaults: { manage: false },
   uplinks: {},
