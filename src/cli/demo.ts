@@ -8,15 +8,16 @@ import { dirname } from 'node:path';
 import { UplinkError } from '../errors.js';
 import { Lab, sleep, waitFor } from '../lab/harness.js';
 import { labConfig, monitor, startDaemon } from '../lab/daemon.js';
-import { twoUplinkTopology, ISP1_DOWN, ISP2_DOWN } from '../lab/topology.js';
+import { twoUplinkTopology, ISP1_DOWN, ISP2_DOWN, SERVER } from '../lab/topology.js';
 import type { DaemonEvent } from '../daemon/events.js';
 import type { Command } from './commands.js';
 import { formatEvent } from './monitor.js';
 import { formatStatus } from './status.js';
 
+const PROBE = `probe: { profile: fast, targets: [${SERVER}] }, failback_delay: 2s`;
 const DEMO_UPLINKS = `uplinks:
-  wan1: { interface: wan1, priority: 10, gateway: ${ISP1_DOWN} }
-  wan2: { interface: wan2, mode: backup, priority: 20, gateway: ${ISP2_DOWN} }
+  wan1: { interface: wan1, priority: 10, gateway: ${ISP1_DOWN}, ${PROBE} }
+  wan2: { interface: wan2, mode: backup, priority: 20, gateway: ${ISP2_DOWN}, ${PROBE} }
 lan:
   - { interface: lan0, zone: lan }
 `;
@@ -37,20 +38,25 @@ export const demo: Command = {
       const mon = await monitor(d.socket);
       let shown = 0;
       const flush = () => mon.events.slice(shown).forEach((e: DaemonEvent) => (console.log('  ' + formatEvent(e)), shown++));
-      await waitFor(async () => (await d.status()).defaultRoutes.length > 0, { what: 'the first reconcile' });
+      await waitFor(async () => (await d.status()).selection.selected === 'wan1', { timeoutMs: 10_000, what: 'wan1 selected' });
       say(`uplinkd is running in ${topo.gw.name} (config ${configFile})`);
       console.log(formatStatus(await d.status()));
 
-      say('the fiber ISP (isp1) pulls the cable: wan1 loses carrier');
-      await topo.carrierDown('isp1');
-      await waitFor(async () => !(await d.status()).uplinks[0].link.carrier, { what: 'carrier loss' });
-      await sleep(200);
-      flush();
-      say('the cable is back');
-      await topo.carrierUp('isp1');
-      await waitFor(async () => (await d.status()).uplinks[0].link.carrier, { what: 'carrier back' });
-      await sleep(200);
-      flush();
+      const via = async () => /\bdev (\S+)/.exec((await topo.gw.ip(['route', 'get', SERVER])).stdout)?.[1];
+      const step = async (title: string, act: () => Promise<void>, want: string) => {
+        say(title);
+        const t0 = Date.now();
+        await act();
+        await waitFor(async () => (await via()) === want, { timeoutMs: 20_000, what: `traffic on ${want}` });
+        await sleep(300);
+        flush();
+        console.log(`  -> the gateway's traffic to ${SERVER} leaves through ${want} (${Date.now() - t0} ms)`);
+      };
+      await step('the fiber ISP (isp1) dies silently: the cable stays up, packets vanish', () => topo.blackhole('isp1'), 'wan2');
+      await step('isp1 comes back: traffic returns after 5 good probe rounds and the failback delay', () => topo.unblackhole('isp1'), 'wan1');
+      await step('someone pulls the cable of wan1: carrier lost', () => topo.carrierDown('isp1'), 'wan2');
+      await step('the cable is back', () => topo.carrierUp('isp1'), 'wan1');
+      console.log(formatStatus(await d.status()));
 
       if (args.includes('--keep')) {
         say(`try: uplink --socket ${d.socket} status   |   ip netns exec ${topo.gw.name} ip route   (Ctrl-C to end)`);

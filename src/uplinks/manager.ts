@@ -75,7 +75,7 @@ export class UplinkManager {
       name, cfg: ucfg, table, index, state: saved?.state ?? 'down', since: saved?.since ?? Date.now(), reason: saved ? 'adopted from the state file' : 'starting',
       adopted: saved?.state === 'up' || saved?.state === 'degraded',
       adminDown: saved?.adminDown ?? false, adminBlocked: saved?.adminBlocked ?? false, dialRequested: saved?.dialRequested ?? false,
-      facts: { present: false, carrier: false }, factsKey: '',
+      facts: { present: false, carrier: false }, factsKey: '', routed: false,
       health: undefined as unknown as HealthChecker,
     };
     u.health = new HealthChecker({
@@ -120,6 +120,11 @@ export class UplinkManager {
 
   private evaluateOne(u: Uplink, w: WorldState, now: number, cfg: Config): boolean {
     u.facts = linkFacts(w, u.cfg);
+    const routed = [...w.rules.values()].some((r) => r.table === u.table && r.src !== undefined);
+    if (routed !== u.routed) {
+      u.routed = routed;
+      if (routed) u.health.kick();
+    }
     const key = factsKey(u.facts);
     if (key !== u.factsKey) {
       // The link came, went or changed address: judge it afresh, at once.

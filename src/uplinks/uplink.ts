@@ -24,6 +24,8 @@ export interface Uplink {
   goodSince?: number;
   facts: LinkFacts;
   factsKey: string;
+  /** Our `from <address> lookup <table>` rule is in place: probes leave through this uplink. */
+  routed: boolean;
   health: HealthChecker;
   driver?: CommandDriver;
 }
@@ -45,5 +47,6 @@ export function thresholds(cfg: Config, u: UplinkConfig): Thresholds {
 /** Whether probing makes sense now, and from where. */
 export function probeReady(u: Uplink): boolean {
   const f = u.facts;
-  return f.present && f.carrier && !!(f.v4?.gateway || f.v6?.gateway || u.cfg.probe?.targets?.length) && !!(f.v4 || f.v6);
+  // Before our rule exists a probe would leave through whatever is selected and judge the wrong link.
+  return u.routed && f.present && f.carrier && !!(f.v4?.gateway || f.v6?.gateway || u.cfg.probe?.targets?.length) && !!(f.v4 || f.v6);
 }
