@@ -10,6 +10,7 @@ import { gaveUp, nextDialAt, type Hangup } from './redial.js';
 
 export interface CommandDriverOptions {
   name: string;
+  /** Replaced on reload (see reconfigure). */
   cfg: UplinkConfig;
   logFile?: string;
   env: Record<string, string>;
@@ -71,6 +72,11 @@ export class CommandDriver {
     if (this.running || this.stopping || this.gaveUpReason || this.dialTimer) return;
     const at = this.nextDialAt ?? now;
     this.dialTimer = setTimeout(() => this.dial(), Math.max(0, at - now));
+  }
+
+  /** A reload changed the uplink: the running connection stays; the next dial uses the new command. */
+  reconfigure(cfg: UplinkConfig): void {
+    this.o.cfg = cfg;
   }
 
   markUp(): void {

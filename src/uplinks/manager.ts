@@ -57,11 +57,12 @@ export class UplinkManager {
     for (const u of this.uplinks.values()) if (!cfg.uplinks[u.name] || cfg.uplinks[u.name].interface !== u.cfg.interface) void this.remove(u, true);
     Object.entries(cfg.uplinks).forEach(([name, ucfg], index) => {
       const have = this.uplinks.get(name);
-      if (have && JSON.stringify(have.cfg) === JSON.stringify(ucfg)) {
+      if (have && !!have.driver === !!ucfg.connect) {
         Object.assign(have, { index, table: tables.get(name)! });
+        if (JSON.stringify(have.cfg) !== JSON.stringify(ucfg)) this.reconfigure(have, ucfg);
         return;
       }
-      if (have) void this.remove(have, false);
+      if (have) void this.remove(have, true);
       this.add(name, index, tables.get(name)!, saved?.uplinks[name]);
     });
     if (this.forced && !cfg.uplinks[this.forced]) this.forced = undefined;
@@ -78,11 +79,7 @@ export class UplinkManager {
       facts: { present: false, carrier: false }, factsKey: '', routed: false,
       health: undefined as unknown as HealthChecker,
     };
-    u.health = new HealthChecker({
-      probe: effectiveProbe(cfg, ucfg), mark: cfg.control.kernel.fwmark, prober: this.prober!, log,
-      source: () => ({ ready: probeReady(u), address4: u.facts.v4?.address, address6: u.facts.v6?.address, gateway4: u.facts.v4?.gateway, gateway6: u.facts.v6?.gateway }),
-      onRound: () => this.d.onDirty(`probe round of ${name}`),
-    });
+    u.health = this.newHealth(u, cfg);
     if (ucfg.connect) {
       u.driver = new CommandDriver({
         name, cfg: ucfg, log, env: { UPLINK: name, IFACE: ucfg.interface },
@@ -94,6 +91,30 @@ export class UplinkManager {
     }
     this.uplinks.set(name, u);
     u.health.start();
+  }
+
+  /**
+   * A reload changed an uplink: keep its judged state (it stays usable until the
+   * new probes have judged it, like an adopted one) and its connection; restart
+   * only its probing with the new settings. A reload must not move traffic.
+   */
+  private reconfigure(u: Uplink, ucfg: Uplink['cfg']): void {
+    const cfg = this.d.config();
+    const old = u.health;
+    u.cfg = ucfg;
+    u.adopted = u.state === 'up' || u.state === 'degraded';
+    u.health = this.newHealth(u, cfg);
+    void old.stop();
+    u.driver?.reconfigure(ucfg);
+    u.health.start();
+  }
+
+  private newHealth(u: Uplink, cfg: Config): HealthChecker {
+    return new HealthChecker({
+      probe: effectiveProbe(cfg, u.cfg), mark: cfg.control.kernel.fwmark, prober: this.prober!, log: this.d.log.child({ uplink: u.name }),
+      source: () => ({ ready: probeReady(u), address4: u.facts.v4?.address, address6: u.facts.v6?.address, gateway4: u.facts.v4?.gateway, gateway6: u.facts.v6?.gateway }),
+      onRound: () => this.d.onDirty(`probe round of ${u.name}`),
+    });
   }
 
   private async remove(u: Uplink, teardown: boolean): Promise<void> {

@@ -34,7 +34,7 @@ function kernelWithTwoUplinks(system = new FakeSystem()) {
 async function loop(t: { after(fn: () => unknown): void }, system = kernelWithTwoUplinks(), text = uplinks(), dir?: string) {
   const stateDir = dir ?? mkdtempSync(join(tmpdir(), 'uplinkd-unit-'));
   if (!dir) t.after(() => rmSync(stateDir, { recursive: true, force: true }));
-  const config = parseConfigText(`control: { state_dir: ${stateDir} }\n${text}`, 'test.yaml');
+  let config = parseConfigText(`control: { state_dir: ${stateDir} }\n${text}`, 'test.yaml');
   const bus = new EventBus();
   const events: DaemonEvent[] = [];
   bus.subscribe((e) => events.push(e));
@@ -50,7 +50,12 @@ async function loop(t: { after(fn: () => unknown): void }, system = kernelWithTw
     await manager.stop();
   };
   t.after(stop);
-  return { system, rec, manager, events, stateDir, stop };
+  const reload = (next: string) => {
+    config = parseConfigText(`control: { state_dir: ${stateDir} }\n${next}`, 'test.yaml');
+    manager.sync();
+    rec!.markDirty('reload');
+  };
+  return { system, rec, manager, events, stateDir, stop, reload };
 }
 
 const until = async (what: string, fn: () => boolean, ms = 5000) => {
@@ -164,4 +169,24 @@ test('a burst of dirty marks coalesces into one run', async (t) => {
   for (let i = 0; i < 1000; i++) rec.markDirty(`burst ${i}`);
   await rec.settle();
   assert.ok(rec.runs - before <= 2, `${rec.runs - before} runs`);
+});
+
+test('a reload that changes the selected uplink keeps it selected and touches no route', async (t) => {
+  const system = kernelWithTwoUplinks();
+  let held: Promise<void> | undefined;
+  system.probeAnswer = async () => (await held, { ok: true, rttMs: 1 });
+  const { manager, rec, reload } = await loop(t, system);
+  await until('wan1 selected', () => selectionRoute(system, 100) === '198.51.100.1');
+  await rec.settle();
+  const n = system.commands.length;
+  // New probe settings; their first round hangs, so the uplink is not judged for a while.
+  let release!: () => void;
+  held = new Promise<void>((r) => (release = r));
+  reload(uplinks().replace('priority: 10', 'priority: 5').replace('failback_delay: 0s', 'failback_delay: 1s'));
+  await rec.settle();
+  assert.equal(manager.selection.selected, 'wan1');
+  assert.equal(manager.uplinks.get('wan1')!.state, 'up');
+  assert.equal(manager.uplinks.get('wan1')!.cfg.priority, 5);
+  assert.deepEqual(system.commands.slice(n), [], 'no route or rule changed');
+  release();
 });
