@@ -113,7 +113,10 @@ export class Reconciler {
     const k = cfg.control.kernel;
     const now = Date.now();
     manager.evaluate(world, now);
-    const uplinks: RoutedUplink[] = [...manager.uplinks.values()].map((u) => ({ name: u.name, table: u.table, index: u.index, dev: u.cfg.interface, facts: u.facts }));
+    const uplinks: RoutedUplink[] = [...manager.uplinks.values()].map((u) => ({
+      name: u.name, table: u.table, index: u.index, dev: u.cfg.interface, facts: u.facts,
+      familyOk: { 4: manager.familyOk(u, 4), 6: manager.familyOk(u, 6) },
+    }));
     const desired = desiredKernel(uplinks, manager.selection.order, selectionTable(k), k);
     const plan = planKernel({ ...desired, world, protocol: k.route_protocol, judged: this.judged });
     for (const c of plan.conflicts) log.warn(c);

@@ -3,7 +3,11 @@
 //   lan(eth0) ── (lan0)gw(wan1) ── (down)isp1(up) ── (isp1)inet
 //                     (wan2) ── (down)isp2(up) ── (isp2)inet     inet lo: 192.0.2.100
 //
-// gw deliberately gets NO default route: choosing one is uplinkd's job.
+// Dual stack: every link also carries IPv6 from 2001:db8::/32 (the *_6 / *6 constants),
+// added `nodad` so it is usable at once; the server is 2001:db8:100::100 on inet's lo.
+//
+// gw deliberately gets NO default route, in either family: choosing one is uplinkd's job.
+// gw also ignores router advertisements (accept_ra=0), so none can sneak one in.
 
 import type { Lab, Ns } from './harness.js';
 
@@ -27,9 +31,32 @@ export const GW_LAN = '10.66.0.1';
 export const LAN_HOST = '10.66.0.2';
 export const LAN_NET = '10.66.0.0/24';
 
+// IPv6, all /64 links (documentation prefix 2001:db8::/32).
+// Uplink 1: gw wan1 <-> isp1 down
+export const GW_WAN1_6 = '2001:db8:1::2';
+export const ISP1_DOWN_6 = '2001:db8:1::1'; // gw's IPv6 next hop on uplink 1
+export const WAN1_NET6 = '2001:db8:1::/64';
+// Uplink 2: gw wan2 <-> isp2 down
+export const GW_WAN2_6 = '2001:db8:2::2';
+export const ISP2_DOWN_6 = '2001:db8:2::1'; // gw's IPv6 next hop on uplink 2
+export const WAN2_NET6 = '2001:db8:2::/64';
+// Transit: isp1 up <-> inet isp1, isp2 up <-> inet isp2
+export const ISP1_UP_6 = '2001:db8:11::1';
+export const INET_ISP1_6 = '2001:db8:11::2';
+export const ISP2_UP_6 = '2001:db8:12::1';
+export const INET_ISP2_6 = '2001:db8:12::2';
+/** The "internet" server's IPv6 address (a /128 on inet's lo). */
+export const SERVER6 = '2001:db8:100::100';
+// LAN: gw lan0 <-> lan eth0
+export const GW_LAN6 = '2001:db8:66::1';
+export const LAN_HOST6 = '2001:db8:66::2';
+export const LAN_NET6 = '2001:db8:66::/64';
+
 export const ADDR = {
   GW_WAN1, ISP1_DOWN, WAN1_NET, GW_WAN2, ISP2_DOWN, WAN2_NET,
   ISP1_UP, INET_ISP1, ISP2_UP, INET_ISP2, SERVER, GW_LAN, LAN_HOST, LAN_NET,
+  GW_WAN1_6, ISP1_DOWN_6, WAN1_NET6, GW_WAN2_6, ISP2_DOWN_6, WAN2_NET6,
+  ISP1_UP_6, INET_ISP1_6, ISP2_UP_6, INET_ISP2_6, SERVER6, GW_LAN6, LAN_HOST6, LAN_NET6,
 } as const;
 
 export type IspName = 'isp1' | 'isp2';
@@ -37,13 +64,14 @@ export type IspName = 'isp1' | 'isp2';
 export interface TwoUplinkOptions {
   /**
    * Which ISP(s) carry traffic back to the un-NATed LAN prefix (default 'none': with
-   * masquerade on gw, replies go to the WAN addresses and need no LAN route).
+   * masquerade on gw, replies go to the WAN addresses and need no LAN route). Applies to
+   * both LAN_NET and LAN_NET6.
    */
   lanReturnVia?: IspName | 'both' | 'none';
   /**
    * ISPs drop forwarded packets from their customer whose source is not theirs
    * (BCP 38), as real ones do: the customer /30 and, until NAT exists, the LAN
-   * prefix. Default true.
+   * prefix; for IPv6 the customer /64 and the LAN /64. Default true.
    */
   bcp38?: boolean;
 }
@@ -68,10 +96,15 @@ const BLACKHOLE_TABLE = 'lab_blackhole';
 
 export async function twoUplinkTopology(lab: Lab, opts: TwoUplinkOptions = {}): Promise<TwoUplinkTopology> {
   const lanReturnVia = opts.lanReturnVia ?? 'none';
+  const forwarding6 = { 'net.ipv6.conf.all.forwarding': 1 };
   const [gw, isp1, isp2, inet, lan] = await Promise.all([
-    lab.ns('gw', { forwarding: true }),
-    lab.ns('isp1', { forwarding: true }),
-    lab.ns('isp2', { forwarding: true }),
+    // Set at creation, before any link exists, so every interface inherits accept_ra=0.
+    lab.ns('gw', {
+      forwarding: true,
+      sysctls: { ...forwarding6, 'net.ipv6.conf.all.accept_ra': 0, 'net.ipv6.conf.default.accept_ra': 0 },
+    }),
+    lab.ns('isp1', { forwarding: true, sysctls: forwarding6 }),
+    lab.ns('isp2', { forwarding: true, sysctls: forwarding6 }),
     lab.ns('inet'),
     lab.ns('lan'),
   ]);
@@ -84,12 +117,33 @@ export async function twoUplinkTopology(lab: Lab, opts: TwoUplinkOptions = {}): 
     lab.veth(gw, 'lan0', lan, 'eth0', { aAddr: `${GW_LAN}/24`, bAddr: `${LAN_HOST}/24` }),
   ]);
 
+  // `replace`: idempotent, so carrierUp can reuse it.
+  const addr6 = (ns: Ns, dev: string, cidr: string) =>
+    ns.ip(['-6', 'addr', 'replace', cidr, 'dev', dev, 'nodad']);
+  await Promise.all([
+    addr6(gw, 'wan1', `${GW_WAN1_6}/64`),
+    addr6(isp1, 'down', `${ISP1_DOWN_6}/64`),
+    addr6(gw, 'wan2', `${GW_WAN2_6}/64`),
+    addr6(isp2, 'down', `${ISP2_DOWN_6}/64`),
+    addr6(isp1, 'up', `${ISP1_UP_6}/64`),
+    addr6(inet, 'isp1', `${INET_ISP1_6}/64`),
+    addr6(isp2, 'up', `${ISP2_UP_6}/64`),
+    addr6(inet, 'isp2', `${INET_ISP2_6}/64`),
+    addr6(inet, 'lo', `${SERVER6}/128`),
+    addr6(gw, 'lan0', `${GW_LAN6}/64`),
+    addr6(lan, 'eth0', `${LAN_HOST6}/64`),
+  ]);
+
   const ispNs = { isp1, isp2 };
   const viaIsp = (name: IspName) => lanReturnVia === name || lanReturnVia === 'both';
   // The ISP's route to the customer's LAN sits on `down`, so an admin-down flushes it.
   const addLanRoute = (name: IspName) =>
     viaIsp(name)
       ? ispNs[name].ip(['route', 'replace', LAN_NET, 'via', name === 'isp1' ? GW_WAN1 : GW_WAN2, 'dev', 'down'])
+      : Promise.resolve();
+  const addLanRoute6 = (name: IspName) =>
+    viaIsp(name)
+      ? ispNs[name].ip(['-6', 'route', 'replace', LAN_NET6, 'via', name === 'isp1' ? GW_WAN1_6 : GW_WAN2_6, 'dev', 'down'])
       : Promise.resolve();
 
   await Promise.all([
@@ -102,17 +156,32 @@ export async function twoUplinkTopology(lab: Lab, opts: TwoUplinkOptions = {}): 
     lan.ip(['route', 'add', 'default', 'via', GW_LAN, 'dev', 'eth0']),
     addLanRoute('isp1'),
     addLanRoute('isp2'),
+    // IPv6 likewise (the SERVER6 /128 on lo was added above).
+    isp1.ip(['-6', 'route', 'add', 'default', 'via', INET_ISP1_6, 'dev', 'up']),
+    isp2.ip(['-6', 'route', 'add', 'default', 'via', INET_ISP2_6, 'dev', 'up']),
+    inet.ip(['-6', 'route', 'add', WAN1_NET6, 'via', ISP1_UP_6, 'dev', 'isp1']),
+    inet.ip(['-6', 'route', 'add', WAN2_NET6, 'via', ISP2_UP_6, 'dev', 'isp2']),
+    lan.ip(['-6', 'route', 'add', 'default', 'via', GW_LAN6, 'dev', 'eth0']),
+    addLanRoute6('isp1'),
+    addLanRoute6('isp2'),
   ]);
   if (lanReturnVia !== 'none') {
     const hops = lanReturnVia === 'both'
       ? ['nexthop', 'via', ISP1_UP, 'dev', 'isp1', 'nexthop', 'via', ISP2_UP, 'dev', 'isp2']
       : lanReturnVia === 'isp1' ? ['via', ISP1_UP, 'dev', 'isp1'] : ['via', ISP2_UP, 'dev', 'isp2'];
     await inet.ip(['route', 'add', LAN_NET, ...hops]);
+    const hops6 = lanReturnVia === 'both'
+      ? ['nexthop', 'via', ISP1_UP_6, 'dev', 'isp1', 'nexthop', 'via', ISP2_UP_6, 'dev', 'isp2']
+      : lanReturnVia === 'isp1' ? ['via', ISP1_UP_6, 'dev', 'isp1'] : ['via', ISP2_UP_6, 'dev', 'isp2'];
+    await inet.ip(['-6', 'route', 'add', LAN_NET6, ...hops6]);
   }
 
   if (opts.bcp38 !== false) {
+    // Forward hook only: neighbour discovery (icmpv6 to/from the ISP itself) is never
+    // forwarded, so it passes untouched, as ARP does for IPv4.
     await Promise.all((['isp1', 'isp2'] as const).map((name) => ispNs[name].nft(`table inet lab_bcp38 {
-  chain bcp38 { type filter hook forward priority 0; iifname "down" ip saddr != { ${name === 'isp1' ? WAN1_NET : WAN2_NET}, ${LAN_NET} } counter drop; }
+  chain bcp38 { type filter hook forward priority 0; iifname "down" ip saddr != { ${name === 'isp1' ? WAN1_NET : WAN2_NET}, ${LAN_NET} } counter drop;
+    iifname "down" ip6 saddr != { ${name === 'isp1' ? WAN1_NET6 : WAN2_NET6}, ${LAN_NET6} } counter drop; }
 }
 `)));
   }
@@ -122,14 +191,16 @@ export async function twoUplinkTopology(lab: Lab, opts: TwoUplinkOptions = {}): 
     addr: ADDR,
     isp: (name) => ispNs[name],
     async blackhole(name) {
-      // Filter hooks see forwarded and local traffic both ways; ARP is untouched, so the
-      // neighbour stays reachable and only IP vanishes, like an ISP dead beyond its modem.
-      // Empty table + delete + create = atomic replace, so calling twice is fine.
+      // Filter hooks see forwarded and local traffic both ways, IPv4 and IPv6 (inet table).
+      // ARP is untouched, and IPv6 neighbour discovery (NS/NA, which is IP) is let through,
+      // so the neighbour stays reachable and only IP vanishes, like an ISP dead beyond its
+      // modem. Empty table + delete + create = atomic replace, so calling twice is fine.
+      const nd = 'icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept';
       await ispNs[name].nft(`table inet ${BLACKHOLE_TABLE} {}
 delete table inet ${BLACKHOLE_TABLE}
 table inet ${BLACKHOLE_TABLE} {
-  chain pre { type filter hook prerouting priority -400; iifname "down" counter drop; }
-  chain post { type filter hook postrouting priority 400; oifname "down" counter drop; }
+  chain pre { type filter hook prerouting priority -400; iifname "down" ${nd}; iifname "down" counter drop; }
+  chain post { type filter hook postrouting priority 400; oifname "down" ${nd}; oifname "down" counter drop; }
 }
 `);
     },
@@ -143,6 +214,10 @@ table inet ${BLACKHOLE_TABLE} {
     async carrierUp(name) {
       await ispNs[name].ip(['link', 'set', 'dev', 'down', 'up']);
       await addLanRoute(name);
+      // Admin-down also flushes IPv6 addresses (keep_addr_on_down=0), and the LAN route's
+      // next hop is only valid once the /64 is back on the link.
+      await addr6(ispNs[name], 'down', `${name === 'isp1' ? ISP1_DOWN_6 : ISP2_DOWN_6}/64`);
+      await addLanRoute6(name);
     },
   };
 }

@@ -24,6 +24,8 @@ export interface RoutedUplink {
   index: number;
   dev: string;
   facts: LinkFacts;
+  /** The uplink may carry this family (its probes of the family pass); default true. */
+  familyOk?: Record<Family, boolean>;
 }
 
 export interface DesiredKernel {
@@ -63,7 +65,7 @@ export function desiredKernel(uplinks: RoutedUplink[], order: string[], selectio
     const u = byName.get(name);
     for (const family of [4, 6] as const) {
       const f = u?.facts[famKey(family)];
-      if (u?.facts.present && f?.gateway) out.routes.push(def(family, selectionTable, SELECTION_METRIC_BASE + rank, u.dev, f.gateway));
+      if (u?.facts.present && f?.gateway && u.familyOk?.[family] !== false) out.routes.push(def(family, selectionTable, SELECTION_METRIC_BASE + rank, u.dev, f.gateway));
     }
   });
   for (const family of [4, 6] as const) {

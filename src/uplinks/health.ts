@@ -28,10 +28,14 @@ export interface HealthOptions {
   log: Logger;
 }
 
+const familyOf = (r: ProbeRequest): 4 | 6 => (r.source?.includes(':') ? 6 : 4);
 const isV6 = (t: string) => t.startsWith('[') || (t.includes(':') && !/^[\d.]+:\d+$/.test(t) && !t.includes('://'));
 
 export class HealthChecker {
+  /** The uplink as a whole: a round passes when `reliability` targets answer. */
   readonly stats = new ProbeStats();
+  /** Per address family, for targets of that family: an uplink may carry IPv4 but not IPv6. */
+  readonly family = { 4: new ProbeStats(), 6: new ProbeStats() };
   private timer?: NodeJS.Timeout;
   private wake?: () => void;
   private running = false;
@@ -48,6 +52,13 @@ export class HealthChecker {
     this.running = false;
     this.kick();
     await this.loopDone;
+  }
+
+  /** The link changed: judge it afresh. */
+  reset(): void {
+    this.stats.reset();
+    this.family[4].reset();
+    this.family[6].reset();
   }
 
   /** Probe now instead of at the next tick (the link just came back). */
@@ -92,7 +103,14 @@ export class HealthChecker {
     const results = await Promise.all(reqs.map((r) => this.o.prober.probe(r)));
     const ok = results.filter((r) => r.ok);
     const pass = ok.length >= Math.min(this.o.probe.reliability, reqs.length);
-    this.stats.record({ pass, answered: ok.length, sent: reqs.length, rtts: ok.map((r) => r.rttMs ?? 0), at: Date.now() });
+    const at = Date.now();
+    this.stats.record({ pass, answered: ok.length, sent: reqs.length, rtts: ok.map((r) => r.rttMs ?? 0), at });
+    for (const fam of [4, 6] as const) {
+      const mine = results.filter((_, i) => familyOf(reqs[i]) === fam);
+      if (!mine.length) continue;
+      const good = mine.filter((r) => r.ok);
+      this.family[fam].record({ pass: good.length >= Math.min(this.o.probe.reliability, mine.length), answered: good.length, sent: mine.length, rtts: good.map((r) => r.rttMs ?? 0), at });
+    }
     if (!pass) this.o.log.debug({ errors: results.map((r) => r.error).filter(Boolean) }, 'probe round failed');
     if (this.running) this.o.onRound();
     return pass;

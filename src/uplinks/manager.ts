@@ -149,7 +149,7 @@ export class UplinkManager {
     const key = factsKey(u.facts);
     if (key !== u.factsKey) {
       // The link came, went or changed address: judge it afresh, at once.
-      if (u.factsKey) u.health.stats.reset();
+      if (u.factsKey) u.health.reset();
       u.factsKey = key;
       u.health.kick();
     }
@@ -204,6 +204,15 @@ export class UplinkManager {
     }));
   }
 
+  /**
+   * Whether this uplink may carry a family: its probes of that family (if it
+   * has any) have not failed `down_after` rounds in a row.
+   */
+  familyOk(u: Uplink, family: 4 | 6): boolean {
+    const s = u.health.family[family];
+    return s.rounds === 0 || s.failStreak < thresholds(this.d.config(), u.cfg).downAfter;
+  }
+
   /** When a held-back failback becomes due: the loop must look again then, not at the next probe round. */
   nextWakeAt(now: number): number | undefined {
     let at: number | undefined;
@@ -239,6 +248,8 @@ export function uplinkView(m: UplinkManager, u: Uplink) {
   return {
     state: u.state, since: new Date(u.since).toISOString(), reason: u.reason,
     selected: m.selection.selected === u.name, usable: m.usable(u), adopted: u.adopted,
+    // Which families this uplink may carry now (its probes of that family pass).
+    families: { ipv4: !!u.facts.v4 && m.familyOk(u, 4), ipv6: !!u.facts.v6 && m.familyOk(u, 6) },
     adminDown: u.adminDown, adminBlocked: u.adminBlocked,
     gateway: u.facts.v4?.gateway ?? u.facts.v6?.gateway,
     probe: { rounds: s.rounds, passStreak: s.passStreak, failStreak: s.failStreak, lossPct: round(s.lossPct), rttMs: { last: round(s.lastRttMs), avg: round(s.avgRttMs), jitter: round(s.jitterMs) } },

@@ -30,8 +30,9 @@ export interface Uplink {
   driver?: CommandDriver;
 }
 
+/** No explicit targets means the live gateway of each family (configured or learned): the health checker fills them in. */
 export function effectiveProbe(cfg: Config, u: UplinkConfig) {
-  return resolveProbe(u.probe, cfg.defaults.probe, u.gateway);
+  return resolveProbe(u.probe, cfg.defaults.probe);
 }
 
 export function thresholds(cfg: Config, u: UplinkConfig): Thresholds {

@@ -190,3 +190,25 @@ test('a reload that changes the selected uplink keeps it selected and touches no
   assert.deepEqual(system.commands.slice(n), [], 'no route or rule changed');
   release();
 });
+
+test('dual stack: IPv6 follows the selection, and an uplink whose IPv6 probes fail carries only IPv4', async (t) => {
+  const system = kernelWithTwoUplinks();
+  system.kernel.addrs.push({ family: 6, index: 2, address: '2001:db8:1::2', prefixlen: 64, scope: 0 }, { family: 6, index: 3, address: '2001:db8:2::2', prefixlen: 64, scope: 0 });
+  let v6Dead = false;
+  system.probeAnswer = (req) => (v6Dead && req.source === '2001:db8:1::2' ? { ok: false, error: 'timeout' } : { ok: true, rttMs: 1 });
+  const text = `
+uplinks:
+  wan1: { interface: wan1, priority: 10, gateway: 198.51.100.1, gateway6: "2001:db8:1::1", probe: { profile: fast }, failback_delay: 0s }
+  wan2: { interface: wan2, mode: backup, priority: 20, gateway: 203.0.113.1, gateway6: "2001:db8:2::1", probe: { profile: fast } }
+`;
+  const { manager } = await loop(t, system, text);
+  const s6 = () => [...system.kernel.routes.values()].filter((r) => r.family === 6 && r.table === 7300).sort((a, b) => a.metric - b.metric).map((r) => r.gateway);
+  await until('v6 defaults in the selection table', () => s6().join() === '2001:db8:1::1,2001:db8:2::1');
+  assert.ok(system.commands.includes('ip -6 rule add priority 7310 from 2001:db8:1::2/128 lookup 7301 protocol 201'));
+  v6Dead = true;
+  await until('wan1 carries no IPv6', () => s6().join() === '2001:db8:2::1');
+  assert.equal(selectionRoute(system, 100), '198.51.100.1', 'IPv4 stays on wan1');
+  assert.equal(manager.selection.selected, 'wan1');
+  v6Dead = false;
+  await until('IPv6 back on wan1', () => s6()[0] === '2001:db8:1::1');
+});
