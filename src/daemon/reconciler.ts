@@ -114,7 +114,7 @@ export class Reconciler {
     const now = Date.now();
     manager.evaluate(world, now);
     const uplinks: RoutedUplink[] = [...manager.uplinks.values()].map((u) => ({
-      name: u.name, table: u.table, index: u.index, dev: u.cfg.interface, facts: u.facts,
+      name: u.name, table: u.table, index: u.index, dev: u.cfg.interface, facts: u.facts, staticAddress: u.cfg.address,
       familyOk: { 4: manager.familyOk(u, 4), 6: manager.familyOk(u, 6) },
     }));
     const desired = desiredKernel(uplinks, manager.selection.order, selectionTable(k), k);

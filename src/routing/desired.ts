@@ -10,7 +10,7 @@
  *   candidates at higher metrics, so the kernel switches by itself on carrier loss.
  * The main table is never written.
  */
-import type { RouteSpec, RuleSpec } from '../system/ops.js';
+import type { AddrSpec, RouteSpec, RuleSpec } from '../system/ops.js';
 import type { Family } from '../system/types.js';
 import type { LinkFacts } from '../uplinks/facts.js';
 import type { KernelRanges } from './tables.js';
@@ -24,6 +24,8 @@ export interface RoutedUplink {
   index: number;
   dev: string;
   facts: LinkFacts;
+  /** `address:` from the config (CIDR), put on the link if it is missing. */
+  staticAddress?: string;
   /** The uplink may carry this family (its probes of the family pass); default true. */
   familyOk?: Record<Family, boolean>;
 }
@@ -31,6 +33,7 @@ export interface RoutedUplink {
 export interface DesiredKernel {
   routes: RouteSpec[];
   rules: RuleSpec[];
+  addrs: AddrSpec[];
 }
 
 const any = (f: Family) => (f === 4 ? '0.0.0.0' : '::');
@@ -47,10 +50,14 @@ export function rulePriorities(k: KernelRanges) {
 export function desiredKernel(uplinks: RoutedUplink[], order: string[], selectionTable: number, k: KernelRanges): DesiredKernel {
   const proto = k.route_protocol;
   const prio = rulePriorities(k);
-  const out: DesiredKernel = { routes: [], rules: [] };
+  const out: DesiredKernel = { routes: [], rules: [], addrs: [] };
   const def = (family: Family, table: number, metric: number, dev: string, gateway: string | undefined): RouteSpec =>
     ({ family, table, protocol: proto, type: 'unicast', dst: any(family), dstLen: 0, metric, dev, ...(gateway ? { gateway } : {}) });
   for (const u of uplinks) {
+    if (u.staticAddress && u.facts.present) {
+      const [address, len] = u.staticAddress.split('/');
+      out.addrs.push({ family: address.includes(':') ? 6 : 4, address, prefixlen: Number(len), dev: u.dev });
+    }
     for (const family of [4, 6] as const) {
       out.routes.push({ family, table: u.table, protocol: proto, type: 'unreachable', dst: any(family), dstLen: 0, metric: LAST_RESORT_METRIC });
       const f = u.facts[famKey(family)];

@@ -6,13 +6,14 @@
  * replacements come before deletions. Deletions wait until the first probe round
  * has been judged, so a restarted daemon adopts instead of tearing down.
  */
-import type { KernelOp, RouteSpec, RuleSpec } from '../system/ops.js';
+import type { AddrSpec, KernelOp, RouteSpec, RuleSpec } from '../system/ops.js';
 import { routeKey, ruleKey, type RouteInfo } from '../system/types.js';
 import { linkName, type WorldState } from '../world/state.js';
 
 export interface PlanInput {
   routes: RouteSpec[];
   rules: RuleSpec[];
+  addrs?: AddrSpec[];
   world: WorldState;
   protocol: number;
   /** False until one full probe round has been judged after start. */
@@ -81,7 +82,9 @@ export function planKernel(input: PlanInput): Plan {
   const routeDels: KernelOp[] = [];
   planRules(input, ruleAdds, ruleDels, plan);
   planRoutes(input, plan, routeDels);
-  // Routes first (a new rule must find its table filled), then rules; deletions last.
-  plan.ops = [...plan.ops, ...ruleAdds, ...routeDels, ...ruleDels];
+  const have = new Set([...input.world.addrs.values()].map((a) => `${linkName(input.world, a.index)}|${a.address}/${a.prefixlen}`));
+  const addrAdds: KernelOp[] = (input.addrs ?? []).filter((a) => !have.has(`${a.dev}|${a.address}/${a.prefixlen}`)).map((addr) => ({ op: 'add', addr }));
+  // Addresses first (routes via the uplink need them), routes next (a new rule must find its table filled), then rules; deletions last.
+  plan.ops = [...addrAdds, ...plan.ops, ...ruleAdds, ...routeDels, ...ruleDels];
   return plan;
 }

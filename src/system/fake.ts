@@ -89,6 +89,11 @@ export class FakeSystem {
     }
     for (const o of ops) {
       this.commands.push(displayCommand(o));
+      if ('addr' in o) {
+        const a = o.addr;
+        this.kernel.emit([{ kind: 'addr', op: 'new', addr: { family: a.family, index: this.kernel.indexOf(a.dev) ?? 0, address: a.address, prefixlen: a.prefixlen, scope: 0 } }]);
+        continue;
+      }
       if ('rule' in o) {
         this.kernel.emit([{ kind: 'rule', op: o.op === 'add' ? 'new' : 'del', rule: specToRule(o.rule) }]);
         continue;

@@ -27,13 +27,22 @@ export interface RuleSpec {
   suppressPrefixlen?: number;
 }
 
+export interface AddrSpec {
+  family: Family;
+  address: string;
+  prefixlen: number;
+  dev: string;
+}
+
 /** `replace` is only ever planned for a route that is ours (PLATFORM-NOTES.md: replace deletes foreign routes). */
 export type KernelOp =
   | { op: 'add' | 'del' | 'replace'; route: RouteSpec }
-  | { op: 'add' | 'del'; rule: RuleSpec };
+  | { op: 'add' | 'del'; rule: RuleSpec }
+  /** Static uplink addresses are only ever added: an address may be the admin's too. */
+  | { op: 'add'; addr: AddrSpec };
 
 export function opFamily(o: KernelOp): Family {
-  return 'route' in o ? o.route.family : o.rule.family;
+  return 'route' in o ? o.route.family : 'rule' in o ? o.rule.family : o.addr.family;
 }
 
 function routeLine(op: string, r: RouteSpec): string {
@@ -56,6 +65,7 @@ function ruleLine(op: string, r: RuleSpec): string {
 
 /** One `ip -batch` line. */
 export function batchLine(o: KernelOp): string {
+  if ('addr' in o) return `address add ${o.addr.address}/${o.addr.prefixlen} dev ${o.addr.dev}`;
   return 'route' in o ? routeLine(o.op, o.route) : ruleLine(o.op, o.rule);
 }
 

@@ -32,8 +32,11 @@ export function linkFacts(w: WorldState, cfg: UplinkConfig): LinkFacts {
   const facts: LinkFacts = { present: true, index: link.index, carrier: link.carrier && link.up };
   const gw4 = cfg.gateway?.includes(':') ? undefined : cfg.gateway;
   const gw6 = cfg.gateway6 ?? (cfg.gateway?.includes(':') ? cfg.gateway : undefined);
-  for (const a of w.addrs.values()) {
-    if (a.index !== link.index || a.scope !== SCOPE_UNIVERSE) continue;
+  const mine = [...w.addrs.values()].filter((a) => a.index === link.index && a.scope === SCOPE_UNIVERSE);
+  // A configured static address is the uplink's address once it is on the link.
+  const wanted = cfg.address?.split('/')[0];
+  mine.sort((a, b) => Number(b.address === wanted) - Number(a.address === wanted));
+  for (const a of mine) {
     if (a.family === 4 && !facts.v4) facts.v4 = { address: a.address, gateway: gatewayOf(w, link.index, 4, gw4, a.peer) };
     if (a.family === 6 && !facts.v6) facts.v6 = { address: a.address, gateway: gatewayOf(w, link.index, 6, gw6, a.peer) };
   }

@@ -125,3 +125,13 @@ test('down, force, block from the CLI; foreign routes and rules survive everythi
   await cli('quit');
   assert.deepEqual(await foreign(), [true, true, true], 'foreign objects survive quit');
 });
+
+test('a static address from the config is put on the uplink when it is missing', async (t) => {
+  const lab = await labForTest(t);
+  const topo = await twoUplinkTopology(lab, { lanReturnVia: 'both' });
+  await topo.gw.ip(['addr', 'del', '198.51.100.2/30', 'dev', 'wan1']);
+  const d = await startDaemon(lab, topo.gw, twoUplinkConfig().replace('wan1: { interface: wan1,', 'wan1: { interface: wan1, address: 198.51.100.2/30,'));
+  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', { timeoutMs: 10_000, what: 'wan1 selected with its static address' });
+  assert.match((await topo.gw.ip(['addr', 'show', 'dev', 'wan1'])).stdout, /inet 198\.51\.100\.2\/30/);
+  assert.equal((await d.status()).uplinks[0].state, 'up');
+});

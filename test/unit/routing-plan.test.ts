@@ -81,3 +81,16 @@ test('desiredKernel: per-uplink tables, from-rules, selection order by metric', 
     'ip -6 rule add priority 7390 lookup 7300 protocol 201',
   ]);
 });
+
+test('planKernel: a static uplink address is added when missing, before routes; never removed', () => {
+  const addr = { family: 4 as const, address: '198.51.100.2', prefixlen: 30, dev: 'wan1' };
+  const missing = planKernel({ routes: [gwRoute(7301, 0, '198.51.100.1')], rules: [], addrs: [addr], world: world([]), protocol: OURS, judged: true });
+  assert.deepEqual(missing.ops.map(displayCommand), [
+    'ip -4 address add 198.51.100.2/30 dev wan1',
+    'ip -4 route add 0.0.0.0/0 via 198.51.100.1 dev wan1 table 7301 proto 201 metric 0',
+  ]);
+  const w = world([]);
+  (w.addrs as Map<string, unknown>).set('2|198.51.100.2/30', { family: 4, index: 2, address: '198.51.100.2', prefixlen: 30, scope: 0 });
+  assert.deepEqual(planKernel({ routes: [], rules: [], addrs: [addr], world: w, protocol: OURS, judged: true }).ops, []);
+  assert.deepEqual(planKernel({ routes: [], rules: [], addrs: [], world: w, protocol: OURS, judged: true }).ops, [], 'an address no longer configured stays');
+});
