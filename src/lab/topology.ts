@@ -96,17 +96,22 @@ const BLACKHOLE_TABLE = 'lab_blackhole';
 
 export async function twoUplinkTopology(lab: Lab, opts: TwoUplinkOptions = {}): Promise<TwoUplinkTopology> {
   const lanReturnVia = opts.lanReturnVia ?? 'none';
-  const forwarding6 = { 'net.ipv6.conf.all.forwarding': 1 };
+  // IPv6 sysctls, set at creation so that every interface made later inherits them.
+  // No DAD: our addresses are `nodad` anyway, but the kernel also needs a non-tentative
+  // link-local address to send the neighbour solicitation for a *forwarded* packet, so with
+  // DAD a fresh (or re-upped) link would drop forwarded IPv6 for a second or two.
+  const noDad = { 'net.ipv6.conf.all.accept_dad': 0, 'net.ipv6.conf.default.accept_dad': 0 };
+  const router6 = { ...noDad, 'net.ipv6.conf.all.forwarding': 1 };
   const [gw, isp1, isp2, inet, lan] = await Promise.all([
-    // Set at creation, before any link exists, so every interface inherits accept_ra=0.
+    // gw ignores router advertisements: its default routes are uplinkd's alone.
     lab.ns('gw', {
       forwarding: true,
-      sysctls: { ...forwarding6, 'net.ipv6.conf.all.accept_ra': 0, 'net.ipv6.conf.default.accept_ra': 0 },
+      sysctls: { ...router6, 'net.ipv6.conf.all.accept_ra': 0, 'net.ipv6.conf.default.accept_ra': 0 },
     }),
-    lab.ns('isp1', { forwarding: true, sysctls: forwarding6 }),
-    lab.ns('isp2', { forwarding: true, sysctls: forwarding6 }),
-    lab.ns('inet'),
-    lab.ns('lan'),
+    lab.ns('isp1', { forwarding: true, sysctls: router6 }),
+    lab.ns('isp2', { forwarding: true, sysctls: router6 }),
+    lab.ns('inet', { sysctls: noDad }),
+    lab.ns('lan', { sysctls: noDad }),
   ]);
 
   await Promise.all([

@@ -16,6 +16,11 @@ import type { LinkFacts } from '../uplinks/facts.js';
 import type { KernelRanges } from './tables.js';
 
 export const LAST_RESORT_METRIC = 4294967295;
+/**
+ * The uplink table's default route. Not 0: the kernel stores an IPv6 route of
+ * metric 0 as 1024, so a planner keyed by metric would never find it again.
+ */
+export const UPLINK_DEFAULT_METRIC = 10;
 export const SELECTION_METRIC_BASE = 100;
 
 export interface RoutedUplink {
@@ -62,7 +67,7 @@ export function desiredKernel(uplinks: RoutedUplink[], order: string[], selectio
       out.routes.push({ family, table: u.table, protocol: proto, type: 'unreachable', dst: any(family), dstLen: 0, metric: LAST_RESORT_METRIC });
       const f = u.facts[famKey(family)];
       if (!u.facts.present || !f) continue;
-      if (f.gateway) out.routes.push(def(family, u.table, 0, u.dev, f.gateway));
+      if (f.gateway) out.routes.push(def(family, u.table, UPLINK_DEFAULT_METRIC, u.dev, f.gateway));
       out.rules.push({ family, priority: prio.uplink(u.index), table: u.table, protocol: proto, src: f.address });
     }
   }

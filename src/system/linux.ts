@@ -22,7 +22,8 @@ async function runBatch(family: 4 | 6, lines: string[]): Promise<void> {
   const file = join(dir, 'batch');
   try {
     await writeFile(file, lines.join('\n') + '\n');
-    await run('ip', [`-${family}`, '-batch', file]);
+    // -force: one refused line must not keep the lines after it from ever being applied.
+    await run('ip', [`-${family}`, '-force', '-batch', file]);
   } catch (e) {
     const err = e as { stderr?: string; message: string };
     throw new UplinkError('SYSTEM', `ip -batch failed: ${(err.stderr || err.message).trim()}`, 'the next reconcile retries what is still missing');

@@ -64,10 +64,10 @@ test('desiredKernel: per-uplink tables, from-rules, selection order by metric', 
   const lines = [...d.routes.map((route) => displayCommand({ op: 'add', route })), ...d.rules.map((rule) => displayCommand({ op: 'add', rule }))];
   assert.deepEqual(lines, [
     'ip -4 route add unreachable 0.0.0.0/0 table 7301 proto 201 metric 4294967295',
-    'ip -4 route add 0.0.0.0/0 via 198.51.100.1 dev wan1 table 7301 proto 201 metric 0',
+    'ip -4 route add 0.0.0.0/0 via 198.51.100.1 dev wan1 table 7301 proto 201 metric 10',
     'ip -6 route add unreachable ::/0 table 7301 proto 201 metric 4294967295',
     'ip -4 route add unreachable 0.0.0.0/0 table 7302 proto 201 metric 4294967295',
-    'ip -4 route add 0.0.0.0/0 via 203.0.113.1 dev wan2 table 7302 proto 201 metric 0',
+    'ip -4 route add 0.0.0.0/0 via 203.0.113.1 dev wan2 table 7302 proto 201 metric 10',
     'ip -6 route add unreachable ::/0 table 7302 proto 201 metric 4294967295',
     'ip -4 route add unreachable 0.0.0.0/0 table 7303 proto 201 metric 4294967295',
     'ip -6 route add unreachable ::/0 table 7303 proto 201 metric 4294967295',
@@ -84,10 +84,10 @@ test('desiredKernel: per-uplink tables, from-rules, selection order by metric', 
 
 test('planKernel: a static uplink address is added when missing, before routes; never removed', () => {
   const addr = { family: 4 as const, address: '198.51.100.2', prefixlen: 30, dev: 'wan1' };
-  const missing = planKernel({ routes: [gwRoute(7301, 0, '198.51.100.1')], rules: [], addrs: [addr], world: world([]), protocol: OURS, judged: true });
+  const missing = planKernel({ routes: [gwRoute(7301, 10, '198.51.100.1')], rules: [], addrs: [addr], world: world([]), protocol: OURS, judged: true });
   assert.deepEqual(missing.ops.map(displayCommand), [
     'ip -4 address add 198.51.100.2/30 dev wan1',
-    'ip -4 route add 0.0.0.0/0 via 198.51.100.1 dev wan1 table 7301 proto 201 metric 0',
+    'ip -4 route add 0.0.0.0/0 via 198.51.100.1 dev wan1 table 7301 proto 201 metric 10',
   ]);
   const w = world([]);
   (w.addrs as Map<string, unknown>).set('2|198.51.100.2/30', { family: 4, index: 2, address: '198.51.100.2', prefixlen: 30, scope: 0 });

@@ -18,7 +18,7 @@ function dumpOne(sock: NetlinkSocket, buf: Buffer, req: DumpRequest, onMsg: (m: 
       if (m.type === C.NLMSG_DONE) return;
       if (m.type === C.NLMSG_ERROR) {
         const err = errorCode(m);
-        // ENOENT: an IPv4 table that does not exist yet dumps as empty.
+        // ENOENT: a table that does not exist yet (IPv4 or IPv6) dumps as empty.
         if (err === 0 || err === 2) return;
         throw new NetlinkError('dump', err);
       }

@@ -1,0 +1,59 @@
+/**
+ * Kernel and tool behaviour this project found and relies on working around.
+ * If one of these starts failing, the workaround named in the test may be
+ * obsolete or, worse, wrong on that kernel.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { labForTest } from '../../src/lab/harness.js';
+import { parseFibTriestat } from '../../src/system/fib-triestat.js';
+
+test('an IPv6 route added with metric 0 is stored as metric 1024 (so our uplink tables use metric 10)', async (t) => {
+  const lab = await labForTest(t);
+  const ns = await lab.ns('a');
+  await ns.ip(['link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1']);
+  await ns.ip(['addr', 'add', '2001:db8:5::1/64', 'dev', 'v0', 'nodad']);
+  await ns.ip(['link', 'set', 'v0', 'up']);
+  await ns.ip(['link', 'set', 'v1', 'up']);
+  await ns.ip(['-6', 'route', 'add', 'default', 'via', '2001:db8:5::2', 'dev', 'v0', 'table', '7301', 'metric', '0']);
+  assert.match((await ns.ip(['-6', 'route', 'show', 'table', '7301'])).stdout, /metric 1024/);
+  // And adding "metric 0" again collides with it: a planner keyed by metric 0 would retry forever.
+  const again = await ns.ip(['-6', 'route', 'add', 'default', 'via', '2001:db8:5::2', 'dev', 'v0', 'table', '7301', 'metric', '0'], { check: false });
+  assert.notEqual(again.code, 0);
+});
+
+test('ip -batch lines take no -4/-6, and without -force the first bad line stops the rest', async (t) => {
+  const lab = await labForTest(t);
+  const ns = await lab.ns('a');
+  const bad = lab.tempFile('batch', '-4 route add unreachable 0.0.0.0/0 table 7301\n');
+  assert.notEqual((await ns.exec(['ip', '-batch', bad], { check: false })).code, 0);
+  const stops = lab.tempFile('batch', 'route add unreachable 0.0.0.0/0 table 7301\nroute add unreachable 0.0.0.0/0 table 7301\nroute add unreachable 0.0.0.0/0 table 7302\n');
+  assert.notEqual((await ns.exec(['ip', '-4', '-batch', stops], { check: false })).code, 0);
+  assert.equal((await ns.ip(['-4', 'route', 'show', 'table', '7302'], { check: false })).stdout.trim(), '', 'the line after the error never ran');
+  await ns.ip(['-4', 'route', 'flush', 'table', '7301']);
+  assert.notEqual((await ns.exec(['ip', '-4', '-force', '-batch', stops], { check: false })).code, 0, '-force still reports the failure');
+  assert.match((await ns.ip(['-4', 'route', 'show', 'table', '7302'])).stdout, /unreachable default/, 'but runs the rest');
+});
+
+test('a route dump of a table that does not exist fails with ENOENT, IPv4 and IPv6 alike (our dumps read it as empty)', async (t) => {
+  const lab = await labForTest(t);
+  const ns = await lab.ns('a');
+  for (const fam of ['-4', '-6']) {
+    const r = await ns.ip([fam, 'route', 'show', 'table', '7399'], { check: false });
+    assert.notEqual(r.code, 0, fam);
+    assert.match(r.stderr, /FIB table does not exist/, fam);
+  }
+});
+
+test('fib_triestat shows main and local as one merged trie until the first policy rule', async (t) => {
+  const lab = await labForTest(t);
+  const ns = await lab.ns('a');
+  await ns.ip(['route', 'add', 'blackhole', '10.7.0.0/16']);
+  const read = async () => parseFibTriestat((await ns.exec(['cat', '/proc/net/fib_triestat'])).stdout);
+  const merged = await read();
+  assert.equal(merged['254'], merged['255'], 'merged: the same numbers under both headings');
+  await ns.ip(['rule', 'add', 'priority', '100', 'from', '10.8.0.0/16', 'lookup', '100']);
+  const split = await read();
+  assert.notEqual(split['254'], split['255']);
+  assert.equal(split['254'], 1, 'main alone holds the one route');
+});
