@@ -39,38 +39,48 @@ exec sleep 100000
 `);
   const mon = await monitor(d.socket);
   t.after(() => mon.close());
-  const dial = async () => (await d.status()).uplinks[0];
-  const first = await waitFor(async () => { const u = await dial(); return u.state === 'up' && u; }, { timeoutMs: 10_000, what: 'dialled and up' });
-  assert.equal(first.dial?.attempts, 1);
-  assert.equal(first.selected, true);
+  try {
+    await scenario();
+  } catch (e) {
+    // On failure, the daemon's own account of the dials is the first thing to read.
+    t.diagnostic(d.proc.lines('stderr').filter((l) => /dial|hang|→|selected/.test(l)).slice(-40).join('\n'));
+    throw e;
+  }
 
-  // The modem process dies: noticed at once, re-dialled after the holdoff.
-  const killedAt = Date.now();
-  process.kill(first.dial!.pid!, 'SIGKILL');
-  await waitFor(async () => (await dial()).state !== 'up', { timeoutMs: 500, what: 'death noticed' });
-  const again = await waitFor(async () => { const u = await dial(); return u.state === 'up' && u.dial!.attempts === 2 && u; }, { timeoutMs: 10_000, what: 're-dialled and up' });
-  const dialEvents = mon.events.filter((e) => e.type === 'uplink' && e.event === 'dial');
-  assert.ok(Date.parse(dialEvents.at(-1)!.time) - killedAt >= 500, 'holdoff respected');
-  assert.notEqual(again.dial!.pid, first.dial!.pid);
+  async function scenario() {
+    const dial = async () => (await d.status()).uplinks[0];
+    const first = await waitFor(async () => { const u = await dial(); return u.state === 'up' && u; }, { timeoutMs: 10_000, what: 'dialled and up' });
+    assert.equal(first.dial?.attempts, 1);
+    assert.equal(first.selected, true);
 
-  // Now every dial fails (modem busy): 1 + retries dials, then blocked.
-  writeFileSync(failFlag, '');
-  process.kill(again.dial!.pid!, 'SIGKILL');
-  const blocked = await waitFor(async () => { const u = await dial(); return u.state === 'blocked' && u; }, { timeoutMs: 15_000, what: 'blocked after retries' });
-  assert.equal(blocked.dial!.attempts, 2 + 3);
-  assert.match(blocked.reason ?? '', /gave up after 3 failed dial/);
-  assert.ok(mon.events.some((e) => e.type === 'uplink' && e.event === 'blocked'));
-  await new Promise((r) => setTimeout(r, 1500));
-  assert.equal((await dial()).dial!.attempts, 5, 'no dialing while blocked');
+    // The modem process dies: noticed at once, re-dialled after the holdoff.
+    const killedAt = Date.now();
+    process.kill(first.dial!.pid!, 'SIGKILL');
+    await waitFor(async () => (await dial()).state !== 'up', { timeoutMs: 500, what: 'death noticed' });
+    const again = await waitFor(async () => { const u = await dial(); return u.state === 'up' && u.dial!.attempts === 2 && u; }, { timeoutMs: 10_000, what: 're-dialled and up' });
+    const dialEvents = mon.events.filter((e) => e.type === 'uplink' && e.event === 'dial');
+    assert.ok(Date.parse(dialEvents.at(-1)!.time) - killedAt >= 500, 'holdoff respected');
+    assert.notEqual(again.dial!.pid, first.dial!.pid);
 
-  rmSync(failFlag);
-  const u = await d.cli(['unblock', 'dial']);
-  assert.equal(u.code, 0, u.stderr);
-  await waitFor(async () => { const x = await dial(); return x.state === 'up' && x.dial!.attempts === 6; }, { timeoutMs: 10_000, what: 'dials again after unblock' });
+    // Now every dial fails (modem busy): 1 + retries dials, then blocked.
+    writeFileSync(failFlag, '');
+    process.kill(again.dial!.pid!, 'SIGKILL');
+    const blocked = await waitFor(async () => { const u = await dial(); return u.state === 'blocked' && u; }, { timeoutMs: 15_000, what: 'blocked after retries' });
+    assert.equal(blocked.dial!.attempts, 2 + 3);
+    assert.match(blocked.reason ?? '', /gave up after 3 failed dial/);
+    assert.ok(mon.events.some((e) => e.type === 'uplink' && e.event === 'blocked'));
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal((await dial()).dial!.attempts, 5, 'no dialing while blocked');
 
-  // down hangs up through the disconnect command; up dials again.
-  await d.cli(['down', 'dial']);
-  await waitFor(async () => (await dial()).state === 'disabled' && !(await gw.ip(['link', 'show', 'dial0'], { check: false })).stdout.includes('dial0'), { what: 'hung up' });
-  await d.cli(['up', 'dial']);
-  await waitFor(async () => (await dial()).state === 'up', { timeoutMs: 10_000, what: 'up again' });
+    rmSync(failFlag);
+    const u = await d.cli(['unblock', 'dial']);
+    assert.equal(u.code, 0, u.stderr);
+    await waitFor(async () => { const x = await dial(); return x.state === 'up' && x.dial!.attempts === 6; }, { timeoutMs: 10_000, what: 'dials again after unblock' });
+
+    // down hangs up through the disconnect command; up dials again.
+    await d.cli(['down', 'dial']);
+    await waitFor(async () => (await dial()).state === 'disabled' && !(await gw.ip(['link', 'show', 'dial0'], { check: false })).stdout.includes('dial0'), { what: 'hung up' });
+    await d.cli(['up', 'dial']);
+    await waitFor(async () => (await dial()).state === 'up', { timeoutMs: 10_000, what: 'up again' });
+  }
 });
