@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'NETLINK'
   | 'SYSTEM'
   | 'USAGE'
-  | 'UNKNOWN_UPLINK';
+  | 'UNKNOWN_UPLINK'
+  | 'NFT_REJECTED';
 
 export class UplinkError extends Error {
   constructor(

@@ -69,7 +69,26 @@ export const forwardSchema = z
     zone: z.string().optional().describe('Also reflect the forward into this LAN zone (hairpin); must be a configured lan zone.'),
     from: z.array(cidr).min(1).optional().describe('Only from these source CIDRs.'),
   })
-  .describe(`A port forward (DNAT) from the uplinks to a LAN host. ${INERT}`);
+  .describe('A port forward (DNAT) from the uplinks to a LAN host.');
+
+export const inputOpenSchema = z
+  .strictObject({
+    proto: z.enum(['tcp', 'udp']).describe('tcp or udp.'),
+    port: portOrRange.describe('Port or range ("60000-61000") on the gateway.'),
+    from: z.array(cidr).min(1).optional().describe('Only from these source CIDRs (e.g. a management address); default anywhere.'),
+  })
+  .describe('A service on the gateway reachable from the uplinks.');
+
+export const firewallSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .optional()
+      .describe('Manage table inet uplinkd (default: when lan, forwards or firewall.input are configured).'),
+    input: z.array(inputOpenSchema).default([]).describe('What the uplinks may reach on the gateway itself; everything else from them is dropped (ICMP and replies pass).'),
+    mss_clamp: z.boolean().default(true).describe('Clamp TCP MSS to the route MTU on the uplinks (PPPoE, LTE and VPN links need it).'),
+  })
+  .describe('Firewall and NAT, rendered into table inet uplinkd on every change.');
 
 export const demandSchema = z
   .strictObject({

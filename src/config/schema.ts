@@ -8,7 +8,7 @@ import { crossCheck } from './cross-checks.js';
 import { probeSchema, uplinkSchema } from './schema-uplink.js';
 import { controlSchema } from './schema-control.js';
 import {
-  announceSchema, demandSchema, forwardSchema, hooksSchema, jobSchema, lanSchema, notifySchema, scheduleSchema,
+  announceSchema, demandSchema, firewallSchema, forwardSchema, hooksSchema, jobSchema, lanSchema, notifySchema, scheduleSchema,
 } from './schema-sections.js';
 import { absolutePath, evenAfterChildErrors, jobName, timeZone, uplinkName } from './types.js';
 
@@ -26,7 +26,7 @@ export const defaultsSchema = z
 
 export const TOP_LEVEL_KEYS = [
   'control', 'defaults', 'uplinks', 'lan', 'forwards', 'demand', 'jobs', 'hooks',
-  'schedule', 'announce', 'notify', 'secrets', 'timezone',
+  'schedule', 'announce', 'notify', 'secrets', 'timezone', 'firewall',
 ] as const;
 
 export const configSchema = z
@@ -38,7 +38,8 @@ export const configSchema = z
       .prefault({})
       .describe('The uplinks, by name (lowercase letters, digits, _ and -; at most 31 characters).'),
     lan: z.array(lanSchema).prefault([]).describe('LAN interfaces and their zones.'),
-    forwards: z.array(forwardSchema).prefault([]).describe(`Port forwards from the uplinks to LAN hosts. ${INERT_NOTE}`),
+    forwards: z.array(forwardSchema).prefault([]).describe('Port forwards from the uplinks to LAN hosts.'),
+    firewall: firewallSchema.prefault({}),
     demand: demandSchema.prefault({}),
     jobs: z.record(jobName, jobSchema).prefault({}).describe(`Supervised jobs, by name. ${INERT_NOTE}`),
     hooks: hooksSchema.prefault({}),

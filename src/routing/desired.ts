@@ -48,8 +48,17 @@ export function rulePriorities(k: KernelRanges) {
   return {
     suppressMain: k.rule_priority_base,
     uplink: (index: number) => k.rule_priority_base + 10 + index,
+    /** Replies to connections that came in on an uplink (ct mark restored to the packet mark). */
+    ingress: (index: number) => k.rule_priority_base + 50 + index,
     selection: k.rule_priority_base + k.rule_priority_count - 10,
   };
+}
+
+/** The ingress mark of an uplink: its config position + 1, inside our fwmark mask. */
+export function ingressMark(k: KernelRanges, index: number): number {
+  const mask = k.fwmark_mask >>> 0;
+  const shift = Math.clz32(1) - Math.clz32(mask & -mask);
+  return (((index + 1) << shift) & mask) >>> 0;
 }
 
 export function desiredKernel(uplinks: RoutedUplink[], order: string[], selectionTable: number, k: KernelRanges): DesiredKernel {
@@ -69,6 +78,7 @@ export function desiredKernel(uplinks: RoutedUplink[], order: string[], selectio
       if (!u.facts.present || !f) continue;
       if (f.gateway) out.routes.push(def(family, u.table, UPLINK_DEFAULT_METRIC, u.dev, f.gateway));
       out.rules.push({ family, priority: prio.uplink(u.index), table: u.table, protocol: proto, src: f.address });
+      out.rules.push({ family, priority: prio.ingress(u.index), table: u.table, protocol: proto, fwmark: ingressMark(k, u.index), fwmask: k.fwmark_mask >>> 0 });
     }
   }
   if (!uplinks.length) return out;

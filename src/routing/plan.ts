@@ -44,7 +44,8 @@ function sameRoute(want: RouteSpec, have: RouteInfo, w: WorldState): boolean {
     want.protocol === have.protocol;
 }
 
-const ruleSpecKey = (r: RuleSpec) => ruleKey({ ...r, action: 'lookup', srcLen: r.src ? r.srcLen ?? (r.family === 4 ? 32 : 128) : 0 });
+const ruleSpecKey = (r: RuleSpec) =>
+  ruleKey({ ...r, action: 'lookup', srcLen: r.src ? r.srcLen ?? (r.family === 4 ? 32 : 128) : 0, fwmask: r.fwmark !== undefined ? r.fwmask ?? 0xffffffff : undefined });
 
 function planRoutes(input: PlanInput, plan: Plan, dels: KernelOp[]): void {
   const { world, protocol } = input;
@@ -69,6 +70,7 @@ function planRules(input: PlanInput, adds: KernelOp[], dels: KernelOp[], plan: P
     const spec: RuleSpec = { family: have.family, priority: have.priority, table: have.table, protocol: have.protocol };
     if (have.src) Object.assign(spec, { src: have.src, srcLen: have.srcLen });
     if (have.suppressPrefixlen >= 0) spec.suppressPrefixlen = have.suppressPrefixlen;
+    if (have.fwmark) Object.assign(spec, { fwmark: have.fwmark, fwmask: have.fwmask });
     if (input.judged) dels.push({ op: 'del', rule: spec });
     else plan.deferred.push(`rule ${key}`);
   }

@@ -46,6 +46,7 @@ export function specToRule(s: RuleSpec): RuleInfo {
   return {
     family: s.family, priority: s.priority, action: 'lookup', table: s.table, protocol: s.protocol,
     src: s.src, srcLen: s.src ? s.srcLen ?? (s.family === 4 ? 32 : 128) : 0, suppressPrefixlen: s.suppressPrefixlen ?? -1,
+    ...(s.fwmark !== undefined ? { fwmark: s.fwmark, fwmask: s.fwmask ?? 0xffffffff } : {}),
   };
 }
 

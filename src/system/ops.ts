@@ -25,6 +25,8 @@ export interface RuleSpec {
   src?: string;
   srcLen?: number;
   suppressPrefixlen?: number;
+  fwmark?: number;
+  fwmask?: number;
 }
 
 export interface AddrSpec {
@@ -57,6 +59,7 @@ function routeLine(op: string, r: RouteSpec): string {
 function ruleLine(op: string, r: RuleSpec): string {
   const parts = ['rule', op, 'priority', String(r.priority)];
   if (r.src) parts.push('from', `${r.src}/${r.srcLen ?? (r.family === 4 ? 32 : 128)}`);
+  if (r.fwmark !== undefined) parts.push('fwmark', `0x${r.fwmark.toString(16)}/0x${(r.fwmask ?? 0xffffffff).toString(16)}`);
   parts.push('lookup', String(r.table));
   if (r.suppressPrefixlen !== undefined) parts.push('suppress_prefixlength', String(r.suppressPrefixlen));
   parts.push('protocol', String(r.protocol));

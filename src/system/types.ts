@@ -107,8 +107,9 @@ export function isStoredRoute(r: Pick<RouteInfo, 'table' | 'protocol' | 'dstLen'
   return r.table === 254 && r.dstLen === 0;
 }
 
-export function ruleKey(r: Pick<RuleInfo, 'family' | 'priority' | 'src' | 'srcLen' | 'table' | 'action'>): string {
-  return `${r.family}|${r.priority}|${r.src ?? '*'}/${r.srcLen}|${r.action}|${r.table}`;
+export function ruleKey(r: Pick<RuleInfo, 'family' | 'priority' | 'src' | 'srcLen' | 'table' | 'action' | 'fwmark' | 'fwmask'>): string {
+  const mark = r.fwmark ? `|mark ${r.fwmark}/${r.fwmask ?? 0xffffffff}` : '';
+  return `${r.family}|${r.priority}|${r.src ?? '*'}/${r.srcLen}|${r.action}|${r.table}${mark}`;
 }
 
 export function isStoredRule(r: Pick<RuleInfo, 'priority' | 'protocol'>, f: RouteFilter): boolean {

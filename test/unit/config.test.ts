@@ -70,6 +70,7 @@ const DEFAULTS: Config = {
   uplinks: {},
   lan: [],
   forwards: [],
+  firewall: { input: [], mss_clamp: true },
   demand: { rules: [] },
   jobs: {},
   hooks: { dir: '/etc/uplinkd/hooks.d', timeout: 30_000 },
@@ -227,7 +228,7 @@ test('configJsonSchema: draft 2020-12, input form, documented', () => {
   assert.equal(s.$schema, 'https://json-schema.org/draft/2020-12/schema');
   assert.ok(s.properties['uplinks']);
   assert.deepEqual(Object.keys(s.properties), [
-    'control', 'defaults', 'uplinks', 'lan', 'forwards', 'demand', 'jobs', 'hooks', 'schedule', 'announce', 'notify',
+    'control', 'defaults', 'uplinks', 'lan', 'forwards', 'firewall', 'demand', 'jobs', 'hooks', 'schedule', 'announce', 'notify',
     'secrets', 'timezone',
   ]);
   assert.equal(s.additionalProperties, false);
@@ -235,7 +236,7 @@ test('configJsonSchema: draft 2020-12, input form, documented', () => {
     .additionalProperties;
   const interval = (uplink.properties['probe'] as { properties: Record<string, unknown> }).properties['interval'];
   assert.match(JSON.stringify(interval), /"type":"string"/, 'durations are strings in the input form');
-  assert.match(s.properties['forwards']?.description ?? '', /inert/);
+  assert.match(s.properties['jobs']?.description ?? '', /inert/);
   assert.ok(JSON.stringify(s).length > 1000);
 });
 

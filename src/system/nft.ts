@@ -1,0 +1,38 @@
+/**
+ * nftables through `nft -j -f FILE`. A temp file, not stdin: `nft -f -` fails
+ * with ENXIO when stdin is a Node child-process pipe (PLATFORM-NOTES.md).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { UplinkError } from '../errors.js';
+
+const run = promisify(execFile);
+
+/** Applies (or with `check`, only validates) a JSON batch; nft applies a batch whole or not at all. */
+export async function nftApply(batch: unknown, check = false): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'uplinkd-nft-'));
+  const file = join(dir, 'ruleset.json');
+  try {
+    await writeFile(file, JSON.stringify(batch));
+    await run('nft', [...(check ? ['-c'] : []), '-j', '-f', file], { maxBuffer: 64 << 20 });
+  } catch (e) {
+    const err = e as { stderr?: string; message: string; code?: string };
+    if (err.code === 'ENOENT') throw new UplinkError('SYSTEM', 'nft is not installed', 'install the nftables package');
+    throw new UplinkError('NFT_REJECTED', `nft rejected the ruleset: ${(err.stderr || err.message).trim()}`, 'the running ruleset was left as it was');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** `nft -j list table inet NAME`, or undefined when the table does not exist. */
+export async function nftListTable(name: string): Promise<{ nftables: Record<string, unknown>[] } | undefined> {
+  try {
+    const { stdout } = await run('nft', ['-j', 'list', 'table', 'inet', name], { maxBuffer: 64 << 20 });
+    return JSON.parse(stdout) as { nftables: Record<string, unknown>[] };
+  } catch {
+    return undefined;
+  }
+}
