@@ -45,6 +45,10 @@ export function formatStatus(s: Status): string {
     const t = Object.entries(s.foreignRoutes[fam]).map(([k, v]) => `table ${k}: ${v}`).join(', ');
     if (t) out.push(`  ${fam}: ${t}`);
   }
+  const fw = s.firewall;
+  out.push('', fw.enabled
+    ? `FIREWALL table inet uplinkd, generation ${fw.generation}${fw.lastApply ? `, last apply ${fw.lastApply.ok ? 'ok' : `FAILED: ${fw.lastApply.error}`} at ${fw.lastApply.at}` : ''}${fw.restored ? `, restored ${fw.restored}x after tampering` : ''}`
+    : 'FIREWALL off (no lan, forwards or firewall.input configured)');
   out.push('', `netlink: ${s.watch.messages} messages, ${s.watch.overruns} overruns, ${s.watch.resyncs} resyncs`);
   return out.join('\n');
 }

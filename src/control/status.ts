@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import { uplinkTables } from '../routing/tables.js';
 import type { WatchStats } from '../system/types.js';
 import type { uplinkView } from '../uplinks/manager.js';
+import type { FirewallStatus } from '../firewall/apply.js';
 import { defaultRoutes, foreignTotal, linkName, type WorldState } from '../world/state.js';
 
 export interface StatusExtras {
@@ -16,6 +17,7 @@ export interface StatusExtras {
   reconcileRuns: number;
   lastError?: string;
   selection: { selected?: string; forced?: string; reason: string; order: string[] };
+  firewall: FirewallStatus;
   uplinks: Record<string, UplinkRuntimeView>;
 }
 
@@ -32,6 +34,7 @@ export function buildStatus(cfg: Config, w: WorldState, x: StatusExtras) {
       judged: x.judged, reconcileRuns: x.reconcileRuns, ...(x.lastError ? { lastError: x.lastError } : {}),
     },
     selection: x.selection,
+    firewall: x.firewall,
     uplinks: Object.entries(cfg.uplinks).map(([name, u]) => {
       const l = byName.get(u.interface);
       return {

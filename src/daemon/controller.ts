@@ -17,6 +17,7 @@ import type { System } from '../system/system.js';
 import { World } from '../world/world.js';
 import { adminAction, unforce, type AdminAction } from '../uplinks/admin.js';
 import { UplinkManager, uplinkView } from '../uplinks/manager.js';
+import { Firewall } from '../firewall/apply.js';
 import { loadState, stateFile } from '../uplinks/persist.js';
 import { EventBus } from './events.js';
 import { Reconciler } from './reconciler.js';
@@ -37,6 +38,7 @@ export class Controller {
   private watch?: KernelWatch;
   private reconciler?: Reconciler;
   private manager?: UplinkManager;
+  private firewall?: Firewall;
   private server?: ControlServer;
   private lock?: InstanceLock;
   private stopping?: Promise<void>;
@@ -54,13 +56,15 @@ export class Controller {
       this.world = new World((reason) => this.reconciler?.markDirty(reason));
       const file = stateFile(ctl.state_dir);
       this.manager = new UplinkManager({ config: () => this.config, system, bus: this.bus, log: log.child({ component: 'uplinks' }), stateFile: file, onDirty: (why) => this.reconciler?.markDirty(why) });
-      this.reconciler = new Reconciler({ system, world: this.world, manager: this.manager, bus: this.bus, log: log.child({ component: 'reconcile' }), config: () => this.config });
+      this.firewall = new Firewall({ system, log: log.child({ component: 'firewall' }), bus: this.bus, config: () => this.config });
+      this.reconciler = new Reconciler({ system, world: this.world, manager: this.manager, firewall: this.firewall, bus: this.bus, log: log.child({ component: 'reconcile' }), config: () => this.config });
       const k = ctl.kernel;
       this.watch = system.kernelWatch({ protocol: k.route_protocol, tableBase: k.table_base, tableCount: k.table_count, rulePriorityBase: k.rule_priority_base, rulePriorityCount: k.rule_priority_count }, ctl.netlink_buffer, ctl.carrier_poll);
       await this.watch.start(this.world);
       await this.manager.start(await loadState(file));
       this.watchCarrier();
       this.reconciler.start();
+      this.firewall.start();
       this.server = new ControlServer(ctl.socket, controlMethods(this.api()), log.child({ component: 'control' }));
       await this.server.start();
     } catch (e) {
@@ -101,6 +105,12 @@ export class Controller {
     if (next.control.socket !== cur.socket || next.control.state_dir !== cur.state_dir) {
       throw new UplinkError('CONFIG_INVALID', 'control.socket and control.state_dir cannot change on reload', 'restart uplinkd to move them');
     }
+    try {
+      await this.firewall?.check(next);
+    } catch (e) {
+      this.bus.publish({ type: 'config', ok: false, message: `reload rejected: ${(e as Error).message}` });
+      throw e;
+    }
     const changed = JSON.stringify(next) !== JSON.stringify(this.config);
     this.config = next;
     this.manager?.sync();
@@ -123,6 +133,7 @@ export class Controller {
         system: this.o.system.kind, judged: this.reconciler!.isJudged(), watch: this.watch!.stats(), reconcileRuns: this.reconciler!.runs,
         lastError: this.reconciler!.lastError,
         selection: { ...this.manager!.selection, forced: this.manager!.forced },
+        firewall: this.firewall!.status(),
         uplinks: Object.fromEntries([...this.manager!.uplinks.values()].map((u) => [u.name, uplinkView(this.manager!, u)])),
       }),
       reload: () => this.reload(),
@@ -148,7 +159,9 @@ export class Controller {
     await this.server?.stop();
     await this.reconciler?.stop();
     await this.manager?.stop(true);
+    this.firewall?.stop();
     try {
+      await this.firewall?.remove();
       const commands = await this.reconciler!.removeAll();
       this.o.log.info({ commands }, `teardown: removed ${commands.length} route(s) and rule(s)`);
     } catch (e) {
@@ -158,6 +171,7 @@ export class Controller {
   }
 
   private async teardownComponents(): Promise<void> {
+    this.firewall?.stop();
     await this.server?.stop();
     await this.reconciler?.stop();
     await this.manager?.stop(false);

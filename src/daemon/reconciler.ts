@@ -15,12 +15,14 @@ import { desiredKernel, type RoutedUplink } from '../routing/desired.js';
 import { planKernel } from '../routing/plan.js';
 import { selectionTable } from '../routing/tables.js';
 import type { UplinkManager } from '../uplinks/manager.js';
+import type { Firewall } from '../firewall/apply.js';
 import type { EventBus } from './events.js';
 
 export interface ReconcilerDeps {
   system: System;
   world: World;
   manager: UplinkManager;
+  firewall?: Firewall;
   bus: EventBus;
   log: Logger;
   config: () => Config;
@@ -121,13 +123,14 @@ export class Reconciler {
     const plan = planKernel({ ...desired, world, protocol: k.route_protocol, judged: this.judged });
     for (const c of plan.conflicts) log.warn(c);
     try {
-      await this.sysctls(uplinks);
+      await this.sysctls(uplinks, cfg);
       if (plan.ops.length) {
         await system.apply(plan.ops);
         const commands = plan.ops.map(displayCommand);
         log.info({ commands, deferred: plan.deferred.length }, `reconcile: applied ${commands.length} change(s)`);
         bus.publish({ type: 'reconcile', commands, deferred: plan.deferred.length });
       }
+      await this.d.firewall?.ensure();
       this.lastError = undefined;
     } catch (e) {
       this.lastError = (e as Error).message;
@@ -148,7 +151,9 @@ export class Reconciler {
   }
 
   /** The kernel skips a carrier-less uplink's routes by itself only with this set (PLATFORM-NOTES.md). */
-  private async sysctls(uplinks: RoutedUplink[]): Promise<void> {
+  private async sysctls(uplinks: RoutedUplink[], cfg: Config): Promise<void> {
+    // A gateway with a LAN forwards; without one, forwarding is the admin's business.
+    if (cfg.lan.length && (await this.d.system.sysctl('net/ipv4/ip_forward', '1'))) this.d.log.info('turned on IPv4 forwarding (lan is configured)');
     for (const u of uplinks) {
       if (!u.facts.present) continue;
       for (const fam of ['ipv4', 'ipv6']) {

@@ -104,6 +104,27 @@ export class FakeSystem {
     }
   }
 
+  /** nftables batches applied, newest last; `nftTable` is what `nft list` shows (undefined: no table). */
+  readonly nftBatches: unknown[] = [];
+  nftTable?: { nftables: Record<string, unknown>[] };
+  nftReject?: string;
+
+  async nft(batch: unknown, check = false): Promise<void> {
+    if (this.nftReject) throw new Error(this.nftReject);
+    if (check) return;
+    this.nftBatches.push(batch);
+    // What follows the batch's last delete is the new table; it gets a new handle, as in the kernel.
+    const items = (batch as { nftables: Record<string, unknown>[] }).nftables;
+    const lastDelete = items.map((e) => 'delete' in e).lastIndexOf(true);
+    const created = items.slice(lastDelete + 1).map((e) => (e.add ?? e) as Record<string, unknown>);
+    const withHandle = created.map((e) => ('table' in e ? { table: { ...(e.table as object), handle: this.nftBatches.length } } : e));
+    this.nftTable = withHandle.length ? { nftables: withHandle } : undefined;
+  }
+
+  async nftList(): Promise<{ nftables: Record<string, unknown>[] } | undefined> {
+    return this.nftTable;
+  }
+
   async sysctl(key: string, value: string): Promise<boolean> {
     const changed = this.sysctls.get(key) !== value;
     this.sysctls.set(key, value);

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { UplinkError } from '../errors.js';
 import { LinuxKernelWatch } from './kernel-watch.js';
 import { batchLine, displayCommand, opFamily, type KernelOp } from './ops.js';
+import { nftApply, nftListTable } from './nft.js';
 import { Prober } from './probe/prober.js';
 import type { System } from './system.js';
 import type { RouteFilter } from './types.js';
@@ -51,6 +52,14 @@ export class LinuxSystem implements System {
     }
   }
 
+  nft(batch: unknown, check = false): Promise<void> {
+    return nftApply(batch, check);
+  }
+
+  nftList(table: string) {
+    return nftListTable(table);
+  }
+
   async sysctl(key: string, value: string): Promise<boolean> {
     const path = sysctlPath(key);
     const cur = (await readFile(path, 'utf8').catch(() => undefined))?.trim();
@@ -71,5 +80,11 @@ export class DryRunSystem extends LinuxSystem {
   override async sysctl(key: string, value: string): Promise<boolean> {
     this.log.info({ command: `sysctl -w ${key}=${value}` }, 'dry-run: would run');
     return false;
+  }
+
+  /** Validates with `nft -c` and prints the JSON it would apply. */
+  override async nft(batch: unknown, check = false): Promise<void> {
+    await nftApply(batch, true);
+    if (!check) this.log.info({ nft: batch }, 'dry-run: would apply this nftables batch (nft -j -f)');
   }
 }

@@ -18,4 +18,8 @@ export interface System {
   apply(ops: KernelOp[]): Promise<void>;
   /** Sets a sysctl, key with slashes (net/ipv4/conf/wan1/ignore_routes_with_linkdown), if it differs; true when changed. */
   sysctl(key: string, value: string): Promise<boolean>;
+  /** Applies (or with `check`, only validates) an nftables JSON batch, whole or not at all. */
+  nft(batch: unknown, check?: boolean): Promise<void>;
+  /** `nft -j list table inet NAME`; undefined when there is no such table. */
+  nftList(table: string): Promise<{ nftables: Record<string, unknown>[] } | undefined>;
 }

@@ -1,0 +1,137 @@
+/**
+ * Keeps `table inet uplinkd` equal to the ruleset rendered from state: renders
+ * on every reconcile, applies only when the rendering changed (one atomic nft
+ * batch that replaces our table alone), and every few seconds checks that the
+ * table is still ours by its handle and our generation marker (never by text
+ * diff: nft normalises, so a diff would re-apply forever). Someone's
+ * `nft flush ruleset` is undone within seconds, with a warning event.
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { EventBus } from '../daemon/events.js';
+import { ingressMark } from '../routing/desired.js';
+import type { System } from '../system/system.js';
+import { readGeneration, renderRuleset, TABLE, type FirewallInput } from './render.js';
+
+export interface FirewallDeps {
+  system: System;
+  log: Logger;
+  bus: EventBus;
+  config: () => Config;
+}
+
+export interface FirewallStatus {
+  enabled: boolean;
+  generation: number;
+  lastApply?: { at: string; ok: boolean; error?: string };
+  restored: number;
+}
+
+const VERIFY_MS = 2000;
+
+export function firewallEnabled(cfg: Config): boolean {
+  return cfg.firewall.enabled ?? (cfg.lan.length > 0 || cfg.forwards.length > 0 || cfg.firewall.input.length > 0);
+}
+
+/** Everything the ruleset depends on (pure). */
+export function firewallInput(cfg: Config, generation: number): FirewallInput {
+  const k = cfg.control.kernel;
+  return {
+    uplinks: Object.entries(cfg.uplinks).map(([name, u], index) => ({ name, iface: u.interface, mark: ingressMark(k, index) })),
+    zones: cfg.lan.map((l) => ({ iface: l.interface, zone: l.zone })),
+    forwards: cfg.forwards,
+    input: cfg.firewall.input,
+    mssClamp: cfg.firewall.mss_clamp,
+    fwmarkMask: k.fwmark_mask >>> 0,
+    generation,
+  };
+}
+
+export class Firewall {
+  private generation = 0;
+  private appliedKey?: string;
+  private handle?: number;
+  private timer?: NodeJS.Timeout;
+  private busy?: Promise<void>;
+  private restored = 0;
+  private lastApply?: FirewallStatus['lastApply'];
+
+  constructor(private readonly d: FirewallDeps) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.verify(), VERIFY_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  status(): FirewallStatus {
+    return { enabled: firewallEnabled(this.d.config()), generation: this.generation, lastApply: this.lastApply, restored: this.restored };
+  }
+
+  /** Validates the ruleset a config would produce, without applying it (reload refuses what nft refuses). */
+  async check(cfg: Config): Promise<void> {
+    if (firewallEnabled(cfg)) await this.d.system.nft(renderRuleset(firewallInput(cfg, this.generation + 1)), true);
+  }
+
+  /** Called from every reconcile: applies only when the rendering differs from what was applied. */
+  async ensure(): Promise<void> {
+    await this.busy;
+    this.busy = this.apply(false);
+    return this.busy;
+  }
+
+  private async apply(force: boolean): Promise<void> {
+    const cfg = this.d.config();
+    if (!firewallEnabled(cfg)) return this.remove();
+    const key = JSON.stringify(firewallInput(cfg, 0));
+    if (!force && key === this.appliedKey) return;
+    const generation = this.generation + 1;
+    try {
+      await this.d.system.nft(renderRuleset(firewallInput(cfg, generation)));
+      this.generation = generation;
+      this.appliedKey = key;
+      this.handle = await this.tableHandle();
+      this.lastApply = { at: new Date().toISOString(), ok: true };
+      this.d.log.info({ generation }, `firewall: applied generation ${generation}`);
+      this.d.bus.publish({ type: 'firewall', generation, ok: true, message: `ruleset generation ${generation} applied` });
+    } catch (e) {
+      const error = (e as Error).message;
+      this.lastApply = { at: new Date().toISOString(), ok: false, error };
+      this.d.log.error({ error }, 'firewall: ruleset rejected; the running one stays');
+      this.d.bus.publish({ type: 'firewall', generation: this.generation, ok: false, message: error });
+      throw e;
+    }
+  }
+
+  private async tableHandle(): Promise<number | undefined> {
+    const t = await this.d.system.nftList(TABLE);
+    const table = t?.nftables.find((e) => 'table' in e)?.table as { handle?: number } | undefined;
+    return table?.handle;
+  }
+
+  /** Our table must still be there, be the one we made, and carry our generation. */
+  private async verify(): Promise<void> {
+    if (this.busy) await this.busy.catch(() => undefined);
+    if (!this.appliedKey || !firewallEnabled(this.d.config())) return;
+    const listing = await this.d.system.nftList(TABLE);
+    const table = listing?.nftables.find((e) => 'table' in e)?.table as { handle?: number } | undefined;
+    if (table && table.handle === this.handle && readGeneration(listing) === this.generation) return;
+    const why = !table ? 'our table is gone (nft flush ruleset?)' : 'our table was replaced or changed by someone else';
+    this.d.log.warn(`firewall: ${why}; restoring generation ${this.generation + 1}`);
+    this.d.bus.publish({ type: 'firewall', generation: this.generation, ok: false, message: `${why}; restoring` });
+    this.restored++;
+    this.busy = this.apply(true).catch(() => undefined);
+    await this.busy;
+  }
+
+  /** Firewall turned off, or `quit --teardown`: our table goes (it is ours by name); nothing else is touched. */
+  async remove(): Promise<void> {
+    if (this.appliedKey === undefined && !(await this.d.system.nftList(TABLE))) return;
+    await this.d.system.nft({ nftables: [{ add: { table: { family: 'inet', name: TABLE } } }, { delete: { table: { family: 'inet', name: TABLE } } }] });
+    this.appliedKey = undefined;
+    this.d.log.info('firewall: disabled; table inet uplinkd removed');
+  }
+}

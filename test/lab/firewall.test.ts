@@ -1,0 +1,79 @@
+/**
+ * Firewall and NAT with real traffic: masquerade out of whichever uplink is
+ * selected, port forwards into a DMZ through either uplink (replies leave the
+ * way the connection came, or a BCP 38 ISP drops them), zone policy, foreign
+ * tables untouched, our table restored after `nft flush ruleset`.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { labForTest, waitFor, type Lab, type Ns } from '../../src/lab/harness.js';
+import { startDaemon } from '../../src/lab/daemon.js';
+import { twoUplinkTopology, GW_WAN1, GW_WAN2, LAN_HOST, SERVER } from '../../src/lab/topology.js';
+import { routeDev, twoUplinkConfig } from './uplinks-lab.js';
+
+const DMZ_HOST = '10.77.0.2';
+/** A TCP server that answers every connection with the address it came from. */
+const WHO = (addr: string, port: number) => `require('node:net').createServer((s) => s.end(s.remoteAddress + '\\n')).listen(${port}, '${addr}', () => console.log('listening'));`;
+const ASK = (addr: string, port: number) => `const s = require('node:net').connect(${port}, '${addr}'); let d = ''; s.setTimeout(1500, () => { console.log('TIMEOUT'); process.exit(2); }); s.on('data', (c) => (d += c)); s.on('end', () => { console.log(d.trim()); process.exit(0); }); s.on('error', (e) => { console.log('ERR ' + e.code); process.exit(3); });`;
+
+async function serve(ns: Ns, addr: string, port: number) {
+  const p = ns.spawn(process.execPath, ['-e', WHO(addr, port)]);
+  await p.waitForLine(/listening/);
+}
+async function ask(ns: Ns, addr: string, port: number): Promise<string> {
+  return (await ns.exec([process.execPath, '-e', ASK(addr, port)], { check: false })).stdout.trim();
+}
+
+async function setup(t: Parameters<typeof labForTest>[0], extraYaml = '') {
+  const lab: Lab = await labForTest(t);
+  const topo = await twoUplinkTopology(lab, { lanReturnVia: 'none' });
+  const dmz = await lab.ns('dmz');
+  await lab.veth(topo.gw, 'dmz0', dmz, 'eth0', { aAddr: '10.77.0.1/24', bAddr: `${DMZ_HOST}/24` });
+  await dmz.ip(['route', 'add', 'default', 'via', '10.77.0.1']);
+  // The admin's own table (no counters: traffic would change them, we must not change anything).
+  await topo.gw.nft('table inet foreign {\n  chain c { type filter hook forward priority 10; policy accept; ip saddr 10.99.0.0/16 drop; }\n}\n');
+  const foreignBefore = (await topo.gw.exec(['nft', 'list', 'table', 'inet', 'foreign'])).stdout;
+  const config = twoUplinkConfig({
+    extra: `lan:\n  - { interface: lan0, zone: lan }\n  - { interface: dmz0, zone: dmz }\nforwards:\n  - { proto: tcp, port: 8080, to: "${DMZ_HOST}:80" }\n${extraYaml}`,
+  });
+  const d = await startDaemon(lab, topo.gw, config);
+  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', { timeoutMs: 10_000, what: 'default via wan1' });
+  await waitFor(async () => (await d.status()).firewall.generation > 0, { what: 'firewall applied' });
+  await serve(topo.inet, SERVER, 8080);
+  await serve(dmz, DMZ_HOST, 80);
+  return { lab, topo, dmz, d, foreignBefore };
+}
+
+test('masquerade follows the selection; forwards work through both uplinks; zones; foreign table untouched', async (t) => {
+  const { topo, dmz, d, foreignBefore } = await setup(t);
+  // The LAN reaches the internet, NATed to the selected uplink's address (the ISPs drop anything else).
+  assert.equal(await ask(topo.lan, SERVER, 8080), GW_WAN1);
+  // A port forward into the DMZ, through the primary and through the backup while the primary is selected.
+  assert.equal(await ask(topo.inet, GW_WAN1, 8080), '192.0.2.2');
+  assert.equal(await ask(topo.inet, GW_WAN2, 8080), '192.0.2.6', 'the reply left through wan2 although wan1 is selected');
+  assert.equal(await ask(topo.inet, GW_WAN1, 8081), 'TIMEOUT', 'a port that is not forwarded stays closed');
+  // lan → dmz allowed; dmz → lan refused.
+  await serve(topo.lan, LAN_HOST, 9000);
+  assert.equal(await ask(topo.lan, DMZ_HOST, 80), LAN_HOST);
+  assert.notEqual(await ask(dmz, LAN_HOST, 9000), LAN_HOST);
+  // Failover: new connections leave from the backup's address.
+  await topo.blackhole('isp1');
+  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan2', { timeoutMs: 5000, what: 'failover' });
+  assert.equal(await ask(topo.lan, SERVER, 8080), GW_WAN2);
+  const q = await d.cli(['quit']);
+  assert.equal(q.code, 0);
+  assert.equal((await topo.gw.exec(['nft', 'list', 'table', 'inet', 'foreign'])).stdout, foreignBefore, 'foreign table byte-identical');
+});
+
+test('nft flush ruleset: our table is back within 5 s and NAT works again', async (t) => {
+  const { topo, d } = await setup(t);
+  const gen = (await d.status()).firewall.generation;
+  await topo.gw.exec(['nft', 'flush', 'ruleset']);
+  const t0 = Date.now();
+  await waitFor(async () => (await topo.gw.exec(['nft', 'list', 'table', 'inet', 'uplinkd'], { check: false })).code === 0, { timeoutMs: 5000, what: 'table restored' });
+  t.diagnostic(`restored after ${Date.now() - t0} ms`);
+  assert.equal(await ask(topo.lan, SERVER, 8080), GW_WAN1, 'NAT works again');
+  const s = await d.status();
+  assert.ok(s.firewall.restored >= 1);
+  assert.ok(s.firewall.generation > gen);
+});

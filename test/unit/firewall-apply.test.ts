@@ -1,0 +1,64 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import { parseConfigText } from '../../src/config/load.js';
+import { EventBus, type DaemonEvent } from '../../src/daemon/events.js';
+import { Firewall, firewallEnabled } from '../../src/firewall/apply.js';
+import { FakeSystem } from '../../src/system/fake.js';
+
+const CONFIG = `uplinks:
+  wan1: { interface: wan1 }
+lan:
+  - { interface: lan0, zone: lan }
+forwards:
+  - { proto: tcp, port: 8080, to: "10.77.0.2:80" }
+`;
+
+function setup(text = CONFIG) {
+  const system = new FakeSystem();
+  let config = parseConfigText(text, 't.yaml');
+  const bus = new EventBus();
+  const events: DaemonEvent[] = [];
+  bus.subscribe((e) => events.push(e));
+  const fw = new Firewall({ system: system as never, log: pino({ level: 'silent' }), bus, config: () => config });
+  return { system, fw, events, set: (t: string) => (config = parseConfigText(t, 't.yaml')) };
+}
+
+test('the firewall applies only when the rendering changes', async () => {
+  const { system, fw, set } = setup();
+  await fw.ensure();
+  await fw.ensure();
+  assert.equal(system.nftBatches.length, 1, 'the second run applied nothing');
+  assert.equal(fw.status().generation, 1);
+  set(CONFIG.replace('8080', '8081'));
+  await fw.ensure();
+  assert.equal(system.nftBatches.length, 2);
+  assert.equal(fw.status().generation, 2);
+});
+
+test('a ruleset nft rejects is refused: check() throws with nft\'s message, ensure() keeps the running generation', async () => {
+  const { system, fw, events } = setup();
+  await fw.ensure();
+  system.nftReject = 'Error: conflicting intervals specified';
+  await assert.rejects(fw.check(parseConfigText(CONFIG.replace('8080', '9090'), 't.yaml')), /conflicting intervals/);
+  assert.equal(fw.status().generation, 1);
+  assert.equal(system.nftBatches.length, 1);
+  assert.ok(!events.some((e) => e.type === 'firewall' && !e.ok), 'a refused check is no failed apply');
+});
+
+test('the firewall is on with a lan, forwards or input opens, or when enabled; off otherwise (and then our table goes)', async () => {
+  const cases: [string, boolean][] = [
+    ['uplinks:\n  wan1: { interface: wan1 }\n', false],
+    [CONFIG, true],
+    ['uplinks:\n  wan1: { interface: wan1 }\nfirewall: { input: [{ proto: tcp, port: 22, from: [192.0.2.0/24] }] }\n', true],
+    ['uplinks:\n  wan1: { interface: wan1 }\nfirewall: { enabled: true }\n', true],
+    [`${CONFIG}firewall: { enabled: false }\n`, false],
+  ];
+  for (const [text, on] of cases) assert.equal(firewallEnabled(parseConfigText(text, 't.yaml')), on, text);
+  const { system, fw, set } = setup();
+  await fw.ensure();
+  assert.ok(system.nftTable);
+  set('uplinks:\n  wan1: { interface: wan1 }\n');
+  await fw.ensure();
+  assert.equal(system.nftTable, undefined, 'table removed when the firewall is turned off');
+});
