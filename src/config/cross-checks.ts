@@ -76,6 +76,7 @@ export function crossCheck(cfg: unknown, ctx: Ctx): void {
       add(['forwards', i, 'zone'], zone, `unknown zone "${zone}"`, knownHint(zone, [...zones], 'lan zone'));
     }
   });
+  checkForwardOverlaps(list(cfg['forwards']), add);
   list(cfg['schedule']).forEach((s, i) => ref(['schedule', i, 'uplink'], s['uplink']));
   list(cfg['announce']).forEach((a, i) => ref(['announce', i, 'uplink'], a['uplink']));
 
@@ -150,4 +151,23 @@ function checkProbes(cfg: Obj, uplinks: [string, Obj][], add: Add): void {
         m === 'tcp' ? 'add targets: [IP:PORT], e.g. ["198.51.100.1:443"]' : 'add targets: [URL], e.g. ["http://198.51.100.1/"]');
     }
   }
+}
+
+/** Two forwards of one protocol whose ports overlap on a shared uplink would fight over the same packets. */
+function checkForwardOverlaps(forwards: Obj[], add: Add): void {
+  const spans = forwards.map((f) => {
+    const p = f['port'];
+    const m = typeof p === 'number' ? [p, p] : typeof p === 'string' ? /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(p)?.slice(1).map((x, k, a) => Number(x ?? a[0])) : undefined;
+    const u = f['uplink'];
+    const uplinks = u === undefined ? undefined : new Set(Array.isArray(u) ? u.map(String) : [String(u)]);
+    return m && typeof f['proto'] === 'string' ? { proto: f['proto'], first: m[0]!, last: m[1]!, uplinks } : undefined;
+  });
+  spans.forEach((b, j) => {
+    if (!b) return;
+    const i = spans.findIndex((a, k) => k < j && a && a.proto === b.proto && a.first <= b.last && b.first <= a.last &&
+      (!a.uplinks || !b.uplinks || [...a.uplinks].some((x) => b.uplinks!.has(x))));
+    if (i < 0) return;
+    add(['forwards', j, 'port'], forwards[j]!['port'], `port ${b.first === b.last ? b.first : `${b.first}-${b.last}`}/${b.proto} overlaps forwards[${i}]`,
+      'each port of an uplink can go to one place: remove one, change the port, or give them different uplink: lists');
+  });
 }

@@ -66,6 +66,8 @@ export const BAD: BadCase[] = [
   { name: 'bad zone name', yaml: 'lan:\n  - { interface: eth1, zone: LAN }\n', line: 2, column: 30, path: 'lan[0].zone', has: 'not a valid zone name' },
   { name: 'LAN interface is an uplink', yaml: up('lan:\n  - { interface: ppp0, zone: lan }\n'), line: 5, column: 18, path: 'lan[0].interface', has: 'either an uplink or on the LAN' },
   // forwards
+  { name: 'forwards whose ports overlap', yaml: 'forwards:\n  - { proto: tcp, port: 8080, to: "10.0.0.2:80" }\n  - { proto: udp, port: 8080, to: "10.0.0.2:80" }\n  - { proto: tcp, port: "8000-8090", to: 10.0.0.3 }\n', line: 4, column: 25, path: 'forwards[2].port', has: 'port 8000-8090/tcp overlaps forwards[0]' },
+  { name: 'the same port forwarded twice on the same uplink', yaml: 'uplinks:\n  a: { interface: eth0 }\n  b: { interface: eth1 }\nforwards:\n  - { proto: tcp, port: 22, to: 10.0.0.2, uplink: a }\n  - { proto: tcp, port: 22, to: 10.0.0.3, uplink: [b, a] }\n', line: 6, column: 25, path: 'forwards[1].port', has: 'overlaps forwards[0]' },
   { name: 'backwards port range', yaml: 'forwards:\n  - { proto: tcp, port: "8100-8000", to: "192.168.2.10:8000" }\n', line: 2, column: 25, path: 'forwards[0].port', has: 'write "8000-8100"' },
   { name: 'port 0', yaml: 'forwards:\n  - { proto: udp, port: 0, to: "192.168.2.10:53" }\n', line: 2, column: 25, path: 'forwards[0].port', has: 'ports are 1..65535' },
   { name: 'forward target is a host name', yaml: 'forwards:\n  - { proto: tcp, port: 80, to: "web.lan:80" }\n', line: 2, column: 33, path: 'forwards[0].to', has: 'names a host, not an IP address' },
