@@ -97,12 +97,28 @@ export class Firewall {
       this.lastApply = { at: new Date().toISOString(), ok: true };
       this.d.log.info({ generation }, `firewall: applied generation ${generation}`);
       this.d.bus.publish({ type: 'firewall', generation, ok: true, message: `ruleset generation ${generation} applied` });
+      await this.warnForeignDrops();
     } catch (e) {
       const error = (e as Error).message;
       this.lastApply = { at: new Date().toISOString(), ok: false, error };
       this.d.log.error({ error }, 'firewall: ruleset rejected; the running one stays');
       this.d.bus.publish({ type: 'firewall', generation: this.generation, ok: false, message: error });
       throw e;
+    }
+  }
+
+  /**
+   * A packet passes only if every base chain on its hook accepts it: another
+   * table's drop policy (docker's FORWARD, a firewalld zone) overrides our
+   * accepts, and the admin should hear it from us rather than from users.
+   */
+  private async warnForeignDrops(): Promise<void> {
+    const chains = await this.d.system.nftChains().catch(() => []);
+    for (const c of chains) {
+      if (c.table === TABLE || c.policy !== 'drop' || (c.hook !== 'forward' && c.hook !== 'input' && c.hook !== 'prerouting')) continue;
+      const message = `warning: chain ${c.name} of table ${c.family} ${c.table} has policy drop on the ${c.hook} hook; it overrides our accepts (forwards, LAN to the uplinks)`;
+      this.d.log.warn(message);
+      this.d.bus.publish({ type: 'firewall', generation: this.generation, ok: true, message });
     }
   }
 

@@ -7,6 +7,7 @@ import type { KernelSink, KernelWatch } from './kernel.js';
 import { displayCommand, type KernelOp, type RouteSpec, type RuleSpec } from './ops.js';
 import type { ProbeRequest, ProbeResult } from './probe/types.js';
 import type { ProbeRunner } from './system.js';
+import type { NftChain } from './nft.js';
 import { routeKey, ruleKey, type AddrInfo, type KernelEvent, type LinkInfo, type RouteInfo, type RuleInfo, type WatchStats } from './types.js';
 
 export class FakeKernel {
@@ -119,6 +120,13 @@ export class FakeSystem {
     const created = items.slice(lastDelete + 1).map((e) => (e.add ?? e) as Record<string, unknown>);
     const withHandle = created.map((e) => ('table' in e ? { table: { ...(e.table as object), handle: this.nftBatches.length } } : e));
     this.nftTable = withHandle.length ? { nftables: withHandle } : undefined;
+  }
+
+  /** Chains of other tables, as `nft list chains` would show them. */
+  foreignChains: NftChain[] = [];
+
+  async nftChains(): Promise<NftChain[]> {
+    return this.foreignChains;
   }
 
   async nftList(): Promise<{ nftables: Record<string, unknown>[] } | undefined> {

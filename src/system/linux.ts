@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { UplinkError } from '../errors.js';
 import { LinuxKernelWatch } from './kernel-watch.js';
 import { batchLine, displayCommand, opFamily, type KernelOp } from './ops.js';
-import { nftApply, nftListTable } from './nft.js';
+import { nftApply, nftListChains, nftListTable } from './nft.js';
 import { Prober } from './probe/prober.js';
 import type { System } from './system.js';
 import type { RouteFilter } from './types.js';
@@ -58,6 +58,10 @@ export class LinuxSystem implements System {
 
   nftList(table: string) {
     return nftListTable(table);
+  }
+
+  nftChains() {
+    return nftListChains();
   }
 
   async sysctl(key: string, value: string): Promise<boolean> {

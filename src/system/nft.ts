@@ -27,6 +27,21 @@ export async function nftApply(batch: unknown, check = false): Promise<void> {
   }
 }
 
+export interface NftChain {
+  family: string;
+  table: string;
+  name: string;
+  hook?: string;
+  policy?: string;
+  prio?: number;
+}
+
+/** Every chain of every table (`nft -j list chains`). */
+export async function nftListChains(): Promise<NftChain[]> {
+  const { stdout } = await run('nft', ['-j', 'list', 'chains'], { maxBuffer: 64 << 20 });
+  return (JSON.parse(stdout) as { nftables: { chain?: NftChain }[] }).nftables.flatMap((e) => (e.chain ? [e.chain] : []));
+}
+
 /** `nft -j list table inet NAME`, or undefined when the table does not exist. */
 export async function nftListTable(name: string): Promise<{ nftables: Record<string, unknown>[] } | undefined> {
   try {

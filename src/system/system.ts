@@ -3,6 +3,7 @@ import type { KernelWatch } from './kernel.js';
 import type { KernelOp } from './ops.js';
 import type { ProbeRequest, ProbeResult } from './probe/types.js';
 import type { RouteFilter } from './types.js';
+import type { NftChain } from './nft.js';
 
 export interface ProbeRunner {
   start(): Promise<void>;
@@ -22,4 +23,6 @@ export interface System {
   nft(batch: unknown, check?: boolean): Promise<void>;
   /** `nft -j list table inet NAME`; undefined when there is no such table. */
   nftList(table: string): Promise<{ nftables: Record<string, unknown>[] } | undefined>;
+  /** All base and regular chains of all tables, to spot foreign drop policies. */
+  nftChains(): Promise<NftChain[]>;
 }

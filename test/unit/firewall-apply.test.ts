@@ -62,3 +62,15 @@ test('the firewall is on with a lan, forwards or input opens, or when enabled; o
   await fw.ensure();
   assert.equal(system.nftTable, undefined, 'table removed when the firewall is turned off');
 });
+
+test('another table\'s drop policy on forward is reported once the ruleset is applied', async () => {
+  const { system, fw, events } = setup();
+  system.foreignChains = [
+    { family: 'ip', table: 'filter', name: 'FORWARD', hook: 'forward', policy: 'drop', prio: 0 },
+    { family: 'ip', table: 'filter', name: 'OUTPUT', hook: 'output', policy: 'accept', prio: 0 },
+  ];
+  await fw.ensure();
+  const warnings = events.filter((e) => e.type === 'firewall' && e.message.startsWith('warning'));
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0].type === 'firewall' ? warnings[0].message : '', /chain FORWARD of table ip filter has policy drop on the forward hook/);
+});
