@@ -6,6 +6,7 @@
  * diff: nft normalises, so a diff would re-apply forever). Someone's
  * `nft flush ruleset` is undone within seconds, with a warning event.
  */
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { EventBus } from '../daemon/events.js';
@@ -98,6 +99,8 @@ export class Firewall {
       this.d.log.info({ generation }, `firewall: applied generation ${generation}`);
       this.d.bus.publish({ type: 'firewall', generation, ok: true, message: `ruleset generation ${generation} applied` });
       await this.warnForeignDrops();
+      // For `include` in /etc/nftables.conf: a `systemctl reload nftables` then brings our table back at once.
+      await this.d.system.nftSnapshot(TABLE, join(cfg.control.state_dir, 'uplinkd.nft')).catch((e) => this.d.log.warn({ err: e }, 'cannot write uplinkd.nft'));
     } catch (e) {
       const error = (e as Error).message;
       this.lastApply = { at: new Date().toISOString(), ok: false, error };

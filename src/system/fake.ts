@@ -125,6 +125,12 @@ export class FakeSystem {
   /** Chains of other tables, as `nft list chains` would show them. */
   foreignChains: NftChain[] = [];
 
+  readonly nftSnapshots: string[] = [];
+
+  async nftSnapshot(_table: string, file: string): Promise<void> {
+    this.nftSnapshots.push(file);
+  }
+
   async nftChains(): Promise<NftChain[]> {
     return this.foreignChains;
   }

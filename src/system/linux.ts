@@ -1,14 +1,14 @@
 /** The real System: rtnetlink for watching, `ip -batch` for changes, /proc/sys for sysctls. */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { UplinkError } from '../errors.js';
 import { LinuxKernelWatch } from './kernel-watch.js';
 import { batchLine, displayCommand, opFamily, type KernelOp } from './ops.js';
-import { nftApply, nftListChains, nftListTable } from './nft.js';
+import { nftApply, nftListChains, nftListTable, nftListText } from './nft.js';
 import { Prober } from './probe/prober.js';
 import type { System } from './system.js';
 import type { RouteFilter } from './types.js';
@@ -64,6 +64,13 @@ export class LinuxSystem implements System {
     return nftListChains();
   }
 
+  async nftSnapshot(table: string, file: string): Promise<void> {
+    const text = await nftListText(table);
+    await mkdir(dirname(file), { recursive: true });
+    await writeFile(`${file}.tmp`, text);
+    await rename(`${file}.tmp`, file);
+  }
+
   async sysctl(key: string, value: string): Promise<boolean> {
     const path = sysctlPath(key);
     const cur = (await readFile(path, 'utf8').catch(() => undefined))?.trim();
@@ -84,6 +91,10 @@ export class DryRunSystem extends LinuxSystem {
   override async sysctl(key: string, value: string): Promise<boolean> {
     this.log.info({ command: `sysctl -w ${key}=${value}` }, 'dry-run: would run');
     return false;
+  }
+
+  override async nftSnapshot(): Promise<void> {
+    // Nothing was applied, so there is nothing to snapshot.
   }
 
   /** Validates with `nft -c` and prints the JSON it would apply. */

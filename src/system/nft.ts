@@ -36,6 +36,11 @@ export interface NftChain {
   prio?: number;
 }
 
+/** Our table in nft's own syntax, for `include` in /etc/nftables.conf. */
+export async function nftListText(name: string): Promise<string> {
+  return (await run('nft', ['list', 'table', 'inet', name], { maxBuffer: 64 << 20 })).stdout;
+}
+
 /** Every chain of every table (`nft -j list chains`). */
 export async function nftListChains(): Promise<NftChain[]> {
   const { stdout } = await run('nft', ['-j', 'list', 'chains'], { maxBuffer: 64 << 20 });

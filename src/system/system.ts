@@ -25,4 +25,6 @@ export interface System {
   nftList(table: string): Promise<{ nftables: Record<string, unknown>[] } | undefined>;
   /** All base and regular chains of all tables, to spot foreign drop policies. */
   nftChains(): Promise<NftChain[]>;
+  /** Writes our table in nft syntax to `file` (atomically), for /etc/nftables.conf to include. */
+  nftSnapshot(table: string, file: string): Promise<void>;
 }
