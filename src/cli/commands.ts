@@ -3,6 +3,7 @@ import { adminCommand, unforceCommand } from './admin.js';
 import { check } from './check.js';
 import { demo } from './demo.js';
 import { monitor } from './monitor.js';
+import { plan } from './plan.js';
 import { schema } from './schema.js';
 import { simple } from './simple.js';
 import { status } from './status.js';
@@ -29,6 +30,7 @@ export const COMMANDS: Record<string, Command> = {
   reload: simple('reload', 'reload the config file; a bad config is rejected and the running one kept'),
   quit: simple('quit', 'stop the daemon, leaving routes and processes in place ([--teardown] removes them)'),
   check,
+  plan,
   schema,
   demo,
 };

@@ -9,6 +9,7 @@ export interface ControlApi {
   status(): Status;
   reload(): Promise<{ changed: boolean; message: string }>;
   quit(teardown: boolean): void;
+  plan(text: string, file: string): Promise<unknown>;
   admin(action: AdminAction, name: string): Promise<{ message: string }>;
   unforce(): Promise<{ message: string }>;
   subscribe(fn: (e: DaemonEvent) => void): () => void;
@@ -27,6 +28,10 @@ export function controlMethods(api: ControlApi): MethodTable {
       handler: (p: { name: string }) => api.admin(a, p.name),
     })])),
     unforce: method({ params: none, handler: () => api.unforce() }),
+    plan: method({
+      params: z.object({ text: z.string(), file: z.string().default('config') }).strict(),
+      handler: (p: { text: string; file: string }) => api.plan(p.text, p.file),
+    }),
     quit: method({
       params: z.object({ teardown: z.boolean().default(false) }).strict(),
       handler: (p: { teardown: boolean }) => (api.quit(p.teardown), { stopping: true, teardown: p.teardown }),

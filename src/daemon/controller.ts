@@ -5,7 +5,8 @@
  */
 import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { loadConfigFile } from '../config/load.js';
+import { loadConfigFile, parseConfigText } from '../config/load.js';
+import { diffRulesets } from '../firewall/diff.js';
 import type { Config } from '../config/schema.js';
 import { ControlServer } from '../control/server.js';
 import { controlMethods } from '../control/methods.js';
@@ -139,6 +140,10 @@ export class Controller {
       reload: () => this.reload(),
       admin: (action: AdminAction, name: string) => this.admin(() => adminAction(this.manager!, action, name)),
       unforce: () => this.admin(() => unforce(this.manager!)),
+      plan: async (text: string, file: string) => {
+        const next = parseConfigText(text, file);
+        return { against: 'running daemon', kernel: this.reconciler!.planFor(next), firewall: diffRulesets(this.config, next) };
+      },
       quit: (teardown: boolean) => setImmediate(() => void this.stop(teardown ? 'quit --teardown requested' : 'quit requested', teardown)),
       subscribe: (fn: Parameters<EventBus['subscribe']>[0]) => this.bus.subscribe(fn),
       history: () => this.bus.history(),

@@ -13,7 +13,8 @@ import { emptyWorld, type WorldState } from '../world/state.js';
 import type { World } from '../world/world.js';
 import { desiredKernel, type RoutedUplink } from '../routing/desired.js';
 import { planKernel } from '../routing/plan.js';
-import { selectionTable } from '../routing/tables.js';
+import { selectionTable, uplinkTables } from '../routing/tables.js';
+import { linkFacts } from '../uplinks/facts.js';
 import type { UplinkManager } from '../uplinks/manager.js';
 import type { Firewall } from '../firewall/apply.js';
 import type { EventBus } from './events.js';
@@ -140,6 +141,21 @@ export class Reconciler {
     }
     if (!this.judged && manager.allJudged()) this.setJudged();
     this.scheduleWake(manager.nextWakeAt(now));
+  }
+
+  /** The kernel ops a config would cause now, without applying them (`uplink plan`). */
+  planFor(cfg: Config): string[] {
+    const k = cfg.control.kernel;
+    const world = this.d.world.snapshot();
+    const tables = uplinkTables(cfg);
+    const names = Object.keys(cfg.uplinks);
+    const uplinks: RoutedUplink[] = names.map((name, index) => {
+      const u = this.d.manager.uplinks.get(name);
+      return { name, table: tables.get(name)!, index, dev: cfg.uplinks[name].interface, facts: u?.facts ?? linkFacts(world, cfg.uplinks[name]), staticAddress: cfg.uplinks[name].address };
+    });
+    const order = this.d.manager.selection.order.filter((n) => names.includes(n));
+    const desired = desiredKernel(uplinks, order, selectionTable(k), k);
+    return planKernel({ ...desired, world, protocol: k.route_protocol, judged: true }).ops.map(displayCommand);
   }
 
   /** `quit --teardown`: removes every route and rule of ours (never a foreign one). */

@@ -76,4 +76,14 @@ test('nft flush ruleset: our table is back within 5 s and NAT works again', asyn
   const s = await d.status();
   assert.ok(s.firewall.restored >= 1);
   assert.ok(s.firewall.generation > gen);
+  // uplink plan: what a new config would change, against the running daemon, applying nothing.
+  const { readFileSync, writeFileSync } = await import('node:fs');
+  const next = `${d.configFile}.next`;
+  writeFileSync(next, readFileSync(d.configFile, 'utf8').replace('forwards:\n', 'forwards:\n  - { proto: tcp, port: 8443, to: "10.77.0.2:443" }\n'));
+  const plan = await d.cli(['plan', next]);
+  assert.equal(plan.code, 0, plan.stderr);
+  assert.match(plan.stdout, /against the running daemon/);
+  assert.match(plan.stdout, /\+ nft map fwd4_tcp: \[\[8080,"10\.77\.0\.2"\],\[8443,"10\.77\.0\.2"\]\]/);
+  assert.doesNotMatch(plan.stdout, /ip -4 route/, 'the routes would not change');
+  assert.equal((await d.status()).firewall.generation, s.firewall.generation, 'plan applied nothing');
 });

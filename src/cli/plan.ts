@@ -1,0 +1,48 @@
+/**
+ * `uplink plan FILE`: what a new config would change, against the running
+ * daemon (its config, kernel and uplinks) or, when none runs, against an empty
+ * system. Nothing is applied.
+ */
+import { readFile } from 'node:fs/promises';
+import { rpc } from '../control/client.js';
+import { checkConfigText } from '../config/load.js';
+import { UplinkError, isUplinkError } from '../errors.js';
+import { diffRulesets } from '../firewall/diff.js';
+import type { Command } from './commands.js';
+
+export interface PlanResult {
+  against: 'running daemon' | 'empty system';
+  kernel: string[];
+  firewall: { added: string[]; removed: string[] };
+}
+
+export const plan: Command = {
+  summary: 'show what a config FILE would change (routes, rules, ruleset) without applying it',
+  async run({ socket, args }) {
+    const file = args.find((a) => !a.startsWith('--'));
+    if (!file) throw new UplinkError('USAGE', 'plan needs a FILE', 'uplink plan /etc/uplinkd/uplinkd.yaml.new');
+    const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
+      throw new UplinkError('CONFIG_READ', `cannot read ${file}: ${e.code ?? e.message}`);
+    });
+    const { config, problems } = checkConfigText(text, file);
+    if (!config) {
+      for (const p of problems) console.error(`${p.file}:${p.line}:${p.column} ${p.path}: ${p.message}${p.hint ? ` — ${p.hint}` : ''}`);
+      return 1;
+    }
+    let result: PlanResult;
+    try {
+      result = (await rpc(socket, 'plan', { text, file })) as PlanResult;
+    } catch (e) {
+      if (!isUplinkError(e) || e.code !== 'DAEMON_NOT_RUNNING') throw e;
+      result = { against: 'empty system', kernel: [], firewall: diffRulesets(undefined, config) };
+    }
+    if (args.includes('--json')) return (console.log(JSON.stringify(result, null, 2)), 0);
+    console.log(`plan for ${file}, against the ${result.against}:`);
+    if (result.against === 'empty system') console.log('  (routes and rules depend on the live interfaces: start uplinkd to see them)');
+    for (const c of result.kernel) console.log(`  ${c}`);
+    for (const l of result.firewall.removed) console.log(`  - nft ${l}`);
+    for (const l of result.firewall.added) console.log(`  + nft ${l}`);
+    if (!result.kernel.length && !result.firewall.added.length && !result.firewall.removed.length) console.log('  no changes');
+    return 0;
+  },
+};
