@@ -57,7 +57,10 @@ export class Controller {
       this.world = new World((reason) => this.reconciler?.markDirty(reason));
       const file = stateFile(ctl.state_dir);
       this.manager = new UplinkManager({ config: () => this.config, system, bus: this.bus, log: log.child({ component: 'uplinks' }), stateFile: file, onDirty: (why) => this.reconciler?.markDirty(why) });
-      this.firewall = new Firewall({ system, log: log.child({ component: 'firewall' }), bus: this.bus, config: () => this.config });
+      this.firewall = new Firewall({
+        system, log: log.child({ component: 'firewall' }), bus: this.bus, config: () => this.config,
+        wanAddrs4: () => [...this.manager!.uplinks.values()].flatMap((u) => (u.facts.v4 ? [u.facts.v4.address] : [])),
+      });
       this.reconciler = new Reconciler({ system, world: this.world, manager: this.manager, firewall: this.firewall, bus: this.bus, log: log.child({ component: 'reconcile' }), config: () => this.config });
       const k = ctl.kernel;
       this.watch = system.kernelWatch({ protocol: k.route_protocol, tableBase: k.table_base, tableCount: k.table_count, rulePriorityBase: k.rule_priority_base, rulePriorityCount: k.rule_priority_count }, ctl.netlink_buffer, ctl.carrier_poll);

@@ -19,6 +19,8 @@ export interface FirewallDeps {
   log: Logger;
   bus: EventBus;
   config: () => Config;
+  /** The uplinks' IPv4 addresses now (hairpin forwards match them). */
+  wanAddrs4?: () => string[];
 }
 
 export interface FirewallStatus {
@@ -35,7 +37,7 @@ export function firewallEnabled(cfg: Config): boolean {
 }
 
 /** Everything the ruleset depends on (pure). */
-export function firewallInput(cfg: Config, generation: number): FirewallInput {
+export function firewallInput(cfg: Config, generation: number, wanAddrs4: string[] = []): FirewallInput {
   const k = cfg.control.kernel;
   return {
     uplinks: Object.entries(cfg.uplinks).map(([name, u], index) => ({ name, iface: u.interface, mark: ingressMark(k, index) })),
@@ -45,6 +47,7 @@ export function firewallInput(cfg: Config, generation: number): FirewallInput {
     mssClamp: cfg.firewall.mss_clamp,
     fwmarkMask: k.fwmark_mask >>> 0,
     generation,
+    wanAddrs4,
   };
 }
 
@@ -87,11 +90,12 @@ export class Firewall {
   private async apply(force: boolean): Promise<void> {
     const cfg = this.d.config();
     if (!firewallEnabled(cfg)) return this.remove();
-    const key = JSON.stringify(firewallInput(cfg, 0));
+    const addrs = this.d.wanAddrs4?.() ?? [];
+    const key = JSON.stringify(firewallInput(cfg, 0, addrs));
     if (!force && key === this.appliedKey) return;
     const generation = this.generation + 1;
     try {
-      await this.d.system.nft(renderRuleset(firewallInput(cfg, generation)));
+      await this.d.system.nft(renderRuleset(firewallInput(cfg, generation, addrs)));
       this.generation = generation;
       this.appliedKey = key;
       this.handle = await this.tableHandle();

@@ -113,9 +113,6 @@ export function planForwards(forwards: ForwardSpec[], uplinks: { name: string; i
     if (!target) return note(`target ${JSON.stringify(f.to)} is not IP, IP:PORT or [IPv6]:PORT`);
     const { first, last } = portRange(f.port);
     if (!validPort(first) || !validPort(last) || first > last) return note(`port ${JSON.stringify(f.port)} is not a port or range`);
-    if (f.zone !== undefined) {
-      note(`zone ${JSON.stringify(f.zone)} (hairpin) is not rendered: only packets from the uplinks are forwarded`);
-    }
     const oneOtherPort = first !== last && target.port !== undefined && target.port !== first;
     const keepPort = target.port === undefined || (first !== last && target.port === first);
     const restricted = f.uplink !== undefined || f.from !== undefined;

@@ -59,3 +59,6 @@ export function comment(text: string): string {
   while (Buffer.byteLength(cut) > 124) cut = cut.slice(0, -1);
   return `${cut.replace(/\uFFFD$/, '')}...`;
 }
+
+/** The set of a zone's interfaces. */
+export const zoneSet = (zone: string): string => `zone_${zone}`;

@@ -18,10 +18,11 @@
  *   input       from the uplinks: established, ICMP, DHCPv6 replies, opened ports, drop
  */
 import { portRange } from '../config/schema-sections.js';
+import { hairpinDnat, hairpinMasquerade, WAN_ADDRS4 } from './hairpin.js';
 import { planForwards, type DnatMap, type DnatMapEntry, type DnatRule, type ForwardPlan, type ForwardSpec } from './forwards.js';
 import {
   accept, and, comment, ct, drop, eq, familyOf, hex32, ifMatch, ipProto, isIn, mangle, meta, ne, oneOrSet, or, payload,
-  portExpr, prefix, type Expr, type Json, type Stmt,
+  portExpr, prefix, zoneSet, type Expr, type Json, type Stmt,
 } from './nft-json.js';
 
 export { planForwards, parseTarget } from './forwards.js';
@@ -40,13 +41,15 @@ export interface FirewallInput {
   mssClamp?: boolean;
   fwmarkMask: number;
   generation: number;
+  /** The uplinks' IPv4 addresses now: hairpin forwards match LAN packets sent to them. */
+  wanAddrs4?: string[];
 }
 
 export const TABLE = 'uplinkd';
 export const FAMILY = 'inet';
 export const WAN_SET = 'wan_ifaces';
 export const GENERATION_SET = 'generation';
-export const zoneSet = (zone: string): string => `zone_${zone}`;
+export { zoneSet };
 
 /** Chain name → [type, hook, priority number] (dstnat -100, mangle -150, srcnat 100, filter 0). */
 export const CHAINS = {
@@ -90,12 +93,13 @@ export function renderTable(i: FirewallInput): { nftables: unknown[] } {
   set(WAN_SET, 'ifname', [...new Set(i.uplinks.map((u) => u.iface))].sort());
   for (const [zone, ifaces] of zones) set(zoneSet(zone), 'ifname', ifaces);
   set(GENERATION_SET, 'mark', [i.generation % U32]);
+  set(WAN_ADDRS4, 'ipv4_addr', [...new Set(i.wanAddrs4 ?? [])].sort());
   for (const m of plan.maps) out.push(...renderMaps(m));
 
   const chains: [ChainName, { c: string; e: Stmt[] }[]][] = [
     ['mangle_pre', manglePre(i.uplinks, mask)],
-    ['nat_pre', natPre(plan)],
-    ['nat_post', [{ c: 'masquerade IPv4 out of every uplink, always', e: [eq(meta('nfproto'), 'ipv4'), ifMatch('oifname', WAN), { masquerade: null }] }]],
+    ['nat_pre', [...natPre(plan), ...hairpinDnat(i.forwards)]],
+    ['nat_post', [{ c: 'masquerade IPv4 out of every uplink, always', e: [eq(meta('nfproto'), 'ipv4'), ifMatch('oifname', WAN), { masquerade: null }] }, ...hairpinMasquerade(i.forwards)]],
     ['forward', forward([...zones.keys()], i.mssClamp !== false)],
     ['input', input(i.input)],
   ];

@@ -34,7 +34,7 @@ async function setup(t: Parameters<typeof labForTest>[0], extraYaml = '') {
   await topo.gw.nft('table inet foreign {\n  chain c { type filter hook forward priority 10; policy accept; ip saddr 10.99.0.0/16 drop; }\n}\n');
   const foreignBefore = (await topo.gw.exec(['nft', 'list', 'table', 'inet', 'foreign'])).stdout;
   const config = twoUplinkConfig({
-    extra: `lan:\n  - { interface: lan0, zone: lan }\n  - { interface: dmz0, zone: dmz }\nforwards:\n  - { proto: tcp, port: 8080, to: "${DMZ_HOST}:80" }\n${extraYaml}`,
+    extra: `lan:\n  - { interface: lan0, zone: lan }\n  - { interface: dmz0, zone: dmz }\nforwards:\n  - { proto: tcp, port: 8080, to: "${DMZ_HOST}:80", zone: lan }\n${extraYaml}`,
   });
   const d = await startDaemon(lab, topo.gw, config);
   await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', { timeoutMs: 10_000, what: 'default via wan1' });
@@ -52,6 +52,9 @@ test('masquerade follows the selection; forwards work through both uplinks; zone
   assert.equal(await ask(topo.inet, GW_WAN1, 8080), '192.0.2.2');
   assert.equal(await ask(topo.inet, GW_WAN2, 8080), '192.0.2.6', 'the reply left through wan2 although wan1 is selected');
   assert.equal(await ask(topo.inet, GW_WAN1, 8081), 'TIMEOUT', 'a port that is not forwarded stays closed');
+  // Hairpin: a LAN client uses the public address of the forward.
+  assert.equal(await ask(topo.lan, GW_WAN1, 8080), LAN_HOST);
+  assert.equal(await ask(topo.lan, GW_WAN2, 8080), LAN_HOST);
   // lan → dmz allowed; dmz → lan refused.
   await serve(topo.lan, LAN_HOST, 9000);
   assert.equal(await ask(topo.lan, DMZ_HOST, 80), LAN_HOST);

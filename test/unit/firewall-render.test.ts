@@ -48,6 +48,7 @@ test('an empty config renders a valid minimal table: sets, five chains, masquera
   assert.deepEqual(all.filter((o) => o.set).map((o) => o.set), [
     { ...T, name: 'wan_ifaces', type: 'ifname' },
     { ...T, name: 'generation', type: 'mark', elem: [1] },
+    { ...T, name: 'wan_addrs4', type: 'ipv4_addr' },
   ]);
   assert.equal(all.filter((o) => o.map).length, 0, 'no forwards, no maps');
   assert.deepEqual(all.filter((o) => o.chain).map((o) => o.chain), [
@@ -135,7 +136,16 @@ test('forwards: table of where each kind goes', () => {
     },
     { name: 'from only the other family: not rendered', f: { proto: 'tcp', port: 1, to: '10.0.0.1', from: ['2001:db8::/32'] }, note: /no IPv4 source/ },
     { name: 'unknown uplink only: not rendered', f: { proto: 'tcp', port: 1, to: '10.0.0.1', uplink: 'nope' }, note: /no configured uplink/ },
-    { name: 'hairpin zone is reported, the forward still rendered', f: { proto: 'tcp', port: 1, to: '10.0.0.1', zone: 'lan' }, maps: ['fwd4_tcp_keep'], note: /hairpin/ },
+    {
+      name: 'a hairpin zone keeps the forward in its map, plus a rule for the zone\'s hosts that use an uplink address',
+      f: { proto: 'tcp', port: 1, to: '10.0.0.1', zone: 'lan' }, maps: ['fwd4_tcp_keep'],
+      rule: [
+        { match: { op: '==', left: { meta: { key: 'iifname' } }, right: '@zone_lan' } },
+        { match: { op: '==', left: { payload: { protocol: 'ip', field: 'daddr' } }, right: '@wan_addrs4' } },
+        { match: { op: '==', left: dport('tcp'), right: 1 } },
+        { dnat: { family: 'ip', addr: '10.0.0.1' } },
+      ],
+    },
   ];
   for (const c of cases) {
     const i: FirewallInput = { ...EMPTY, uplinks: ups, forwards: [c.f] };
@@ -317,4 +327,12 @@ test('determinism: the same input renders byte-identical JSON; set elements are 
   assert.deepEqual(named(shuffled, 'set', 'zone_lan'), named(big, 'set', 'zone_lan'));
   const ports = named(big, 'map', 'fwd4_tcp')!.elem.map((e: [number, string]) => e[0]);
   assert.deepEqual(ports, [...ports].sort((x, y) => x - y), 'map elements sorted by port');
+});
+
+test('hairpin: the zone\'s uplink-address traffic is DNATed, and masqueraded when it stays inside the zone', () => {
+  const i: FirewallInput = { ...EMPTY, uplinks: FULL.uplinks, zones: [{ iface: "lan0", zone: "lan" }], wanAddrs4: ['198.51.100.2', '203.0.113.2'], forwards: [{ proto: 'tcp', port: 8080, to: '10.0.0.5:80', zone: 'lan' }] };
+  const t = renderTable(i).nftables as Record<string, { name?: string; elem?: unknown }>[];
+  assert.deepEqual(t.find((o) => o.set?.name === 'wan_addrs4')?.set?.elem, ['198.51.100.2', '203.0.113.2']);
+  assert.deepEqual(rules(i, 'nat_post').map((r) => r.comment), ['masquerade IPv4 out of every uplink, always', 'hairpin inside zone lan: the server answers through the gateway']);
+  assert.equal(rules({ ...i, forwards: [{ proto: 'tcp', port: 8080, to: '10.0.0.5:80' }] }, 'nat_post').length, 1, 'no hairpin, no extra masquerade');
 });
