@@ -58,6 +58,8 @@ export class Firewall {
   private timer?: NodeJS.Timeout;
   private busy?: Promise<void>;
   private restored = 0;
+  /** Off, and already checked that no table of ours is left: no nft call per reconcile. */
+  private absent = false;
   private lastApply?: FirewallStatus['lastApply'];
 
   constructor(private readonly d: FirewallDeps) {}
@@ -98,6 +100,7 @@ export class Firewall {
       await this.d.system.nft(renderRuleset(firewallInput(cfg, generation, addrs)));
       this.generation = generation;
       this.appliedKey = key;
+      this.absent = false;
       this.handle = await this.tableHandle();
       this.lastApply = { at: new Date().toISOString(), ok: true };
       this.d.log.info({ generation }, `firewall: applied generation ${generation}`);
@@ -152,9 +155,14 @@ export class Firewall {
 
   /** Firewall turned off, or `quit --teardown`: our table goes (it is ours by name); nothing else is touched. */
   async remove(): Promise<void> {
-    if (this.appliedKey === undefined && !(await this.d.system.nftList(TABLE))) return;
+    if (this.appliedKey === undefined && this.absent) return;
+    if (this.appliedKey === undefined && !(await this.d.system.nftList(TABLE))) {
+      this.absent = true;
+      return;
+    }
     await this.d.system.nft({ nftables: [{ add: { table: { family: 'inet', name: TABLE } } }, { delete: { table: { family: 'inet', name: TABLE } } }] });
     this.appliedKey = undefined;
+    this.absent = true;
     this.d.log.info('firewall: disabled; table inet uplinkd removed');
   }
 }

@@ -33,6 +33,8 @@ export class UplinkManager {
   forced?: string;
   selection: Selection = { order: [], reason: 'not evaluated yet' };
   private saving = Promise.resolve();
+  /** What was last written: the state file changes on state changes, not on every probe round (flash wears). */
+  private savedKey = '';
 
   constructor(private readonly d: ManagerDeps) {}
 
@@ -237,6 +239,9 @@ export class UplinkManager {
         ...(u.driver?.pid ? { pid: u.driver.pid, startTime: u.driver.startTime } : {}),
       };
     }
+    const key = JSON.stringify({ ...s, uplinks: Object.fromEntries(Object.entries(s.uplinks).map(([n, u]) => [n, { ...u, since: 0 }])) });
+    if (key === this.savedKey) return;
+    this.savedKey = key;
     this.saving = this.saving.then(() => saveState(this.d.stateFile, s)).catch((e) => this.d.log.error({ err: e }, 'cannot write the state file'));
   }
 }
