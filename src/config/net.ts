@@ -95,6 +95,11 @@ export function checkIfname(s: string): string | undefined {
     const tip = bad[0] === ':' ? '; an alias like eth0:1 is not a separate interface, name eth0' : '';
     return hinted(`interface name ${q(s)} contains ${what}`, HINT + tip);
   }
+  // The kernel allows these, but nftables reads "eth*" as a wildcard and "@x" as a set
+  // reference: our ruleset would be refused or match the wrong interfaces.
+  if (s.endsWith('*') || s.startsWith('@')) {
+    return hinted(`interface name ${q(s)} ${s.startsWith('@') ? 'starts with "@"' : 'ends with "*"'}`, 'nftables reads it as a set reference or wildcard; name the interface itself');
+  }
   return undefined;
 }
 

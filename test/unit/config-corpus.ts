@@ -65,6 +65,8 @@ export const BAD: BadCase[] = [
   { name: 'zone wan is reserved', yaml: 'lan:\n  - { interface: eth1, zone: wan }\n', line: 2, column: 30, path: 'lan[0].zone', has: 'zone "wan" is reserved' },
   { name: 'bad zone name', yaml: 'lan:\n  - { interface: eth1, zone: LAN }\n', line: 2, column: 30, path: 'lan[0].zone', has: 'not a valid zone name' },
   { name: 'LAN interface is an uplink', yaml: up('lan:\n  - { interface: ppp0, zone: lan }\n'), line: 5, column: 18, path: 'lan[0].interface', has: 'either an uplink or on the LAN' },
+  { name: 'interface name nftables reads as a wildcard', yaml: 'lan:\n  - { interface: "lan*", zone: lan }\n', line: 2, column: 18, path: 'lan[0].interface', has: 'ends with "*"' },
+  { name: 'interface name nftables reads as a set', yaml: up('    mode: always\n').replace('interface: ppp0', 'interface: "@wan"'), line: 3, column: 16, path: 'uplinks.dsl.interface', has: 'starts with "@"' },
   // forwards
   { name: 'forwards whose ports overlap', yaml: 'forwards:\n  - { proto: tcp, port: 8080, to: "10.0.0.2:80" }\n  - { proto: udp, port: 8080, to: "10.0.0.2:80" }\n  - { proto: tcp, port: "8000-8090", to: 10.0.0.3 }\n', line: 4, column: 25, path: 'forwards[2].port', has: 'port 8000-8090/tcp overlaps forwards[0]' },
   { name: 'the same port forwarded twice on the same uplink', yaml: 'uplinks:\n  a: { interface: eth0 }\n  b: { interface: eth1 }\nforwards:\n  - { proto: tcp, port: 22, to: 10.0.0.2, uplink: a }\n  - { proto: tcp, port: 22, to: 10.0.0.3, uplink: [b, a] }\n', line: 6, column: 25, path: 'forwards[1].port', has: 'overlaps forwards[0]' },
