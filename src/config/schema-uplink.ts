@@ -83,7 +83,7 @@ export const redialSchema = z
 
 export const qualitySchema = z
   .strictObject({
-    failure_loss: z.number().min(0).max(100).default(20).describe('Probe loss (percent, over the last 20 rounds) above which a passing uplink is degraded (default 20).'),
+    failure_loss: z.number().min(0).max(100).default(20).describe('Probe loss (percent, over the last 30 rounds) above which a passing uplink is degraded (default 20).'),
     recovery_loss: z.number().min(0).max(100).default(5).describe('Loss at or below which a degraded uplink is up again (default 5).'),
     failure_latency: positiveDuration.optional().describe('Average probe RTT above which a passing uplink is degraded (default: off).'),
     recovery_latency: positiveDuration.optional().describe('Average RTT at or below which a degraded uplink is up again (default: failure_latency).'),

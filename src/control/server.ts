@@ -64,8 +64,9 @@ export class ControlServer {
     sock.on('data', (chunk: string) => {
       buf += chunk;
       if (buf.length > MAX_LINE && !buf.includes('\n')) {
-        write(sock, { id: null, ok: false, error: { code: 'RPC_BAD_REQUEST', message: 'request line too long' } });
-        sock.end();
+        buf = '';
+        sock.end(JSON.stringify({ id: null, ok: false, error: { code: 'RPC_BAD_REQUEST', message: 'request line too long' } }) + '\n');
+        sock.removeAllListeners('data');
         return;
       }
       let nl: number;

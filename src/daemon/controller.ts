@@ -30,6 +30,8 @@ export interface ControllerOptions {
   system: System;
   log: Logger;
   onStopped?: () => void;
+  /** --socket / --state-dir: they win over the file at start and on every reload. */
+  overrides?: { socket?: string; state_dir?: string };
 }
 
 export class Controller {
@@ -105,6 +107,7 @@ export class Controller {
       this.bus.publish({ type: 'config', ok: false, message: `reload rejected: ${msg}` });
       throw e;
     }
+    Object.assign(next.control, Object.fromEntries(Object.entries(this.o.overrides ?? {}).filter(([, v]) => v !== undefined)));
     const cur = this.config.control;
     if (next.control.socket !== cur.socket || next.control.state_dir !== cur.state_dir) {
       throw new UplinkError('CONFIG_INVALID', 'control.socket and control.state_dir cannot change on reload', 'restart uplinkd to move them');
@@ -147,10 +150,18 @@ export class Controller {
         const next = parseConfigText(text, file);
         return { against: 'running daemon', kernel: this.reconciler!.planFor(next), firewall: diffRulesets(this.config, next) };
       },
-      quit: (teardown: boolean) => setImmediate(() => void this.stop(teardown ? 'quit --teardown requested' : 'quit requested', teardown)),
+      quit: (teardown: boolean) => setImmediate(() => this.stopSafely(teardown ? 'quit --teardown requested' : 'quit requested', teardown)),
       subscribe: (fn: Parameters<EventBus['subscribe']>[0]) => this.bus.subscribe(fn),
       history: () => this.bus.history(),
     };
+  }
+
+  /** For callers that cannot await (signals, quit): a failing stop is logged and the process still ends. */
+  stopSafely(reason: string, teardown = false): void {
+    this.stop(reason, teardown).catch((e) => {
+      this.o.log.fatal({ err: e }, 'stopping failed');
+      this.o.onStopped?.();
+    });
   }
 
   /** Applies an admin action and waits until the kernel reflects it, so the CLI returns on a settled state. */

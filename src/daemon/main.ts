@@ -34,15 +34,16 @@ async function main(): Promise<number> {
   if (format !== 'json' && format !== 'pretty') return (console.error(`uplinkd: --log-format must be json or pretty\n${USAGE}`), 2);
 
   const config = await loadConfigFile(values.config!);
-  if (values.socket) config.control.socket = values.socket;
-  if (values['state-dir']) config.control.state_dir = values['state-dir'];
+  const overrides = { socket: values.socket, state_dir: values['state-dir'] };
+  if (overrides.socket) config.control.socket = overrides.socket;
+  if (overrides.state_dir) config.control.state_dir = overrides.state_dir;
   const log = createLogger(format, values['log-level'] ?? config.control.log_level ?? 'info');
   const system = values['dry-run'] ? new DryRunSystem(log) : new LinuxSystem(log);
   let done!: () => void;
   const stopped = new Promise<void>((r) => (done = r));
-  const ctl = new Controller({ configPath: values.config!, config, system, log, onStopped: () => done() });
+  const ctl = new Controller({ configPath: values.config!, config, system, log, overrides, onStopped: () => done() });
   await ctl.start();
-  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => void ctl.stop(sig));
+  for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => ctl.stopSafely(sig));
   process.on('SIGHUP', () => void ctl.reload().catch(() => undefined));
   await stopped;
   return 0;

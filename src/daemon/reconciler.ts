@@ -33,6 +33,8 @@ export interface ReconcilerDeps {
 
 export class Reconciler {
   private timer?: NodeJS.Timeout;
+  /** After a failed run; separate from `timer` so settle() does not wait on a failure that repeats. */
+  private retryTimer?: NodeJS.Timeout;
   private wakeTimer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private again = false;
@@ -52,9 +54,12 @@ export class Reconciler {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    clearTimeout(this.retryTimer);
     clearTimeout(this.wakeTimer);
     this.timer = undefined;
     await this.running;
+    // A run that failed while we waited may have armed a retry: a stopped loop must never run again.
+    clearTimeout(this.retryTimer);
   }
 
   /** After one full probe round has been judged, our unwanted routes and rules may be deleted. */
@@ -85,7 +90,8 @@ export class Reconciler {
 
   private run(): void {
     this.timer = undefined;
-    this.running = this.once().finally(() => {
+    if (this.stopped) return;
+    this.running = this.once().catch((e) => this.failed(e, [])).finally(() => {
       this.running = undefined;
       if (this.again) {
         this.again = false;
@@ -105,6 +111,15 @@ export class Reconciler {
       // Foreign counts move all the time on a router with a full table: not an event.
       this.d.log.debug({ foreign: now.foreign }, 'kernel: foreign route counts changed');
     }
+  }
+
+  private failed(e: unknown, commands: string[]): void {
+    this.lastError = (e as Error).message;
+    this.d.log.error({ commands, error: this.lastError, stack: (e as Error).stack }, 'reconcile: failed; will retry');
+    this.d.bus.publish({ type: 'reconcile', commands, deferred: 0, error: this.lastError });
+    if (this.stopped) return;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.markDirty('retry after a failed run'), this.d.retryMs ?? 2000);
   }
 
   private async once(): Promise<void> {
@@ -134,10 +149,7 @@ export class Reconciler {
       await this.d.firewall?.ensure();
       this.lastError = undefined;
     } catch (e) {
-      this.lastError = (e as Error).message;
-      log.error({ commands: plan.ops.map(displayCommand), error: this.lastError }, 'reconcile: apply failed; will retry');
-      bus.publish({ type: 'reconcile', commands: plan.ops.map(displayCommand), deferred: plan.deferred.length, error: this.lastError });
-      this.timer ??= setTimeout(() => this.run(), this.d.retryMs ?? 2000);
+      this.failed(e, plan.ops.map(displayCommand));
     }
     if (!this.judged && manager.allJudged()) this.setJudged();
     this.scheduleWake(manager.nextWakeAt(now));
@@ -169,14 +181,19 @@ export class Reconciler {
   /** The kernel skips a carrier-less uplink's routes by itself only with this set (PLATFORM-NOTES.md). */
   private async sysctls(uplinks: RoutedUplink[], cfg: Config): Promise<void> {
     // A gateway with a LAN forwards; without one, forwarding is the admin's business.
-    if (cfg.lan.length && (await this.d.system.sysctl('net/ipv4/ip_forward', '1'))) this.d.log.info('turned on IPv4 forwarding (lan is configured)');
+    if (cfg.lan.length) await this.setSysctl('net/ipv4/ip_forward', '1');
     for (const u of uplinks) {
       if (!u.facts.present) continue;
-      for (const fam of ['ipv4', 'ipv6']) {
-        if (await this.d.system.sysctl(`net/${fam}/conf/${u.dev}/ignore_routes_with_linkdown`, '1')) {
-          this.d.log.info({ dev: u.dev }, `set ${fam} ignore_routes_with_linkdown=1 on ${u.dev}`);
-        }
-      }
+      for (const fam of ['ipv4', 'ipv6']) await this.setSysctl(`net/${fam}/conf/${u.dev}/ignore_routes_with_linkdown`, '1');
+    }
+  }
+
+  /** Best effort: a read-only /proc/sys (containers) must not stop routes from being applied. */
+  private async setSysctl(key: string, value: string): Promise<void> {
+    try {
+      if (await this.d.system.sysctl(key, value)) this.d.log.info(`set ${key.replace(/\//g, '.')}=${value}`);
+    } catch (e) {
+      this.d.log.warn({ error: (e as Error).message }, `cannot set ${key.replace(/\//g, '.')}=${value}`);
     }
   }
 

@@ -36,6 +36,7 @@ export class LinuxKernelWatch implements KernelWatch {
   private lastResyncEnd = 0;
   private count4Timer?: NodeJS.Timeout;
   private stopped = false;
+  private exited: Promise<void> = Promise.resolve();
 
   constructor(private readonly filter: RouteFilter, private readonly log: Logger, private readonly rcvbuf = 8 << 20, carrierPollMs = 10) {
     this.carrier = new CarrierPoller(carrierPollMs, (name) => this.links.get(name), (link) => {
@@ -52,16 +53,41 @@ export class LinuxKernelWatch implements KernelWatch {
 
   async start(sink: KernelSink): Promise<void> {
     this.sink = sink;
-    const init: WorkerInit = { filter: this.filter, rcvbuf: this.rcvbuf };
-    this.worker = new Worker(new URL('./netlink/worker.js', import.meta.url), { workerData: init });
-    this.worker.on('message', (m: FromWorker) => this.onMessage(m));
-    this.worker.on('error', (e) => this.log.error({ err: e }, 'kernel watch worker failed'));
-    await new Promise<void>((resolve, reject) => {
-      this.worker!.once('message', (m: FromWorker) => (m.t === 'ready' ? resolve() : reject(new Error(JSON.stringify(m)))));
-      this.worker!.once('error', reject);
-    });
+    await this.spawn();
     await this.fullSync('initial dump');
     this.carrier.start();
+  }
+
+  private async spawn(): Promise<void> {
+    const init: WorkerInit = { filter: this.filter, rcvbuf: this.rcvbuf };
+    const w = new Worker(new URL('./netlink/worker.js', import.meta.url), { workerData: init });
+    this.worker = w;
+    this.exited = new Promise((r) => w.once('exit', () => r()));
+    w.on('message', (m: FromWorker) => this.onMessage(m));
+    w.on('error', (e) => this.log.error({ err: e }, 'kernel watch worker failed'));
+    w.once('exit', (code) => this.onExit(w, code));
+    await new Promise<void>((resolve, reject) => {
+      w.once('message', (m: FromWorker) => (m.t === 'ready' ? resolve() : reject(new Error(JSON.stringify(m)))));
+      w.once('error', reject);
+      w.once('exit', (code) => reject(new UplinkError('NETLINK', `kernel watch worker exited with ${code} before it was ready`)));
+    });
+  }
+
+  /** A dead worker would leave the daemon blind: fail what waits on it and start a new one with a full resync. */
+  private onExit(w: Worker, code: number): void {
+    if (this.worker !== w) return;
+    for (const p of this.pending.values()) p.reject(new UplinkError('NETLINK', 'kernel watch worker exited'));
+    this.pending.clear();
+    if (this.stopped) return;
+    this.log.error({ code }, 'kernel watch worker exited; restarting it with a full resync');
+    clearTimeout(this.resync?.timer);
+    this.resync = undefined;
+    setTimeout(() => {
+      if (this.stopped) return;
+      this.spawn()
+        .then(() => this.fullSync('kernel watch restarted'))
+        .catch((e) => this.log.error({ err: e }, 'kernel watch restart failed'));
+    }, 1000).unref();
   }
 
   async stop(): Promise<void> {
@@ -72,9 +98,9 @@ export class LinuxKernelWatch implements KernelWatch {
     const w = this.worker;
     if (!w) return;
     w.postMessage({ t: 'stop' });
-    const exited = new Promise<void>((r) => w.once('exit', () => r()));
     const timer = setTimeout(() => void w.terminate(), 1000);
-    await exited;
+    // Resolves at once when the worker is already gone ('exit' is never emitted twice).
+    await this.exited;
     clearTimeout(timer);
     for (const p of this.pending.values()) p.reject(new UplinkError('NETLINK', 'kernel watch stopped'));
   }

@@ -117,7 +117,16 @@ export class CommandDriver {
     const attempt = this.failures + 1;
     this.o.log.info({ attempt, command: this.o.cfg.connect }, 'dialing');
     this.o.onDial(attempt);
-    this.watch(Supervised.start({ command: this.o.cfg.connect!, env: this.o.env, logFile: this.o.logFile }, this.o.log));
+    try {
+      this.watch(Supervised.start({ command: this.o.cfg.connect!, env: this.o.env, logFile: this.o.logFile }, this.o.log));
+    } catch (e) {
+      // Could not even start it (log file, fork): a failed dial, never a crash.
+      this.o.log.error({ error: (e as Error).message }, 'cannot start the connect command');
+      this.lastExit = `could not start: ${(e as Error).message}`;
+      this.afterHangup('peer', this.lastExit);
+      this.o.onChange(this.lastExit);
+      return;
+    }
     const timeout = this.o.cfg.max_connect ?? DEFAULT_CONNECT_TIMEOUT_MS;
     this.connectTimer = setTimeout(() => !this.wasUp && void this.hangup('timeout'), timeout);
     this.o.onChange('dial started');

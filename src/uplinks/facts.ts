@@ -43,4 +43,5 @@ export function linkFacts(w: WorldState, cfg: UplinkConfig): LinkFacts {
   return facts;
 }
 
-export const factsKey = (f: LinkFacts) => `${f.index}|${f.carrier}|${f.v4?.address}|${f.v6?.address}`;
+/** A change here means: judge the link afresh, and probe at once (a late DHCP gateway included). */
+export const factsKey = (f: LinkFacts) => `${f.index}|${f.carrier}|${f.v4?.address}|${f.v4?.gateway}|${f.v6?.address}|${f.v6?.gateway}`;

@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { ResolvedProbe } from '../config/probe.js';
-import type { ProbeRequest } from '../system/probe/types.js';
+import type { ProbeRequest, ProbeResult } from '../system/probe/types.js';
 import type { ProbeRunner } from '../system/system.js';
 import { ProbeStats } from './stats.js';
 
@@ -28,8 +28,8 @@ export interface HealthOptions {
   log: Logger;
 }
 
-const familyOf = (r: ProbeRequest): 4 | 6 => (r.source?.includes(':') ? 6 : 4);
 const isV6 = (t: string) => t.startsWith('[') || (t.includes(':') && !/^[\d.]+:\d+$/.test(t) && !t.includes('://'));
+const familyOf = (r: ProbeRequest): 4 | 6 => (isV6(r.method === 'http' ? new URL(r.target).hostname : r.target) ? 6 : 4);
 
 export class HealthChecker {
   /** The uplink as a whole: a round passes when `reliability` targets answer. */
@@ -100,7 +100,10 @@ export class HealthChecker {
   private async round(src: ProbeSource): Promise<boolean> {
     const reqs = this.targets(src);
     if (!reqs.length) return false;
-    const results = await Promise.all(reqs.map((r) => this.o.prober.probe(r)));
+    // A target of a family this uplink has no address for cannot be probed through it: an
+    // unbound probe would follow the selected route through another uplink and pass. It fails.
+    const unsourced: ProbeResult = { ok: false, error: 'no address of this family on the uplink' };
+    const results = await Promise.all(reqs.map((r) => (r.source ? this.o.prober.probe(r) : unsourced)));
     const ok = results.filter((r) => r.ok);
     const pass = ok.length >= Math.min(this.o.probe.reliability, reqs.length);
     const at = Date.now();

@@ -4,6 +4,7 @@
  * and the selection. Called from the reconcile loop; health rounds and driver
  * changes only mark the loop dirty.
  */
+import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { EventBus } from '../daemon/events.js';
@@ -39,6 +40,7 @@ export class UplinkManager {
   constructor(private readonly d: ManagerDeps) {}
 
   async start(saved: SavedState | undefined): Promise<void> {
+    await mkdir(this.d.config().control.state_dir, { recursive: true, mode: 0o755 });
     this.prober = this.d.system.prober();
     await this.prober.start();
     this.forced = saved?.forced;
@@ -47,6 +49,8 @@ export class UplinkManager {
   }
 
   async stop(teardown = false): Promise<void> {
+    // A dial that started since the last evaluation must be in the file, or the next daemon dials twice.
+    this.persist();
     await Promise.all([...this.uplinks.values()].map((u) => this.remove(u, teardown)));
     await this.prober?.stop();
     await this.saving;
@@ -87,7 +91,11 @@ export class UplinkManager {
         name, cfg: ucfg, log, env: { UPLINK: name, IFACE: ucfg.interface },
         logFile: `${cfg.control.state_dir}/${name}.connect.log`,
         onChange: (why) => this.d.onDirty(`${name}: ${why}`),
-        onDial: (attempt) => this.d.bus.publish({ type: 'uplink', name, event: 'dial', state: u.state, reason: `dial attempt ${attempt}` }),
+        onDial: (attempt) => {
+          // A new connection is judged afresh: the last one's failures must not fail it unprobed.
+          u.health.reset();
+          this.d.bus.publish({ type: 'uplink', name, event: 'dial', state: u.state, reason: `dial attempt ${attempt}` });
+        },
       });
       if (saved?.pid && saved.startTime) u.driver.adopt(saved.pid, saved.startTime);
     }
@@ -170,7 +178,10 @@ export class UplinkManager {
     const changed = !keep && (v.state !== u.state || v.reason !== u.reason);
     if (!keep && v.state !== u.state) this.transition(u, v.state, v.reason, now);
     else if (!keep) u.reason = v.reason;
-    u.goodSince = u.state === 'up' || (keep && u.state !== 'degraded') ? u.goodSince ?? now : undefined;
+    // Good = up with no failed round since: a lossy link whose window happens to look clean for a
+    // moment must still pass every round for its whole failback delay before it wins traffic back.
+    const good = (u.state === 'up' && stats.failStreak === 0) || (keep && u.state !== 'degraded');
+    u.goodSince = good ? u.goodSince ?? now : undefined;
     if (drv) this.drive(u, drv, now);
     return changed;
   }

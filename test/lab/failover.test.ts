@@ -80,7 +80,12 @@ test('recovery: failback after up_after good rounds and the failback delay; no f
   await topo.isp1.nft('delete table inet lab_loss\n');
   await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', { timeoutMs: 15_000, what: 'failback to wan1' });
   const took = Date.now() - t0;
-  assert.ok(took >= 2000 + 5 * 200 - 200, `failback waited ${took} ms`);
+  const back = mon.events.filter((e) => e.type === 'selection' && e.selected === 'wan1').at(-1);
+  // A real failback (not wan2 failing under a loaded machine): wan1 had been good for its delay.
+  assert.match(back?.type === 'selection' ? back.reason : '', /wan1 is better than wan2 and has been good for [2-9]s/, JSON.stringify(back));
+  assert.ok(((await d.status()).uplinks[0].probe?.passStreak ?? 0) >= 5, 'up_after good rounds first');
+  // Usually about 4 s: the 20-round loss window must clear first. Rarely a lossy window happens
+  // to look clean just before the loss ends; the reason above still proves the delay was kept.
   t.diagnostic(`failback after ${took} ms`);
 });
 

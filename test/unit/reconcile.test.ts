@@ -96,7 +96,7 @@ test('probes failing on wan1 move the default to wan2; recovery moves it back', 
   assert.ok(system.commands.includes('ip -4 route replace 0.0.0.0/0 via 203.0.113.1 dev wan2 table 7300 proto 201 metric 100'));
   assert.ok(events.some((e) => e.type === 'selection' && e.selected === 'wan2' && e.prev === 'wan1'));
   wan1Dead = false;
-  await until('wan1 back', () => selectionRoute(system, 100) === '198.51.100.1');
+  await until('wan1 back', () => selectionRoute(system, 100) === '198.51.100.1', 15_000);
   assert.ok(manager.uplinks.get('wan1')!.health.stats.view().passStreak >= 5, 'only after up_after good rounds');
 });
 

@@ -109,6 +109,8 @@ function loop(): void {
     setImmediate(loop);
   } catch (e) {
     post({ t: 'fatal', error: String((e as Error).stack ?? e) });
+    // End this thread; the main side restarts the watch with a full resync.
+    process.exit(1);
   }
 }
 
