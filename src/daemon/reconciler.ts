@@ -119,7 +119,7 @@ export class Reconciler {
     this.d.bus.publish({ type: 'reconcile', commands, deferred: 0, error: this.lastError });
     if (this.stopped) return;
     clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.markDirty('retry after a failed run'), this.d.retryMs ?? 2000);
+    this.retryTimer = setTimeout(() => this.markDirty('retry after a failed run'), this.d.retryMs ?? 2000).unref();
   }
 
   private async once(): Promise<void> {
@@ -199,6 +199,6 @@ export class Reconciler {
 
   private scheduleWake(at: number | undefined): void {
     clearTimeout(this.wakeTimer);
-    if (at !== undefined && !this.stopped) this.wakeTimer = setTimeout(() => this.markDirty('failback delay over'), at - Date.now() + 1);
+    if (at !== undefined && !this.stopped) this.wakeTimer = setTimeout(() => this.markDirty('failback delay over'), at - Date.now() + 1).unref();
   }
 }

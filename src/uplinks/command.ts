@@ -71,7 +71,7 @@ export class CommandDriver {
     }
     if (this.running || this.stopping || this.gaveUpReason || this.dialTimer) return;
     const at = this.nextDialAt ?? now;
-    this.dialTimer = setTimeout(() => this.dial(), Math.max(0, at - now));
+    this.dialTimer = setTimeout(() => this.dial(), Math.max(0, at - now)).unref();
   }
 
   /** A reload changed the uplink: the running connection stays; the next dial uses the new command. */
@@ -128,7 +128,7 @@ export class CommandDriver {
       return;
     }
     const timeout = this.o.cfg.max_connect ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    this.connectTimer = setTimeout(() => !this.wasUp && void this.hangup('timeout'), timeout);
+    this.connectTimer = setTimeout(() => !this.wasUp && void this.hangup('timeout'), timeout).unref();
     this.o.onChange('dial started');
   }
 

@@ -92,7 +92,8 @@ export class HealthChecker {
       if (!this.running) break;
       await new Promise<void>((resolve) => {
         this.wake = resolve;
-        this.timer = setTimeout(resolve, Math.max(0, started + delay - Date.now()));
+        // unref: the daemon is kept alive by its socket; a forgotten checker must not keep a process.
+        this.timer = setTimeout(resolve, Math.max(0, started + delay - Date.now())).unref();
       });
     }
   }

@@ -164,7 +164,11 @@ export class UplinkManager {
       u.health.kick();
     }
     const drv = u.driver;
-    const stats = u.health.stats.view();
+    const all = u.health.stats.view();
+    // Quality is judged on the best family: an uplink whose IPv6 is dead but whose IPv4 is
+    // clean is up (and carries IPv4 only), not degraded by the IPv6 probes' losses.
+    const fams = ([4, 6] as const).map((f) => u.health.family[f].view()).filter((v) => v.rounds > 0);
+    const stats = { ...all, lossPct: fams.length ? Math.min(...fams.map((v) => v.lossPct)) : all.lossPct };
     if (u.adopted && stats.rounds > 0) u.adopted = false;
     const v = check({
       prev: u.state, driver: drv ? 'command' : 'interface', adminDown: u.adminDown,

@@ -34,7 +34,7 @@ test('IPv6 follows the selection; an uplink whose IPv6 dies keeps IPv4 and hands
   assert.equal((await topo.gw.exec(['ping', '-6', '-c1', '-W1', SERVER6], { check: false })).code, 0, 'IPv6 works through wan2');
 
   await topo.isp1.nft('delete table ip6 lab_v6dead\n');
-  await waitFor(async () => (await routeDev(topo.gw, SERVER6)) === 'wan1', { timeoutMs: 5000, what: 'IPv6 back on wan1' });
+  await waitFor(async () => (await routeDev(topo.gw, SERVER6)) === 'wan1', { timeoutMs: 15_000, what: 'IPv6 back on wan1' });
 
   // A silent death of the whole uplink moves both families.
   await topo.blackhole('isp1');

@@ -33,7 +33,7 @@ function kernelWithTwoUplinks(system = new FakeSystem()) {
 
 async function loop(t: { after(fn: () => unknown): void }, system = kernelWithTwoUplinks(), text = uplinks(), dir?: string) {
   const stateDir = dir ?? mkdtempSync(join(tmpdir(), 'uplinkd-unit-'));
-  if (!dir) t.after(() => rmSync(stateDir, { recursive: true, force: true }));
+
   let config = parseConfigText(`control: { state_dir: ${stateDir} }\n${text}`, 'test.yaml');
   const bus = new EventBus();
   const events: DaemonEvent[] = [];
@@ -50,6 +50,8 @@ async function loop(t: { after(fn: () => unknown): void }, system = kernelWithTw
     await manager.stop();
   };
   t.after(stop);
+  // After stop: a stopping manager writes the state file one last time.
+  if (!dir) t.after(() => rmSync(stateDir, { recursive: true, force: true }));
   const reload = (next: string) => {
     config = parseConfigText(`control: { state_dir: ${stateDir} }\n${next}`, 'test.yaml');
     manager.sync();
