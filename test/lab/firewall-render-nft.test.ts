@@ -171,9 +171,12 @@ test('real traffic in namespaces: forwards via the map pairs (v4, v6, kept port)
   const lab = await labForTest(t);
   // rp_filter off on gw: the client's 192.0.2.100 is reachable only through the fwmark rule,
   // which a first packet (no mark yet) cannot use.
-  const gw = await lab.ns('gw', { forwarding: true, sysctls: { 'net.ipv4.conf.all.rp_filter': 0, 'net.ipv4.conf.default.rp_filter': 0, 'net.ipv6.conf.all.forwarding': 1 } });
-  const client = await lab.ns('client');
-  const lan = await lab.ns('lan');
+  // No DAD: a tentative link-local address keeps the kernel from resolving neighbours for
+  // forwarded IPv6 for a second or two, and the IPv6 forward then times out now and then.
+  const noDad = { 'net.ipv6.conf.all.accept_dad': 0, 'net.ipv6.conf.default.accept_dad': 0 };
+  const gw = await lab.ns('gw', { forwarding: true, sysctls: { 'net.ipv4.conf.all.rp_filter': 0, 'net.ipv4.conf.default.rp_filter': 0, 'net.ipv6.conf.all.forwarding': 1, ...noDad } });
+  const client = await lab.ns('client', { sysctls: noDad });
+  const lan = await lab.ns('lan', { sysctls: noDad });
   await lab.veth(gw, 'wan0', client, 'x0', { aAddr: '198.51.100.2/30', bAddr: '198.51.100.1/30' });
   await lab.veth(gw, 'lan0', lan, 'eth0', { aAddr: '10.66.0.1/24', bAddr: '10.66.0.2/24' });
   for (const [ns, dev, addr] of [[gw, 'wan0', '2001:db8:1::2/64'], [client, 'x0', '2001:db8:1::1/64'], [gw, 'lan0', '2001:db8:66::1/64'], [lan, 'eth0', '2001:db8:66::2/64']] as const) {
