@@ -53,6 +53,13 @@ export class CommandDriver {
     return this.nextDialAt !== undefined && !this.running;
   }
 
+  /** Re-dial bookkeeping from the state file. */
+  restore(d: { failures: number; gaveUp?: string; nextDialAt?: number }): void {
+    this.failures = d.failures;
+    this.gaveUpReason = d.gaveUp;
+    this.nextDialAt = d.nextDialAt;
+  }
+
   /** A connect process left running by the previous daemon. */
   adopt(pid: number, startTime: number): boolean {
     const p = Supervised.adopt(pid, this.o.log, { startTime });

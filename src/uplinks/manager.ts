@@ -97,6 +97,7 @@ export class UplinkManager {
           this.d.bus.publish({ type: 'uplink', name, event: 'dial', state: u.state, reason: `dial attempt ${attempt}` });
         },
       });
+      if (saved?.dial) u.driver.restore(saved.dial);
       if (saved?.pid && saved.startTime) u.driver.adopt(saved.pid, saved.startTime);
     }
     this.uplinks.set(name, u);
@@ -252,6 +253,7 @@ export class UplinkManager {
       s.uplinks[u.name] = {
         state: u.state, since: u.since, adminDown: u.adminDown, adminBlocked: u.adminBlocked, dialRequested: u.dialRequested,
         ...(u.driver?.pid ? { pid: u.driver.pid, startTime: u.driver.startTime } : {}),
+        ...(u.driver ? { dial: { failures: u.driver.failures, gaveUp: u.driver.gaveUpReason, nextDialAt: u.driver.nextDialAt } } : {}),
       };
     }
     const key = JSON.stringify({ ...s, uplinks: Object.fromEntries(Object.entries(s.uplinks).map(([n, u]) => [n, { ...u, since: 0 }])) });

@@ -16,6 +16,8 @@ export interface SavedUplink {
   dialRequested: boolean;
   pid?: number;
   startTime?: number;
+  /** Re-dial bookkeeping: a restart must not dial a blocked uplink or skip a holdoff. */
+  dial?: { failures: number; gaveUp?: string; nextDialAt?: number };
 }
 
 export interface SavedState {

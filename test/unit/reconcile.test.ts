@@ -214,3 +214,16 @@ uplinks:
   v6Dead = false;
   await until('IPv6 back on wan1', () => s6()[0] === '2001:db8:1::1');
 });
+
+test('a restarted daemon keeps a connect uplink blocked that had given up', async (t) => {
+  const { mkdtempSync: mk, writeFileSync: wr } = await import('node:fs');
+  const dir = mk(join(tmpdir(), 'uplinkd-unit-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  wr(stateFile(dir), JSON.stringify({ version: 1, uplinks: { dsl: { state: 'blocked', since: 1, adminDown: false, adminBlocked: false, dialRequested: false, dial: { failures: 3, gaveUp: 'gave up after 3 failed dial(s)' } } } }));
+  const system = kernelWithTwoUplinks();
+  const { manager, events } = await loop(t, system, 'uplinks:\n  dsl: { interface: ppp0, connect: "exit 1", redial: { retries: 2 } }\n', dir);
+  await until('evaluated', () => manager.uplinks.get('dsl')!.reason.includes('gave up'));
+  assert.equal(manager.uplinks.get('dsl')!.state, 'blocked');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.ok(!events.some((e) => e.type === 'uplink' && e.event === 'dial'), 'no dial after the restart');
+});
