@@ -131,10 +131,7 @@ export class Reconciler {
     const k = cfg.control.kernel;
     const now = Date.now();
     manager.evaluate(world, now);
-    const uplinks: RoutedUplink[] = [...manager.uplinks.values()].map((u) => ({
-      name: u.name, table: u.table, index: u.index, dev: u.cfg.interface, facts: u.facts, staticAddress: u.cfg.address,
-      familyOk: { 4: manager.familyOk(u, 4), 6: manager.familyOk(u, 6) },
-    }));
+    const uplinks = this.routed(cfg, world);
     const desired = desiredKernel(uplinks, manager.selection.order, selectionTable(k), k);
     const plan = planKernel({ ...desired, world, protocol: k.route_protocol, judged: this.judged });
     for (const c of plan.conflicts) log.warn(c);
@@ -155,18 +152,30 @@ export class Reconciler {
     this.scheduleWake(manager.nextWakeAt(now));
   }
 
+  /**
+   * What the route planner needs of each configured uplink: facts and family health from the
+   * running uplink, or (an uplink a new config would add) the facts as the world shows them.
+   */
+  private routed(cfg: Config, world: WorldState): RoutedUplink[] {
+    const tables = uplinkTables(cfg);
+    return Object.entries(cfg.uplinks).map(([name, ucfg], index) => {
+      const u = this.d.manager.uplinks.get(name);
+      const running = u && u.cfg.interface === ucfg.interface ? u : undefined;
+      return {
+        name, table: tables.get(name)!, index, dev: ucfg.interface, staticAddress: ucfg.address,
+        facts: running?.facts ?? linkFacts(world, ucfg),
+        familyOk: running ? { 4: this.d.manager.familyOk(running, 4), 6: this.d.manager.familyOk(running, 6) } : undefined,
+      };
+    });
+  }
+
   /** The kernel ops a config would cause now, without applying them (`uplink plan`). */
   planFor(cfg: Config): string[] {
     const k = cfg.control.kernel;
     const world = this.d.world.snapshot();
-    const tables = uplinkTables(cfg);
     const names = Object.keys(cfg.uplinks);
-    const uplinks: RoutedUplink[] = names.map((name, index) => {
-      const u = this.d.manager.uplinks.get(name);
-      return { name, table: tables.get(name)!, index, dev: cfg.uplinks[name].interface, facts: u?.facts ?? linkFacts(world, cfg.uplinks[name]), staticAddress: cfg.uplinks[name].address };
-    });
     const order = this.d.manager.selection.order.filter((n) => names.includes(n));
-    const desired = desiredKernel(uplinks, order, selectionTable(k), k);
+    const desired = desiredKernel(this.routed(cfg, world), order, selectionTable(k), k);
     return planKernel({ ...desired, world, protocol: k.route_protocol, judged: true }).ops.map(displayCommand);
   }
 

@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { ResolvedProbe } from '../config/probe.js';
+import { targetFamily } from '../system/probe/target.js';
 import type { ProbeRequest, ProbeResult } from '../system/probe/types.js';
 import type { ProbeRunner } from '../system/system.js';
 import { ProbeStats } from './stats.js';
@@ -28,8 +29,7 @@ export interface HealthOptions {
   log: Logger;
 }
 
-const isV6 = (t: string) => t.startsWith('[') || (t.includes(':') && !/^[\d.]+:\d+$/.test(t) && !t.includes('://'));
-const familyOf = (r: ProbeRequest): 4 | 6 => (isV6(r.method === 'http' ? new URL(r.target).hostname : r.target) ? 6 : 4);
+const familyOf = (r: ProbeRequest): 4 | 6 => targetFamily(r.method, r.target);
 
 export class HealthChecker {
   /** The uplink as a whole: a round passes when `reliability` targets answer. */
@@ -73,7 +73,7 @@ export class HealthChecker {
     const list = p.targets.length ? p.targets : [src.gateway4, src.gateway6].filter((g): g is string => !!g);
     return list.map((target) => ({
       method: p.method, target, timeoutMs: p.timeout, mark: this.o.mark, query: p.query,
-      source: isV6(p.method === 'http' ? new URL(target).hostname : target) ? src.address6 : src.address4,
+      source: targetFamily(p.method, target) === 6 ? src.address6 : src.address4,
     }));
   }
 

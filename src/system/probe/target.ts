@@ -76,3 +76,16 @@ export function checkSource(source: string | undefined, targetFamily: 4 | 6): st
   if (f !== targetFamily) return `probe source ${source} is IPv${f} but the target is IPv${targetFamily}`;
   return undefined;
 }
+
+/** The address family a probe target of this method goes to (4 when it cannot tell). */
+export function targetFamily(method: string, target: string): 4 | 6 {
+  if (method === 'http') {
+    try {
+      return isIP(new URL(target).hostname.replace(/^\[|\]$/g, '')) === 6 ? 6 : 4;
+    } catch {
+      return 4;
+    }
+  }
+  const e = parseEndpoint(target, 1);
+  return e.ok ? e.value.family : 4;
+}
