@@ -1,4 +1,5 @@
 /** Runs the built uplinkd inside a lab namespace and talks to it like a user would. */
+import { writeFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,7 +26,6 @@ export async function startDaemon(lab: Lab, ns: Ns, uplinksYaml: string, opts: {
   const configFile = opts.configFile ?? lab.tempFile('uplinkd.yaml', '');
   const dir = dirname(configFile);
   const socket = join(dir, 'uplinkd.sock');
-  const { writeFileSync } = await import('node:fs');
   if (!opts.configFile) writeFileSync(configFile, labConfig(dir, uplinksYaml, opts.controlYaml));
   const proc = ns.spawn(process.execPath, [UPLINKD, '--config', configFile, '--log-format', 'json', ...(opts.args ?? [])]);
   await waitFor(() => rpc(socket, 'ping'), { timeoutMs: 15000, what: `uplinkd answering on ${socket}` });

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { labForTest, pidAlive, waitFor } from '../../src/lab/harness.js';
 import { monitor, startDaemon, uplinkCli, UPLINKD } from '../../src/lab/daemon.js';
 
@@ -93,7 +93,7 @@ test('reload: a bad config is rejected and the running one kept; a good one appl
   const lab = await labForTest(t);
   const gw = await lab.ns('gw');
   const d = await startDaemon(lab, gw, UPLINKS);
-  const good = (await import('node:fs')).readFileSync(d.configFile, 'utf8');
+  const good = readFileSync(d.configFile, 'utf8');
   writeFileSync(d.configFile, good.replace('priority: 10', 'priority: "ten"'));
   const bad = await d.cli(['reload']);
   assert.equal(bad.code, 1);

@@ -4,6 +4,7 @@
  * way the connection came, or a BCP 38 ISP drops them), zone policy, foreign
  * tables untouched, our table restored after `nft flush ruleset`.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { labForTest, waitFor, type Lab, type Ns } from '../../src/lab/harness.js';
@@ -80,7 +81,6 @@ test('nft flush ruleset: our table is back within 5 s and NAT works again', asyn
   assert.ok(s.firewall.restored >= 1);
   assert.ok(s.firewall.generation > gen);
   // uplink plan: what a new config would change, against the running daemon, applying nothing.
-  const { readFileSync, writeFileSync } = await import('node:fs');
   const next = `${d.configFile}.next`;
   writeFileSync(next, readFileSync(d.configFile, 'utf8').replace('forwards:\n', 'forwards:\n  - { proto: tcp, port: 8443, to: "10.77.0.2:443" }\n'));
   const plan = await d.cli(['plan', next]);

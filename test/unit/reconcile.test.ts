@@ -1,7 +1,7 @@
 /** The daemon's loop wired to the fake System: kernel → world → uplinks → selection → routes and rules. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -216,10 +216,9 @@ uplinks:
 });
 
 test('a restarted daemon keeps a connect uplink blocked that had given up', async (t) => {
-  const { mkdtempSync: mk, writeFileSync: wr } = await import('node:fs');
-  const dir = mk(join(tmpdir(), 'uplinkd-unit-'));
+  const dir = mkdtempSync(join(tmpdir(), 'uplinkd-unit-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  wr(stateFile(dir), JSON.stringify({ version: 1, uplinks: { dsl: { state: 'blocked', since: 1, adminDown: false, adminBlocked: false, dialRequested: false, dial: { failures: 3, gaveUp: 'gave up after 3 failed dial(s)' } } } }));
+  writeFileSync(stateFile(dir), JSON.stringify({ version: 1, uplinks: { dsl: { state: 'blocked', since: 1, adminDown: false, adminBlocked: false, dialRequested: false, dial: { failures: 3, gaveUp: 'gave up after 3 failed dial(s)' } } } }));
   const system = kernelWithTwoUplinks();
   const { manager, events } = await loop(t, system, 'uplinks:\n  dsl: { interface: ppp0, connect: "exit 1", redial: { retries: 2 } }\n', dir);
   await until('evaluated', () => manager.uplinks.get('dsl')!.reason.includes('gave up'));
