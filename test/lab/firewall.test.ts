@@ -90,3 +90,23 @@ test('nft flush ruleset: our table is back within 5 s and NAT works again', asyn
   assert.doesNotMatch(plan.stdout, /ip -4 route/, 'the routes would not change');
   assert.equal((await d.status()).firewall.generation, s.firewall.generation, 'plan applied nothing');
 });
+
+test('a config whose ruleset nft rejects is refused on reload with nft\'s message; the running ruleset stays', async (t) => {
+  const { topo, d } = await setup(t);
+  const before = await d.status();
+  const listing = (await topo.gw.exec(['nft', 'list', 'table', 'inet', 'uplinkd'])).stdout;
+  // Valid for our schema, refused by the kernel: a set name (zone_<zone>) longer than NFT_SET_MAXNAMELEN.
+  const good = readFileSync(d.configFile, 'utf8');
+  writeFileSync(d.configFile, good.replace('zone: dmz }', `zone: d${'m'.repeat(300)}z }`));
+  const r = await d.cli(['reload']);
+  assert.notEqual(r.code, 0, 'reload refused');
+  assert.match(r.stderr + r.stdout, /nft/i);
+  assert.match(r.stderr + r.stdout, /name too long, 256 characters maximum/, "nft's own message");
+  const after = await d.status();
+  assert.equal(after.firewall.generation, before.firewall.generation, 'nothing applied');
+  assert.equal((await topo.gw.exec(['nft', 'list', 'table', 'inet', 'uplinkd'])).stdout, listing, 'the running ruleset stays');
+  assert.equal(await ask(topo.lan, SERVER, 8080), GW_WAN1, 'NAT still works');
+  // The old config keeps running: a later good reload works.
+  writeFileSync(d.configFile, good);
+  assert.equal((await d.cli(['reload'])).code, 0);
+});
