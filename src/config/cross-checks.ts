@@ -82,6 +82,14 @@ export function crossCheck(cfg: unknown, ctx: Ctx): void {
 
   checkProbes(cfg, uplinks, add);
 
+  // snat lives in our nftables table: it needs the firewall.
+  const fw = cfg['firewall'];
+  if (isObj(fw) && fw['enabled'] === false) {
+    for (const [name, u] of uplinks) {
+      if (u['snat'] !== undefined) add(['uplinks', name, 'snat'], u['snat'], 'snat needs the firewall, but firewall.enabled is false', 'remove snat (masquerade is then not applied either), or enable the firewall');
+    }
+  }
+
   // Capacity of our table range: the selection table plus one per uplink.
   const control = cfg['control'];
   const kernel = isObj(control) ? control['kernel'] : undefined;

@@ -84,7 +84,7 @@ export const firewallSchema = z
     enabled: z
       .boolean()
       .optional()
-      .describe('Manage table inet uplinkd (default: when lan, forwards or firewall.input are configured).'),
+      .describe('Manage table inet uplinkd (default: when lan, forwards, firewall.input or an uplink snat is configured).'),
     input: z.array(inputOpenSchema).default([]).describe('What the uplinks may reach on the gateway itself; everything else from them is dropped (ICMP and replies pass).'),
     mss_clamp: z.boolean().default(true).describe('Clamp TCP MSS to the route MTU on the uplinks (PPPoE, LTE and VPN links need it).'),
   })

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { duration, formatDuration, positiveDuration } from './duration.js';
 import { hinted } from './errors.js';
 import { PROBE_METHODS, PROBE_PROFILE_NAMES } from './probe.js';
-import { cidr, command, evenAfterChildErrors, ifname, ipAddress, ipv6Address } from './types.js';
+import { cidr, command, evenAfterChildErrors, ifname, ipAddress, ipv4Address, ipv6Address } from './types.js';
 
 const isNum = (v: unknown): v is number => typeof v === 'number';
 
@@ -104,6 +104,7 @@ export const uplinkSchema = z
     gateway: ipAddress.optional().describe('Gateway address (IPv4 or IPv6). Optional; else learned from the kernel.'),
     gateway6: ipv6Address.optional().describe('IPv6 gateway, when gateway is IPv4. Optional; else learned from the kernel.'),
     address: cidr.optional().describe('Static address with prefix length (e.g. 198.51.100.2/24). Optional; else whatever the interface has.'),
+    snat: ipv4Address.optional().describe('IPv4 source address for flows leaving through this uplink (SNAT) instead of masquerade, for static uplinks. When traffic moves off this uplink, the flows pinned to this address are removed from conntrack so they continue through the new uplink.'),
     probe: probeSchema.optional(),
     connect: command.optional().describe('Command that brings the link up (supervised, e.g. "pppd call isp nodetach"). The uplink is selectable once the interface has carrier and an address.'),
     disconnect: command.optional().describe('Command that hangs up (default: stop the connect process).'),

@@ -16,7 +16,8 @@ import { planKernel } from '../routing/plan.js';
 import { selectionTable, uplinkTables } from '../routing/tables.js';
 import { linkFacts } from '../uplinks/facts.js';
 import type { UplinkManager } from '../uplinks/manager.js';
-import type { Firewall } from '../firewall/apply.js';
+import { firewallEnabled, type Firewall } from '../firewall/apply.js';
+import { unselectedSnat } from '../firewall/snat.js';
 import type { EventBus } from './events.js';
 
 export interface ReconcilerDeps {
@@ -42,6 +43,8 @@ export class Reconciler {
   private judged = false;
   private stopped = true;
   runs = 0;
+  /** The selection for which the other uplinks' SNAT flows were last released. */
+  private snatReleasedFor?: string;
   lastError?: string;
 
   constructor(private readonly d: ReconcilerDeps) {}
@@ -145,6 +148,7 @@ export class Reconciler {
       }
       await this.d.firewall?.ensure();
       this.lastError = undefined;
+      await this.releaseSnat(cfg);
     } catch (e) {
       this.failed(e, plan.ops.map(displayCommand));
     }
@@ -185,6 +189,30 @@ export class Reconciler {
     const plan = planKernel({ routes: [], rules: [], world: this.d.world.snapshot(), protocol: k.route_protocol, judged: true });
     await this.d.system.apply(plan.ops);
     return plan.ops.map(displayCommand);
+  }
+
+  /**
+   * Once routes point elsewhere, drop the conntrack entries pinned by SNAT to the uplinks that
+   * no longer carry traffic, so their flows start over through the selected one (firewall/snat.ts).
+   * With nothing selected they are left alone: their uplink may come back first.
+   * A failure is a warning: the routes are right, only those flows stay stuck.
+   */
+  private async releaseSnat(cfg: Config): Promise<void> {
+    const selected = this.d.manager.selection.selected;
+    if (!selected || selected === this.snatReleasedFor || !firewallEnabled(cfg)) return;
+    this.snatReleasedFor = selected;
+    const addresses = unselectedSnat(cfg, selected);
+    if (!addresses.length) return;
+    try {
+      const r = await this.d.system.conntrackFlush(addresses);
+      const message = `released ${r.deleted} flow(s) pinned by SNAT to ${addresses.join(', ')} (of ${r.examined} tracked)`;
+      if (r.deleted) this.d.log.info({ addresses, ...r }, `conntrack: ${message}`);
+      this.d.bus.publish({ type: 'conntrack', addresses, deleted: r.deleted, examined: r.examined, ok: true, message });
+    } catch (e) {
+      const message = `could not release the flows pinned by SNAT to ${addresses.join(', ')}: ${(e as Error).message}`;
+      this.d.log.warn({ addresses }, `conntrack: ${message}`);
+      this.d.bus.publish({ type: 'conntrack', addresses, deleted: 0, examined: 0, ok: false, message });
+    }
   }
 
   /** The kernel skips a carrier-less uplink's routes by itself only with this set (PLATFORM-NOTES.md). */

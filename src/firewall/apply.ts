@@ -33,14 +33,15 @@ export interface FirewallStatus {
 const VERIFY_MS = 2000;
 
 export function firewallEnabled(cfg: Config): boolean {
-  return cfg.firewall.enabled ?? (cfg.lan.length > 0 || cfg.forwards.length > 0 || cfg.firewall.input.length > 0);
+  const snat = Object.values(cfg.uplinks).some((u) => u.snat !== undefined);
+  return cfg.firewall.enabled ?? (cfg.lan.length > 0 || cfg.forwards.length > 0 || cfg.firewall.input.length > 0 || snat);
 }
 
 /** Everything the ruleset depends on (pure). */
 export function firewallInput(cfg: Config, generation: number, wanAddrs4: string[] = []): FirewallInput {
   const k = cfg.control.kernel;
   return {
-    uplinks: Object.entries(cfg.uplinks).map(([name, u], index) => ({ name, iface: u.interface, mark: ingressMark(k, index) })),
+    uplinks: Object.entries(cfg.uplinks).map(([name, u], index) => ({ name, iface: u.interface, mark: ingressMark(k, index), ...(u.snat ? { snat: u.snat } : {}) })),
     zones: cfg.lan.map((l) => ({ iface: l.interface, zone: l.zone })),
     forwards: cfg.forwards,
     input: cfg.firewall.input,

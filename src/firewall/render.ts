@@ -12,7 +12,7 @@
  *               mark on replies from the LAN, so a fwmark rule routes them back out the
  *               uplink the connection came in on
  *   nat_pre     port forwards (DNAT), only for packets from the uplinks
- *   nat_post    masquerade IPv4 out of every uplink, always (PLATFORM-NOTES: conntrack pins
+ *   nat_post    SNAT to an uplink's fixed address (`snat`), else masquerade IPv4 out of every uplink, always (PLATFORM-NOTES: conntrack pins
  *               NAT at a flow's first packet); never into anything else
  *   forward     MSS clamp, established, DNATed, zone policy, wan → anything else dropped
  *   input       from the uplinks: established, ICMP, DHCPv6 replies, opened ports, drop
@@ -30,7 +30,7 @@ export type { DnatMap, DnatMapEntry, DnatRule, ForwardNote, ForwardPlan, Forward
 
 export interface FirewallInput {
   /** Every configured uplink: zone wan. mark = its ingress mark value (already shifted into the mask). */
-  uplinks: { name: string; iface: string; mark: number }[];
+  uplinks: { name: string; iface: string; mark: number; snat?: string }[];
   /** `lan` entries: interface → zone (lan, dmz, …). */
   zones: { iface: string; zone: string }[];
   /** Port forwards, from config `forwards`. */
@@ -99,7 +99,7 @@ export function renderTable(i: FirewallInput): { nftables: unknown[] } {
   const chains: [ChainName, { c: string; e: Stmt[] }[]][] = [
     ['mangle_pre', manglePre(i.uplinks, mask)],
     ['nat_pre', [...natPre(plan), ...hairpinDnat(i.forwards)]],
-    ['nat_post', [{ c: 'masquerade IPv4 out of every uplink, always', e: [eq(meta('nfproto'), 'ipv4'), ifMatch('oifname', WAN), { masquerade: null }] }, ...hairpinMasquerade(i.forwards)]],
+    ['nat_post', [...snat(i.uplinks), { c: 'masquerade IPv4 out of every uplink, always', e: [eq(meta('nfproto'), 'ipv4'), ifMatch('oifname', WAN), { masquerade: null }] }, ...hairpinMasquerade(i.forwards)]],
     ['forward', forward([...zones.keys()], i.mssClamp !== false)],
     ['input', input(i.input)],
   ];
@@ -180,6 +180,14 @@ function manglePre(uplinks: FirewallInput['uplinks'], mask: number): { c: string
     });
   }
   return out;
+}
+
+/** Uplinks with a fixed SNAT address: before the masquerade rule, which catches the rest. */
+function snat(uplinks: FirewallInput['uplinks']): { c: string; e: Stmt[] }[] {
+  return uplinks.flatMap((u) => (u.snat ? [{
+    c: `uplink ${u.name}: SNAT IPv4 out of ${u.iface} to ${u.snat}`,
+    e: [eq(meta('nfproto'), 'ipv4'), ifMatch('oifname', u.iface), { snat: { family: 'ip', addr: u.snat } }],
+  }] : []));
 }
 
 function natPre(plan: ForwardPlan): { c: string; e: Stmt[] }[] {

@@ -131,6 +131,13 @@ export class FakeSystem {
     this.nftSnapshots.push(file);
   }
 
+  /** conntrackFlush calls, newest last. */
+  readonly conntrackFlushes: string[][] = [];
+  async conntrackFlush(snatAddrs: string[]) {
+    this.conntrackFlushes.push([...snatAddrs]);
+    return { examined: 0, deleted: 0, vanished: 0 };
+  }
+
   async nftChains(): Promise<NftChain[]> {
     return this.foreignChains;
   }

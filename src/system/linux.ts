@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { UplinkError } from '../errors.js';
 import { LinuxKernelWatch } from './kernel-watch.js';
 import { batchLine, displayCommand, opFamily, type KernelOp } from './ops.js';
+import { flushSnatFlows } from './conntrack/index.js';
 import { nftApply, nftListChains, nftListTable, nftListText } from './nft.js';
 import { Prober } from './probe/prober.js';
 import type { System } from './system.js';
@@ -71,6 +72,10 @@ export class LinuxSystem implements System {
     await rename(`${file}.tmp`, file);
   }
 
+  conntrackFlush(snatAddrs: string[]) {
+    return flushSnatFlows(snatAddrs);
+  }
+
   async sysctl(key: string, value: string): Promise<boolean> {
     const path = sysctlPath(key);
     const cur = (await readFile(path, 'utf8').catch(() => undefined))?.trim();
@@ -91,6 +96,11 @@ export class DryRunSystem extends LinuxSystem {
   override async sysctl(key: string, value: string): Promise<boolean> {
     this.log.info({ command: `sysctl -w ${key}=${value}` }, 'dry-run: would run');
     return false;
+  }
+
+  override async conntrackFlush(snatAddrs: string[]) {
+    this.log.info({ snatAddrs }, 'dry-run: would delete the conntrack entries pinned by SNAT to these addresses');
+    return { examined: 0, deleted: 0, vanished: 0 };
   }
 
   override async nftSnapshot(): Promise<void> {

@@ -4,6 +4,7 @@ import type { KernelOp } from './ops.js';
 import type { ProbeRequest, ProbeResult } from './probe/types.js';
 import type { RouteFilter } from './types.js';
 import type { NftChain } from './nft.js';
+import type { CtFlushResult } from './conntrack/index.js';
 
 export interface ProbeRunner {
   start(): Promise<void>;
@@ -27,4 +28,6 @@ export interface System {
   nftChains(): Promise<NftChain[]>;
   /** Writes our table in nft syntax to `file` (atomically), for /etc/nftables.conf to include. */
   nftSnapshot(table: string, file: string): Promise<void>;
+  /** Deletes the IPv4 conntrack entries pinned by SNAT to these addresses (ctnetlink). */
+  conntrackFlush(snatAddrs: string[]): Promise<CtFlushResult>;
 }

@@ -75,6 +75,17 @@ test('masquerade: IPv4 out of every uplink, nothing else', () => {
   assert.deepEqual(named(FULL, 'set', 'wan_ifaces'), { ...T, name: 'wan_ifaces', type: 'ifname', elem: ['eth0', 'wwan0'] });
 });
 
+test('snat: an uplink with a fixed address is SNATed before the masquerade rule catches the rest', () => {
+  const i: FirewallInput = { ...FULL, uplinks: [{ ...FULL.uplinks[0]!, snat: '198.51.100.2' }, FULL.uplinks[1]!] };
+  const post = rules(i, 'nat_post');
+  assert.deepEqual(post.map((r) => r.comment), ['uplink fiber: SNAT IPv4 out of eth0 to 198.51.100.2', 'masquerade IPv4 out of every uplink, always']);
+  assert.deepEqual(post[0]!.expr, [
+    { match: { op: '==', left: { meta: { key: 'nfproto' } }, right: 'ipv4' } },
+    { match: { op: '==', left: { meta: { key: 'oifname' } }, right: 'eth0' } },
+    { snat: { family: 'ip', addr: '198.51.100.2' } },
+  ]);
+});
+
 test('two forwards land in one map pair with 2 elements and ONE dnat rule; a kept-port range in the interval map', () => {
   assert.deepEqual(named(FULL, 'map', 'fwd4_tcp'), {
     ...T, name: 'fwd4_tcp', type: 'inet_service', map: 'ipv4_addr', elem: [[80, '192.168.2.10'], [443, '192.168.2.10']],

@@ -102,6 +102,26 @@ test('probes failing on wan1 move the default to wan2; recovery moves it back', 
   assert.ok(manager.uplinks.get('wan1')!.health.stats.view().passStreak >= 5, 'only after up_after good rounds');
 });
 
+test('snat: when traffic leaves an uplink, the flows pinned to its fixed address are released, once per switch', async (t) => {
+  const system = kernelWithTwoUplinks();
+  let wan1Dead = false;
+  system.probeAnswer = (req) => (wan1Dead && req.source === '198.51.100.2' ? { ok: false, error: 'timeout' } : { ok: true, rttMs: 1 });
+  const text = uplinks().replace('failback_delay: 0s }', 'failback_delay: 0s, snat: 198.51.100.9 }');
+  const { events, rec } = await loop(t, system, text);
+  await until('wan1 selected', () => selectionRoute(system, 100) === '198.51.100.1');
+  await rec.settle();
+  assert.deepEqual(system.conntrackFlushes, [], 'wan1 carries traffic: its flows stay');
+  wan1Dead = true;
+  await until('wan2 selected', () => selectionRoute(system, 100) === '203.0.113.1');
+  await until('flows released', () => system.conntrackFlushes.length === 1);
+  assert.deepEqual(system.conntrackFlushes, [['198.51.100.9']]);
+  assert.ok(events.some((e) => e.type === 'conntrack' && e.ok && e.addresses[0] === '198.51.100.9'));
+  await rec.settle();
+  rec.markDirty('test');
+  await rec.settle();
+  assert.equal(system.conntrackFlushes.length, 1, 'not again while the selection stays');
+});
+
 test('carrier loss takes an uplink out at once, without waiting for probes', async (t) => {
   const { system, manager } = await loop(t);
   await until('wan1 selected', () => selectionRoute(system, 100) === '198.51.100.1');

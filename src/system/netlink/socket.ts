@@ -1,6 +1,6 @@
 /**
- * A raw rtnetlink socket through koffi (Node has no AF_NETLINK). Used only
- * inside the watch worker thread: every call here is synchronous, and a
+ * A raw netlink socket (rtnetlink; conntrack) through koffi (Node has no AF_NETLINK). Used only
+ * inside worker threads: every call here is synchronous, and a
  * blocking call on the main thread or libuv's pool would stall the daemon.
  */
 import koffi from 'koffi';
@@ -37,8 +37,8 @@ function intBuf(v: number): Buffer {
 export class NetlinkSocket {
   readonly fd: number;
 
-  constructor(groups: number, rcvbuf: number) {
-    this.fd = check('socket', socket(C.AF_NETLINK, C.SOCK_RAW | C.SOCK_CLOEXEC, C.NETLINK_ROUTE));
+  constructor(groups: number, rcvbuf: number, protocol: number = C.NETLINK_ROUTE) {
+    this.fd = check('socket', socket(C.AF_NETLINK, C.SOCK_RAW | C.SOCK_CLOEXEC, protocol));
     // SO_RCVBUFFORCE ignores rmem_max (root only); fall back to SO_RCVBUF.
     if (setsockopt(this.fd, C.SOL_SOCKET, C.SO_RCVBUFFORCE, intBuf(rcvbuf), 4) < 0) {
       setsockopt(this.fd, C.SOL_SOCKET, C.SO_RCVBUF, intBuf(rcvbuf), 4);

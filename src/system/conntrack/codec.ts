@@ -1,0 +1,117 @@
+/**
+ * Pure ctnetlink codec (NETLINK_NETFILTER, subsystem CTNETLINK): a dump request for the
+ * IPv4 conntrack table, the few fields of an entry we judge by, and a delete request that
+ * names one entry by its original tuple. The `conntrack` tool is not installed by default
+ * on the gateways we target, so we speak the protocol ourselves.
+ */
+import { attrs, formatIp, type NlMessage } from '../netlink/codec.js';
+import * as C from '../netlink/constants.js';
+
+export const NETLINK_NETFILTER = 12;
+const NFNL_SUBSYS_CTNETLINK = 1;
+export const IPCTNL_MSG_CT_NEW = NFNL_SUBSYS_CTNETLINK << 8;
+export const IPCTNL_MSG_CT_GET = (NFNL_SUBSYS_CTNETLINK << 8) | 1;
+export const IPCTNL_MSG_CT_DELETE = (NFNL_SUBSYS_CTNETLINK << 8) | 2;
+const NLM_F_ACK = 0x4;
+const NLA_F_NESTED = 0x8000;
+
+const CTA_TUPLE_ORIG = 1;
+const CTA_TUPLE_REPLY = 2;
+const CTA_ZONE = 18;
+const CTA_TUPLE_IP = 1;
+const CTA_IP_V4_SRC = 1;
+const CTA_IP_V4_DST = 2;
+
+/** One conntrack entry, as much as we need: who sent it, where replies go, and how to name it for a delete. */
+export interface CtEntry {
+  origSrc: string;
+  /** The reply's destination: after SNAT/masquerade, the address the flow was translated to. */
+  replyDst: string;
+  /** The raw CTA_TUPLE_ORIG attribute (header included), echoed back in a delete. */
+  origTuple: Buffer;
+  /** The raw CTA_ZONE attribute when the entry has one (a delete must name the same zone). */
+  zone?: Buffer;
+}
+
+function header(len: number, type: number, flags: number, seq: number, family: number): Buffer {
+  const b = Buffer.alloc(len);
+  b.writeUInt32LE(len, 0);
+  b.writeUInt16LE(type, 4);
+  b.writeUInt16LE(flags, 6);
+  b.writeUInt32LE(seq, 8);
+  b[16] = family; // nfgenmsg: family, version 0, res_id 0
+  return b;
+}
+
+/** Dump every IPv4 conntrack entry. */
+export function ctDumpRequest(seq: number): Buffer {
+  return header(C.NLMSG_HDRLEN + 4, IPCTNL_MSG_CT_GET, C.NLM_F_REQUEST | C.NLM_F_DUMP, seq, C.AF_INET);
+}
+
+/** Deletes one entry by its original tuple (and zone). Never built without a tuple: that would flush the table. */
+export function ctDeleteRequest(e: CtEntry, seq: number): Buffer {
+  if (e.origTuple.length < 4) throw new Error('conntrack delete without a tuple would flush the whole table');
+  const zone = e.zone ?? Buffer.alloc(0);
+  const len = C.NLMSG_HDRLEN + 4 + align4(e.origTuple.length) + align4(zone.length);
+  const b = header(len, IPCTNL_MSG_CT_DELETE, C.NLM_F_REQUEST | NLM_F_ACK, seq, C.AF_INET);
+  e.origTuple.copy(b, C.NLMSG_HDRLEN + 4);
+  zone.copy(b, C.NLMSG_HDRLEN + 4 + align4(e.origTuple.length));
+  return b;
+}
+
+const align4 = (n: number) => (n + 3) & ~3;
+
+/** The IPv4 source or destination inside a CTA_TUPLE_* attribute's value. */
+function tupleAddr(buf: Buffer, off: number, len: number, which: number): string | undefined {
+  for (const [t, o, l] of attrs(buf, off, off + len)) {
+    if (t !== CTA_TUPLE_IP) continue;
+    for (const [it, io, il] of attrs(buf, o, o + l)) if (it === which && il === 4) return formatIp(buf, io, il);
+  }
+  return undefined;
+}
+
+/** Parses a CT_NEW message of a dump; undefined for anything that is not a complete IPv4 entry. */
+export function parseCtEntry(m: NlMessage): CtEntry | undefined {
+  const body = m.off + 4; // after nfgenmsg
+  if (body > m.end || m.buf[m.off] !== C.AF_INET) return undefined;
+  let origSrc: string | undefined, replyDst: string | undefined, origTuple: Buffer | undefined, zone: Buffer | undefined;
+  for (const [t, o, l] of attrs(m.buf, body, m.end)) {
+    if (t === CTA_TUPLE_ORIG) {
+      origSrc = tupleAddr(m.buf, o, l, CTA_IP_V4_SRC);
+      origTuple = Buffer.from(m.buf.subarray(o - 4, o + l));
+    } else if (t === CTA_TUPLE_REPLY) {
+      replyDst = tupleAddr(m.buf, o, l, CTA_IP_V4_DST);
+    } else if (t === CTA_ZONE) {
+      zone = Buffer.from(m.buf.subarray(o - 4, o + l));
+    }
+  }
+  if (!origSrc || !replyDst || !origTuple) return undefined;
+  return { origSrc, replyDst, origTuple, ...(zone ? { zone } : {}) };
+}
+
+/**
+ * Entries pinned by SNAT to one of `addrs`: the reply goes to that address although the
+ * original did not come from it (the gateway's own flows from that address are left alone).
+ */
+export function pinnedTo(e: CtEntry, addrs: ReadonlySet<string>): boolean {
+  return addrs.has(e.replyDst) && e.origSrc !== e.replyDst;
+}
+
+/** Test helper and documentation of the layout: a CT_NEW message for one IPv4 flow. */
+export function encodeCtEntry(o: { src: string; dst: string; replySrc: string; replyDst: string; zone?: number }, seq = 0): Buffer {
+  const ip4 = (a: string) => Buffer.from(a.split('.').map(Number));
+  const attr = (type: number, value: Buffer) => {
+    const b = Buffer.alloc(align4(4 + value.length));
+    b.writeUInt16LE(4 + value.length, 0);
+    b.writeUInt16LE(type, 2);
+    value.copy(b, 4);
+    return b;
+  };
+  const tuple = (type: number, s: string, d: string) =>
+    attr(type | NLA_F_NESTED, attr(CTA_TUPLE_IP | NLA_F_NESTED, Buffer.concat([attr(CTA_IP_V4_SRC, ip4(s)), attr(CTA_IP_V4_DST, ip4(d))])));
+  const zone = o.zone === undefined ? [] : [attr(CTA_ZONE, Buffer.from([o.zone >> 8, o.zone & 0xff]))];
+  const payload = Buffer.concat([tuple(CTA_TUPLE_ORIG, o.src, o.dst), tuple(CTA_TUPLE_REPLY, o.replySrc, o.replyDst), ...zone]);
+  const b = header(C.NLMSG_HDRLEN + 4 + payload.length, IPCTNL_MSG_CT_NEW, C.NLM_F_MULTI, seq, C.AF_INET);
+  payload.copy(b, C.NLMSG_HDRLEN + 4);
+  return b;
+}

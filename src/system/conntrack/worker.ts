@@ -1,0 +1,79 @@
+/**
+ * One-shot worker: dumps the IPv4 conntrack table and deletes the entries pinned by SNAT
+ * to the given addresses. A worker because a dump of a busy gateway's table is large and
+ * every netlink call here is synchronous.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import * as C from '../netlink/constants.js';
+import { errorCode, messages, type NlMessage } from '../netlink/codec.js';
+import { NetlinkError, NetlinkSocket } from '../netlink/socket.js';
+import { ctDeleteRequest, ctDumpRequest, NETLINK_NETFILTER, parseCtEntry, pinnedTo, type CtEntry } from './codec.js';
+
+export interface CtFlushResult {
+  examined: number;
+  deleted: number;
+  /** Entries that were already gone when we asked (ENOENT): they count as done. */
+  vanished: number;
+}
+
+const ENOENT = 2;
+const sock = new NetlinkSocket(0, 1 << 20, NETLINK_NETFILTER);
+const buf = Buffer.alloc(1 << 18);
+let seq = 1;
+
+/** Reads the replies to `mySeq` until `onMsg` returns true. */
+function read(mySeq: number, onMsg: (type: number, m: NlMessage) => boolean): void {
+  for (;;) {
+    if (!sock.wait(5000)) throw new NetlinkError('conntrack timeout', 110);
+    const n = sock.recv(buf);
+    for (const m of messages(buf, n)) {
+      if (m.seq === mySeq && onMsg(m.type, m)) return;
+    }
+  }
+}
+
+function dump(addrs: ReadonlySet<string>): { examined: number; pinned: CtEntry[] } {
+  const mySeq = ++seq;
+  let examined = 0;
+  const pinned: CtEntry[] = [];
+  sock.send(ctDumpRequest(mySeq));
+  read(mySeq, (type, m) => {
+    if (type === C.NLMSG_DONE) return true;
+    if (type === C.NLMSG_ERROR) {
+      const err = errorCode(m);
+      if (err) throw new NetlinkError('conntrack dump', err);
+      return true;
+    }
+    const e = parseCtEntry(m);
+    if (!e) return false;
+    examined++;
+    if (pinnedTo(e, addrs)) pinned.push(e);
+    return false;
+  });
+  return { examined, pinned };
+}
+
+function remove(e: CtEntry): 'deleted' | 'vanished' {
+  const mySeq = ++seq;
+  sock.send(ctDeleteRequest(e, mySeq));
+  let result: 'deleted' | 'vanished' = 'deleted';
+  read(mySeq, (type, m) => {
+    if (type !== C.NLMSG_ERROR) return false;
+    const err = errorCode(m);
+    if (err === ENOENT) result = 'vanished';
+    else if (err) throw new NetlinkError('conntrack delete', err);
+    return true;
+  });
+  return result;
+}
+
+try {
+  const { examined, pinned } = dump(new Set(workerData.addrs as string[]));
+  const out: CtFlushResult = { examined, deleted: 0, vanished: 0 };
+  for (const e of pinned) out[remove(e)]++;
+  parentPort!.postMessage({ ok: true, result: out });
+} catch (e) {
+  parentPort!.postMessage({ ok: false, error: (e as Error).message });
+} finally {
+  sock.close();
+}

@@ -1,0 +1,53 @@
+// The ctnetlink codec: entries parsed from the kernel's layout, deletes naming one entry.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { messages } from '../../src/system/netlink/codec.js';
+import { ctDeleteRequest, ctDumpRequest, encodeCtEntry, IPCTNL_MSG_CT_DELETE, IPCTNL_MSG_CT_GET, parseCtEntry, pinnedTo } from '../../src/system/conntrack/codec.js';
+
+const one = (b: Buffer) => [...messages(b)][0]!;
+
+test('a dump request asks for every IPv4 entry', () => {
+  const b = ctDumpRequest(7);
+  assert.equal(b.length, 20);
+  assert.equal(b.readUInt16LE(4), IPCTNL_MSG_CT_GET);
+  assert.equal(b.readUInt16LE(6), 0x301, 'NLM_F_REQUEST | NLM_F_DUMP');
+  assert.equal(b.readUInt32LE(8), 7);
+  assert.equal(b[16], 2, 'AF_INET');
+});
+
+test('an entry: original source, reply destination (the SNAT address) and the raw tuple and zone', () => {
+  const e = parseCtEntry(one(encodeCtEntry({ src: '10.0.0.5', dst: '203.0.113.10', replySrc: '203.0.113.10', replyDst: '198.51.100.2', zone: 3 })))!;
+  assert.equal(e.origSrc, '10.0.0.5');
+  assert.equal(e.replyDst, '198.51.100.2');
+  assert.equal(e.origTuple.readUInt16LE(2) & 0x3fff, 1, 'CTA_TUPLE_ORIG');
+  assert.deepEqual([...e.zone!.subarray(4, 6)], [0, 3]);
+});
+
+test('pinnedTo: SNATed flows to the address, not the gateway\'s own flows from it, not other addresses', () => {
+  const addrs = new Set(['198.51.100.2']);
+  const e = (src: string, replyDst: string) => parseCtEntry(one(encodeCtEntry({ src, dst: '203.0.113.10', replySrc: '203.0.113.10', replyDst })))!;
+  assert.equal(pinnedTo(e('10.0.0.5', '198.51.100.2'), addrs), true);
+  assert.equal(pinnedTo(e('198.51.100.2', '198.51.100.2'), addrs), false, "the gateway's own flow");
+  assert.equal(pinnedTo(e('10.0.0.5', '192.0.2.2'), addrs), false);
+});
+
+test('a delete echoes the original tuple and zone, and is never built without a tuple (that would flush the table)', () => {
+  const e = parseCtEntry(one(encodeCtEntry({ src: '10.0.0.5', dst: '203.0.113.10', replySrc: '203.0.113.10', replyDst: '198.51.100.2', zone: 3 })))!;
+  const d = ctDeleteRequest(e, 9);
+  assert.equal(d.readUInt16LE(4), IPCTNL_MSG_CT_DELETE);
+  assert.equal(d.readUInt16LE(6), 0x5, 'NLM_F_REQUEST | NLM_F_ACK');
+  assert.equal(d.readUInt32LE(0), d.length);
+  assert.deepEqual(d.subarray(20, 20 + e.origTuple.length), e.origTuple);
+  assert.deepEqual(d.subarray(20 + e.origTuple.length, 20 + e.origTuple.length + e.zone!.length), e.zone);
+  assert.equal(d.length, 20 + e.origTuple.length + 8, 'the zone attribute padded to 4 bytes');
+  assert.throws(() => ctDeleteRequest({ ...e, origTuple: Buffer.alloc(0) }, 1), /flush/);
+});
+
+test('truncated or foreign-family messages are skipped, not thrown', () => {
+  const b = encodeCtEntry({ src: '10.0.0.5', dst: '203.0.113.10', replySrc: '203.0.113.10', replyDst: '198.51.100.2' });
+  b[16] = 10;
+  assert.equal(parseCtEntry(one(b)), undefined);
+  const cut = encodeCtEntry({ src: '10.0.0.5', dst: '203.0.113.10', replySrc: '203.0.113.10', replyDst: '198.51.100.2' });
+  cut.writeUInt32LE(24, 0);
+  assert.equal(parseCtEntry(one(cut)), undefined);
+});
