@@ -23,3 +23,14 @@ export const unforceCommand: Command = {
     return 0;
   },
 };
+
+/** `uplink demand NAME on|off`: dialing on demand at run time (diald's demand/nodemand). */
+export const demandCommand: Command = {
+  summary: 'switch dialing on demand of a demand uplink on or off (NAME on|off)',
+  async run({ socket, args }) {
+    const [name, mode] = args;
+    if (!name || (mode !== 'on' && mode !== 'off')) throw new UplinkError('USAGE', 'demand needs an uplink NAME and on or off', 'uplink demand lte off');
+    console.log(((await rpc(socket, 'demand', { name, on: mode === 'on' })) as { message: string }).message);
+    return 0;
+  },
+};

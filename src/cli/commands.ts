@@ -1,5 +1,5 @@
 /** The command table: each command lives in its own module. */
-import { adminCommand, unforceCommand } from './admin.js';
+import { adminCommand, demandCommand, unforceCommand } from './admin.js';
 import { check } from './check.js';
 import { demo } from './demo.js';
 import { monitor } from './monitor.js';
@@ -27,6 +27,7 @@ export const COMMANDS: Record<string, Command> = {
   unforce: unforceCommand,
   block: adminCommand('block', 'stop (re)dialing and selecting an uplink'),
   unblock: adminCommand('unblock', 'allow dialing and selecting an uplink again'),
+  demand: demandCommand,
   reload: simple('reload', 'reload the config file; a bad config is rejected and the running one kept'),
   quit: simple('quit', 'stop the daemon, leaving routes and processes in place ([--teardown] removes them)'),
   check,

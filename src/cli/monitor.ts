@@ -13,6 +13,7 @@ export function formatEvent(e: DaemonEvent): string {
     case 'uplink': return `${t} uplink     ${e.name}: ${e.event === 'state' ? `${e.prev} → ${e.state}` : e.event} (${e.reason})`;
     case 'firewall': return `${t} firewall   ${e.ok ? '' : 'PROBLEM: '}${e.message}`;
     case 'selection': return `${t} selection  ${e.prev ?? 'nothing'} → ${e.selected ?? 'nothing'} (${e.reason})`;
+    case 'demand': return `${t} demand     ${e.name}: ${e.message}`;
     case 'conntrack': return `${t} conntrack  ${e.ok ? '' : 'PROBLEM: '}${e.message}`;
   }
 }

@@ -87,6 +87,7 @@ export function crossCheck(cfg: unknown, ctx: Ctx): void {
   if (isObj(fw) && fw['enabled'] === false) {
     for (const [name, u] of uplinks) {
       if (u['snat'] !== undefined) add(['uplinks', name, 'snat'], u['snat'], 'snat needs the firewall, but firewall.enabled is false', 'remove snat (masquerade is then not applied either), or enable the firewall');
+      if (u['mode'] === 'demand') add(['uplinks', name, 'mode'], 'demand', 'mode demand needs the firewall (replayed packets need NAT and notrack rules), but firewall.enabled is false', 'enable the firewall, or use mode manual');
     }
   }
 

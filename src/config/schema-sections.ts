@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { positiveDuration, duration } from './duration.js';
 import { hinted } from './errors.js';
 import { checkIpPort, isIP } from './net.js';
+import { parseRule, RuleError } from '../demand/rules.js';
 import { absolutePath, checked, cidr, command, cronExpr, email, evenAfterChildErrors, httpUrl, ifname } from './types.js';
 
 const INERT = 'Declared but inert: validated now, acted on in a later release.';
@@ -90,14 +91,34 @@ export const firewallSchema = z
   })
   .describe('Firewall and NAT, rendered into table inet uplinkd on every change.');
 
+export const demandQueueSchema = z
+  .strictObject({
+    max_bytes: z.int().min(1500).max(256 * 1024 * 1024).default(2 * 1024 * 1024).describe('Bytes of packets held while dialing, per uplink (default 2 MiB); when full, the oldest go first.'),
+    max_age: positiveDuration.prefault('30s').describe('Held packets older than this are dropped (default 30s; at least 10s, the time a dial may take).'),
+  })
+  .superRefine((q, ctx) => {
+    if (typeof q.max_age === 'number' && q.max_age < 10_000) {
+      ctx.addIssue({ code: 'custom', path: ['max_age'], input: q.max_age, message: hinted('max_age is shorter than 10s', 'queued packets must survive a dial; use 10s or more') });
+    }
+  }, evenAfterChildErrors)
+  .describe('The hold-and-replay queue of packets that arrive while a demand uplink is dialing.');
+
 export const demandSchema = z
   .strictObject({
     rules: z
-      .array(z.string().trim().min(1))
+      .array(z.string().trim().min(1).superRefine((text, ctx) => {
+        try {
+          parseRule(text);
+        } catch (e) {
+          if (!(e instanceof RuleError)) throw e;
+          ctx.addIssue({ code: 'custom', input: text, message: hinted(`column ${e.column}: ${e.message} in "${text}"`, e.hint) });
+        }
+      }))
       .default([])
-      .describe('Demand rules in order, e.g. "ignore udp port 123", "accept tcp syn 30s", "accept any"; the first match decides. Rule syntax is checked when demand dialing lands.'),
+      .describe('Demand rules in order, e.g. "ignore udp port 123", "accept tcp syn 30s", "accept any"; the first match decides. Empty: the shipped defaults (docs/demand.md).'),
+    queue: demandQueueSchema.prefault({}),
   })
-  .describe(`Which traffic dials a demand uplink and keeps it up. ${INERT}`);
+  .describe('Which traffic dials a demand uplink and keeps it up, and how packets are held while it dials.');
 
 export const jobSchema = z
   .strictObject({

@@ -108,8 +108,11 @@ export const uplinkSchema = z
     probe: probeSchema.optional(),
     connect: command.optional().describe('Command that brings the link up (supervised, e.g. "pppd call isp nodetach"). The uplink is selectable once the interface has carrier and an address.'),
     disconnect: command.optional().describe('Command that hangs up (default: stop the connect process).'),
-    idle: duration.optional().describe("Hang up a dialed link after this long without traffic that demand rules accept (demand mode). 0: never."),
-    min_up: duration.optional().describe('A dialed link stays up at least this long before an idle hang-up.'),
+    idle: duration.optional().describe("Hang up a dialed link after this long without traffic that demand rules accept (demand mode; default 5m). 0: never."),
+    min_up: duration.optional().describe('A dialed link stays up at least this long before an idle hang-up (billing units).'),
+    max_up: positiveDuration.optional().describe('Demand mode: hang up after the link has been up this long, traffic or not (the next packet dials again).'),
+    proxy_interface: ifname.optional().describe('Demand mode: name of the proxy TUN (default dod-NAME, cut to 15 characters).'),
+    proxy_address: ipv4Address.optional().describe('Demand mode: IPv4 address of the proxy TUN, as a /32 (default 169.254.77.N, N = 1 + position among the demand uplinks).'),
     max_connect: positiveDuration.optional().describe('Give up a dial when the link has no carrier and address after this long.'),
     redial: redialSchema.prefault({}),
     failback_delay: duration

@@ -12,6 +12,7 @@ export interface ControlApi {
   plan(text: string, file: string): Promise<unknown>;
   admin(action: AdminAction, name: string): Promise<{ message: string }>;
   unforce(): Promise<{ message: string }>;
+  demand(name: string, on: boolean): Promise<{ message: string }>;
   subscribe(fn: (e: DaemonEvent) => void): () => void;
   history(): DaemonEvent[];
 }
@@ -28,6 +29,10 @@ export function controlMethods(api: ControlApi): MethodTable {
       handler: (p: { name: string }) => api.admin(a, p.name),
     })])),
     unforce: method({ params: none, handler: () => api.unforce() }),
+    demand: method({
+      params: z.object({ name: z.string().min(1), on: z.boolean() }).strict(),
+      handler: (p: { name: string; on: boolean }) => api.demand(p.name, p.on),
+    }),
     plan: method({
       params: z.object({ text: z.string(), file: z.string().default('config') }).strict(),
       handler: (p: { text: string; file: string }) => api.plan(p.text, p.file),

@@ -19,6 +19,7 @@ import { World } from '../world/world.js';
 import { adminAction, unforce, type AdminAction } from '../uplinks/admin.js';
 import { UplinkManager, uplinkView } from '../uplinks/manager.js';
 import { Firewall } from '../firewall/apply.js';
+import { Demand } from '../demand/demand.js';
 import { loadState, stateFile } from '../uplinks/persist.js';
 import { EventBus } from './events.js';
 import { Reconciler } from './reconciler.js';
@@ -42,6 +43,7 @@ export class Controller {
   private reconciler?: Reconciler;
   private manager?: UplinkManager;
   private firewall?: Firewall;
+  private demand?: Demand;
   private server?: ControlServer;
   private lock?: InstanceLock;
   private stopping?: Promise<void>;
@@ -63,13 +65,17 @@ export class Controller {
         system, log: log.child({ component: 'firewall' }), bus: this.bus, config: () => this.config,
         wanAddrs4: () => [...this.manager!.uplinks.values()].flatMap((u) => (u.facts.v4 ? [u.facts.v4.address] : [])),
       });
-      this.reconciler = new Reconciler({ system, world: this.world, manager: this.manager, firewall: this.firewall, bus: this.bus, log: log.child({ component: 'reconcile' }), config: () => this.config });
+      this.demand = new Demand({ system, log: log.child({ component: 'demand' }), bus: this.bus, config: () => this.config, manager: this.manager });
+      this.reconciler = new Reconciler({ system, world: this.world, manager: this.manager, firewall: this.firewall, demand: this.demand, bus: this.bus, log: log.child({ component: 'reconcile' }), config: () => this.config });
       const k = ctl.kernel;
       this.watch = system.kernelWatch({ protocol: k.route_protocol, tableBase: k.table_base, tableCount: k.table_count, rulePriorityBase: k.rule_priority_base, rulePriorityCount: k.rule_priority_count }, ctl.netlink_buffer, ctl.carrier_poll);
       await this.watch.start(this.world);
       await this.manager.start(await loadState(file));
       this.watchCarrier();
+      // The proxies are armed (TUN, route, notrack rules) before the control socket first answers.
+      await this.demand.start();
       this.reconciler.start();
+      await this.reconciler.settle();
       this.firewall.start();
       this.server = new ControlServer(ctl.socket, controlMethods(this.api()), log.child({ component: 'control' }));
       await this.server.start();
@@ -121,6 +127,7 @@ export class Controller {
     const changed = JSON.stringify(next) !== JSON.stringify(this.config);
     this.config = next;
     this.manager?.sync();
+    await this.demand?.sync();
     this.watchCarrier();
     const message = changed ? 'config reloaded' : 'config unchanged';
     this.o.log.info(message);
@@ -141,11 +148,12 @@ export class Controller {
         lastError: this.reconciler!.lastError,
         selection: { ...this.manager!.selection, forced: this.manager!.forced },
         firewall: this.firewall!.status(),
-        uplinks: Object.fromEntries([...this.manager!.uplinks.values()].map((u) => [u.name, uplinkView(this.manager!, u)])),
+        uplinks: Object.fromEntries([...this.manager!.uplinks.values()].map((u) => [u.name, { ...uplinkView(this.manager!, u), ...this.demandView(u.name) }])),
       }),
       reload: () => this.reload(),
       admin: (action: AdminAction, name: string) => this.admin(() => adminAction(this.manager!, action, name)),
       unforce: () => this.admin(() => unforce(this.manager!)),
+      demand: (name: string, on: boolean) => this.admin(() => this.demand!.setEnabled(name, on)),
       plan: async (text: string, file: string) => {
         const next = parseConfigText(text, file);
         return { against: 'running daemon', kernel: this.reconciler!.planFor(next), firewall: diffRulesets(this.config, next) };
@@ -154,6 +162,11 @@ export class Controller {
       subscribe: (fn: Parameters<EventBus['subscribe']>[0]) => this.bus.subscribe(fn),
       history: () => this.bus.history(),
     };
+  }
+
+  private demandView(name: string) {
+    const demand = this.demand?.view(name);
+    return demand ? { demand } : {};
   }
 
   /** For callers that cannot await (signals, quit): a failing stop is logged and the process still ends. */
@@ -178,6 +191,7 @@ export class Controller {
     await this.server?.stop();
     await this.reconciler?.stop();
     await this.manager?.stop(true);
+    await this.demand?.stop(true);
     this.firewall?.stop();
     try {
       await this.firewall?.remove();
@@ -193,6 +207,7 @@ export class Controller {
     this.firewall?.stop();
     await this.server?.stop();
     await this.reconciler?.stop();
+    await this.demand?.stop(false);
     await this.manager?.stop(false);
     await this.watch?.stop();
     this.lock?.release();

@@ -28,6 +28,8 @@ export interface ReconcilerDeps {
   bus: EventBus;
   log: Logger;
   config: () => Config;
+  /** Demand proxies: which are open (their routes), and replay once routes have switched. */
+  demand?: { openProxies(): Map<string, string>; afterApply(routedDevs: ReadonlySet<string>): void };
   coalesceMs?: number;
   retryMs?: number;
 }
@@ -148,6 +150,8 @@ export class Reconciler {
       }
       await this.d.firewall?.ensure();
       this.lastError = undefined;
+      // Make before break: held packets go back in only once the routes they need exist.
+      this.d.demand?.afterApply(new Set(desired.routes.filter((r) => r.table === selectionTable(k) && r.family === 4 && r.gateway).map((r) => r.dev!)));
       await this.releaseSnat(cfg);
     } catch (e) {
       this.failed(e, plan.ops.map(displayCommand));
@@ -162,11 +166,12 @@ export class Reconciler {
    */
   private routed(cfg: Config, world: WorldState): RoutedUplink[] {
     const tables = uplinkTables(cfg);
+    const proxies = this.d.demand?.openProxies();
     return Object.entries(cfg.uplinks).map(([name, ucfg], index) => {
       const u = this.d.manager.uplinks.get(name);
       const running = u && u.cfg.interface === ucfg.interface ? u : undefined;
       return {
-        name, table: tables.get(name)!, index, dev: ucfg.interface, staticAddress: ucfg.address,
+        name, table: tables.get(name)!, index, dev: ucfg.interface, staticAddress: ucfg.address, proxyDev: proxies?.get(name),
         facts: running?.facts ?? linkFacts(world, ucfg),
         familyOk: running ? { 4: this.d.manager.familyOk(running, 4), 6: this.d.manager.familyOk(running, 6) } : undefined,
       };

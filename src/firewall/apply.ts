@@ -13,6 +13,8 @@ import type { EventBus } from '../daemon/events.js';
 import { ingressMark } from '../routing/desired.js';
 import type { System } from '../system/system.js';
 import { readGeneration, renderRuleset, TABLE, type FirewallInput } from './render.js';
+import { DEFAULT_IDLE_MS, demandProxies } from '../demand/names.js';
+import { DEFAULT_RULES, parseRules } from '../demand/rules.js';
 
 export interface FirewallDeps {
   system: System;
@@ -34,7 +36,8 @@ const VERIFY_MS = 2000;
 
 export function firewallEnabled(cfg: Config): boolean {
   const snat = Object.values(cfg.uplinks).some((u) => u.snat !== undefined);
-  return cfg.firewall.enabled ?? (cfg.lan.length > 0 || cfg.forwards.length > 0 || cfg.firewall.input.length > 0 || snat);
+  const demand = Object.values(cfg.uplinks).some((u) => u.mode === 'demand');
+  return cfg.firewall.enabled ?? (cfg.lan.length > 0 || cfg.forwards.length > 0 || cfg.firewall.input.length > 0 || snat || demand);
 }
 
 /** Everything the ruleset depends on (pure). */
@@ -49,6 +52,11 @@ export function firewallInput(cfg: Config, generation: number, wanAddrs4: string
     fwmarkMask: k.fwmark_mask >>> 0,
     generation,
     wanAddrs4,
+    demand: {
+      uplinks: demandProxies(cfg).map((p) => ({ name: p.name, iface: p.uplinkIface, proxy: p.iface, idleMs: cfg.uplinks[p.name]!.idle ?? DEFAULT_IDLE_MS })),
+      rules: parseRules(cfg.demand.rules.length ? cfg.demand.rules : DEFAULT_RULES).rules,
+      fwmarkMask: k.fwmark_mask >>> 0,
+    },
   };
 }
 

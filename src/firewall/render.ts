@@ -18,6 +18,7 @@
  *   input       from the uplinks: established, ICMP, DHCPv6 replies, opened ports, drop
  */
 import { portRange } from '../config/schema-sections.js';
+import { renderDemand, type DemandNftInput } from '../demand/nft.js';
 import { hairpinDnat, hairpinMasquerade, WAN_ADDRS4 } from './hairpin.js';
 import { planForwards, type DnatMap, type DnatMapEntry, type DnatRule, type ForwardPlan, type ForwardSpec } from './forwards.js';
 import {
@@ -43,12 +44,15 @@ export interface FirewallInput {
   generation: number;
   /** The uplinks' IPv4 addresses now: hairpin forwards match LAN packets sent to them. */
   wanAddrs4?: string[];
+  /** Demand uplinks: proxy zone, notrack into the proxies, keep-up accounting (demand/nft.ts). */
+  demand?: DemandNftInput;
 }
 
 export const TABLE = 'uplinkd';
 export const FAMILY = 'inet';
 export const WAN_SET = 'wan_ifaces';
 export const GENERATION_SET = 'generation';
+export const PROXY_SET = 'proxy_ifaces';
 export { zoneSet };
 
 /** Chain name → [type, hook, priority number] (dstnat -100, mangle -150, srcnat 100, filter 0). */
@@ -95,21 +99,28 @@ export function renderTable(i: FirewallInput): { nftables: unknown[] } {
   set(GENERATION_SET, 'mark', [i.generation % U32]);
   set(WAN_ADDRS4, 'ipv4_addr', [...new Set(i.wanAddrs4 ?? [])].sort());
   for (const m of plan.maps) out.push(...renderMaps(m));
+  const demand = renderDemand(i.demand ?? { uplinks: [], rules: [], fwmarkMask: mask });
+  const proxies = (i.demand?.uplinks ?? []).map((u) => u.proxy);
+  if (proxies.length) set(PROXY_SET, 'ifname', [...new Set(proxies)].sort());
+  for (const s of demand.sets) out.push({ set: { ...ids, ...(s as { set: object }).set } });
 
   const chains: [ChainName, { c: string; e: Stmt[] }[]][] = [
     ['mangle_pre', manglePre(i.uplinks, mask)],
     ['nat_pre', [...natPre(plan), ...hairpinDnat(i.forwards)]],
     ['nat_post', [...snat(i.uplinks), { c: 'masquerade IPv4 out of every uplink, always', e: [eq(meta('nfproto'), 'ipv4'), ifMatch('oifname', WAN), { masquerade: null }] }, ...hairpinMasquerade(i.forwards)]],
-    ['forward', forward([...zones.keys()], i.mssClamp !== false)],
+    ['forward', forward([...zones.keys()], i.mssClamp !== false, proxies.length > 0)],
     ['input', input(i.input)],
   ];
   for (const [name] of chains) {
     const [type, hook, prio] = CHAINS[name];
     out.push({ chain: { ...ids, name, type, hook, prio, policy: 'accept' } });
   }
+  for (const [name, hook, prio] of demand.baseChains) out.push({ chain: { ...ids, name, type: 'filter', hook, prio, policy: 'accept' } });
+  for (const name of demand.regularChains) out.push({ chain: { ...ids, name } });
   for (const [chain, rules] of chains) {
     for (const r of rules) out.push({ rule: { ...ids, chain, comment: comment(r.c), expr: r.e } });
   }
+  for (const r of demand.rules) out.push({ rule: { ...ids, chain: r.chain, comment: comment(r.c), expr: r.e } });
   return { nftables: out };
 }
 
@@ -217,7 +228,7 @@ function natPre(plan: ForwardPlan): { c: string; e: Stmt[] }[] {
   return [...plan.rules.map(rule), ...plan.maps.map(mapRule)];
 }
 
-function forward(zones: string[], mssClamp: boolean): { c: string; e: Stmt[] }[] {
+function forward(zones: string[], mssClamp: boolean, proxy: boolean): { c: string; e: Stmt[] }[] {
   const out: { c: string; e: Stmt[] }[] = [];
   if (mssClamp) {
     out.push({
@@ -237,7 +248,9 @@ function forward(zones: string[], mssClamp: boolean): { c: string; e: Stmt[] }[]
   }
   for (const z of zones) {
     out.push({ c: `zone ${z} may reach the Internet`, e: [ifMatch('iifname', `@${zoneSet(z)}`), ifMatch('oifname', WAN), accept] });
+    if (proxy) out.push({ c: `zone ${z} may reach the demand proxies (zone proxy), like the Internet`, e: [ifMatch('iifname', `@${zoneSet(z)}`), ifMatch('oifname', `@${PROXY_SET}`), accept] });
   }
+  if (proxy) out.push({ c: 'packets replayed from a demand proxy go on to the uplinks', e: [ifMatch('iifname', `@${PROXY_SET}`), ifMatch('oifname', WAN), accept] });
   out.push({ c: 'nothing else from an uplink is forwarded', e: [ifMatch('iifname', WAN), drop] });
   return out;
 }

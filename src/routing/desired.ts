@@ -7,7 +7,8 @@
  *   win), `from <uplink address> lookup <uplink table>` (probes and replies leave
  *   the way they came), then `lookup <selection table>`;
  * - the selection table: the selected uplink's default, then the next
- *   candidates at higher metrics, so the kernel switches by itself on carrier loss.
+ *   candidates at higher metrics, so the kernel switches by itself on carrier loss,
+ *   and last the demand proxies (dial on demand).
  * The main table is never written.
  */
 import type { AddrSpec, RouteSpec, RuleSpec } from '../system/ops.js';
@@ -22,6 +23,12 @@ export const LAST_RESORT_METRIC = 4294967295;
  */
 export const UPLINK_DEFAULT_METRIC = 10;
 export const SELECTION_METRIC_BASE = 100;
+/**
+ * A demand uplink's proxy route: after every real candidate, so traffic reaches the proxy
+ * (and dials) only when no better usable uplink is there; permanent, so there is never a
+ * moment without a route.
+ */
+export const PROXY_METRIC_BASE = 1000;
 
 export interface RoutedUplink {
   name: string;
@@ -31,6 +38,8 @@ export interface RoutedUplink {
   facts: LinkFacts;
   /** `address:` from the config (CIDR), put on the link if it is missing. */
   staticAddress?: string;
+  /** The demand proxy (TUN) of this uplink, when it is open. */
+  proxyDev?: string;
   /** The uplink may carry this family (its probes of the family pass); default true. */
   familyOk?: Record<Family, boolean>;
 }
@@ -90,6 +99,9 @@ export function desiredKernel(uplinks: RoutedUplink[], order: string[], selectio
       if (u?.facts.present && f?.gateway && u.familyOk?.[family] !== false) out.routes.push(def(family, selectionTable, SELECTION_METRIC_BASE + rank, u.dev, f.gateway));
     }
   });
+  for (const u of uplinks) {
+    if (u.proxyDev) out.routes.push({ family: 4, table: selectionTable, protocol: proto, type: 'unicast', dst: '0.0.0.0', dstLen: 0, metric: PROXY_METRIC_BASE + u.index, dev: u.proxyDev });
+  }
   for (const family of [4, 6] as const) {
     out.rules.push({ family, priority: prio.suppressMain, table: 254, protocol: proto, suppressPrefixlen: 0 });
     out.rules.push({ family, priority: prio.selection, table: selectionTable, protocol: proto });

@@ -131,11 +131,29 @@ export class FakeSystem {
     this.nftSnapshots.push(file);
   }
 
+  /** Open proxies by name: a test injects packets with `inject`, and sees replays in `written`. */
+  readonly proxies = new Map<string, { o: { name: string; address: string; onPackets: (p: Buffer[]) => void }; written: Buffer[]; open: boolean }>();
+  async openProxy(o: { name: string; address: string; onPackets: (p: Buffer[]) => void; onError: (m: string) => void }) {
+    const p = { o, written: [] as Buffer[], open: true };
+    this.proxies.set(o.name, p);
+    return { name: o.name, write: (pkts: Buffer[]) => (p.written.push(...pkts), pkts.length), close: async () => void (p.open = false) };
+  }
+
+  async removeProxy(name: string): Promise<void> {
+    this.proxies.delete(name);
+  }
+
   /** conntrackFlush calls, newest last. */
   readonly conntrackFlushes: string[][] = [];
   async conntrackFlush(snatAddrs: string[]) {
     this.conntrackFlushes.push([...snatAddrs]);
     return { examined: 0, deleted: 0, vanished: 0 };
+  }
+
+  /** Elements of sets by name, as a test wants `nft list set` to show them. */
+  readonly nftSets = new Map<string, { key: string; expiresMs?: number }[]>();
+  async nftSetElements(_table: string, set: string) {
+    return this.nftSets.get(set) ?? [];
   }
 
   async nftChains(): Promise<NftChain[]> {

@@ -9,9 +9,10 @@ import { UplinkError } from '../errors.js';
 import { LinuxKernelWatch } from './kernel-watch.js';
 import { batchLine, displayCommand, opFamily, type KernelOp } from './ops.js';
 import { flushSnatFlows } from './conntrack/index.js';
-import { nftApply, nftListChains, nftListTable, nftListText } from './nft.js';
+import { openTunReader, type TunHandle } from './tun/index.js';
+import { nftApply, nftListChains, nftListSet, nftListTable, nftListText } from './nft.js';
 import { Prober } from './probe/prober.js';
-import type { System } from './system.js';
+import type { ProxyOptions, System } from './system.js';
 import type { RouteFilter } from './types.js';
 
 const run = promisify(execFile);
@@ -65,6 +66,10 @@ export class LinuxSystem implements System {
     return nftListChains();
   }
 
+  nftSetElements(table: string, set: string) {
+    return nftListSet(table, set);
+  }
+
   async nftSnapshot(table: string, file: string): Promise<void> {
     const text = await nftListText(table);
     await mkdir(dirname(file), { recursive: true });
@@ -74,6 +79,29 @@ export class LinuxSystem implements System {
 
   conntrackFlush(snatAddrs: string[]) {
     return flushSnatFlows(snatAddrs);
+  }
+
+  async openProxy(o: ProxyOptions): Promise<TunHandle> {
+    const tun = openTunReader(o.name, o.onPackets, o.onError);
+    try {
+      // Before the link goes up, or the kernel sends router solicitations and MLD on it.
+      await this.sysctl(`net/ipv6/conf/${o.name}/disable_ipv6`, '1');
+      // Replayed packets: loose reverse-path check (the distributions' default is 2, and strict
+      // drops them), and the gateway's own packets are accepted back (on this interface alone).
+      await this.sysctl(`net/ipv4/conf/${o.name}/rp_filter`, '2');
+      await this.sysctl(`net/ipv4/conf/${o.name}/accept_local`, '1');
+      await run('ip', ['link', 'set', 'dev', o.name, 'txqueuelen', '4096', 'up']);
+      await run('ip', ['-4', 'address', 'replace', `${o.address}/32`, 'dev', o.name]);
+    } catch (e) {
+      await tun.close();
+      const err = e as { stderr?: string; message: string };
+      throw new UplinkError('SYSTEM', `cannot set up the demand proxy ${o.name}: ${(err.stderr || err.message).trim()}`, 'uplinkd needs root and /dev/net/tun');
+    }
+    return tun;
+  }
+
+  async removeProxy(name: string): Promise<void> {
+    await run('ip', ['link', 'del', 'dev', name]).catch(() => undefined);
   }
 
   async sysctl(key: string, value: string): Promise<boolean> {
@@ -101,6 +129,15 @@ export class DryRunSystem extends LinuxSystem {
   override async conntrackFlush(snatAddrs: string[]) {
     this.log.info({ snatAddrs }, 'dry-run: would delete the conntrack entries pinned by SNAT to these addresses');
     return { examined: 0, deleted: 0, vanished: 0 };
+  }
+
+  override async openProxy(o: ProxyOptions): Promise<TunHandle> {
+    this.log.info({ proxy: o.name, address: o.address }, 'dry-run: would create the demand proxy (persistent TUN)');
+    return { name: o.name, write: () => 0, close: async () => undefined };
+  }
+
+  override async removeProxy(name: string): Promise<void> {
+    this.log.info({ proxy: name }, 'dry-run: would delete the demand proxy');
   }
 
   override async nftSnapshot(): Promise<void> {

@@ -56,3 +56,33 @@ export async function nftListTable(name: string): Promise<{ nftables: Record<str
     return undefined;
   }
 }
+
+/** One element of a dynamic set: its key as nft prints it, and ms until it expires. */
+export interface NftSetElement {
+  key: string;
+  expiresMs?: number;
+}
+
+const keyText = (v: unknown): string =>
+  typeof v === 'object' && v !== null && 'concat' in v ? (v as { concat: unknown[] }).concat.map(keyText).join(' . ') : String(v);
+
+/** Parses `nft -j list set …` output into elements (pure; nft gives timeouts and expiry in seconds). */
+export function parseSetElements(listing: unknown): NftSetElement[] {
+  const items = (listing as { nftables?: { set?: { elem?: unknown[] } }[] })?.nftables ?? [];
+  const elems = items.find((i) => i.set)?.set?.elem ?? [];
+  return elems.map((e) => {
+    const inner = (e as { elem?: { val: unknown; expires?: number } }).elem;
+    if (!inner) return { key: keyText(e) };
+    return { key: keyText(inner.val), ...(inner.expires !== undefined ? { expiresMs: Math.round(inner.expires * 1000) } : {}) };
+  });
+}
+
+/** The elements of a set in `table inet TABLE`; [] when the set does not exist. */
+export async function nftListSet(table: string, set: string): Promise<NftSetElement[]> {
+  try {
+    const { stdout } = await run('nft', ['-j', 'list', 'set', 'inet', table, set], { maxBuffer: 64 << 20 });
+    return parseSetElements(JSON.parse(stdout));
+  } catch {
+    return [];
+  }
+}

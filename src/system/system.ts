@@ -3,8 +3,17 @@ import type { KernelWatch } from './kernel.js';
 import type { KernelOp } from './ops.js';
 import type { ProbeRequest, ProbeResult } from './probe/types.js';
 import type { RouteFilter } from './types.js';
-import type { NftChain } from './nft.js';
+import type { NftChain, NftSetElement } from './nft.js';
 import type { CtFlushResult } from './conntrack/index.js';
+import type { TunHandle } from './tun/index.js';
+
+export interface ProxyOptions {
+  name: string;
+  /** IPv4 address of the proxy, put on it as a /32 (rp_filter needs one). */
+  address: string;
+  onPackets: (pkts: Buffer[]) => void;
+  onError: (message: string) => void;
+}
 
 export interface ProbeRunner {
   start(): Promise<void>;
@@ -24,10 +33,20 @@ export interface System {
   nft(batch: unknown, check?: boolean): Promise<void>;
   /** `nft -j list table inet NAME`; undefined when there is no such table. */
   nftList(table: string): Promise<{ nftables: Record<string, unknown>[] } | undefined>;
+  /** Elements of a (dynamic) set of `table inet TABLE`, with expiry; [] when it does not exist. */
+  nftSetElements(table: string, set: string): Promise<NftSetElement[]>;
   /** All base and regular chains of all tables, to spot foreign drop policies. */
   nftChains(): Promise<NftChain[]>;
   /** Writes our table in nft syntax to `file` (atomically), for /etc/nftables.conf to include. */
   nftSnapshot(table: string, file: string): Promise<void>;
   /** Deletes the IPv4 conntrack entries pinned by SNAT to these addresses (ctnetlink). */
   conntrackFlush(snatAddrs: string[]): Promise<CtFlushResult>;
+  /**
+   * Creates (or re-attaches to) a demand uplink's persistent TUN proxy, configured for
+   * replay (PLATFORM-NOTES.md traps: no IPv6 on it, a /32, rp_filter 2, accept_local, a
+   * long queue), and reads it in a worker thread.
+   */
+  openProxy(o: ProxyOptions): Promise<TunHandle>;
+  /** Deletes a proxy interface (teardown, or a demand uplink removed from the config). */
+  removeProxy(name: string): Promise<void>;
 }

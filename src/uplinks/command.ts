@@ -70,10 +70,10 @@ export class CommandDriver {
   }
 
   /** Level-triggered: called on every evaluation with what is wanted now. */
-  ensure(want: boolean, now: number): void {
+  ensure(want: boolean, now: number, why: Hangup = 'admin'): void {
     if (!want) {
       this.cancelDial();
-      if (this.running) void this.hangup('admin');
+      if (this.running) void this.hangup(why);
       return;
     }
     if (this.running || this.stopping || this.gaveUpReason || this.dialTimer) return;
@@ -161,7 +161,8 @@ export class CommandDriver {
     } finally {
       this.stopping = undefined;
     }
-    if (why !== 'admin') this.afterHangup(why, `hung up (${why})`);
+    // Asked for (admin, idle): no failure, no holdoff; the next dial may start at once.
+    if (why !== 'admin' && why !== 'idle') this.afterHangup(why, `hung up (${why})`);
     this.o.onChange(`hung up (${why})`);
   }
 

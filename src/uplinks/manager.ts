@@ -82,6 +82,7 @@ export class UplinkManager {
       name, cfg: ucfg, table, index, state: saved?.state ?? 'down', since: saved?.since ?? Date.now(), reason: saved ? 'adopted from the state file' : 'starting',
       adopted: saved?.state === 'up' || saved?.state === 'degraded',
       adminDown: saved?.adminDown ?? false, adminBlocked: saved?.adminBlocked ?? false, dialRequested: saved?.dialRequested ?? false,
+      demandWanted: saved?.demandWanted ?? false, demandOff: saved?.demandOff ?? false,
       facts: { present: false, carrier: false }, factsKey: '', routed: false,
       health: undefined as unknown as HealthChecker,
     };
@@ -195,7 +196,8 @@ export class UplinkManager {
     if (u.state === 'up' || u.state === 'degraded') drv.markUp();
     if (u.state === 'failed') drv.probeFailed();
     const auto = u.cfg.mode === 'always' || u.cfg.mode === 'backup';
-    drv.ensure(!u.adminDown && !u.adminBlocked && (auto || u.dialRequested), now);
+    const demanded = u.cfg.mode === 'demand' && u.demandWanted;
+    drv.ensure(!u.adminDown && !u.adminBlocked && (auto || u.dialRequested || demanded), now, u.hangupWhy ? 'idle' : 'admin');
   }
 
   private transition(u: Uplink, state: Uplink['state'], reason: string, now: number): void {
@@ -208,6 +210,20 @@ export class UplinkManager {
     if (state === 'blocked' && !u.adminBlocked) this.d.bus.publish({ type: 'uplink', name: u.name, event: 'blocked', state, reason });
   }
 
+  /**
+   * Traffic wants a demand uplink (true: dial now, no holdoff) or its idle time ran out
+   * (false: hang up through the driver, with no holdoff afterwards).
+   */
+  setDemand(name: string, want: boolean, why: 'traffic' | 'idle' | 'max_up'): void {
+    const u = this.uplinks.get(name);
+    if (!u || u.demandWanted === want) return;
+    u.demandWanted = want;
+    u.hangupWhy = want ? undefined : why === 'traffic' ? undefined : why;
+    this.d.log.info({ uplink: name, why }, want ? `${name}: traffic asks for the link` : `${name}: hanging up (${why})`);
+    this.persist();
+    this.d.onDirty(`${name}: demand ${want ? 'dial' : why}`);
+  }
+
   usable(u: Uplink): boolean {
     return isUsable(u.state, { adopted: u.adopted, driver: u.driver ? 'command' : 'interface', mode: u.cfg.mode });
   }
@@ -216,7 +232,7 @@ export class UplinkManager {
     return [...this.uplinks.values()].sort((a, b) => a.index - b.index).map((u) => ({
       name: u.name,
       // A manual (or not yet demand-driven) uplink takes part once the admin brought it up.
-      mode: (u.cfg.mode === 'manual' || u.cfg.mode === 'demand') && u.dialRequested ? 'backup' as const : u.cfg.mode,
+      mode: (u.cfg.mode === 'manual' || u.cfg.mode === 'demand') && (u.dialRequested || u.demandWanted) ? 'backup' as const : u.cfg.mode,
       priority: u.cfg.priority, usable: this.usable(u), healthy: u.state !== 'degraded',
       goodSince: u.goodSince, failbackDelayMs: u.cfg.failback_delay,
     }));
@@ -252,6 +268,7 @@ export class UplinkManager {
     for (const u of this.uplinks.values()) {
       s.uplinks[u.name] = {
         state: u.state, since: u.since, adminDown: u.adminDown, adminBlocked: u.adminBlocked, dialRequested: u.dialRequested,
+        ...(u.demandWanted ? { demandWanted: true } : {}), ...(u.demandOff ? { demandOff: true } : {}),
         ...(u.driver?.pid ? { pid: u.driver.pid, startTime: u.driver.startTime } : {}),
         ...(u.driver ? { dial: { failures: u.driver.failures, gaveUp: u.driver.gaveUpReason, nextDialAt: u.driver.nextDialAt } } : {}),
       };

@@ -14,6 +14,10 @@ export interface SavedUplink {
   adminDown: boolean;
   adminBlocked: boolean;
   dialRequested: boolean;
+  /** A demand uplink dialed by traffic (it must stay up across a restart until idle). */
+  demandWanted?: boolean;
+  /** `uplink demand NAME off`: traffic does not dial it. */
+  demandOff?: boolean;
   pid?: number;
   startTime?: number;
   /** Re-dial bookkeeping: a restart must not dial a blocked uplink or skip a holdoff. */

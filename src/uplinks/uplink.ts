@@ -21,6 +21,12 @@ export interface Uplink {
   adminBlocked: boolean;
   /** `uplink up` on a manual or demand uplink. */
   dialRequested: boolean;
+  /** A demand uplink that traffic asked for (cleared by an idle hang-up). */
+  demandWanted: boolean;
+  /** Demand dialing switched off at run time (`uplink demand NAME off`). */
+  demandOff: boolean;
+  /** Why the last hang-up the manager asked for happened (idle, max_up): no holdoff after it. */
+  hangupWhy?: 'idle' | 'max_up';
   goodSince?: number;
   facts: LinkFacts;
   factsKey: string;

@@ -71,7 +71,7 @@ const DEFAULTS: Config = {
   lan: [],
   forwards: [],
   firewall: { input: [], mss_clamp: true },
-  demand: { rules: [] },
+  demand: { rules: [], queue: { max_bytes: 2 * 1024 * 1024, max_age: 30_000 } },
   jobs: {},
   hooks: { dir: '/etc/uplinkd/hooks.d', timeout: 30_000 },
   schedule: [],

@@ -1,0 +1,156 @@
+/**
+ * Dial on demand (diald's job): one persistent TUN proxy per demand uplink, opened before
+ * the control socket answers; traffic that a rule lets dial asks the manager for the link;
+ * held packets are replayed once its routes exist; an idle check hangs up when nothing the
+ * rules keep has passed for the timeout (counted by nftables, read back here).
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../config/schema.js';
+import type { EventBus } from '../daemon/events.js';
+import type { System } from '../system/system.js';
+import type { UplinkManager } from '../uplinks/manager.js';
+import { DEFAULT_IDLE_MS, demandProxies } from './names.js';
+import { DemandProxy, type DemandView } from './proxy.js';
+import { DEFAULT_RULES, parseRules, type DemandRule } from './rules.js';
+import { demandSet } from './nft.js';
+
+export interface DemandDeps {
+  system: System;
+  log: Logger;
+  bus: EventBus;
+  config: () => Config;
+  manager: UplinkManager;
+}
+
+const IDLE_CHECK_MS = 1000;
+
+export class Demand {
+  private readonly proxies = new Map<string, DemandProxy>();
+  private rules: DemandRule[] = [];
+  private timer?: NodeJS.Timeout;
+  private checking = false;
+
+  constructor(private readonly d: DemandDeps) {}
+
+  async start(): Promise<void> {
+    await this.sync();
+    this.timer = setInterval(() => void this.checkIdle(), IDLE_CHECK_MS).unref();
+  }
+
+  /** Closes our fds; the persistent proxies stay (and keep their routes) unless `teardown`. */
+  async stop(teardown = false): Promise<void> {
+    clearInterval(this.timer);
+    for (const [name, p] of this.proxies) {
+      await p.close();
+      if (teardown) await this.d.system.removeProxy(p.d.iface);
+      this.proxies.delete(name);
+    }
+  }
+
+  /** Opens and closes proxies to match the config (start and reload). */
+  async sync(): Promise<void> {
+    const cfg = this.d.config();
+    this.rules = parseRules(cfg.demand.rules.length ? cfg.demand.rules : DEFAULT_RULES).rules;
+    const want = new Map(demandProxies(cfg).map((p) => [p.name, p]));
+    for (const [name, p] of this.proxies) {
+      if (want.get(name)?.iface === p.d.iface) continue;
+      await p.close();
+      await this.d.system.removeProxy(p.d.iface);
+      this.proxies.delete(name);
+    }
+    for (const w of want.values()) {
+      const have = this.proxies.get(w.name);
+      if (have) {
+        have.queue.setLimits(this.limits(cfg));
+        continue;
+      }
+      await this.open(w.name, w.iface, w.address, cfg);
+    }
+  }
+
+  private limits(cfg: Config) {
+    return { maxBytes: cfg.demand.queue.max_bytes, maxAgeMs: cfg.demand.queue.max_age };
+  }
+
+  private async open(name: string, iface: string, address: string, cfg: Config): Promise<void> {
+    const log = this.d.log.child({ uplink: name, proxy: iface });
+    const p = new DemandProxy({
+      name, iface, log, bus: this.d.bus, rules: () => this.rules, limits: this.limits(cfg),
+      dial: (why) => {
+        this.d.bus.publish({ type: 'demand', name, event: 'dial', message: `dialing for ${why}` });
+        this.d.manager.setDemand(name, true, 'traffic');
+      },
+      enabled: () => !this.d.manager.uplinks.get(name)?.demandOff,
+      wanted: () => !!this.d.manager.uplinks.get(name)?.demandWanted,
+    });
+    p.tun = await this.d.system.openProxy({
+      name: iface, address,
+      onPackets: (pkts) => p.onPackets(pkts),
+      onError: (message) => log.error({ error: message }, 'demand proxy read failed'),
+    });
+    this.proxies.set(name, p);
+    log.info({ address }, `demand proxy ${iface} armed`);
+    this.d.bus.publish({ type: 'demand', name, event: 'proxy', message: `proxy ${iface} armed (${address}/32)` });
+  }
+
+  /** Uplink name → proxy interface, for the routes (only proxies that are open). */
+  openProxies(): Map<string, string> {
+    return new Map([...this.proxies].filter(([, p]) => p.tun).map(([n, p]) => [n, p.d.iface]));
+  }
+
+  /** After routes were applied: links whose default route is in the selection table get their held packets. */
+  afterApply(routedDevs: ReadonlySet<string>): void {
+    const cfg = this.d.config();
+    for (const [name, p] of this.proxies) p.setRouted(routedDevs.has(cfg.uplinks[name]?.interface ?? ''));
+  }
+
+  /** `uplink demand NAME on|off` (diald's demand/nodemand). */
+  setEnabled(name: string, on: boolean): string {
+    const u = this.d.manager.uplinks.get(name);
+    if (!u || !this.proxies.has(name)) throw new Error(`"${name}" is not a demand uplink`);
+    u.demandOff = !on;
+    this.d.manager.persist();
+    const message = `${name}: dialing on demand ${on ? 'on' : 'off'}`;
+    this.d.bus.publish({ type: 'demand', name, event: 'mode', message });
+    return message;
+  }
+
+  view(name: string): DemandView | undefined {
+    const p = this.proxies.get(name);
+    return p?.view(!this.d.manager.uplinks.get(name)?.demandOff);
+  }
+
+  private async checkIdle(): Promise<void> {
+    if (this.checking) return;
+    this.checking = true;
+    try {
+      for (const [name, p] of this.proxies) await this.checkOne(name, p, Date.now());
+    } catch (e) {
+      this.d.log.warn({ error: (e as Error).message }, 'demand idle check failed');
+    } finally {
+      this.checking = false;
+    }
+  }
+
+  private async checkOne(name: string, p: DemandProxy, now: number): Promise<void> {
+    const u = this.d.manager.uplinks.get(name);
+    if (!u?.demandWanted) {
+      p.keptUpBy = [];
+      return;
+    }
+    p.keptUpBy = await this.d.system.nftSetElements('uplinkd', demandSet(name));
+    const up = p.routedSince;
+    if (up === undefined) return;
+    const idle = u.cfg.idle ?? DEFAULT_IDLE_MS;
+    if (u.cfg.max_up !== undefined && now - up >= u.cfg.max_up) return this.hangup(name, 'max_up', `up for ${Math.round((now - up) / 1000)}s (max_up)`);
+    if (idle === 0 || p.keptUpBy.length) return;
+    // A fresh link stays up at least its idle time (or min_up, when longer), traffic or not.
+    if (now - up < Math.max(idle, u.cfg.min_up ?? 0)) return;
+    this.hangup(name, 'idle', 'no traffic the demand rules keep');
+  }
+
+  private hangup(name: string, why: 'idle' | 'max_up', message: string): void {
+    this.d.bus.publish({ type: 'demand', name, event: 'hangup', message: `hanging up: ${message}` });
+    this.d.manager.setDemand(name, false, why);
+  }
+}

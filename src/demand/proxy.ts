@@ -1,0 +1,124 @@
+/**
+ * One demand uplink's proxy: packets routed into its TUN while the link is down are
+ * judged by the demand rules (first match wins), held, and written back once the routes
+ * of the new link are in place (make before break). While the link is up the TUN sees
+ * nothing; the keep-up accounting then lives in nftables (firewall render) and is read
+ * back by the idle check here.
+ */
+import type { Logger } from 'pino';
+import type { EventBus } from '../daemon/events.js';
+import type { NftSetElement } from '../system/nft.js';
+import type { TunHandle } from '../system/tun/index.js';
+import { parsePacket, summarize } from './packet.js';
+import { HoldQueue, type QueueLimits } from './queue.js';
+import { describeRule, dials, firstMatch, type DemandRule } from './rules.js';
+
+export interface ProxyDeps {
+  name: string;
+  iface: string;
+  log: Logger;
+  bus: EventBus;
+  rules: () => DemandRule[];
+  limits: QueueLimits;
+  /** Traffic asks for the link. */
+  dial: (summary: string) => void;
+  /** Dialing on demand is switched on (`uplink demand NAME on`). */
+  enabled: () => boolean;
+  /** The link is being dialed or is up: every packet is held, not only those that dial. */
+  wanted: () => boolean;
+}
+
+export interface DemandView {
+  proxy: string;
+  enabled: boolean;
+  lastTrigger?: { at: string; packet: string; rule: string };
+  keptUpBy: { flow: string; expiresInMs?: number }[];
+  queue: ReturnType<HoldQueue['counters']> & { ignored: number; unparsed: number };
+  dials: number;
+  lastReplay?: { at: string; packets: number; delayMs: number };
+}
+
+export class DemandProxy {
+  readonly queue: HoldQueue;
+  tun?: TunHandle;
+  private lastTrigger?: DemandView['lastTrigger'];
+  private lastReplay?: DemandView['lastReplay'];
+  private ignored = 0;
+  private unparsed = 0;
+  private dialCount = 0;
+  /** When the link's routes last appeared (for the replay delay) — undefined while down. */
+  routedSince?: number;
+  keptUpBy: NftSetElement[] = [];
+  private replayTimer?: NodeJS.Timeout;
+
+  constructor(readonly d: ProxyDeps) {
+    this.queue = new HoldQueue(d.limits);
+  }
+
+  onPackets(pkts: Buffer[]): void {
+    const now = Date.now();
+    for (const pkt of pkts) this.onPacket(pkt, now);
+    // A packet that reached the proxy although the link is routed raced the route change: send it on.
+    if (this.routedSince !== undefined && this.queue.size) this.scheduleReplay();
+  }
+
+  private onPacket(pkt: Buffer, now: number): void {
+    const info = parsePacket(pkt);
+    if (!info) {
+      this.unparsed++;
+      return;
+    }
+    if (this.d.wanted() || this.routedSince !== undefined) return this.queue.push(pkt, now);
+    const rule = firstMatch(this.d.rules(), info, 'out');
+    if (!rule || !dials(rule.action) || !this.d.enabled()) {
+      this.ignored++;
+      return;
+    }
+    this.queue.push(pkt, now);
+    this.dialCount++;
+    const packet = summarize(info);
+    this.lastTrigger = { at: new Date(now).toISOString(), packet, rule: describeRule(rule) };
+    this.d.dial(`${packet} (rule "${describeRule(rule)}")`);
+  }
+
+  /** After a reconcile applied routes: `routed` says whether this link's default route is in the selection table. */
+  setRouted(routed: boolean, now = Date.now()): void {
+    if (!routed) {
+      this.routedSince = undefined;
+      return;
+    }
+    this.routedSince ??= now;
+    if (this.queue.size) this.replay(now);
+  }
+
+  private scheduleReplay(): void {
+    this.replayTimer ??= setTimeout(() => {
+      this.replayTimer = undefined;
+      if (this.routedSince !== undefined) this.replay(Date.now());
+    }, 20);
+  }
+
+  private replay(now: number): void {
+    const pkts = this.queue.drain(now);
+    if (!pkts.length || !this.tun) return;
+    const written = this.tun.write(pkts);
+    this.lastReplay = { at: new Date(now).toISOString(), packets: written, delayMs: this.routedSince === undefined ? 0 : now - this.routedSince };
+    this.d.log.info({ packets: written, of: pkts.length }, `replayed ${written} held packet(s) through the new link`);
+    this.d.bus.publish({ type: 'demand', name: this.d.name, event: 'replay', message: `replayed ${written} held packet(s)` });
+  }
+
+  view(enabled: boolean): DemandView {
+    return {
+      proxy: this.d.iface, enabled, dials: this.dialCount,
+      ...(this.lastTrigger ? { lastTrigger: this.lastTrigger } : {}),
+      keptUpBy: this.keptUpBy.map((e) => ({ flow: e.key, ...(e.expiresMs !== undefined ? { expiresInMs: e.expiresMs } : {}) })),
+      queue: { ...this.queue.counters(), ignored: this.ignored, unparsed: this.unparsed },
+      ...(this.lastReplay ? { lastReplay: this.lastReplay } : {}),
+    };
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.replayTimer);
+    await this.tun?.close();
+  }
+}
