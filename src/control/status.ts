@@ -4,6 +4,7 @@ import { uplinkTables } from '../routing/tables.js';
 import type { WatchStats } from '../system/types.js';
 import type { uplinkView } from '../uplinks/manager.js';
 import type { FirewallStatus } from '../firewall/apply.js';
+import type { DemandView } from '../demand/proxy.js';
 import { defaultRoutes, foreignTotal, linkName, type WorldState } from '../world/state.js';
 
 export interface StatusExtras {
@@ -21,7 +22,8 @@ export interface StatusExtras {
   uplinks: Record<string, UplinkRuntimeView>;
 }
 
-export type UplinkRuntimeView = ReturnType<typeof uplinkView>;
+/** A demand uplink adds its proxy view: why it dialed, what keeps it up, the queue. */
+export type UplinkRuntimeView = ReturnType<typeof uplinkView> & { demand?: DemandView };
 
 export function buildStatus(cfg: Config, w: WorldState, x: StatusExtras) {
   const addrsOf = (index: number) =>

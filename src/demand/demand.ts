@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.js';
 import type { EventBus } from '../daemon/events.js';
 import type { System } from '../system/system.js';
 import type { UplinkManager } from '../uplinks/manager.js';
+import type { World } from '../world/world.js';
 import { DEFAULT_IDLE_MS, demandProxies } from './names.js';
 import { DemandProxy, type DemandView } from './proxy.js';
 import { DEFAULT_RULES, parseRules, type DemandRule } from './rules.js';
@@ -20,6 +21,7 @@ export interface DemandDeps {
   bus: EventBus;
   config: () => Config;
   manager: UplinkManager;
+  world: World;
 }
 
 const IDLE_CHECK_MS = 1000;
@@ -82,6 +84,7 @@ export class Demand {
       },
       enabled: () => !this.d.manager.uplinks.get(name)?.demandOff,
       wanted: () => !!this.d.manager.uplinks.get(name)?.demandWanted,
+      linkUp: () => this.d.world.linkUp(this.d.config().uplinks[name]?.interface ?? ''),
     });
     p.tun = await this.d.system.openProxy({
       name: iface, address,

@@ -57,7 +57,8 @@ export function renderDemand(i: DemandNftInput): DemandNft {
   out.baseChains.push(['raw_pre', 'prerouting', -300], ['raw_out', 'output', -300], ['demand_acct', 'forward', -10], ['demand_acct_out', 'output', -10]);
   const v4 = eq(meta('nfproto'), 'ipv4');
   for (const u of i.uplinks) {
-    out.sets.push({ set: { name: demandSet(u.name), type: ['ipv4_addr', 'ipv4_addr', 'inet_proto'], flags: ['dynamic', 'timeout'], timeout: secs(u.idleMs || 86_400_000) } });
+    // nft 1.0.6 JSON knows no "dynamic" flag; the kernel set gets it from the update rule.
+    out.sets.push({ set: { name: demandSet(u.name), type: ['ipv4_addr', 'ipv4_addr', 'inet_proto'], flags: ['timeout'], timeout: secs(u.idleMs || 86_400_000) } });
     // `fib ... oifname` is a string, not an ifname: a named ifname set cannot be matched, so one rule per proxy.
     out.rules.push({ chain: 'raw_pre', c: `demand ${u.name}: packets routed into proxy ${u.proxy} are not tracked`, e: [{ match: { op: '==', left: { fib: { result: 'oifname', flags: ['daddr'] } }, right: u.proxy } }, { notrack: null }] });
     out.rules.push({ chain: 'raw_out', c: `demand ${u.name}: the gateway's packets into proxy ${u.proxy} are not tracked`, e: [eq(meta('oifname'), u.proxy), { notrack: null }] });

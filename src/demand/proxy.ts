@@ -26,6 +26,8 @@ export interface ProxyDeps {
   enabled: () => boolean;
   /** The link is being dialed or is up: every packet is held, not only those that dial. */
   wanted: () => boolean;
+  /** The uplink's interface exists and has carrier now (the kernel may drop its routes before a reconcile sees it). */
+  linkUp: () => boolean;
 }
 
 export interface DemandView {
@@ -59,7 +61,7 @@ export class DemandProxy {
     const now = Date.now();
     for (const pkt of pkts) this.onPacket(pkt, now);
     // A packet that reached the proxy although the link is routed raced the route change: send it on.
-    if (this.routedSince !== undefined && this.queue.size) this.scheduleReplay();
+    if (this.routed() && this.queue.size) this.scheduleReplay();
   }
 
   private onPacket(pkt: Buffer, now: number): void {
@@ -68,7 +70,7 @@ export class DemandProxy {
       this.unparsed++;
       return;
     }
-    if (this.d.wanted() || this.routedSince !== undefined) return this.queue.push(pkt, now);
+    if (this.d.wanted() || this.routed()) return this.queue.push(pkt, now);
     const rule = firstMatch(this.d.rules(), info, 'out');
     if (!rule || !dials(rule.action) || !this.d.enabled()) {
       this.ignored++;
@@ -88,14 +90,22 @@ export class DemandProxy {
       return;
     }
     this.routedSince ??= now;
-    if (this.queue.size) this.replay(now);
+    if (this.queue.size && this.routed()) this.replay(now);
   }
 
   private scheduleReplay(): void {
     this.replayTimer ??= setTimeout(() => {
       this.replayTimer = undefined;
-      if (this.routedSince !== undefined) this.replay(Date.now());
+      if (this.routed()) this.replay(Date.now());
     }, 20);
+  }
+
+  /**
+   * Routes for the link are applied AND its interface is up now. Writing a packet back while
+   * the kernel still routes it into the proxy would loop it (and send ICMP redirects).
+   */
+  private routed(): boolean {
+    return this.routedSince !== undefined && this.d.linkUp();
   }
 
   private replay(now: number): void {

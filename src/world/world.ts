@@ -43,6 +43,12 @@ export class World implements KernelSink {
     this.onDirty('foreign route counts');
   }
 
+  /** Whether the link `name` exists and has carrier, as of the last kernel event (cheap: no snapshot). */
+  linkUp(name: string): boolean {
+    for (const l of this.links.values()) if (l.name === name) return l.up && l.carrier;
+    return false;
+  }
+
   snapshot(): WorldState {
     return {
       links: new Map(this.links), addrs: new Map(this.addrs), routes: new Map(this.routes), rules: new Map(this.rules),
