@@ -18,6 +18,13 @@ function formatUplink(u: Status['uplinks'][number]): string[] {
     const p = u.probe;
     lines.push(`    probes: ${p.rounds} rounds, rtt last ${ms(p.rttMs.last)} avg ${ms(p.rttMs.avg)} jitter ${ms(p.rttMs.jitter)}, loss ${p.lossPct ?? 0}%`);
   }
+  const dm = u.demand;
+  if (dm) {
+    const q = dm.queue;
+    lines.push(`    demand ${dm.enabled ? 'on' : 'off'} via ${dm.proxy}; last dial for: ${dm.lastTrigger ? `${dm.lastTrigger.packet} (rule "${dm.lastTrigger.rule}") at ${dm.lastTrigger.at}` : 'none yet'}`);
+    lines.push(`    kept up by: ${dm.keptUpBy.length ? dm.keptUpBy.map((k) => `${k.flow} (${Math.round((k.expiresInMs ?? 0) / 1000)}s)`).join(', ') : 'nothing'}`);
+    lines.push(`    queue: ${q.packets} held (${q.bytes} B), ${q.replayed} replayed, ${q.droppedFull} dropped (full), ${q.droppedAge} dropped (age), ${q.ignored} ignored`);
+  }
   if (u.dial) lines.push(`    dials: ${u.dial.attempts} (failed in a row: ${u.dial.failures})${u.dial.pid ? `, pid ${u.dial.pid}` : ''}${u.dial.nextDialAt ? `, next ${u.dial.nextDialAt}` : ''}${u.dial.gaveUp ? `, ${u.dial.gaveUp}` : ''}`);
   return lines;
 }

@@ -24,19 +24,22 @@ export interface DemandDeps {
   world: World;
 }
 
-const IDLE_CHECK_MS = 1000;
+/** The idle check looks every `idle`/4, between these bounds (each look runs `nft list set`). */
+const CHECK_MIN_MS = 100;
+const CHECK_MAX_MS = 1000;
 
 export class Demand {
   private readonly proxies = new Map<string, DemandProxy>();
   private rules: DemandRule[] = [];
   private timer?: NodeJS.Timeout;
   private checking = false;
+  private readonly nextCheck = new Map<string, number>();
 
   constructor(private readonly d: DemandDeps) {}
 
   async start(): Promise<void> {
     await this.sync();
-    this.timer = setInterval(() => void this.checkIdle(), IDLE_CHECK_MS).unref();
+    this.timer = setInterval(() => void this.checkIdle(), CHECK_MIN_MS).unref();
   }
 
   /** Closes our fds; the persistent proxies stay (and keep their routes) unless `teardown`. */
@@ -127,7 +130,13 @@ export class Demand {
     if (this.checking) return;
     this.checking = true;
     try {
-      for (const [name, p] of this.proxies) await this.checkOne(name, p, Date.now());
+      for (const [name, p] of this.proxies) {
+        const now = Date.now();
+        if (now < (this.nextCheck.get(name) ?? 0)) continue;
+        const idle = this.d.config().uplinks[name]?.idle ?? DEFAULT_IDLE_MS;
+        this.nextCheck.set(name, now + Math.min(CHECK_MAX_MS, Math.max(CHECK_MIN_MS, idle / 4)));
+        await this.checkOne(name, p, now);
+      }
     } catch (e) {
       this.d.log.warn({ error: (e as Error).message }, 'demand idle check failed');
     } finally {
