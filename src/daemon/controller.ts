@@ -75,6 +75,7 @@ export class Controller {
       // The proxies are armed (TUN, route, notrack rules) before the control socket first answers.
       await this.demand.start();
       this.reconciler.start();
+      // settle() includes the firewall: the proxies' notrack rules are in place too.
       await this.reconciler.settle();
       this.firewall.start();
       this.server = new ControlServer(ctl.socket, controlMethods(this.api()), log.child({ component: 'control' }));

@@ -40,6 +40,8 @@ export class Reconciler {
   private retryTimer?: NodeJS.Timeout;
   private wakeTimer?: NodeJS.Timeout;
   private running?: Promise<void>;
+  private firewallRun?: Promise<void>;
+  private firewallAgain = false;
   private again = false;
   private last: WorldState = emptyWorld();
   private judged = false;
@@ -63,6 +65,7 @@ export class Reconciler {
     clearTimeout(this.wakeTimer);
     this.timer = undefined;
     await this.running;
+    await this.firewallRun;
     // A run that failed while we waited may have armed a retry: a stopped loop must never run again.
     clearTimeout(this.retryTimer);
   }
@@ -88,9 +91,32 @@ export class Reconciler {
     if (!this.timer) this.timer = setTimeout(() => this.run(), this.d.coalesceMs ?? 5);
   }
 
-  /** Resolves once no run is pending or in flight (tests and `quit` use it). */
+  /** Resolves once no run is pending or in flight, the firewall included (tests and `quit` use it). */
   async settle(): Promise<void> {
-    while (this.timer || this.running) await (this.running ?? new Promise((r) => setTimeout(r, 5)));
+    while (this.timer || this.running || this.firewallRun) {
+      await (this.running ?? this.firewallRun ?? new Promise((r) => setTimeout(r, 5)));
+    }
+  }
+
+  /**
+   * The firewall follows the routes without holding up the loop: its apply spawns nft several
+   * times (tens of ms), and a dialed link's held packets or a failover must not wait for
+   * that. Routing never depends on it: NAT and accounting match uplinks by name. A failed
+   * apply is retried like a failed run.
+   */
+  private kickFirewall(): void {
+    const fw = this.d.firewall;
+    if (!fw || this.firewallRun) {
+      if (this.firewallRun) this.firewallAgain = true;
+      return;
+    }
+    this.firewallRun = fw.ensure().catch((e) => this.failed(e, [])).finally(() => {
+      this.firewallRun = undefined;
+      if (this.firewallAgain && !this.stopped) {
+        this.firewallAgain = false;
+        this.kickFirewall();
+      }
+    });
   }
 
   private run(): void {
@@ -142,16 +168,22 @@ export class Reconciler {
     for (const c of plan.conflicts) log.warn(c);
     try {
       await this.sysctls(uplinks, cfg);
+      // Addresses and new routes first: once they are in, held packets of a dialed link can go
+      // (make before break). Rules and deletions follow; replayed packets need none of them.
+      const firstRule = plan.ops.findIndex((o) => !('addr' in o) && !('route' in o && o.op !== 'del'));
+      const cut = firstRule < 0 ? plan.ops.length : firstRule;
+      if (cut) await system.apply(plan.ops.slice(0, cut));
+      // Before the firewall too: NAT and the keep-up accounting match uplinks by name, so a
+      // re-render (the new address, for hairpin) is not needed for them, and costs nft spawns.
+      this.d.demand?.afterApply(new Set(desired.routes.filter((r) => r.table === selectionTable(k) && r.family === 4 && r.gateway).map((r) => r.dev!)));
+      if (cut < plan.ops.length) await system.apply(plan.ops.slice(cut));
       if (plan.ops.length) {
-        await system.apply(plan.ops);
         const commands = plan.ops.map(displayCommand);
         log.info({ commands, deferred: plan.deferred.length }, `reconcile: applied ${commands.length} change(s)`);
         bus.publish({ type: 'reconcile', commands, deferred: plan.deferred.length });
       }
-      await this.d.firewall?.ensure();
+      this.kickFirewall();
       this.lastError = undefined;
-      // Make before break: held packets go back in only once the routes they need exist.
-      this.d.demand?.afterApply(new Set(desired.routes.filter((r) => r.table === selectionTable(k) && r.family === 4 && r.gateway).map((r) => r.dev!)));
       await this.releaseSnat(cfg);
     } catch (e) {
       this.failed(e, plan.ops.map(displayCommand));

@@ -21,6 +21,11 @@ export interface DemandNftInput {
   rules: DemandRule[];
   /** Our fwmark bits: packets carrying any are the daemon's own and never keep a link up. */
   fwmarkMask: number;
+  /**
+   * Connection-set elements to carry over (set name → elements): the batch rebuilds the whole
+   * table, and an emptied set would make a busy link look idle.
+   */
+  carry?: Record<string, { key: string; expiresMs?: number }[]>;
 }
 
 export const demandSet = (uplink: string): string => `demand_${uplink}`;
@@ -58,7 +63,8 @@ export function renderDemand(i: DemandNftInput): DemandNft {
   const v4 = eq(meta('nfproto'), 'ipv4');
   for (const u of i.uplinks) {
     // nft 1.0.6 JSON knows no "dynamic" flag; the kernel set gets it from the update rule.
-    out.sets.push({ set: { name: demandSet(u.name), type: ['ipv4_addr', 'ipv4_addr', 'inet_proto'], flags: ['timeout'], timeout: secs(u.idleMs || 86_400_000) } });
+    const elem = (i.carry?.[demandSet(u.name)] ?? []).map((e) => ({ elem: { val: { concat: e.key.split(' . ') }, timeout: secs(e.expiresMs ?? 1000) } }));
+    out.sets.push({ set: { name: demandSet(u.name), type: ['ipv4_addr', 'ipv4_addr', 'inet_proto'], flags: ['timeout'], timeout: secs(u.idleMs || 86_400_000), ...(elem.length ? { elem } : {}) } });
     // `fib ... oifname` is a string, not an ifname: a named ifname set cannot be matched, so one rule per proxy.
     out.rules.push({ chain: 'raw_pre', c: `demand ${u.name}: packets routed into proxy ${u.proxy} are not tracked`, e: [{ match: { op: '==', left: { fib: { result: 'oifname', flags: ['daddr'] } }, right: u.proxy } }, { notrack: null }] });
     out.rules.push({ chain: 'raw_out', c: `demand ${u.name}: the gateway's packets into proxy ${u.proxy} are not tracked`, e: [eq(meta('oifname'), u.proxy), { notrack: null }] });

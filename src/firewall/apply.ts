@@ -13,8 +13,11 @@ import type { EventBus } from '../daemon/events.js';
 import { ingressMark } from '../routing/desired.js';
 import type { System } from '../system/system.js';
 import { readGeneration, renderRuleset, TABLE, type FirewallInput } from './render.js';
+import { WAN_ADDRS4 } from './hairpin.js';
 import { DEFAULT_IDLE_MS, demandProxies } from '../demand/names.js';
 import { DEFAULT_RULES, parseRules } from '../demand/rules.js';
+import { demandSet } from '../demand/nft.js';
+import type { NftSetElement } from '../system/nft.js';
 
 export interface FirewallDeps {
   system: System;
@@ -63,6 +66,8 @@ export function firewallInput(cfg: Config, generation: number, wanAddrs4: string
 export class Firewall {
   private generation = 0;
   private appliedKey?: string;
+  /** The uplink addresses in the hairpin set now (they change without the rest of the table). */
+  private appliedAddrs?: string;
   private handle?: number;
   private timer?: NodeJS.Timeout;
   private busy?: Promise<void>;
@@ -101,14 +106,21 @@ export class Firewall {
   private async apply(force: boolean): Promise<void> {
     const cfg = this.d.config();
     if (!firewallEnabled(cfg)) return this.remove();
-    const addrs = this.d.wanAddrs4?.() ?? [];
-    const key = JSON.stringify(firewallInput(cfg, 0, addrs));
-    if (!force && key === this.appliedKey) return;
+    const addrs = [...new Set(this.d.wanAddrs4?.() ?? [])].sort();
+    const key = JSON.stringify(firewallInput(cfg, 0, []));
+    const addrsKey = JSON.stringify(addrs);
+    if (!force && key === this.appliedKey) {
+      if (addrsKey !== this.appliedAddrs) await this.updateAddrs(addrs, addrsKey);
+      return;
+    }
     const generation = this.generation + 1;
     try {
-      await this.d.system.nft(renderRuleset(firewallInput(cfg, generation, addrs)));
+      const input = firewallInput(cfg, generation, addrs);
+      if (input.demand?.uplinks.length) input.demand.carry = await this.connectionSets(input.demand.uplinks.map((u) => demandSet(u.name)));
+      await this.d.system.nft(renderRuleset(input));
       this.generation = generation;
       this.appliedKey = key;
+      this.appliedAddrs = addrsKey;
       this.absent = false;
       this.handle = await this.tableHandle();
       this.lastApply = { at: new Date().toISOString(), ok: true };
@@ -141,6 +153,25 @@ export class Firewall {
     }
   }
 
+  /**
+   * Only the uplinks' addresses changed (a link came up, a dial got its address): update the
+   * hairpin set in place, atomically, instead of rebuilding the table. A rebuild would also
+   * empty the demand connection sets just as a dialed link's first packets fill them.
+   */
+  private async updateAddrs(addrs: string[], addrsKey: string): Promise<void> {
+    const set = { family: 'inet', table: TABLE, name: WAN_ADDRS4 };
+    await this.d.system.nft({ nftables: [{ flush: { set } }, ...(addrs.length ? [{ add: { element: { ...set, elem: addrs } } }] : [])] });
+    this.appliedAddrs = addrsKey;
+    this.d.log.debug({ addrs }, 'firewall: uplink addresses updated in place');
+  }
+
+  /** The demand connection sets as they are now, to carry them into the rebuilt table. */
+  private async connectionSets(names: string[]): Promise<Record<string, NftSetElement[]>> {
+    const out: Record<string, NftSetElement[]> = {};
+    for (const n of names) out[n] = await this.d.system.nftSetElements(TABLE, n).catch(() => []);
+    return out;
+  }
+
   private async tableHandle(): Promise<number | undefined> {
     const t = await this.d.system.nftList(TABLE);
     const table = t?.nftables.find((e) => 'table' in e)?.table as { handle?: number } | undefined;
@@ -164,6 +195,7 @@ export class Firewall {
 
   /** Firewall turned off, or `quit --teardown`: our table goes (it is ours by name); nothing else is touched. */
   async remove(): Promise<void> {
+    await this.busy?.catch(() => undefined);
     if (this.appliedKey === undefined && this.absent) return;
     if (this.appliedKey === undefined && !(await this.d.system.nftList(TABLE))) {
       this.absent = true;

@@ -114,8 +114,10 @@ export class FakeSystem {
     if (this.nftReject) throw new Error(this.nftReject);
     if (check) return;
     this.nftBatches.push(batch);
-    // What follows the batch's last delete is the new table; it gets a new handle, as in the kernel.
     const items = (batch as { nftables: Record<string, unknown>[] }).nftables;
+    // A batch that only updates a set (flush + add element) leaves the table as it is.
+    if (!items.some((e) => 'delete' in e || ('add' in e && 'table' in (e.add as object)))) return;
+    // What follows the batch's last delete is the new table; it gets a new handle, as in the kernel.
     const lastDelete = items.map((e) => 'delete' in e).lastIndexOf(true);
     const created = items.slice(lastDelete + 1).map((e) => (e.add ?? e) as Record<string, unknown>);
     const withHandle = created.map((e) => ('table' in e ? { table: { ...(e.table as object), handle: this.nftBatches.length } } : e));

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { UplinkError } from '../errors.js';
 import { LinuxKernelWatch } from './kernel-watch.js';
+import { applyRoute } from './netlink/route-ops.js';
 import { batchLine, displayCommand, opFamily, type KernelOp } from './ops.js';
 import { flushSnatFlows } from './conntrack/index.js';
 import { openTunReader, type TunHandle } from './tun/index.js';
@@ -47,11 +48,32 @@ export class LinuxSystem implements System {
     return new Prober(this.log.child({ component: 'probe' }));
   }
 
+  /**
+   * In order: routes straight over rtnetlink (no spawn), everything else in `ip -batch`
+   * runs between them. Like `ip -force`, a refused op does not stop the ones after it;
+   * the first refusal is thrown at the end.
+   */
   async apply(ops: KernelOp[]): Promise<void> {
-    for (const family of [4, 6] as const) {
-      const lines = ops.filter((o) => opFamily(o) === family).map(batchLine);
-      if (lines.length) await runBatch(family, lines);
+    const errors: string[] = [];
+    for (let i = 0; i < ops.length; ) {
+      const isRoute = 'route' in ops[i]!;
+      let j = i;
+      while (j < ops.length && 'route' in ops[j]! === isRoute) j++;
+      const seg = ops.slice(i, j);
+      i = j;
+      if (isRoute) {
+        for (const o of seg as Extract<KernelOp, { route: unknown }>[]) {
+          const err = applyRoute(o.op, o.route);
+          if (err) errors.push(`${displayCommand(o)}: ${err}`);
+        }
+        continue;
+      }
+      for (const family of [4, 6] as const) {
+        const lines = seg.filter((o) => opFamily(o) === family).map(batchLine);
+        if (lines.length) await runBatch(family, lines).catch((e: Error) => errors.push(e.message));
+      }
     }
+    if (errors.length) throw new UplinkError('SYSTEM', `kernel refused: ${errors.join('; ')}`, 'the next reconcile retries what is still missing');
   }
 
   nft(batch: unknown, check = false): Promise<void> {

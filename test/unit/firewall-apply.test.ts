@@ -14,14 +14,14 @@ forwards:
   - { proto: tcp, port: 8080, to: "10.77.0.2:80" }
 `;
 
-function setup(text = CONFIG) {
+function setup(text = CONFIG, addrs: string[] = []) {
   const system = new FakeSystem();
   let config = parseConfigText(text, 't.yaml');
   const bus = new EventBus();
   const events: DaemonEvent[] = [];
   bus.subscribe((e) => events.push(e));
-  const fw = new Firewall({ system: system as never, log: pino({ level: 'silent' }), bus, config: () => config });
-  return { system, fw, events, set: (t: string) => (config = parseConfigText(t, 't.yaml')) };
+  const fw = new Firewall({ system: system as never, log: pino({ level: 'silent' }), bus, config: () => config, wanAddrs4: () => addrs });
+  return { system, fw, events, addrs, set: (t: string) => (config = parseConfigText(t, 't.yaml')) };
 }
 
 test('the firewall applies only when the rendering changes', async () => {
@@ -34,6 +34,23 @@ test('the firewall applies only when the rendering changes', async () => {
   await fw.ensure();
   assert.equal(system.nftBatches.length, 2);
   assert.equal(fw.status().generation, 2);
+});
+
+test('a new uplink address updates the hairpin set in place: no rebuild, no new generation (demand sets keep their flows)', async () => {
+  const { system, fw, addrs } = setup();
+  await fw.ensure();
+  const table = system.nftTable;
+  addrs.push('198.51.100.2');
+  await fw.ensure();
+  assert.equal(system.nftBatches.length, 2);
+  assert.deepEqual(system.nftBatches[1], { nftables: [
+    { flush: { set: { family: 'inet', table: 'uplinkd', name: 'wan_addrs4' } } },
+    { add: { element: { family: 'inet', table: 'uplinkd', name: 'wan_addrs4', elem: ['198.51.100.2'] } } },
+  ] });
+  assert.equal(fw.status().generation, 1, 'the table was not rebuilt');
+  assert.equal(system.nftTable, table);
+  await fw.ensure();
+  assert.equal(system.nftBatches.length, 2, 'nothing again while the address stays');
 });
 
 test('a ruleset nft rejects is refused: check() throws with nft\'s message, ensure() keeps the running generation', async () => {
