@@ -62,6 +62,15 @@ test('demand: held packets arrive in order and NATed; TCP on the first SYN; the 
   assert.equal(await dials(d), 1, 'NTP did not dial');
   assert.ok(await viaProxy(topo.gw));
 
+  // `uplink demand dsl off`: traffic does not dial (diald's nodemand); `on` again.
+  const off = await d.cli(['demand', 'dsl', 'off']);
+  assert.equal(off.code, 0, off.stderr);
+  await topo.lan.exec([process.execPath, '-e', SEND(7000, 2, 100)]);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(await dials(d), 1, 'demand off: no dial');
+  assert.equal(dsl(await d.status()).demand!.enabled, false);
+  assert.equal((await d.cli(['demand', 'dsl', 'on'])).code, 0);
+
   // The next packet dials at once (no holdoff after an idle hang-up); the connect completes on its first SYN.
   const srv = topo.inet.spawn(process.execPath, ['-e', TCP_SERVER]);
   await srv.waitForLine(/listening/);
@@ -76,6 +85,17 @@ test('demand: held packets arrive in order and NATed; TCP on the first SYN; the 
   const ping = await topo.gw.exec(['ping', '-c1', '-W5', SERVER], { check: false });
   assert.equal(ping.code, 0, `ping answered: ${ping.stdout}`);
   assert.equal(await dials(d), 3);
+
+  // A plain quit exits cleanly and leaves the proxy and its route (a restart is hitless);
+  // a new daemon re-attaches to it, and quit --teardown removes it.
+  assert.equal((await d.cli(['quit'])).code, 0);
+  assert.equal((await d.proc.exited).code, 0, 'the daemon exited cleanly');
+  assert.match((await topo.gw.ip(['route', 'show', 'table', '7300'])).stdout, /default dev dod-dsl .*metric 1000/, 'the proxy and its route outlive the daemon');
+  const d2 = await startDaemon(lab, topo.gw, '', { configFile: d.configFile });
+  assert.equal(dsl(await d2.status()).demand!.proxy, 'dod-dsl');
+  assert.equal((await d2.cli(['quit', '--teardown'])).code, 0);
+  await d2.proc.exited;
+  assert.notEqual((await topo.gw.ip(['link', 'show', 'dod-dsl'], { check: false })).code, 0, 'teardown removed the proxy');
 });
 
 test('demand: a flood while dialing drops the oldest first, counts it, and stays bounded', async (t) => {
