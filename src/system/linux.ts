@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { UplinkError } from '../errors.js';
 import { LinuxKernelWatch } from './kernel-watch.js';
-import { applyRoute } from './netlink/route-ops.js';
+import { applyRoute, applyRule } from './netlink/route-ops.js';
 import { batchLine, displayCommand, opFamily, type KernelOp } from './ops.js';
 import { flushSnatFlows } from './conntrack/index.js';
 import { openTunReader, type TunHandle } from './tun/index.js';
@@ -49,21 +49,21 @@ export class LinuxSystem implements System {
   }
 
   /**
-   * In order: routes straight over rtnetlink (no spawn), everything else in `ip -batch`
+   * In order: routes and rules straight over rtnetlink (no spawn), addresses in `ip -batch`
    * runs between them. Like `ip -force`, a refused op does not stop the ones after it;
    * the first refusal is thrown at the end.
    */
   async apply(ops: KernelOp[]): Promise<void> {
     const errors: string[] = [];
     for (let i = 0; i < ops.length; ) {
-      const isRoute = 'route' in ops[i]!;
+      const direct = !('addr' in ops[i]!);
       let j = i;
-      while (j < ops.length && 'route' in ops[j]! === isRoute) j++;
+      while (j < ops.length && !('addr' in ops[j]!) === direct) j++;
       const seg = ops.slice(i, j);
       i = j;
-      if (isRoute) {
-        for (const o of seg as Extract<KernelOp, { route: unknown }>[]) {
-          const err = applyRoute(o.op, o.route);
+      if (direct) {
+        for (const o of seg) {
+          const err = 'route' in o ? applyRoute(o.op, o.route) : 'rule' in o ? applyRule(o.op, o.rule) : undefined;
           if (err) errors.push(`${displayCommand(o)}: ${err}`);
         }
         continue;

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { attrs } from '../../src/system/netlink/codec.js';
-import { routeRequest } from '../../src/system/netlink/route-msg.js';
+import { routeRequest, ruleRequest } from '../../src/system/netlink/route-msg.js';
 import type { RouteSpec } from '../../src/system/ops.js';
 
 const base: RouteSpec = { family: 4, table: 7300, protocol: 201, type: 'unicast', dst: '0.0.0.0', dstLen: 0, metric: 100, gateway: '198.51.100.1', dev: 'wan0' };
@@ -55,4 +55,21 @@ test('route request: a prefix route carries RTA_DST', () => {
   const b = routeRequest('add', { ...base, dst: '10.1.0.0', dstLen: 16 }, 3, 1);
   assert.equal(b[17], 16);
   assert.equal(decode(b).attrs[1], '10.1.0.0');
+});
+
+test('rule request: add with source, our protocol, table >255 only in FRA_TABLE', () => {
+  const b = ruleRequest('add', { family: 4, priority: 7310, table: 7301, protocol: 201, src: '198.51.100.2' }, 5);
+  assert.deepEqual([b.readUInt16LE(4), b.readUInt16LE(6), b[16], b[18], b[20], b[23]], [32, 0x1 | 0x4 | 0x400 | 0x200, 2, 32, 0, 1]);
+  const a = Object.fromEntries([...attrs(b, 28, b.length)].map(([t, o, l]) => [t, l === 4 && t !== 2 ? b.readUInt32LE(o) : [...b.subarray(o, o + l)].join('.')]));
+  assert.deepEqual(a, { 6: 7310, 15: 7301, 21: '201', 2: '198.51.100.2' });
+});
+
+test('rule request: delete by fwmark/mask and suppress_prefixlength, IPv6', () => {
+  const del = ruleRequest('del', { family: 6, priority: 7350, table: 7301, protocol: 201, fwmark: 0x10000, fwmask: 0xff0000 }, 6);
+  assert.deepEqual([del.readUInt16LE(4), del.readUInt16LE(6), del[16]], [33, 0x1 | 0x4, 10]);
+  const a = Object.fromEntries([...attrs(del, 28, del.length)].map(([t, o, l]) => [t, l === 4 ? del.readUInt32LE(o) : del[o]]));
+  assert.deepEqual(a, { 6: 7350, 15: 7301, 21: 201, 10: 0x10000, 16: 0xff0000 });
+  const sup = ruleRequest('add', { family: 4, priority: 7300, table: 254, protocol: 201, suppressPrefixlen: 0 }, 7);
+  assert.equal(sup[20], 254, 'the main table fits the header');
+  assert.ok([...attrs(sup, 28, sup.length)].some(([t, o]) => t === 14 && sup.readUInt32LE(o) === 0));
 });

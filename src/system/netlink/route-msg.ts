@@ -1,11 +1,12 @@
 /**
- * RTM_NEWROUTE / RTM_DELROUTE requests for our own routes (pure). Sent straight over
+ * RTM_NEWROUTE / RTM_DELROUTE and RTM_NEWRULE / RTM_DELRULE requests for our own routes
+ * and rules (pure). Sent straight over
  * rtnetlink instead of spawning `ip`: a spawn costs ~10 ms, which is most of the time
  * between a dialed link coming up and its held packets going out.
  */
 import { isIPv4 } from 'node:net';
 import * as C from './constants.js';
-import type { RouteSpec } from '../ops.js';
+import type { RouteSpec, RuleSpec } from '../ops.js';
 
 const NLM_F_ACK = 0x4;
 const NLM_F_REPLACE = 0x100;
@@ -65,6 +66,33 @@ export function routeRequest(op: 'add' | 'replace' | 'del', r: RouteSpec, oif: n
   // As iproute2: a device route without a gateway is link scope; a delete matches any scope.
   b[o + 6] = op === 'del' ? RT_SCOPE_NOWHERE : r.type === 'unicast' && !r.gateway ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
   b[o + 7] = TYPES[r.type];
+  body.copy(b, o + 12);
+  return b;
+}
+
+const FR_ACT_TO_TBL = 1;
+const u8 = (v: number) => Buffer.from([v]);
+
+/** The request for `ip rule add|del` of one of our rules (a delete names our protocol too). */
+export function ruleRequest(op: 'add' | 'del', r: RuleSpec, seq: number): Buffer {
+  const family = r.family;
+  const srcLen = r.src ? r.srcLen ?? (family === 4 ? 32 : 128) : 0;
+  const attrs: Buffer[] = [attr(C.FRA_PRIORITY, u32(r.priority)), attr(C.FRA_TABLE, u32(r.table)), attr(C.FRA_PROTOCOL, u8(r.protocol))];
+  if (r.src) attrs.push(attr(C.FRA_SRC, ipBytes(r.src, family)));
+  if (r.fwmark !== undefined) attrs.push(attr(C.FRA_FWMARK, u32(r.fwmark)), attr(C.FRA_FWMASK, u32(r.fwmask ?? 0xffffffff)));
+  if (r.suppressPrefixlen !== undefined) attrs.push(attr(C.FRA_SUPPRESS_PREFIXLEN, u32(r.suppressPrefixlen)));
+  const body = Buffer.concat(attrs);
+  const len = C.NLMSG_HDRLEN + 12 + body.length;
+  const b = Buffer.alloc(len);
+  b.writeUInt32LE(len, 0);
+  b.writeUInt16LE(op === 'add' ? C.RTM_NEWRULE : C.RTM_DELRULE, 4);
+  b.writeUInt16LE(C.NLM_F_REQUEST | NLM_F_ACK | (op === 'add' ? NLM_F_CREATE | NLM_F_EXCL : 0), 6);
+  b.writeUInt32LE(seq, 8);
+  const o = C.NLMSG_HDRLEN;
+  b[o] = family === 4 ? C.AF_INET : C.AF_INET6;
+  b[o + 2] = srcLen;
+  b[o + 4] = r.table < 256 ? r.table : 0;
+  b[o + 7] = FR_ACT_TO_TBL;
   body.copy(b, o + 12);
   return b;
 }

@@ -1,14 +1,14 @@
 /**
- * Applies route ops over a synchronous rtnetlink socket on the main thread. The kernel
- * handles a route request inside sendmsg, so the ACK is there at once: each op costs
+ * Applies route and rule ops over a synchronous rtnetlink socket on the main thread. The kernel
+ * handles these requests inside sendmsg, so the ACK is there at once: each op costs
  * tens of microseconds instead of an `ip` spawn.
  */
 import koffi from 'koffi';
 import { errorCode, messages } from './codec.js';
 import * as C from './constants.js';
-import { routeRequest } from './route-msg.js';
+import { routeRequest, ruleRequest } from './route-msg.js';
 import { NetlinkSocket } from './socket.js';
-import type { RouteSpec } from '../ops.js';
+import type { RouteSpec, RuleSpec } from '../ops.js';
 
 const libc = koffi.load('libc.so.6');
 const ifNameToIndex = libc.func('unsigned int if_nametoindex(const char *)');
@@ -27,7 +27,18 @@ export function applyRoute(op: 'add' | 'replace' | 'del', r: RouteSpec): string 
     if (!oif) return `Cannot find device "${r.dev}"`;
   }
   const mySeq = ++seq;
-  sock.send(routeRequest(op, r, oif, mySeq));
+  return request(routeRequest(op, r, oif, mySeq), mySeq);
+}
+
+/** One rule op; returns undefined when done, else the kernel's refusal as text. */
+export function applyRule(op: 'add' | 'del', r: RuleSpec): string | undefined {
+  const mySeq = ++seq;
+  return request(ruleRequest(op, r, mySeq), mySeq);
+}
+
+function request(msg: Buffer, mySeq: number): string | undefined {
+  sock ??= new NetlinkSocket(0, 1 << 16);
+  sock.send(msg);
   for (;;) {
     if (!sock.wait(1000)) return 'no answer from the kernel within 1 s';
     const n = sock.recv(buf);
