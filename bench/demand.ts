@@ -36,12 +36,13 @@ async function main(): Promise<void> {
   try {
     const topo = await demandTopology(lab);
     const stamps = lab.tempFile('linkup', '');
-    const cfg = demandConfig(topo, { idle: '400ms', dialMs: 50 }).replace('ip link set dev wan0 up;', `ip link set dev wan0 up; date +%s%N >> ${stamps};`);
+    const cfg = demandConfig(topo, { idle: '1s', dialMs: 50 }).replace('ip link set dev wan0 up;', `ip link set dev wan0 up; date +%s%N >> ${stamps};`);
     const d = await startDaemon(lab, topo.gw, cfg);
     const srv = topo.inet.spawn(process.execPath, ['-e', SERVER_JS]);
     await srv.waitForLine(/listening/);
     const viaProxy = async () => / dev dod-dsl /.test((await topo.gw.ip(['route', 'get', SERVER])).stdout);
     const delays: number[] = [], peer: number[] = [];
+    const byKind: Record<'udp' | 'tcp', number[]> = { udp: [], tcp: [] };
     let sent = 0, lost = 0;
     for (let c = 0; c < cycles; c++) {
       await waitFor(viaProxy, { timeoutMs: 10_000, what: `idle hang-up before cycle ${c}` });
@@ -57,7 +58,10 @@ async function main(): Promise<void> {
       const up = readFileSync(stamps, 'utf8').trim().split('\n').filter(Boolean).map((l) => Number(BigInt(l) / 1000n) / 1000);
       const linkUp = up[stampsBefore];
       const first = got[0] ? Number(got[0].split(' ').at(-1)) : undefined;
-      if (linkUp !== undefined && first !== undefined) delays.push(first - linkUp);
+      if (linkUp !== undefined && first !== undefined) {
+        delays.push(first - linkUp);
+        byKind[udp ? 'udp' : 'tcp'].push(first - linkUp);
+      }
       // Peer: a fresh datagram while the link is up.
       if (udp) {
         const b2 = srv.lines('stdout').length;
@@ -71,6 +75,8 @@ async function main(): Promise<void> {
     console.log(JSON.stringify({
       bench: 'demand', cycles, dials: st.dial?.attempts, packetsSent: sent, packetsLost: lost,
       replayDelayMs: { p50: pct(delays, 50), p99: pct(delays, 99), max: pct(delays, 100), n: delays.length },
+      replayDelayUdpMs: { p50: pct(byKind.udp, 50), p99: pct(byKind.udp, 99) },
+      replayDelayTcpMs: { p50: pct(byKind.tcp, 50), p99: pct(byKind.tcp, 99) },
       peerFreshOneWayMs: { p50: pct(peer, 50), p99: pct(peer, 99), n: peer.length },
       queue: st.demand?.queue, goals: { packetsLost: 0, replayDelayP99Ms: 20 },
     }));

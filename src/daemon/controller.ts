@@ -58,7 +58,7 @@ export class Controller {
     this.lock = new InstanceLock(`${ctl.socket}.lock`);
     this.lock.acquire();
     try {
-      this.world = new World((reason) => this.reconciler?.markDirty(reason));
+      this.world = new World((reason, urgent) => this.reconciler?.markDirty(reason, urgent));
       const file = stateFile(ctl.state_dir);
       this.manager = new UplinkManager({ config: () => this.config, system, bus: this.bus, log: log.child({ component: 'uplinks' }), stateFile: file, onDirty: (why) => this.reconciler?.markDirty(why) });
       this.firewall = new Firewall({

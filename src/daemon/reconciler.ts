@@ -82,13 +82,21 @@ export class Reconciler {
     return this.judged;
   }
 
-  markDirty(_reason: string): void {
+  /**
+   * `urgent` (a carrier change) skips the coalescing delay: traffic waits on it (a dead
+   * link's flows, a dialed link's held packets), and it comes alone, not in a burst.
+   */
+  markDirty(_reason: string, urgent = false): void {
     if (this.stopped) return;
     if (this.running) {
       this.again = true;
       return;
     }
-    if (!this.timer) this.timer = setTimeout(() => this.run(), this.d.coalesceMs ?? 5);
+    if (this.timer && urgent) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (!this.timer) this.timer = setTimeout(() => this.run(), urgent ? 0 : this.d.coalesceMs ?? 5);
   }
 
   /** Resolves once no run is pending or in flight, the firewall included (tests and `quit` use it). */
@@ -172,11 +180,15 @@ export class Reconciler {
       // (make before break). Rules and deletions follow; replayed packets need none of them.
       const firstRule = plan.ops.findIndex((o) => !('addr' in o) && !('route' in o && o.op !== 'del'));
       const cut = firstRule < 0 ? plan.ops.length : firstRule;
-      if (cut) await system.apply(plan.ops.slice(0, cut));
+      // A refused op does not stop the others (like `ip -force`); the first refusal is thrown at the end.
+      let refused: unknown;
+      if (cut) await system.apply(plan.ops.slice(0, cut)).catch((e: unknown) => (refused = e));
       // Before the firewall too: NAT and the keep-up accounting match uplinks by name, so a
       // re-render (the new address, for hairpin) is not needed for them, and costs nft spawns.
-      this.d.demand?.afterApply(new Set(desired.routes.filter((r) => r.table === selectionTable(k) && r.family === 4 && r.gateway).map((r) => r.dev!)));
-      if (cut < plan.ops.length) await system.apply(plan.ops.slice(cut));
+      // Not after a refusal: a missing route would send the replayed packets back into the proxy.
+      if (!refused) this.d.demand?.afterApply(new Set(desired.routes.filter((r) => r.table === selectionTable(k) && r.family === 4 && r.gateway).map((r) => r.dev!)));
+      if (cut < plan.ops.length) await system.apply(plan.ops.slice(cut)).catch((e: unknown) => (refused ??= e));
+      if (refused) throw refused;
       if (plan.ops.length) {
         const commands = plan.ops.map(displayCommand);
         log.info({ commands, deferred: plan.deferred.length }, `reconcile: applied ${commands.length} change(s)`);

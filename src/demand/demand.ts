@@ -150,10 +150,16 @@ export class Demand {
       p.keptUpBy = [];
       return;
     }
-    p.keptUpBy = await this.d.system.nftSetElements('uplinkd', demandSet(name));
     const up = p.routedSince;
-    if (up === undefined) return;
     const idle = u.cfg.idle ?? DEFAULT_IDLE_MS;
+    if (up === undefined) {
+      // Still dialing (or re-dialing after the peer hung up) with no traffic for a whole idle
+      // time: stop, like diald; the next packet dials again.
+      if (idle > 0 && now - p.lastPacketAt >= idle) this.hangup(name, 'idle', 'no traffic waits for the link any more');
+      return;
+    }
+    // Only once the link is up: each read spawns nft, which must not slow a dial.
+    p.keptUpBy = await this.d.system.nftSetElements('uplinkd', demandSet(name));
     if (u.cfg.max_up !== undefined && now - up >= u.cfg.max_up) return this.hangup(name, 'max_up', `up for ${Math.round((now - up) / 1000)}s (max_up)`);
     if (idle === 0 || p.keptUpBy.length) return;
     // A fresh link stays up at least its idle time (or min_up, when longer), traffic or not.

@@ -51,6 +51,8 @@ export class DemandProxy {
   /** When the link's routes last appeared (for the replay delay) — undefined while down. */
   routedSince?: number;
   keptUpBy: NftSetElement[] = [];
+  /** When the proxy last held a packet: a dial with nothing waiting any more is given up when idle. */
+  lastPacketAt = Date.now();
   private replayTimer?: NodeJS.Timeout;
 
   constructor(readonly d: ProxyDeps) {
@@ -70,13 +72,17 @@ export class DemandProxy {
       this.unparsed++;
       return;
     }
-    if (this.d.wanted() || this.routed()) return this.queue.push(pkt, now);
+    if (this.d.wanted() || this.routed()) {
+      this.lastPacketAt = now;
+      return this.queue.push(pkt, now);
+    }
     const rule = firstMatch(this.d.rules(), info, 'out');
     if (!rule || !dials(rule.action) || !this.d.enabled()) {
       this.ignored++;
       return;
     }
     this.queue.push(pkt, now);
+    this.lastPacketAt = now;
     this.dialCount++;
     const packet = summarize(info);
     this.lastTrigger = { at: new Date(now).toISOString(), packet, rule: describeRule(rule) };

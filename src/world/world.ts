@@ -13,7 +13,7 @@ export class World implements KernelSink {
   private rules = new Map<string, RuleInfo>();
   private foreignCounts: ForeignCounts = { ipv4: {}, ipv6: {} };
 
-  constructor(private readonly onDirty: (reason: string) => void) {}
+  constructor(private readonly onDirty: (reason: string, urgent?: boolean) => void) {}
 
   reset(part: { links?: LinkInfo[]; addrs?: AddrInfo[]; routes: RouteInfo[]; rules: RuleInfo[] }, reason: string): void {
     if (part.links) this.links = new Map(part.links.map((l) => [l.index, l]));
@@ -24,9 +24,13 @@ export class World implements KernelSink {
   }
 
   apply(events: KernelEvent[]): void {
+    let carrier = false;
     for (const e of events) {
-      if (e.kind === 'link') this.applyLink(e.op, e.link);
-      else if (e.kind === 'addr') {
+      if (e.kind === 'link') {
+        const before = this.links.get(e.link.index);
+        carrier ||= e.op === 'new' && !!before && before.carrier !== e.link.carrier;
+        this.applyLink(e.op, e.link);
+      } else if (e.kind === 'addr') {
         if (e.op === 'new') this.addrs.set(addrKey(e.addr), e.addr);
         else this.addrs.delete(addrKey(e.addr));
       } else if (e.kind === 'rule') {
@@ -35,7 +39,7 @@ export class World implements KernelSink {
       } else if (e.op === 'new') this.routes.set(routeKey(e.route), e.route);
       else this.routes.delete(routeKey(e.route));
     }
-    if (events.length) this.onDirty(`${events.length} kernel event(s)`);
+    if (events.length) this.onDirty(`${events.length} kernel event(s)`, carrier);
   }
 
   foreign(counts: ForeignCounts): void {

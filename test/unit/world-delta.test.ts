@@ -54,3 +54,13 @@ test('World applies events, forgets a deleted link\'s addresses and routes, and 
   assert.deepEqual(reasons, ['initial dump', '1 kernel event(s)', '1 kernel event(s)']);
   assert.ok(isEmptyDelta(computeDelta(emptyWorld(), emptyWorld())));
 });
+
+test('a carrier change is urgent for the reconcile loop; other link news is not', () => {
+  const calls: [string, boolean | undefined][] = [];
+  const w = new World((r, urgent) => calls.push([r, urgent]));
+  const l = { index: 2, name: 'wan0', up: true, carrier: false, operstate: 'down', mtu: 1500 };
+  w.apply([{ kind: 'link', op: 'new', link: l }]);
+  w.apply([{ kind: 'link', op: 'new', link: { ...l, mtu: 1400 } }]);
+  w.apply([{ kind: 'link', op: 'new', link: { ...l, carrier: true, operstate: 'up' } }]);
+  assert.deepEqual(calls.map((c) => c[1]), [false, false, true]);
+});
