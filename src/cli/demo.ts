@@ -13,6 +13,7 @@ import type { DaemonEvent } from '../daemon/events.js';
 import type { Command } from './commands.js';
 import { formatEvent } from './monitor.js';
 import { formatStatus } from './status.js';
+import { demandTour } from './demo-demand.js';
 
 const PROBE = `probe: { profile: fast, targets: [${SERVER}] }, failback_delay: 2s`;
 const DEMO_UPLINKS = `uplinks:
@@ -68,6 +69,14 @@ export const demo: Command = {
         });
       }
       mon.close();
+      if (!args.includes('--keep')) {
+        const lab2 = await Lab.create();
+        try {
+          await demandTour(lab2);
+        } finally {
+          await lab2.teardown();
+        }
+      }
       say('done; tearing the sandbox down');
       return 0;
     } finally {

@@ -81,6 +81,7 @@ export function crossCheck(cfg: unknown, ctx: Ctx): void {
   list(cfg['announce']).forEach((a, i) => ref(['announce', i, 'uplink'], a['uplink']));
 
   checkProbes(cfg, uplinks, add);
+  checkProxies(uplinks, new Set([...owner.keys(), ...lanIfs.keys()]), add);
 
   // snat lives in our nftables table: it needs the firewall.
   const fw = cfg['firewall'];
@@ -116,6 +117,26 @@ export function crossCheck(cfg: unknown, ctx: Ctx): void {
 }
 
 type Add = (path: Path, input: unknown, message: string, hint?: string) => void;
+
+/** Demand proxies: each needs its own interface name (not an uplink's or a LAN's) and address. */
+function checkProxies(uplinks: [string, Obj][], taken: Set<string>, add: Add): void {
+  const names = new Map<string, string>();
+  const addrs = new Map<string, string>();
+  let n = 0;
+  for (const [name, u] of uplinks) {
+    if (u['mode'] !== 'demand') continue;
+    n++;
+    const explicit = str(u['proxy_interface']);
+    const ifc = explicit ?? `dod-${name}`.slice(0, 15);
+    const path = ['uplinks', name, explicit ? 'proxy_interface' : 'mode'];
+    if (taken.has(ifc)) add(path, ifc, `proxy interface "${ifc}" is already an uplink or LAN interface`, 'set proxy_interface to a free name');
+    else if (names.has(ifc)) add(path, ifc, `proxy interface "${ifc}" is already the proxy of uplink "${names.get(ifc)}"`, 'set proxy_interface: long uplink names are cut to 15 characters');
+    else names.set(ifc, name);
+    const addr = str(u['proxy_address']) ?? `169.254.77.${n}`;
+    if (addrs.has(addr)) add(['uplinks', name, 'proxy_address'], addr, `proxy address ${addr} is already used by uplink "${addrs.get(addr)}"`, 'give each demand uplink its own proxy_address');
+    else addrs.set(addr, name);
+  }
+}
 
 function checkProbes(cfg: Obj, uplinks: [string, Obj][], add: Add): void {
   const defaults = cfg['defaults'];

@@ -1,6 +1,7 @@
 /** The real System: rtnetlink for watching, `ip -batch` for changes, /proc/sys for sysctls. */
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -126,11 +127,20 @@ export class LinuxSystem implements System {
     await run('ip', ['link', 'del', 'dev', name]).catch(() => undefined);
   }
 
+  /**
+   * Synchronous on purpose: a /proc/sys read takes microseconds, while the threadpool may be
+   * busy (a state file's fsync) and every reconcile checks these before its routes.
+   */
   async sysctl(key: string, value: string): Promise<boolean> {
     const path = sysctlPath(key);
-    const cur = (await readFile(path, 'utf8').catch(() => undefined))?.trim();
-    if (cur === undefined || cur === value) return false;
-    await writeFile(path, value);
+    let cur: string;
+    try {
+      cur = readFileSync(path, 'utf8').trim();
+    } catch {
+      return false;
+    }
+    if (cur === value) return false;
+    writeFileSync(path, value);
     return true;
   }
 }

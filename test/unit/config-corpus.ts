@@ -57,6 +57,11 @@ export const BAD: BadCase[] = [
   { name: 'IPv4 address as gateway6', yaml: up('    gateway6: 198.51.100.1\n'), line: 4, column: 15, path: 'uplinks.dsl.gateway6', has: 'an IPv6 address is needed here' },
   // uplink semantics
   { name: 'demand mode without connect', yaml: up('    mode: demand\n'), line: 4, column: 11, path: 'uplinks.dsl.mode', has: 'mode demand needs a connect command' },
+  { name: 'a demand rule with a typo, with its column', yaml: up('    mode: demand\n    connect: pon isp\ndemand:\n  rules: [ "accept tcp syn 30s", "acept udp" ]\n'), line: 7, column: 34, path: 'demand.rules[1]', has: 'column 1: unknown action "acept"' },
+  { name: 'demand with the firewall off', yaml: up('    mode: demand\n    connect: pon isp\nfirewall: { enabled: false }\n'), line: 4, column: 11, path: 'uplinks.dsl.mode', has: 'mode demand needs the firewall' },
+  { name: 'proxy interface that is the LAN interface', yaml: up('    mode: demand\n    connect: pon isp\n    proxy_interface: eth1\nlan:\n  - { interface: eth1, zone: lan }\n'), line: 6, column: 22, path: 'uplinks.dsl.proxy_interface', has: 'already an uplink or LAN interface' },
+  { name: 'two demand uplinks with the same proxy address', yaml: up('    mode: demand\n    connect: pon isp\n    proxy_address: 169.254.77.9\n  lte:\n    interface: wwan0\n    mode: demand\n    connect: pon lte\n    proxy_address: 169.254.77.9\n'), line: 11, column: 20, path: 'uplinks.lte.proxy_address', has: 'already used by uplink "dsl"' },
+  { name: 'snat with the firewall off', yaml: up('    snat: 198.51.100.9\nfirewall: { enabled: false }\n'), line: 4, column: 11, path: 'uplinks.dsl.snat', has: 'snat needs the firewall' },
   { name: 'two uplinks on one interface', yaml: up('  dsl2:\n    interface: ppp0\n'), line: 5, column: 16, path: 'uplinks.dsl2.interface', has: 'already used by uplink "dsl"' },
   { name: 'unknown mode', yaml: up('    mode: backpu\n'), line: 4, column: 11, path: 'uplinks.dsl.mode', has: 'did you mean "backup"?' },
   { name: 'missing interface points at the uplink', yaml: 'uplinks:\n  dsl:\n    mode: backup\n', line: 3, column: 5, path: 'uplinks.dsl.interface', has: 'missing required key "interface"' },
