@@ -82,6 +82,7 @@ export function crossCheck(cfg: unknown, ctx: Ctx): void {
 
   checkProbes(cfg, uplinks, add);
   checkProxies(uplinks, new Set([...owner.keys(), ...lanIfs.keys()]), add);
+  checkDemandKeys(cfg, uplinks, add);
 
   // snat lives in our nftables table: it needs the firewall.
   const fw = cfg['firewall'];
@@ -117,6 +118,28 @@ export function crossCheck(cfg: unknown, ctx: Ctx): void {
 }
 
 type Add = (path: Path, input: unknown, message: string, hint?: string) => void;
+
+/** Keys that only mean something on a demand uplink, and what a demand uplink cannot have. */
+function checkDemandKeys(cfg: Obj, uplinks: [string, Obj][], add: Add): void {
+  const defaults = isObj(cfg['defaults']) && isObj(cfg['defaults']['probe']) ? cfg['defaults']['probe'] : {};
+  const snat = new Map<string, string>();
+  for (const [name, u] of uplinks) {
+    const s = str(u['snat']);
+    if (s && snat.has(s)) add(['uplinks', name, 'snat'], s, `snat address ${s} is already the snat address of uplink "${snat.get(s)}"`, 'each uplink needs its own snat address (its flows are released when traffic leaves it)');
+    else if (s) snat.set(s, name);
+    if (u['mode'] !== 'demand') {
+      for (const k of ['idle', 'min_up', 'max_up', 'proxy_interface', 'proxy_address']) {
+        if (u[k] !== undefined) add(['uplinks', name, k], u[k], `${k} only applies to mode demand`, 'remove it, or set mode: demand');
+      }
+      continue;
+    }
+    const probe = isObj(u['probe']) ? u['probe'] : {};
+    const method = str(probe['method']) ?? str(defaults['method']);
+    if (method === 'tcp' || method === 'http') {
+      add(['uplinks', name, 'probe', 'method'], method, `${method} probes cannot carry our fwmark, so they would keep a demand link up forever`, 'use icmp or dns probes on a demand uplink');
+    }
+  }
+}
 
 /** Demand proxies: each needs its own interface name (not an uplink's or a LAN's) and address. */
 function checkProxies(uplinks: [string, Obj][], taken: Set<string>, add: Add): void {

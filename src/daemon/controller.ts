@@ -65,7 +65,8 @@ export class Controller {
         system, log: log.child({ component: 'firewall' }), bus: this.bus, config: () => this.config,
         wanAddrs4: () => [...this.manager!.uplinks.values()].flatMap((u) => (u.facts.v4 ? [u.facts.v4.address] : [])),
       });
-      this.demand = new Demand({ system, log: log.child({ component: 'demand' }), bus: this.bus, config: () => this.config, manager: this.manager, world: this.world });
+      this.demand = new Demand({ system, log: log.child({ component: 'demand' }), bus: this.bus, config: () => this.config, manager: this.manager, world: this.world,
+        onProxiesChanged: () => this.reconciler?.markDirty('demand proxies changed') });
       this.reconciler = new Reconciler({ system, world: this.world, manager: this.manager, firewall: this.firewall, demand: this.demand, bus: this.bus, log: log.child({ component: 'reconcile' }), config: () => this.config });
       const k = ctl.kernel;
       this.watch = system.kernelWatch({ protocol: k.route_protocol, tableBase: k.table_base, tableCount: k.table_count, rulePriorityBase: k.rule_priority_base, rulePriorityCount: k.rule_priority_count }, ctl.netlink_buffer, ctl.carrier_poll);

@@ -49,6 +49,7 @@ export class Reconciler {
   runs = 0;
   /** The selection for which the other uplinks' SNAT flows were last released. */
   private snatReleasedFor?: string;
+  private snatRun?: Promise<void>;
   lastError?: string;
 
   constructor(private readonly d: ReconcilerDeps) {}
@@ -66,6 +67,7 @@ export class Reconciler {
     this.timer = undefined;
     await this.running;
     await this.firewallRun;
+    await this.snatRun;
     // A run that failed while we waited may have armed a retry: a stopped loop must never run again.
     clearTimeout(this.retryTimer);
   }
@@ -118,7 +120,10 @@ export class Reconciler {
       if (this.firewallRun) this.firewallAgain = true;
       return;
     }
+    const armedBefore = [...fw.armedProxies()].join();
     this.firewallRun = fw.ensure().catch((e) => this.failed(e, [])).finally(() => {
+      // Newly armed proxies may get their routes now.
+      if ([...fw.armedProxies()].join() !== armedBefore) this.markDirty('demand proxies armed');
       this.firewallRun = undefined;
       if (this.firewallAgain && !this.stopped) {
         this.firewallAgain = false;
@@ -196,7 +201,7 @@ export class Reconciler {
       }
       this.kickFirewall();
       this.lastError = undefined;
-      await this.releaseSnat(cfg);
+      this.releaseSnat(cfg);
     } catch (e) {
       this.failed(e, plan.ops.map(displayCommand));
     }
@@ -210,7 +215,8 @@ export class Reconciler {
    */
   private routed(cfg: Config, world: WorldState): RoutedUplink[] {
     const tables = uplinkTables(cfg);
-    const proxies = this.d.demand?.openProxies();
+    const armed = this.d.firewall?.armedProxies();
+    const proxies = new Map([...(this.d.demand?.openProxies() ?? [])].filter(([, dev]) => !armed || armed.has(dev)));
     return Object.entries(cfg.uplinks).map(([name, ucfg], index) => {
       const u = this.d.manager.uplinks.get(name);
       const running = u && u.cfg.interface === ucfg.interface ? u : undefined;
@@ -244,24 +250,32 @@ export class Reconciler {
    * Once routes point elsewhere, drop the conntrack entries pinned by SNAT to the uplinks that
    * no longer carry traffic, so their flows start over through the selected one (firewall/snat.ts).
    * With nothing selected they are left alone: their uplink may come back first.
-   * A failure is a warning: the routes are right, only those flows stay stuck.
+   * It runs beside the loop (a big table's dump takes a while; failover must not wait), and a
+   * failure is a warning that is retried: the routes are right, only those flows stay stuck.
    */
-  private async releaseSnat(cfg: Config): Promise<void> {
+  private releaseSnat(cfg: Config): void {
     const selected = this.d.manager.selection.selected;
-    if (!selected || selected === this.snatReleasedFor || !firewallEnabled(cfg)) return;
-    this.snatReleasedFor = selected;
+    if (this.snatRun || !selected || selected === this.snatReleasedFor || !firewallEnabled(cfg)) return;
     const addresses = unselectedSnat(cfg, selected);
-    if (!addresses.length) return;
-    try {
-      const r = await this.d.system.conntrackFlush(addresses);
+    if (!addresses.length) {
+      this.snatReleasedFor = selected;
+      return;
+    }
+    this.snatRun = this.d.system.conntrackFlush(addresses).then((r) => {
+      this.snatReleasedFor = selected;
       const message = `released ${r.deleted} flow(s) pinned by SNAT to ${addresses.join(', ')} (of ${r.examined} tracked)`;
       if (r.deleted) this.d.log.info({ addresses, ...r }, `conntrack: ${message}`);
       this.d.bus.publish({ type: 'conntrack', addresses, deleted: r.deleted, examined: r.examined, ok: true, message });
-    } catch (e) {
-      const message = `could not release the flows pinned by SNAT to ${addresses.join(', ')}: ${(e as Error).message}`;
+    }, (e: unknown) => {
+      const message = `could not release the flows pinned by SNAT to ${addresses.join(', ')}: ${(e as Error).message}; retrying`;
       this.d.log.warn({ addresses }, `conntrack: ${message}`);
       this.d.bus.publish({ type: 'conntrack', addresses, deleted: 0, examined: 0, ok: false, message });
-    }
+      if (!this.stopped) setTimeout(() => this.markDirty('retry the conntrack release'), 5000).unref();
+    }).finally(() => {
+      this.snatRun = undefined;
+      // The selection moved again meanwhile: its release is due now.
+      if (this.d.manager.selection.selected !== selected) this.markDirty('selection moved during a conntrack release');
+    });
   }
 
   /** The kernel skips a carrier-less uplink's routes by itself only with this set (PLATFORM-NOTES.md). */

@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.js';
 import type { EventBus } from '../daemon/events.js';
 import type { System } from '../system/system.js';
 import type { UplinkManager } from '../uplinks/manager.js';
+import { UplinkError } from '../errors.js';
 import type { World } from '../world/world.js';
 import { DEFAULT_IDLE_MS, demandProxies } from './names.js';
 import { DemandProxy, type DemandView } from './proxy.js';
@@ -22,6 +23,8 @@ export interface DemandDeps {
   config: () => Config;
   manager: UplinkManager;
   world: World;
+  /** A proxy opened or closed: its route must follow. */
+  onProxiesChanged?: () => void;
 }
 
 /** The idle check looks every `idle`/4, between these bounds (each look runs `nft list set`). */
@@ -46,9 +49,9 @@ export class Demand {
   async stop(teardown = false): Promise<void> {
     clearInterval(this.timer);
     for (const [name, p] of this.proxies) {
+      this.proxies.delete(name);
       await p.close();
       if (teardown) await this.d.system.removeProxy(p.d.iface);
-      this.proxies.delete(name);
     }
   }
 
@@ -58,10 +61,12 @@ export class Demand {
     this.rules = parseRules(cfg.demand.rules.length ? cfg.demand.rules : DEFAULT_RULES).rules;
     const want = new Map(demandProxies(cfg).map((p) => [p.name, p]));
     for (const [name, p] of this.proxies) {
-      if (want.get(name)?.iface === p.d.iface) continue;
+      const w = want.get(name);
+      if (w?.iface === p.d.iface && w.address === p.address) continue;
+      // Out of the map first: a replay must never write to an fd that is being closed.
+      this.proxies.delete(name);
       await p.close();
       await this.d.system.removeProxy(p.d.iface);
-      this.proxies.delete(name);
     }
     for (const w of want.values()) {
       const have = this.proxies.get(w.name);
@@ -85,18 +90,54 @@ export class Demand {
         this.d.bus.publish({ type: 'demand', name, event: 'dial', message: `dialing for ${why}` });
         this.d.manager.setDemand(name, true, 'traffic');
       },
-      enabled: () => !this.d.manager.uplinks.get(name)?.demandOff,
+      // Not while traffic could never get out: admin down, blocked, or given up.
+      enabled: () => {
+        const u = this.d.manager.uplinks.get(name);
+        return !!u && !u.demandOff && !u.adminDown && !u.adminBlocked && !u.driver?.gaveUpReason;
+      },
       wanted: () => !!this.d.manager.uplinks.get(name)?.demandWanted,
       linkUp: () => this.d.world.linkUp(this.d.config().uplinks[name]?.interface ?? ''),
     });
-    p.tun = await this.d.system.openProxy({
-      name: iface, address,
-      onPackets: (pkts) => p.onPackets(pkts),
-      onError: (message) => log.error({ error: message }, 'demand proxy read failed'),
-    });
+    p.address = address;
+    // In the map before the TUN is open: status shows it, and a failed open is retried.
     this.proxies.set(name, p);
-    log.info({ address }, `demand proxy ${iface} armed`);
-    this.d.bus.publish({ type: 'demand', name, event: 'proxy', message: `proxy ${iface} armed (${address}/32)` });
+    await this.attach(name, p, log);
+  }
+
+  /** Opens the proxy's TUN; a failure (or a later read/write error) is retried with backoff, never thrown. */
+  private async attach(name: string, p: DemandProxy, log: DemandDeps['log']): Promise<void> {
+    try {
+      p.tun = await this.d.system.openProxy({
+        name: p.d.iface, address: p.address!,
+        onPackets: (pkts) => p.onPackets(pkts),
+        onError: (message) => {
+          log.error({ error: message }, 'demand proxy failed; reopening it');
+          this.retry(name, p, log);
+        },
+      });
+      p.retryMs = undefined;
+      log.info({ address: p.address }, `demand proxy ${p.d.iface} armed`);
+      this.d.bus.publish({ type: 'demand', name, event: 'proxy', message: `proxy ${p.d.iface} armed (${p.address}/32)` });
+    } catch (e) {
+      const message = `cannot open proxy ${p.d.iface}: ${(e as Error).message}`;
+      log.error(message);
+      this.d.bus.publish({ type: 'demand', name, event: 'proxy', message });
+      this.retry(name, p, log);
+    }
+    this.d.onProxiesChanged?.();
+  }
+
+  private retry(name: string, p: DemandProxy, log: DemandDeps['log']): void {
+    if (p.retryTimer) return;
+    p.retryMs = Math.min(30_000, (p.retryMs ?? 500) * 2);
+    p.retryTimer = setTimeout(() => {
+      p.retryTimer = undefined;
+      if (this.proxies.get(name) !== p) return;
+      const old = p.tun;
+      p.tun = undefined;
+      void (old?.close() ?? Promise.resolve()).then(() => this.attach(name, p, log));
+    }, p.retryMs);
+    p.retryTimer.unref();
   }
 
   /** Uplink name → proxy interface, for the routes (only proxies that are open). */
@@ -113,7 +154,9 @@ export class Demand {
   /** `uplink demand NAME on|off` (diald's demand/nodemand). */
   setEnabled(name: string, on: boolean): string {
     const u = this.d.manager.uplinks.get(name);
-    if (!u || !this.proxies.has(name)) throw new Error(`"${name}" is not a demand uplink`);
+    if (!u || !this.proxies.has(name)) {
+      throw new UplinkError('USAGE', `"${name}" is not a demand uplink`, `demand uplinks: ${[...this.proxies.keys()].join(', ') || 'none'}`);
+    }
     u.demandOff = !on;
     this.d.manager.persist();
     const message = `${name}: dialing on demand ${on ? 'on' : 'off'}`;
@@ -159,7 +202,9 @@ export class Demand {
       return;
     }
     // Only once the link is up: each read spawns nft, which must not slow a dial.
-    p.keptUpBy = await this.d.system.nftSetElements('uplinkd', demandSet(name));
+    const set = await this.d.system.nftSetElements('uplinkd', demandSet(name));
+    if (!set) return; // unreadable (firewall being rebuilt?): no decision, look again next time
+    p.keptUpBy = set;
     if (u.cfg.max_up !== undefined && now - up >= u.cfg.max_up) return this.hangup(name, 'max_up', `up for ${Math.round((now - up) / 1000)}s (max_up)`);
     if (idle === 0 || p.keptUpBy.length) return;
     // A fresh link stays up at least its idle time (or min_up, when longer), traffic or not.

@@ -43,6 +43,10 @@ export interface DemandView {
 export class DemandProxy {
   readonly queue: HoldQueue;
   tun?: TunHandle;
+  /** The proxy's /32, as opened (a reload that changes it reopens the proxy). */
+  address?: string;
+  retryTimer?: NodeJS.Timeout;
+  retryMs?: number;
   private lastTrigger?: DemandView['lastTrigger'];
   private lastReplay?: DemandView['lastReplay'];
   private ignored = 0;
@@ -135,6 +139,7 @@ export class DemandProxy {
 
   async close(): Promise<void> {
     clearTimeout(this.replayTimer);
+    clearTimeout(this.retryTimer);
     await this.tun?.close();
   }
 }

@@ -68,6 +68,8 @@ export class Firewall {
   private appliedKey?: string;
   /** The uplink addresses in the hairpin set now (they change without the rest of the table). */
   private appliedAddrs?: string;
+  /** Proxies whose notrack rules are in the applied ruleset: only these may carry a route. */
+  private armed = new Set<string>();
   private handle?: number;
   private timer?: NodeJS.Timeout;
   private busy?: Promise<void>;
@@ -85,6 +87,14 @@ export class Firewall {
 
   stop(): void {
     clearInterval(this.timer);
+  }
+
+  /**
+   * Demand proxies whose notrack rules are applied. A packet routed into a proxy before that
+   * gets a conntrack entry without NAT, and its replayed copy would leave un-NATed.
+   */
+  armedProxies(): ReadonlySet<string> {
+    return this.armed;
   }
 
   status(): FirewallStatus {
@@ -119,6 +129,7 @@ export class Firewall {
       if (input.demand?.uplinks.length) input.demand.carry = await this.connectionSets(input.demand.uplinks.map((u) => demandSet(u.name)));
       await this.d.system.nft(renderRuleset(input));
       this.generation = generation;
+      this.armed = new Set(input.demand?.uplinks.map((u) => u.proxy) ?? []);
       this.appliedKey = key;
       this.appliedAddrs = addrsKey;
       this.absent = false;
@@ -168,7 +179,7 @@ export class Firewall {
   /** The demand connection sets as they are now, to carry them into the rebuilt table. */
   private async connectionSets(names: string[]): Promise<Record<string, NftSetElement[]>> {
     const out: Record<string, NftSetElement[]> = {};
-    for (const n of names) out[n] = await this.d.system.nftSetElements(TABLE, n).catch(() => []);
+    for (const n of names) out[n] = (await this.d.system.nftSetElements(TABLE, n).catch(() => undefined)) ?? [];
     return out;
   }
 
@@ -203,6 +214,7 @@ export class Firewall {
     }
     await this.d.system.nft({ nftables: [{ add: { table: { family: 'inet', name: TABLE } } }, { delete: { table: { family: 'inet', name: TABLE } } }] });
     this.appliedKey = undefined;
+    this.armed = new Set();
     this.absent = true;
     this.d.log.info('firewall: disabled; table inet uplinkd removed');
   }

@@ -155,7 +155,7 @@ export class FakeSystem {
   /** Elements of sets by name, as a test wants `nft list set` to show them. */
   readonly nftSets = new Map<string, { key: string; expiresMs?: number }[]>();
   async nftSetElements(_table: string, set: string) {
-    return this.nftSets.get(set) ?? [];
+    return this.nftSets.get(set);
   }
 
   async nftChains(): Promise<NftChain[]> {

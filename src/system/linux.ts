@@ -19,6 +19,18 @@ import type { RouteFilter } from './types.js';
 
 const run = promisify(execFile);
 
+/** The ifalias that marks a TUN as one of our demand proxies. */
+const PROXY_ALIAS = 'uplinkd demand proxy';
+
+/** An interface's alias; undefined when there is no such interface. */
+function proxyAlias(name: string): string | undefined {
+  try {
+    return readFileSync(`/sys/class/net/${name}/ifalias`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
 /** Keys are written with slashes (net/ipv4/conf/eth0.100/...) so interface names may hold dots. */
 export const sysctlPath = (key: string) => `/proc/sys/${key}`;
 
@@ -105,6 +117,11 @@ export class LinuxSystem implements System {
   }
 
   async openProxy(o: ProxyOptions): Promise<TunHandle> {
+    // Re-attach only to a proxy of ours: an interface of that name that someone else made is left alone.
+    const alias = proxyAlias(o.name);
+    if (alias !== undefined && alias !== PROXY_ALIAS) {
+      throw new UplinkError('SYSTEM', `interface ${o.name} exists and is not a demand proxy of ours`, 'set proxy_interface to a free name');
+    }
     const tun = openTunReader(o.name, o.onPackets, o.onError);
     try {
       // Before the link goes up, or the kernel sends router solicitations and MLD on it.
@@ -113,7 +130,10 @@ export class LinuxSystem implements System {
       // drops them), and the gateway's own packets are accepted back (on this interface alone).
       await this.sysctl(`net/ipv4/conf/${o.name}/rp_filter`, '2');
       await this.sysctl(`net/ipv4/conf/${o.name}/accept_local`, '1');
-      await run('ip', ['link', 'set', 'dev', o.name, 'txqueuelen', '4096', 'up']);
+      // The gateway's own packets come back in on the proxy and must be forwarded from it,
+      // also on a gateway without a LAN (where ip_forward may be off).
+      await this.sysctl(`net/ipv4/conf/${o.name}/forwarding`, '1');
+      await run('ip', ['link', 'set', 'dev', o.name, 'txqueuelen', '4096', 'alias', PROXY_ALIAS, 'up']);
       await run('ip', ['-4', 'address', 'replace', `${o.address}/32`, 'dev', o.name]);
     } catch (e) {
       await tun.close();
@@ -124,6 +144,7 @@ export class LinuxSystem implements System {
   }
 
   async removeProxy(name: string): Promise<void> {
+    if (proxyAlias(name) !== PROXY_ALIAS) return; // gone already, or not ours
     await run('ip', ['link', 'del', 'dev', name]).catch(() => undefined);
   }
 

@@ -77,12 +77,15 @@ export function parseSetElements(listing: unknown): NftSetElement[] {
   });
 }
 
-/** The elements of a set in `table inet TABLE`; [] when the set does not exist. */
-export async function nftListSet(table: string, set: string): Promise<NftSetElement[]> {
+/**
+ * The elements of a set in `table inet TABLE`; undefined when it cannot be read (no such
+ * set, nft failed): a caller must not read that as "empty" (a busy link is not idle).
+ */
+export async function nftListSet(table: string, set: string): Promise<NftSetElement[] | undefined> {
   try {
     const { stdout } = await run('nft', ['-j', 'list', 'set', 'inet', table, set], { maxBuffer: 64 << 20 });
     return parseSetElements(JSON.parse(stdout));
   } catch {
-    return [];
+    return undefined;
   }
 }

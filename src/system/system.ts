@@ -33,8 +33,8 @@ export interface System {
   nft(batch: unknown, check?: boolean): Promise<void>;
   /** `nft -j list table inet NAME`; undefined when there is no such table. */
   nftList(table: string): Promise<{ nftables: Record<string, unknown>[] } | undefined>;
-  /** Elements of a (dynamic) set of `table inet TABLE`, with expiry; [] when it does not exist. */
-  nftSetElements(table: string, set: string): Promise<NftSetElement[]>;
+  /** Elements of a (dynamic) set of `table inet TABLE`, with expiry; undefined when it cannot be read. */
+  nftSetElements(table: string, set: string): Promise<NftSetElement[] | undefined>;
   /** All base and regular chains of all tables, to spot foreign drop policies. */
   nftChains(): Promise<NftChain[]>;
   /** Writes our table in nft syntax to `file` (atomically), for /etc/nftables.conf to include. */

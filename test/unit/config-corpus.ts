@@ -20,10 +20,10 @@ export const BAD: BadCase[] = [
   // durations
   { name: 'duration with a spelled-out unit', yaml: up('    probe: { interval: 5 sec }\n'), line: 4, column: 24, path: 'uplinks.dsl.probe.interval', has: '"5 sec" is not a duration — write 5s' },
   { name: 'duration without a unit', yaml: up('    probe:\n      timeout: 5\n'), line: 5, column: 16, path: 'uplinks.dsl.probe.timeout', has: 'write 5s (or 5ms)' },
-  { name: 'negative duration', yaml: up('    connect: pon isp\n    idle: -5m\n'), line: 5, column: 11, path: 'uplinks.dsl.idle', has: 'cannot be negative' },
+  { name: 'negative duration', yaml: up('    mode: demand\n    connect: pon isp\n    idle: -5m\n'), line: 6, column: 11, path: 'uplinks.dsl.idle', has: 'cannot be negative' },
   { name: 'unknown duration unit', yaml: up('    redial: { backoff: 10x }\n'), line: 4, column: 24, path: 'uplinks.dsl.redial.backoff', has: 'use ms, s, m, h or d' },
   { name: 'zero where a positive duration is needed', yaml: 'hooks:\n  timeout: 0s\n', line: 2, column: 12, path: 'hooks.timeout', has: 'must be longer than 0' },
-  { name: 'duration in words', yaml: up('    min_up: 1 minute 30 seconds\n'), line: 4, column: 13, path: 'uplinks.dsl.min_up', has: 'write 1m30s' },
+  { name: 'duration in words', yaml: up('    mode: demand\n    connect: pon isp\n    min_up: 1 minute 30 seconds\n'), line: 6, column: 13, path: 'uplinks.dsl.min_up', has: 'write 1m30s' },
   // unknown keys
   { name: 'unknown top-level key', yaml: 'uplink:\n  dsl: { interface: ppp0 }\n', line: 1, column: 1, path: 'uplink', has: 'unknown key "uplink" — did you mean "uplinks"?' },
   { name: 'unknown uplink key', yaml: up('    intreface: ppp1\n'), line: 4, column: 5, path: 'uplinks.dsl.intreface', has: 'did you mean "interface"?' },
@@ -61,6 +61,9 @@ export const BAD: BadCase[] = [
   { name: 'demand with the firewall off', yaml: up('    mode: demand\n    connect: pon isp\nfirewall: { enabled: false }\n'), line: 4, column: 11, path: 'uplinks.dsl.mode', has: 'mode demand needs the firewall' },
   { name: 'proxy interface that is the LAN interface', yaml: up('    mode: demand\n    connect: pon isp\n    proxy_interface: eth1\nlan:\n  - { interface: eth1, zone: lan }\n'), line: 6, column: 22, path: 'uplinks.dsl.proxy_interface', has: 'already an uplink or LAN interface' },
   { name: 'two demand uplinks with the same proxy address', yaml: up('    mode: demand\n    connect: pon isp\n    proxy_address: 169.254.77.9\n  lte:\n    interface: wwan0\n    mode: demand\n    connect: pon lte\n    proxy_address: 169.254.77.9\n'), line: 11, column: 20, path: 'uplinks.lte.proxy_address', has: 'already used by uplink "dsl"' },
+  { name: 'idle on an uplink that is not demand', yaml: up('    idle: 5m\n'), line: 4, column: 11, path: 'uplinks.dsl.idle', has: 'idle only applies to mode demand' },
+  { name: 'tcp probes on a demand uplink', yaml: up('    mode: demand\n    connect: pon isp\n    probe: { method: tcp, targets: ["192.0.2.1:80"] }\n'), line: 6, column: 22, path: 'uplinks.dsl.probe.method', has: 'cannot carry our fwmark' },
+  { name: 'two uplinks with one snat address', yaml: up('    snat: 198.51.100.9\n  lte:\n    interface: wwan0\n    snat: 198.51.100.9\n'), line: 7, column: 11, path: 'uplinks.lte.snat', has: 'already the snat address of uplink "dsl"' },
   { name: 'snat with the firewall off', yaml: up('    snat: 198.51.100.9\nfirewall: { enabled: false }\n'), line: 4, column: 11, path: 'uplinks.dsl.snat', has: 'snat needs the firewall' },
   { name: 'two uplinks on one interface', yaml: up('  dsl2:\n    interface: ppp0\n'), line: 5, column: 16, path: 'uplinks.dsl2.interface', has: 'already used by uplink "dsl"' },
   { name: 'unknown mode', yaml: up('    mode: backpu\n'), line: 4, column: 11, path: 'uplinks.dsl.mode', has: 'did you mean "backup"?' },

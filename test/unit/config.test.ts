@@ -95,7 +95,7 @@ const VALID: { name: string; yaml: string; check: (c: Config) => void }[] = [
   },
   {
     name: 'durations: combos, decimals and the number 0',
-    yaml: 'uplinks:\n  a: { interface: ppp0, connect: pon, idle: 1m30s, min_up: 1.5s, failback_delay: 0, max_connect: 1h }\n',
+    yaml: 'uplinks:\n  a: { interface: ppp0, mode: demand, connect: pon, idle: 1m30s, min_up: 1.5s, failback_delay: 0, max_connect: 1h }\n',
     check: (c) => {
       const a = c.uplinks['a']!;
       assert.deepEqual([a.idle, a.min_up, a.failback_delay, a.max_connect], [90_000, 1_500, 0, 3_600_000]);

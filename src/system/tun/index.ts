@@ -4,7 +4,7 @@ import { closeFd, openTun, writePacket } from './ffi.js';
 
 export interface TunHandle {
   readonly name: string;
-  /** Writes packets back into the kernel (they are routed as if they had arrived on the TUN); how many went in. */
+  /** Writes packets back into the kernel (routed as if they had arrived on the TUN); how many went in. Never throws. */
   write(pkts: Buffer[]): number;
   /** Stops reading and closes our fd; the persistent interface stays. */
   close(): Promise<void>;
@@ -22,9 +22,15 @@ export function openTunReader(name: string, onPackets: (pkts: Buffer[]) => void,
   let closed: Promise<void> | undefined;
   return {
     name,
+    // Never throws: a proxy set down or deleted under us (EIO, EBADFD) must not end the daemon.
     write(pkts) {
+      if (closed) return 0;
       let n = 0;
-      for (const p of pkts) if (writePacket(fd, p)) n++;
+      try {
+        for (const p of pkts) if (writePacket(fd, p)) n++;
+      } catch (e) {
+        onError((e as Error).message);
+      }
       return n;
     },
     close() {
