@@ -76,8 +76,9 @@ export class Controller {
       // The proxies are armed (TUN, route, notrack rules) before the control socket first answers.
       await this.demand.start();
       this.reconciler.start();
-      // settle() includes the firewall: the proxies' notrack rules are in place too.
-      await this.reconciler.settle();
+      // settle() includes the firewall, then a run routes the proxies it armed (bounded: a
+      // busy loop must not keep the control socket from coming up).
+      await this.reconciler.settle(5000);
       this.firewall.start();
       this.server = new ControlServer(ctl.socket, controlMethods(this.api()), log.child({ component: 'control' }));
       await this.server.start();

@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { System } from '../system/system.js';
-import { displayCommand } from '../system/ops.js';
+import { displayCommand, type KernelOp } from '../system/ops.js';
 import { computeDelta, describeDelta, isEmptyDelta } from '../world/delta.js';
 import { emptyWorld, type WorldState } from '../world/state.js';
 import type { World } from '../world/world.js';
@@ -101,10 +101,14 @@ export class Reconciler {
     if (!this.timer) this.timer = setTimeout(() => this.run(), urgent ? 0 : this.d.coalesceMs ?? 5);
   }
 
-  /** Resolves once no run is pending or in flight, the firewall included (tests and `quit` use it). */
-  async settle(): Promise<void> {
-    while (this.timer || this.running || this.firewallRun) {
-      await (this.running ?? this.firewallRun ?? new Promise((r) => setTimeout(r, 5)));
+  /**
+   * Resolves once no run is pending or in flight, the firewall included (tests, admin commands
+   * and start use it), or after `maxMs`: a loop kept busy by probe rounds must not hold up a caller forever.
+   */
+  async settle(maxMs = Infinity): Promise<void> {
+    const end = Date.now() + maxMs;
+    while ((this.timer || this.running || this.firewallRun) && Date.now() < end) {
+      await Promise.race([this.running ?? this.firewallRun ?? new Promise((r) => setTimeout(r, 5)), new Promise((r) => setTimeout(r, Math.max(0, Math.min(50, end - Date.now()))))]);
     }
   }
 
@@ -190,8 +194,12 @@ export class Reconciler {
       if (cut) await system.apply(plan.ops.slice(0, cut)).catch((e: unknown) => (refused = e));
       // Before the firewall too: NAT and the keep-up accounting match uplinks by name, so a
       // re-render (the new address, for hairpin) is not needed for them, and costs nft spawns.
-      // Not after a refusal: a missing route would send the replayed packets back into the proxy.
-      if (!refused) this.d.demand?.afterApply(new Set(desired.routes.filter((r) => r.table === selectionTable(k) && r.family === 4 && r.gateway).map((r) => r.dev!)));
+      // Not for a link whose route was refused: its replayed packets would go back into the proxy.
+      const failed = refused === undefined ? [] : (refused as { failed?: KernelOp[] }).failed;
+      if (failed) {
+        const missing = new Set(failed.flatMap((o) => ('route' in o && o.route.dev ? [o.route.dev] : [])));
+        this.d.demand?.afterApply(new Set(desired.routes.filter((r) => r.table === selectionTable(k) && r.family === 4 && r.gateway && !missing.has(r.dev!)).map((r) => r.dev!)));
+      }
       if (cut < plan.ops.length) await system.apply(plan.ops.slice(cut)).catch((e: unknown) => (refused ??= e));
       if (refused) throw refused;
       if (plan.ops.length) {

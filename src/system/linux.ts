@@ -19,6 +19,13 @@ import type { RouteFilter } from './types.js';
 
 const run = promisify(execFile);
 
+/** Some ops were refused; `failed` says which (the others were applied). */
+export class KernelRefused extends UplinkError {
+  constructor(message: string, readonly failed: KernelOp[]) {
+    super('SYSTEM', message, 'the next reconcile retries what is still missing');
+  }
+}
+
 /** The ifalias that marks a TUN as one of our demand proxies. */
 const PROXY_ALIAS = 'uplinkd demand proxy';
 
@@ -68,6 +75,7 @@ export class LinuxSystem implements System {
    */
   async apply(ops: KernelOp[]): Promise<void> {
     const errors: string[] = [];
+    const failed: KernelOp[] = [];
     for (let i = 0; i < ops.length; ) {
       const direct = !('addr' in ops[i]!);
       let j = i;
@@ -77,16 +85,24 @@ export class LinuxSystem implements System {
       if (direct) {
         for (const o of seg) {
           const err = 'route' in o ? applyRoute(o.op, o.route) : 'rule' in o ? applyRule(o.op, o.rule) : undefined;
-          if (err) errors.push(`${displayCommand(o)}: ${err}`);
+          if (err) {
+            errors.push(`${displayCommand(o)}: ${err}`);
+            failed.push(o);
+          }
         }
         continue;
       }
       for (const family of [4, 6] as const) {
         const lines = seg.filter((o) => opFamily(o) === family).map(batchLine);
-        if (lines.length) await runBatch(family, lines).catch((e: Error) => errors.push(e.message));
+        if (lines.length) {
+          await runBatch(family, lines).catch((e: Error) => {
+            errors.push(e.message);
+            failed.push(...seg.filter((o) => opFamily(o) === family));
+          });
+        }
       }
     }
-    if (errors.length) throw new UplinkError('SYSTEM', `kernel refused: ${errors.join('; ')}`, 'the next reconcile retries what is still missing');
+    if (errors.length) throw new KernelRefused(`kernel refused: ${errors.join('; ')}`, failed);
   }
 
   nft(batch: unknown, check = false): Promise<void> {

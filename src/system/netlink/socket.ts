@@ -1,7 +1,8 @@
 /**
- * A raw netlink socket (rtnetlink; conntrack) through koffi (Node has no AF_NETLINK). Used only
- * inside worker threads: every call here is synchronous, and a
- * blocking call on the main thread or libuv's pool would stall the daemon.
+ * A raw netlink socket (rtnetlink; conntrack) through koffi (Node has no AF_NETLINK). Every
+ * call here is synchronous. Dumps and event streams run in worker threads. The one use on
+ * the main thread is route-ops.ts: the kernel answers a route or rule request inside
+ * sendmsg, so its ACK is already queued (tens of µs); the wait for it is capped at 1 s.
  */
 import koffi from 'koffi';
 import * as C from './constants.js';
