@@ -172,7 +172,7 @@ export class Reconciler {
 
   private async once(): Promise<void> {
     this.runs++;
-    const { log, bus, system, manager } = this.d;
+    const { log, bus, manager } = this.d;
     const world = this.d.world.snapshot();
     this.logDelta(world);
     const cfg = this.d.config();
@@ -185,29 +185,17 @@ export class Reconciler {
     for (const c of plan.conflicts) log.warn(c);
     try {
       await this.sysctls(uplinks, cfg);
-      // Addresses and new routes first: once they are in, held packets of a dialed link can go
-      // (make before break). Rules and deletions follow; replayed packets need none of them.
-      const firstRule = plan.ops.findIndex((o) => !('addr' in o) && !('route' in o && o.op !== 'del'));
-      const cut = firstRule < 0 ? plan.ops.length : firstRule;
-      // A refused op does not stop the others (like `ip -force`); the first refusal is thrown at the end.
-      let refused: unknown;
-      if (cut) await system.apply(plan.ops.slice(0, cut)).catch((e: unknown) => (refused = e));
-      // Before the firewall too: NAT and the keep-up accounting match uplinks by name, so a
-      // re-render (the new address, for hairpin) is not needed for them, and costs nft spawns.
-      // Not for a link whose route was refused: its replayed packets would go back into the proxy.
-      const failed = refused === undefined ? [] : (refused as { failed?: KernelOp[] }).failed;
-      if (failed) {
-        const missing = new Set(failed.flatMap((o) => ('route' in o && o.route.dev ? [o.route.dev] : [])));
-        this.d.demand?.afterApply(new Set(desired.routes.filter((r) => r.table === selectionTable(k) && r.family === 4 && r.gateway && !missing.has(r.dev!)).map((r) => r.dev!)));
-      }
-      if (cut < plan.ops.length) await system.apply(plan.ops.slice(cut)).catch((e: unknown) => (refused ??= e));
+      const selectionDevs = desired.routes.filter((r) => r.table === selectionTable(k) && r.family === 4 && r.gateway).map((r) => r.dev!);
+      const refused = await this.applyPlan(plan.ops, selectionDevs);
+      // The firewall does not depend on routes: a refused route must not keep it (or a proxy's
+      // notrack rule) from being applied.
+      this.kickFirewall();
       if (refused) throw refused;
       if (plan.ops.length) {
         const commands = plan.ops.map(displayCommand);
         log.info({ commands, deferred: plan.deferred.length }, `reconcile: applied ${commands.length} change(s)`);
         bus.publish({ type: 'reconcile', commands, deferred: plan.deferred.length });
       }
-      this.kickFirewall();
       this.lastError = undefined;
       this.releaseSnat(cfg);
     } catch (e) {
@@ -215,6 +203,27 @@ export class Reconciler {
     }
     if (!this.judged && manager.allJudged()) this.setJudged();
     this.scheduleWake(manager.nextWakeAt(now));
+  }
+
+  /**
+   * Addresses and new routes first: once they are in, a dialed link's held packets can go
+   * (make before break), before rules and deletions, and before the firewall (NAT and the
+   * keep-up accounting match uplinks by name; a re-render costs nft spawns). A refused op does
+   * not stop the others (like `ip -force`); the first refusal is returned. A link whose own
+   * selection route was refused gets no replay: its packets would go back into the proxy.
+   */
+  private async applyPlan(ops: KernelOp[], selectionDevs: string[]): Promise<unknown> {
+    const firstRule = ops.findIndex((o) => !('addr' in o) && !('route' in o && o.op !== 'del'));
+    const cut = firstRule < 0 ? ops.length : firstRule;
+    let refused: unknown;
+    if (cut) await this.d.system.apply(ops.slice(0, cut)).catch((e: unknown) => (refused = e));
+    const failed = refused === undefined ? [] : (refused as { failed?: KernelOp[] }).failed;
+    if (failed) {
+      const missing = new Set(failed.flatMap((o) => ('route' in o && o.route.dev ? [o.route.dev] : [])));
+      this.d.demand?.afterApply(new Set(selectionDevs.filter((d) => !missing.has(d))));
+    }
+    if (cut < ops.length) await this.d.system.apply(ops.slice(cut)).catch((e: unknown) => (refused ??= e));
+    return refused;
   }
 
   /**
