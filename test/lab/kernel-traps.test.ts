@@ -57,3 +57,40 @@ test('fib_triestat shows main and local as one merged trie until the first polic
   assert.notEqual(split['254'], split['255']);
   assert.equal(split['254'], 1, 'main alone holds the one route');
 });
+
+test('nft: `fib daddr oifname` is a string, not an ifname, so it cannot look up a named ifname set (one notrack rule per proxy)', async (t) => {
+  const lab = await labForTest(t);
+  const ns = await lab.ns('a');
+  const table = (match: string) => `table inet t {\n  set p { type ifname; elements = { "dod-x" }; }\n  chain c {\n    type filter hook prerouting priority -300;\n    ${match} notrack\n  }\n}\n`;
+  const bad = await ns.exec(['nft', '-c', '-f', lab.tempFile('nft', table('fib daddr oifname @p'))], { check: false });
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /datatype mismatch/);
+  assert.equal((await ns.exec(['nft', '-c', '-f', lab.tempFile('nft', table('fib daddr oifname "dod-x"'))], { check: false })).code, 0);
+});
+
+test('nft 1.0.6 JSON refuses the set flag "dynamic"; a set a rule updates gets it anyway', async (t) => {
+  const lab = await labForTest(t);
+  const ns = await lab.ns('a');
+  const batch = (flags: string[]) => JSON.stringify({ nftables: [
+    { add: { table: { family: 'inet', name: 't' } } },
+    { add: { set: { family: 'inet', table: 't', name: 's', type: 'ipv4_addr', flags, timeout: 60 } } },
+    { add: { chain: { family: 'inet', table: 't', name: 'c', type: 'filter', hook: 'output', prio: 0, policy: 'accept' } } },
+    { add: { rule: { family: 'inet', table: 't', chain: 'c', expr: [{ set: { op: 'update', elem: { payload: { protocol: 'ip', field: 'daddr' } }, set: '@s' } }] } } },
+  ] });
+  const refused = await ns.exec(['nft', '-j', '-f', lab.tempFile('json', batch(['dynamic', 'timeout']))], { check: false });
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /Invalid set flag/);
+  await ns.exec(['nft', '-j', '-f', lab.tempFile('json', batch(['timeout']))]);
+  assert.match((await ns.exec(['nft', 'list', 'set', 'inet', 't', 's'])).stdout, /flags dynamic,timeout/);
+});
+
+test('rebuilding a table (add, delete, add in one batch) empties its dynamic sets (hence in-place updates and carry-over)', async (t) => {
+  const lab = await labForTest(t);
+  const ns = await lab.ns('a');
+  const ruleset = 'table inet t {\n  set s { type ipv4_addr; flags dynamic,timeout; timeout 60s; }\n  chain c {\n    type filter hook output priority 0;\n    update @s { ip daddr }\n  }\n}\n';
+  await ns.nft(ruleset);
+  await ns.exec(['ping', '-c1', '-W1', '127.0.0.1']);
+  assert.match((await ns.exec(['nft', 'list', 'set', 'inet', 't', 's'])).stdout, /127\.0\.0\.1/);
+  await ns.nft(`table inet t {}\ndelete table inet t\n${ruleset}`);
+  assert.doesNotMatch((await ns.exec(['nft', 'list', 'set', 'inet', 't', 's'])).stdout, /127\.0\.0\.1/);
+});
