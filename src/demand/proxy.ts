@@ -35,7 +35,7 @@ export interface DemandView {
   enabled: boolean;
   lastTrigger?: { at: string; packet: string; rule: string };
   keptUpBy: { flow: string; expiresInMs?: number }[];
-  queue: ReturnType<HoldQueue['counters']> & { ignored: number; unparsed: number };
+  queue: ReturnType<HoldQueue['counters']> & { ignored: number; unparsed: number; replayFailed: number };
   dials: number;
   lastReplay?: { at: string; packets: number; delayMs: number };
 }
@@ -51,6 +51,8 @@ export class DemandProxy {
   private lastReplay?: DemandView['lastReplay'];
   private ignored = 0;
   private unparsed = 0;
+  /** Drained for replay but refused by the TUN (write error): lost, and counted. */
+  private replayFailed = 0;
   private dialCount = 0;
   /** When the link's routes last appeared (for the replay delay) — undefined while down. */
   routedSince?: number;
@@ -119,9 +121,12 @@ export class DemandProxy {
   }
 
   private replay(now: number): void {
+    // No TUN (being reopened): keep holding; the next routed apply replays.
+    if (!this.tun) return;
     const pkts = this.queue.drain(now);
-    if (!pkts.length || !this.tun) return;
+    if (!pkts.length) return;
     const written = this.tun.write(pkts);
+    this.replayFailed += pkts.length - written;
     this.lastReplay = { at: new Date(now).toISOString(), packets: written, delayMs: this.routedSince === undefined ? 0 : now - this.routedSince };
     this.d.log.info({ packets: written, of: pkts.length }, `replayed ${written} held packet(s) through the new link`);
     this.d.bus.publish({ type: 'demand', name: this.d.name, event: 'replay', message: `replayed ${written} held packet(s)` });
@@ -132,7 +137,7 @@ export class DemandProxy {
       proxy: this.d.iface, enabled, dials: this.dialCount,
       ...(this.lastTrigger ? { lastTrigger: this.lastTrigger } : {}),
       keptUpBy: this.keptUpBy.map((e) => ({ flow: e.key, ...(e.expiresMs !== undefined ? { expiresInMs: e.expiresMs } : {}) })),
-      queue: { ...this.queue.counters(), ignored: this.ignored, unparsed: this.unparsed },
+      queue: { ...this.queue.counters(), ignored: this.ignored, unparsed: this.unparsed, replayFailed: this.replayFailed },
       ...(this.lastReplay ? { lastReplay: this.lastReplay } : {}),
     };
   }

@@ -81,3 +81,16 @@ test('garbage from the TUN is counted, never thrown', () => {
   p.onPackets([Buffer.from([0x60, 0, 0]), Buffer.alloc(0)]);
   assert.equal(p.view(true).queue.unparsed, 2);
 });
+
+test('no TUN (being reopened): held packets stay held, nothing is lost', () => {
+  const { p, state } = proxy();
+  const tun = p.tun;
+  p.tun = undefined;
+  p.onPackets([udp(7000, 1)]);
+  p.setRouted(true);
+  assert.equal(p.queue.size, 1);
+  p.tun = tun;
+  p.setRouted(true);
+  assert.deepEqual(state.written.map((b) => b[28]), [1]);
+  assert.equal(p.view(true).queue.replayFailed, 0);
+});
