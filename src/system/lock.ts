@@ -5,13 +5,13 @@
  */
 import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import koffi from 'koffi';
 import { UplinkError } from '../errors.js';
+import { libc } from './libc.js';
 
 const LOCK_EX = 2;
 const LOCK_NB = 4;
 const LOCK_UN = 8;
-const flock = koffi.load('libc.so.6').func('int flock(int, int)');
+const flock = libc.func('int flock(int, int)');
 
 export class InstanceLock {
   private fd?: number;

@@ -1,8 +1,21 @@
 // The ctnetlink codec: entries parsed from the kernel's layout, deletes naming one entry.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { messages } from '../../src/system/netlink/codec.js';
-import { ctDeleteRequest, ctDumpRequest, encodeCtEntry, IPCTNL_MSG_CT_DELETE, IPCTNL_MSG_CT_GET, parseCtEntry, pinnedTo } from '../../src/system/conntrack/codec.js';
+import { messages, nlAttr } from '../../src/system/netlink/codec.js';
+import { NLA_F_NESTED, NLM_F_MULTI, NLMSG_HDRLEN } from '../../src/system/netlink/constants.js';
+import { CTA, ctDeleteRequest, ctDumpRequest, IPCTNL_MSG_CT_DELETE, IPCTNL_MSG_CT_GET, IPCTNL_MSG_CT_NEW, nfHeader, parseCtEntry, pinnedTo } from '../../src/system/conntrack/codec.js';
+
+/** A CT_NEW message for one IPv4 flow, laid out as the kernel sends it in a dump. */
+function encodeCtEntry(o: { src: string; dst: string; replySrc: string; replyDst: string; zone?: number }): Buffer {
+  const ip4 = (a: string) => Buffer.from(a.split('.').map(Number));
+  const tuple = (type: number, s: string, d: string) =>
+    nlAttr(type | NLA_F_NESTED, nlAttr(CTA.TUPLE_IP | NLA_F_NESTED, Buffer.concat([nlAttr(CTA.IP_V4_SRC, ip4(s)), nlAttr(CTA.IP_V4_DST, ip4(d))])));
+  const zone = o.zone === undefined ? [] : [nlAttr(CTA.ZONE, Buffer.from([o.zone >> 8, o.zone & 0xff]))];
+  const payload = Buffer.concat([tuple(CTA.TUPLE_ORIG, o.src, o.dst), tuple(CTA.TUPLE_REPLY, o.replySrc, o.replyDst), ...zone]);
+  const b = nfHeader(NLMSG_HDRLEN + 4 + payload.length, IPCTNL_MSG_CT_NEW, NLM_F_MULTI, 0);
+  payload.copy(b, NLMSG_HDRLEN + 4);
+  return b;
+}
 
 const one = (b: Buffer) => [...messages(b)][0]!;
 

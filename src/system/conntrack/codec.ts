@@ -4,7 +4,7 @@
  * names one entry by its original tuple. The `conntrack` tool is not installed by default
  * on the gateways we target, so we speak the protocol ourselves.
  */
-import { attrs, formatIp, type NlMessage } from '../netlink/codec.js';
+import { align4, attrs, formatIp, nlHeader, type NlMessage } from '../netlink/codec.js';
 import * as C from '../netlink/constants.js';
 
 export const NETLINK_NETFILTER = 12;
@@ -12,15 +12,8 @@ const NFNL_SUBSYS_CTNETLINK = 1;
 export const IPCTNL_MSG_CT_NEW = NFNL_SUBSYS_CTNETLINK << 8;
 export const IPCTNL_MSG_CT_GET = (NFNL_SUBSYS_CTNETLINK << 8) | 1;
 export const IPCTNL_MSG_CT_DELETE = (NFNL_SUBSYS_CTNETLINK << 8) | 2;
-const NLM_F_ACK = 0x4;
-const NLA_F_NESTED = 0x8000;
-
-const CTA_TUPLE_ORIG = 1;
-const CTA_TUPLE_REPLY = 2;
-const CTA_ZONE = 18;
-const CTA_TUPLE_IP = 1;
-const CTA_IP_V4_SRC = 1;
-const CTA_IP_V4_DST = 2;
+/** Attribute types of a conntrack entry (linux/netfilter/nfnetlink_conntrack.h). */
+export const CTA = { TUPLE_ORIG: 1, TUPLE_REPLY: 2, ZONE: 18, TUPLE_IP: 1, IP_V4_SRC: 1, IP_V4_DST: 2 } as const;
 
 /** One conntrack entry, as much as we need: who sent it, where replies go, and how to name it for a delete. */
 export interface CtEntry {
@@ -33,19 +26,16 @@ export interface CtEntry {
   zone?: Buffer;
 }
 
-function header(len: number, type: number, flags: number, seq: number, family: number): Buffer {
-  const b = Buffer.alloc(len);
-  b.writeUInt32LE(len, 0);
-  b.writeUInt16LE(type, 4);
-  b.writeUInt16LE(flags, 6);
-  b.writeUInt32LE(seq, 8);
-  b[16] = family; // nfgenmsg: family, version 0, res_id 0
+/** A netfilter message: the netlink header, then nfgenmsg (family, version 0, res_id 0). */
+export function nfHeader(len: number, type: number, flags: number, seq: number): Buffer {
+  const b = nlHeader(len, type, flags, seq);
+  b[C.NLMSG_HDRLEN] = C.AF_INET;
   return b;
 }
 
 /** Dump every IPv4 conntrack entry. */
 export function ctDumpRequest(seq: number): Buffer {
-  return header(C.NLMSG_HDRLEN + 4, IPCTNL_MSG_CT_GET, C.NLM_F_REQUEST | C.NLM_F_DUMP, seq, C.AF_INET);
+  return nfHeader(C.NLMSG_HDRLEN + 4, IPCTNL_MSG_CT_GET, C.NLM_F_REQUEST | C.NLM_F_DUMP, seq);
 }
 
 /** Deletes one entry by its original tuple (and zone). Never built without a tuple: that would flush the table. */
@@ -53,18 +43,16 @@ export function ctDeleteRequest(e: CtEntry, seq: number): Buffer {
   if (e.origTuple.length < 4) throw new Error('conntrack delete without a tuple would flush the whole table');
   const zone = e.zone ?? Buffer.alloc(0);
   const len = C.NLMSG_HDRLEN + 4 + align4(e.origTuple.length) + align4(zone.length);
-  const b = header(len, IPCTNL_MSG_CT_DELETE, C.NLM_F_REQUEST | NLM_F_ACK, seq, C.AF_INET);
+  const b = nfHeader(len, IPCTNL_MSG_CT_DELETE, C.NLM_F_REQUEST | C.NLM_F_ACK, seq);
   e.origTuple.copy(b, C.NLMSG_HDRLEN + 4);
   zone.copy(b, C.NLMSG_HDRLEN + 4 + align4(e.origTuple.length));
   return b;
 }
 
-const align4 = (n: number) => (n + 3) & ~3;
-
 /** The IPv4 source or destination inside a CTA_TUPLE_* attribute's value. */
 function tupleAddr(buf: Buffer, off: number, len: number, which: number): string | undefined {
   for (const [t, o, l] of attrs(buf, off, off + len)) {
-    if (t !== CTA_TUPLE_IP) continue;
+    if (t !== CTA.TUPLE_IP) continue;
     for (const [it, io, il] of attrs(buf, o, o + l)) if (it === which && il === 4) return formatIp(buf, io, il);
   }
   return undefined;
@@ -76,12 +64,12 @@ export function parseCtEntry(m: NlMessage): CtEntry | undefined {
   if (body > m.end || m.buf[m.off] !== C.AF_INET) return undefined;
   let origSrc: string | undefined, replyDst: string | undefined, origTuple: Buffer | undefined, zone: Buffer | undefined;
   for (const [t, o, l] of attrs(m.buf, body, m.end)) {
-    if (t === CTA_TUPLE_ORIG) {
-      origSrc = tupleAddr(m.buf, o, l, CTA_IP_V4_SRC);
+    if (t === CTA.TUPLE_ORIG) {
+      origSrc = tupleAddr(m.buf, o, l, CTA.IP_V4_SRC);
       origTuple = Buffer.from(m.buf.subarray(o - 4, o + l));
-    } else if (t === CTA_TUPLE_REPLY) {
-      replyDst = tupleAddr(m.buf, o, l, CTA_IP_V4_DST);
-    } else if (t === CTA_ZONE) {
+    } else if (t === CTA.TUPLE_REPLY) {
+      replyDst = tupleAddr(m.buf, o, l, CTA.IP_V4_DST);
+    } else if (t === CTA.ZONE) {
       zone = Buffer.from(m.buf.subarray(o - 4, o + l));
     }
   }
@@ -95,23 +83,4 @@ export function parseCtEntry(m: NlMessage): CtEntry | undefined {
  */
 export function pinnedTo(e: CtEntry, addrs: ReadonlySet<string>): boolean {
   return addrs.has(e.replyDst) && e.origSrc !== e.replyDst;
-}
-
-/** Test helper and documentation of the layout: a CT_NEW message for one IPv4 flow. */
-export function encodeCtEntry(o: { src: string; dst: string; replySrc: string; replyDst: string; zone?: number }, seq = 0): Buffer {
-  const ip4 = (a: string) => Buffer.from(a.split('.').map(Number));
-  const attr = (type: number, value: Buffer) => {
-    const b = Buffer.alloc(align4(4 + value.length));
-    b.writeUInt16LE(4 + value.length, 0);
-    b.writeUInt16LE(type, 2);
-    value.copy(b, 4);
-    return b;
-  };
-  const tuple = (type: number, s: string, d: string) =>
-    attr(type | NLA_F_NESTED, attr(CTA_TUPLE_IP | NLA_F_NESTED, Buffer.concat([attr(CTA_IP_V4_SRC, ip4(s)), attr(CTA_IP_V4_DST, ip4(d))])));
-  const zone = o.zone === undefined ? [] : [attr(CTA_ZONE, Buffer.from([o.zone >> 8, o.zone & 0xff]))];
-  const payload = Buffer.concat([tuple(CTA_TUPLE_ORIG, o.src, o.dst), tuple(CTA_TUPLE_REPLY, o.replySrc, o.replyDst), ...zone]);
-  const b = header(C.NLMSG_HDRLEN + 4 + payload.length, IPCTNL_MSG_CT_NEW, C.NLM_F_MULTI, seq, C.AF_INET);
-  payload.copy(b, C.NLMSG_HDRLEN + 4);
-  return b;
 }

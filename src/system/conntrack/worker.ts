@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as C from '../netlink/constants.js';
-import { errorCode, messages, type NlMessage } from '../netlink/codec.js';
+import { errorCode } from '../netlink/codec.js';
 import { NetlinkError, NetlinkSocket } from '../netlink/socket.js';
 import { ctDeleteRequest, ctDumpRequest, NETLINK_NETFILTER, parseCtEntry, pinnedTo, type CtEntry } from './codec.js';
 
@@ -16,30 +16,18 @@ export interface CtFlushResult {
   vanished: number;
 }
 
-const ENOENT = 2;
 const sock = new NetlinkSocket(0, 1 << 20, NETLINK_NETFILTER);
 const buf = Buffer.alloc(1 << 18);
+const TIMEOUT_MS = 5000;
 let seq = 1;
-
-/** Reads the replies to `mySeq` until `onMsg` returns true. */
-function read(mySeq: number, onMsg: (type: number, m: NlMessage) => boolean): void {
-  for (;;) {
-    if (!sock.wait(5000)) throw new NetlinkError('conntrack timeout', 110);
-    const n = sock.recv(buf);
-    for (const m of messages(buf, n)) {
-      if (m.seq === mySeq && onMsg(m.type, m)) return;
-    }
-  }
-}
 
 function dump(addrs: ReadonlySet<string>): { examined: number; pinned: CtEntry[] } {
   const mySeq = ++seq;
   let examined = 0;
   const pinned: CtEntry[] = [];
-  sock.send(ctDumpRequest(mySeq));
-  read(mySeq, (type, m) => {
-    if (type === C.NLMSG_DONE) return true;
-    if (type === C.NLMSG_ERROR) {
+  sock.exchange(ctDumpRequest(mySeq), mySeq, buf, (m) => {
+    if (m.type === C.NLMSG_DONE) return true;
+    if (m.type === C.NLMSG_ERROR) {
       const err = errorCode(m);
       if (err) throw new NetlinkError('conntrack dump', err);
       return true;
@@ -49,21 +37,20 @@ function dump(addrs: ReadonlySet<string>): { examined: number; pinned: CtEntry[]
     examined++;
     if (pinnedTo(e, addrs)) pinned.push(e);
     return false;
-  });
+  }, TIMEOUT_MS);
   return { examined, pinned };
 }
 
 function remove(e: CtEntry): 'deleted' | 'vanished' {
   const mySeq = ++seq;
-  sock.send(ctDeleteRequest(e, mySeq));
   let result: 'deleted' | 'vanished' = 'deleted';
-  read(mySeq, (type, m) => {
-    if (type !== C.NLMSG_ERROR) return false;
+  sock.exchange(ctDeleteRequest(e, mySeq), mySeq, buf, (m) => {
+    if (m.type !== C.NLMSG_ERROR) return false;
     const err = errorCode(m);
-    if (err === ENOENT) result = 'vanished';
+    if (err === C.ENOENT) result = 'vanished';
     else if (err) throw new NetlinkError('conntrack delete', err);
     return true;
-  });
+  }, TIMEOUT_MS);
   return result;
 }
 

@@ -16,7 +16,7 @@ export interface NlMessage {
   buf: Buffer;
 }
 
-const align4 = (n: number) => (n + 3) & ~3;
+export const align4 = (n: number) => (n + 3) & ~3;
 
 /** Splits one datagram into messages; stops at a truncated one instead of throwing. */
 export function* messages(buf: Buffer, len = buf.length): Generator<NlMessage> {
@@ -162,6 +162,45 @@ export function parseRule(m: NlMessage): RuleInfo | undefined {
   return r;
 }
 
+// ---- Encoding (requests we send: dumps, our routes and rules, conntrack) ----
+
+/** A zeroed message of `len` bytes with its netlink header filled in. */
+export function nlHeader(len: number, type: number, flags: number, seq: number): Buffer {
+  const b = Buffer.alloc(len);
+  b.writeUInt32LE(len, 0);
+  b.writeUInt16LE(type, 4);
+  b.writeUInt16LE(flags, 6);
+  b.writeUInt32LE(seq, 8);
+  return b;
+}
+
+/** One attribute (length, type, value), padded to 4 bytes. */
+export function nlAttr(type: number, value: Buffer): Buffer {
+  const b = Buffer.alloc(align4(4 + value.length));
+  b.writeUInt16LE(4 + value.length, 0);
+  b.writeUInt16LE(type, 2);
+  value.copy(b, 4);
+  return b;
+}
+
+export function u32le(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(v >>> 0);
+  return b;
+}
+
+/** An address in network byte order: the inverse of formatIp (IPv6 in its hex-group forms). */
+export function ipBytes(addr: string, family: 4 | 6): Buffer {
+  if (family === 4) return Buffer.from(addr.split('.').map(Number));
+  const [head = '', tail] = addr.split('::');
+  const parts = (s: string) => (s ? s.split(':') : []);
+  const h = parts(head), t = tail === undefined ? [] : parts(tail);
+  const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
+  const b = Buffer.alloc(16);
+  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), i * 2));
+  return b;
+}
+
 export interface DumpRequest {
   type: typeof C.RTM_GETLINK | typeof C.RTM_GETADDR | typeof C.RTM_GETROUTE | typeof C.RTM_GETRULE;
   family: number;
@@ -174,12 +213,7 @@ export interface DumpRequest {
 export function dumpRequest(req: DumpRequest, seq: number): Buffer {
   const bodyLen = req.type === C.RTM_GETLINK ? 16 : req.type === C.RTM_GETADDR ? 8 : 12; // rtmsg and fib_rule_hdr are both 12
   const withTable = req.type === C.RTM_GETROUTE && req.table !== undefined;
-  const len = C.NLMSG_HDRLEN + bodyLen + (withTable ? 8 : 0);
-  const b = Buffer.alloc(len);
-  b.writeUInt32LE(len, 0);
-  b.writeUInt16LE(req.type, 4);
-  b.writeUInt16LE(C.NLM_F_REQUEST | C.NLM_F_DUMP, 6);
-  b.writeUInt32LE(seq, 8);
+  const b = nlHeader(C.NLMSG_HDRLEN + bodyLen + (withTable ? 8 : 0), req.type, C.NLM_F_REQUEST | C.NLM_F_DUMP, seq);
   b[16] = req.family;
   if (req.type === C.RTM_GETROUTE) {
     if (req.table !== undefined) b[20] = req.table < 256 ? req.table : 252;

@@ -18,6 +18,11 @@ export const NLMSG_OVERRUN = 4;
 export const NLM_F_REQUEST = 0x1;
 export const NLM_F_MULTI = 0x2;
 export const NLM_F_DUMP = 0x300;
+export const NLM_F_ACK = 0x4;
+export const NLM_F_REPLACE = 0x100;
+export const NLM_F_EXCL = 0x200;
+export const NLM_F_CREATE = 0x400;
+export const NLA_F_NESTED = 0x8000;
 
 export const RTM_NEWLINK = 16;
 export const RTM_DELLINK = 17;
@@ -65,6 +70,8 @@ export const RTNH_F_LINKDOWN = 16;
 export const ENOBUFS = 105;
 export const EINTR = 4;
 export const EAGAIN = 11;
+export const ENOENT = 2;
+export const ETIMEDOUT = 110;
 
 export const ROUTE_TYPES: Record<number, string> = {
   1: 'unicast', 2: 'local', 3: 'broadcast', 4: 'anycast', 5: 'multicast',

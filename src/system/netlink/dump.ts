@@ -1,6 +1,6 @@
 /** Synchronous dumps on the dump socket, filtered by the kernel where it can. */
 import * as C from './constants.js';
-import { dumpRequest, errorCode, messages, parseAddr, parseLink, parseRoute, parseRule, routeHeader, type DumpRequest, type NlMessage } from './codec.js';
+import { dumpRequest, errorCode, parseAddr, parseLink, parseRoute, parseRule, routeHeader, type DumpRequest, type NlMessage } from './codec.js';
 import { NetlinkError, type NetlinkSocket } from './socket.js';
 import type { DumpResult, DumpWhat } from './protocol.js';
 import { isStoredRoute, isStoredRule, routeKey, type RouteFilter } from '../types.js';
@@ -9,22 +9,17 @@ let seq = 1;
 
 function dumpOne(sock: NetlinkSocket, buf: Buffer, req: DumpRequest, onMsg: (m: NlMessage) => void): void {
   const mySeq = ++seq;
-  sock.send(dumpRequest(req, mySeq));
-  for (;;) {
-    if (!sock.wait(5000)) throw new NetlinkError('dump timeout', 110);
-    const n = sock.recv(buf);
-    for (const m of messages(buf, n)) {
-      if (m.seq !== mySeq) continue;
-      if (m.type === C.NLMSG_DONE) return;
-      if (m.type === C.NLMSG_ERROR) {
-        const err = errorCode(m);
-        // ENOENT: a table that does not exist yet (IPv4 or IPv6) dumps as empty.
-        if (err === 0 || err === 2) return;
-        throw new NetlinkError('dump', err);
-      }
+  sock.exchange(dumpRequest(req, mySeq), mySeq, buf, (m) => {
+    if (m.type === C.NLMSG_DONE) return true;
+    if (m.type !== C.NLMSG_ERROR) {
       onMsg(m);
+      return false;
     }
-  }
+    const err = errorCode(m);
+    // ENOENT: a table that does not exist yet (IPv4 or IPv6) dumps as empty.
+    if (err === 0 || err === C.ENOENT) return true;
+    throw new NetlinkError('dump', err);
+  }, 5000);
 }
 
 /** The tables whose routes we store: main (for default routes) and our own range. */

@@ -6,15 +6,8 @@
  */
 import koffi from 'koffi';
 import * as C from './constants.js';
-
-const libc = koffi.load('libc.so.6');
-const socket = libc.func('int socket(int, int, int)');
-const bind = libc.func('int bind(int, void *, uint32_t)');
-const setsockopt = libc.func('int setsockopt(int, int, int, void *, uint32_t)');
-const send = libc.func('long send(int, void *, size_t, int)');
-const recv = libc.func('long recv(int, _Out_ void *, size_t, int)');
-const poll = libc.func('int poll(_Inout_ void *, unsigned long, int)');
-const close = libc.func('int close(int)');
+import { messages, type NlMessage } from './codec.js';
+import { bind, close, recv, send, setsockopt, socket, waitReadable } from '../libc.js';
 
 const MSG_DONTWAIT = 0x40;
 
@@ -72,11 +65,21 @@ export class NetlinkSocket {
 
   /** Waits up to `ms` for data; true when readable. */
   wait(ms: number): boolean {
-    const pfd = Buffer.alloc(8);
-    pfd.writeInt32LE(this.fd, 0);
-    pfd.writeInt16LE(1 /* POLLIN */, 4);
-    const rc = poll(pfd, 1, ms);
-    return rc > 0;
+    return waitReadable(this.fd, ms);
+  }
+
+  /**
+   * A request and its answer: sends `msg`, then hands every reply carrying `seq` to `onReply`
+   * until it returns true (NLMSG_DONE, the ACK, …). A silence of `timeoutMs` throws
+   * NetlinkError (ETIMEDOUT).
+   */
+  exchange(msg: Buffer, seq: number, buf: Buffer, onReply: (m: NlMessage) => boolean, timeoutMs: number): void {
+    this.send(msg);
+    for (;;) {
+      if (!this.wait(timeoutMs)) throw new NetlinkError('request timeout', C.ETIMEDOUT);
+      const n = this.recv(buf);
+      for (const m of messages(buf, n)) if (m.seq === seq && onReply(m)) return;
+    }
   }
 
   close(): void {

@@ -5,19 +5,14 @@
  */
 import koffi from 'koffi';
 import { constants as osConstants } from 'node:os';
+import {
+  bind as c_bind, close as c_close, ifNameToIndex as c_if_nametoindex, libc, recv as c_recv, send as c_send,
+  setsockopt as c_setsockopt, socket as c_socket, strerror as c_strerror,
+} from '../libc.js';
 
-const libc = koffi.load('libc.so.6');
-const c_socket = libc.func('int socket(int, int, int)');
-const c_bind = libc.func('int bind(int, void *, uint32_t)');
 const c_connect = libc.func('int connect(int, void *, uint32_t)');
-const c_setsockopt = libc.func('int setsockopt(int, int, int, void *, uint32_t)');
-const c_send = libc.func('long send(int, void *, size_t, int)');
-const c_recv = libc.func('long recv(int, _Out_ void *, size_t, int)');
 const c_poll = libc.func('int poll(_Inout_ void *, unsigned long, int)');
-const c_close = libc.func('int close(int)');
 const c_inet_pton = libc.func('int inet_pton(int, const char *, _Out_ void *)');
-const c_if_nametoindex = libc.func('unsigned int if_nametoindex(const char *)');
-const c_strerror = libc.func('const char *strerror(int)');
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;

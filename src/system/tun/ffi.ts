@@ -4,15 +4,14 @@
  * in a worker (PLATFORM-NOTES.md: a blocking read on libuv's pool stalls the daemon).
  */
 import koffi from 'koffi';
+import { close, libc, strerror } from '../libc.js';
 
-const libc = koffi.load('libc.so.6');
+export { waitReadable } from '../libc.js';
+
 const open = libc.func('int open(const char *, int)');
 const ioctl = libc.func('int ioctl(int, unsigned long, ...)');
 const write = libc.func('long write(int, void *, size_t)');
 const read = libc.func('long read(int, _Out_ void *, size_t)');
-const poll = libc.func('int poll(_Inout_ void *, unsigned long, int)');
-const close = libc.func('int close(int)');
-const strerror = libc.func('const char *strerror(int)');
 
 const O_RDWR = 2;
 const O_NONBLOCK = 0o4000;
@@ -66,14 +65,6 @@ export function readPacket(fd: number, buf: Buffer): number {
   const e = koffi.errno();
   if (e === EAGAIN || e === 4 /* EINTR */) return 0;
   throw new TunError('read', e);
-}
-
-/** Waits up to `ms` for the fd to be readable. */
-export function waitReadable(fd: number, ms: number): boolean {
-  const pfd = Buffer.alloc(8);
-  pfd.writeInt32LE(fd, 0);
-  pfd.writeInt16LE(1 /* POLLIN */, 4);
-  return poll(pfd, 1, ms) > 0;
 }
 
 export function closeFd(fd: number): void {
