@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import { closest, hinted, splitHint } from './errors.js';
 import { checkProbeTarget, PROBE_METHODS, type ProbeMethod } from './probe.js';
+import { defaultProxyAddress, defaultProxyName } from '../demand/names.js';
 
 type Path = (string | number)[];
 type Ctx = z.core.$RefinementCtx<unknown>;
@@ -150,12 +151,12 @@ function checkProxies(uplinks: [string, Obj][], taken: Set<string>, add: Add): v
     if (u['mode'] !== 'demand') continue;
     n++;
     const explicit = str(u['proxy_interface']);
-    const ifc = explicit ?? `dod-${name}`.slice(0, 15);
+    const ifc = explicit ?? defaultProxyName(name);
     const path = ['uplinks', name, explicit ? 'proxy_interface' : 'mode'];
     if (taken.has(ifc)) add(path, ifc, `proxy interface "${ifc}" is already an uplink or LAN interface`, 'set proxy_interface to a free name');
     else if (names.has(ifc)) add(path, ifc, `proxy interface "${ifc}" is already the proxy of uplink "${names.get(ifc)}"`, 'set proxy_interface: long uplink names are cut to 15 characters');
     else names.set(ifc, name);
-    const addr = str(u['proxy_address']) ?? `169.254.77.${n}`;
+    const addr = str(u['proxy_address']) ?? defaultProxyAddress(n);
     if (addrs.has(addr)) add(['uplinks', name, 'proxy_address'], addr, `proxy address ${addr} is already used by uplink "${addrs.get(addr)}"`, 'give each demand uplink its own proxy_address');
     else addrs.set(addr, name);
   }

@@ -12,7 +12,7 @@ import { computeDelta, describeDelta, isEmptyDelta } from '../world/delta.js';
 import { emptyWorld, type WorldState } from '../world/state.js';
 import type { World } from '../world/world.js';
 import { desiredKernel, type RoutedUplink } from '../routing/desired.js';
-import { planKernel } from '../routing/plan.js';
+import { planKernel, type Plan } from '../routing/plan.js';
 import { selectionTable, uplinkTables } from '../routing/tables.js';
 import { linkFacts } from '../uplinks/facts.js';
 import type { UplinkManager } from '../uplinks/manager.js';
@@ -186,7 +186,7 @@ export class Reconciler {
     try {
       await this.sysctls(uplinks, cfg);
       const selectionDevs = desired.routes.filter((r) => r.table === selectionTable(k) && r.family === 4 && r.gateway).map((r) => r.dev!);
-      const refused = await this.applyPlan(plan.ops, selectionDevs);
+      const refused = await this.applyPlan(plan, selectionDevs);
       // The firewall does not depend on routes: a refused route must not keep it (or a proxy's
       // notrack rule) from being applied.
       this.kickFirewall();
@@ -212,9 +212,7 @@ export class Reconciler {
    * not stop the others (like `ip -force`); the first refusal is returned. A link whose own
    * selection route was refused gets no replay: its packets would go back into the proxy.
    */
-  private async applyPlan(ops: KernelOp[], selectionDevs: string[]): Promise<unknown> {
-    const firstRule = ops.findIndex((o) => !('addr' in o) && !('route' in o && o.op !== 'del'));
-    const cut = firstRule < 0 ? ops.length : firstRule;
+  private async applyPlan({ ops, routesReady: cut }: Plan, selectionDevs: string[]): Promise<unknown> {
     let refused: unknown;
     if (cut) await this.d.system.apply(ops.slice(0, cut)).catch((e: unknown) => (refused = e));
     const failed = refused === undefined ? [] : (refused as { failed?: KernelOp[] }).failed;

@@ -11,9 +11,10 @@ import type { System } from '../system/system.js';
 import type { UplinkManager } from '../uplinks/manager.js';
 import { UplinkError } from '../errors.js';
 import type { World } from '../world/world.js';
-import { DEFAULT_IDLE_MS, demandProxies } from './names.js';
+import { demandProxies, demandRules, idleMs } from './names.js';
 import { DemandProxy, type DemandView } from './proxy.js';
-import { DEFAULT_RULES, parseRules, type DemandRule } from './rules.js';
+import type { DemandRule } from './rules.js';
+import { TABLE } from '../firewall/render.js';
 import { demandSet } from './nft.js';
 
 export interface DemandDeps {
@@ -58,7 +59,7 @@ export class Demand {
   /** Opens and closes proxies to match the config (start and reload). */
   async sync(): Promise<void> {
     const cfg = this.d.config();
-    this.rules = parseRules(cfg.demand.rules.length ? cfg.demand.rules : DEFAULT_RULES).rules;
+    this.rules = demandRules(cfg);
     const want = new Map(demandProxies(cfg).map((p) => [p.name, p]));
     for (const [name, p] of this.proxies) {
       const w = want.get(name);
@@ -176,7 +177,8 @@ export class Demand {
       for (const [name, p] of this.proxies) {
         const now = Date.now();
         if (now < (this.nextCheck.get(name) ?? 0)) continue;
-        const idle = this.d.config().uplinks[name]?.idle ?? DEFAULT_IDLE_MS;
+        const u = this.d.config().uplinks[name];
+        const idle = u ? idleMs(u) : 0;
         this.nextCheck.set(name, now + Math.min(CHECK_MAX_MS, Math.max(CHECK_MIN_MS, idle / 4)));
         await this.checkOne(name, p, now);
       }
@@ -194,7 +196,7 @@ export class Demand {
       return;
     }
     const up = p.routedSince;
-    const idle = u.cfg.idle ?? DEFAULT_IDLE_MS;
+    const idle = idleMs(u.cfg);
     if (up === undefined) {
       // Still dialing (or re-dialing after the peer hung up) with no traffic for a whole idle
       // time: stop, like diald; the next packet dials again.
@@ -202,7 +204,7 @@ export class Demand {
       return;
     }
     // Only once the link is up: each read spawns nft, which must not slow a dial.
-    const set = await this.d.system.nftSetElements('uplinkd', demandSet(name));
+    const set = await this.d.system.nftSetElements(TABLE, demandSet(name));
     if (!set) return; // unreadable (firewall being rebuilt?): no decision, look again next time
     p.keptUpBy = set;
     if (u.cfg.max_up !== undefined && now - up >= u.cfg.max_up) return this.hangup(name, 'max_up', `up for ${Math.round((now - up) / 1000)}s (max_up)`);

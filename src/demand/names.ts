@@ -1,16 +1,31 @@
-/** Names and addresses of demand proxies, from the config alone (pure). */
-import type { Config } from '../config/schema.js';
+/** What the config says about demand uplinks, with the defaults filled in (pure). */
+import type { Config, UplinkConfig } from '../config/schema.js';
+import { DEFAULT_RULES, parseRules, type DemandRule } from './rules.js';
+
+export const DEFAULT_IDLE_MS = 5 * 60_000;
+
+/** The proxy of demand uplink `name` when proxy_interface is not set: cut to the kernel's 15 characters. */
+export const defaultProxyName = (name: string): string => `dod-${name}`.slice(0, 15);
+/** The proxy address of the `n`th demand uplink (1-based) when proxy_address is not set. */
+export const defaultProxyAddress = (n: number): string => `169.254.77.${n}`;
+
+/** An uplink's idle time (0: never hang up). */
+export const idleMs = (u: Pick<UplinkConfig, 'idle'>): number => u.idle ?? DEFAULT_IDLE_MS;
 
 /** Demand uplinks in config order, with their proxy interface and address. */
-export function demandProxies(cfg: Config): { name: string; iface: string; address: string; uplinkIface: string }[] {
+export function demandProxies(cfg: Config): { name: string; iface: string; address: string; uplinkIface: string; idleMs: number }[] {
   return Object.entries(cfg.uplinks)
     .filter(([, u]) => u.mode === 'demand')
     .map(([name, u], i) => ({
       name,
-      iface: u.proxy_interface ?? `dod-${name}`.slice(0, 15),
-      address: u.proxy_address ?? `169.254.77.${1 + i}`,
+      iface: u.proxy_interface ?? defaultProxyName(name),
+      address: u.proxy_address ?? defaultProxyAddress(1 + i),
       uplinkIface: u.interface,
+      idleMs: idleMs(u),
     }));
 }
 
-export const DEFAULT_IDLE_MS = 5 * 60_000;
+/** The demand rules in force: the config's, or the shipped defaults when it has none. */
+export function demandRules(cfg: Config): DemandRule[] {
+  return parseRules(cfg.demand.rules.length ? cfg.demand.rules : DEFAULT_RULES).rules;
+}

@@ -67,25 +67,30 @@ export class DemandProxy {
 
   onPackets(pkts: Buffer[]): void {
     const now = Date.now();
-    for (const pkt of pkts) this.onPacket(pkt, now);
+    // Asked once per batch (a flood comes in batches of up to 256): held while dialing or up.
+    const routed = this.routed();
+    let holding = routed || this.d.wanted();
+    for (const pkt of pkts) holding = this.onPacket(pkt, now, holding);
     // A packet that reached the proxy although the link is routed raced the route change: send it on.
-    if (this.routed() && this.queue.size) this.scheduleReplay();
+    if (routed && this.queue.size) this.scheduleReplay();
   }
 
-  private onPacket(pkt: Buffer, now: number): void {
+  /** Returns whether packets are held from now on (true once this one dialed). */
+  private onPacket(pkt: Buffer, now: number, holding: boolean): boolean {
     const info = parsePacket(pkt);
     if (!info) {
       this.unparsed++;
-      return;
+      return holding;
     }
-    if (this.d.wanted() || this.routed()) {
+    if (holding) {
       this.lastPacketAt = now;
-      return this.queue.push(pkt, now);
+      this.queue.push(pkt, now);
+      return true;
     }
     const rule = firstMatch(this.d.rules(), info, 'out');
     if (!rule || !dials(rule.action) || !this.d.enabled()) {
       this.ignored++;
-      return;
+      return false;
     }
     this.queue.push(pkt, now);
     this.lastPacketAt = now;
@@ -93,6 +98,7 @@ export class DemandProxy {
     const packet = summarize(info);
     this.lastTrigger = { at: new Date(now).toISOString(), packet, rule: describeRule(rule) };
     this.d.dial(`${packet} (rule "${describeRule(rule)}")`);
+    return true;
   }
 
   /** After a reconcile applied routes: `routed` says whether this link's default route is in the selection table. */

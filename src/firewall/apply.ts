@@ -14,8 +14,7 @@ import { ingressMark } from '../routing/desired.js';
 import type { System } from '../system/system.js';
 import { readGeneration, renderRuleset, TABLE, type FirewallInput } from './render.js';
 import { WAN_ADDRS4 } from './hairpin.js';
-import { DEFAULT_IDLE_MS, demandProxies } from '../demand/names.js';
-import { DEFAULT_RULES, parseRules } from '../demand/rules.js';
+import { demandProxies, demandRules } from '../demand/names.js';
 import { demandSet } from '../demand/nft.js';
 import type { NftSetElement } from '../system/nft.js';
 
@@ -56,8 +55,8 @@ export function firewallInput(cfg: Config, generation: number, wanAddrs4: string
     generation,
     wanAddrs4,
     demand: {
-      uplinks: demandProxies(cfg).map((p) => ({ name: p.name, iface: p.uplinkIface, proxy: p.iface, idleMs: cfg.uplinks[p.name]!.idle ?? DEFAULT_IDLE_MS })),
-      rules: parseRules(cfg.demand.rules.length ? cfg.demand.rules : DEFAULT_RULES).rules,
+      uplinks: demandProxies(cfg).map((p) => ({ name: p.name, iface: p.uplinkIface, proxy: p.iface, idleMs: p.idleMs })),
+      rules: demandRules(cfg),
       fwmarkMask: k.fwmark_mask >>> 0,
     },
   };

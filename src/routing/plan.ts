@@ -22,6 +22,11 @@ export interface PlanInput {
 
 export interface Plan {
   ops: KernelOp[];
+  /**
+   * How many of `ops` (from the start) add addresses and routes. Once they are applied the
+   * new routes work: a dialed link's held packets can go before its rules and the deletions.
+   */
+  routesReady: number;
   /** Our objects that are no longer wanted but kept until the first round is judged. */
   deferred: string[];
   /** Desired objects blocked by a foreign one with the same key. */
@@ -78,7 +83,7 @@ function planRules(input: PlanInput, adds: KernelOp[], dels: KernelOp[], plan: P
 }
 
 export function planKernel(input: PlanInput): Plan {
-  const plan: Plan = { ops: [], deferred: [], conflicts: [] };
+  const plan: Plan = { ops: [], routesReady: 0, deferred: [], conflicts: [] };
   const ruleAdds: KernelOp[] = [];
   const ruleDels: KernelOp[] = [];
   const routeDels: KernelOp[] = [];
@@ -87,6 +92,7 @@ export function planKernel(input: PlanInput): Plan {
   const have = new Set([...input.world.addrs.values()].map((a) => `${linkName(input.world, a.index)}|${a.address}/${a.prefixlen}`));
   const addrAdds: KernelOp[] = (input.addrs ?? []).filter((a) => !have.has(`${a.dev}|${a.address}/${a.prefixlen}`)).map((addr) => ({ op: 'add', addr }));
   // Addresses first (routes via the uplink need them), routes next (a new rule must find its table filled), then rules; deletions last.
+  plan.routesReady = addrAdds.length + plan.ops.length;
   plan.ops = [...addrAdds, ...plan.ops, ...ruleAdds, ...routeDels, ...ruleDels];
   return plan;
 }

@@ -4,6 +4,7 @@
  * completes on its first SYN; the gateway's own ping is answered; NTP never dials; an idle
  * link is hung up and the next packet dials again; a flood while dialing drops oldest-first.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { labForTest, waitFor, type Ns } from '../../src/lab/harness.js';
@@ -40,6 +41,7 @@ test('demand: held packets arrive in order and NATed; TCP on the first SYN; the 
 
   const sink = topo.inet.spawn(process.execPath, ['-e', SINK(7000)]);
   await sink.waitForLine(/listening/);
+  const generation = (await d.status()).firewall.generation;
   await topo.lan.exec([process.execPath, '-e', SEND(7000, 20, 20)]);
   const got = await received(sink, 20);
   assert.deepEqual(got.map((l) => l.split(' ')[2]!.trim()), Array.from({ length: 20 }, (_, i) => String(i)), 'all, in order');
@@ -51,6 +53,18 @@ test('demand: held packets arrive in order and NATed; TCP on the first SYN; the 
   assert.ok(s1.queue.replayed >= 1 && s1.queue.droppedFull === 0 && s1.queue.droppedAge === 0);
   // What keeps it up: the flow, in the kernel's connection set (read by the idle check every second).
   await waitFor(async () => dsl(await d.status()).demand!.keptUpBy.some((k) => k.flow === '10.66.0.2 . 192.0.2.100 . udp'), { timeoutMs: 2500, what: 'the flow in the connection set' });
+  // The dialed link's new address went into the hairpin set in place: no rebuild (which would empty the connection set).
+  const set = async (name: string) => (await topo.gw.exec(['nft', 'list', 'set', 'inet', 'uplinkd', name])).stdout;
+  await waitFor(async () => (await set('wan_addrs4')).includes(DSL_GW), { timeoutMs: 2000, what: 'the uplink address in wan_addrs4' });
+  assert.equal((await d.status()).firewall.generation, generation, 'the table was not rebuilt for an address');
+  // A rebuild that has to happen (a reload with a new input open) carries the connection set over.
+  const cfg = readFileSync(d.configFile, 'utf8');
+  writeFileSync(d.configFile, `${cfg}firewall:\n  input: [{ proto: tcp, port: 2222 }]\n`);
+  assert.equal((await d.cli(['reload'])).code, 0);
+  await waitFor(async () => (await d.status()).firewall.generation > generation, { timeoutMs: 3000, what: 'the rebuilt table' });
+  assert.match(await set('demand_dsl'), /10\.66\.0\.2 \. 192\.0\.2\.100 \. udp/, 'the flow survived the rebuild');
+  writeFileSync(d.configFile, cfg);
+  assert.equal((await d.cli(['reload'])).code, 0);
 
   // Idle: the link is hung up (by the disconnect command) and the proxy takes the default again.
   await waitFor(() => viaProxy(topo.gw), { timeoutMs: 10_000, what: 'idle hang-up' });

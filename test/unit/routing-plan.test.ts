@@ -20,7 +20,7 @@ const gwRoute = (table: number, metric: number, gateway: string): RouteSpec =>
   ({ family: 4, table, protocol: OURS, type: 'unicast', dst: '0.0.0.0', dstLen: 0, metric, gateway, dev: 'wan1' });
 
 test('planKernel: table-driven', () => {
-  const cases: { name: string; routes?: RouteSpec[]; rules?: RuleSpec[]; have: RouteInfo[]; haveRules?: RuleInfo[]; judged: boolean; ops: string[]; deferred?: number; conflicts?: number }[] = [
+  const cases: { name: string; routes?: RouteSpec[]; rules?: RuleSpec[]; have: RouteInfo[]; haveRules?: RuleInfo[]; judged: boolean; ops: string[]; routesReady?: number; deferred?: number; conflicts?: number }[] = [
     { name: 'empty kernel → add', routes: [unreach(7301)], have: [], judged: false,
       ops: ['ip -4 route add unreachable 0.0.0.0/0 table 7301 proto 201 metric 4294967295'] },
     { name: 'already there → nothing (idempotent)', routes: [unreach(7301)], have: [observed(unreach(7301))], judged: true, ops: [] },
@@ -41,7 +41,7 @@ test('planKernel: table-driven', () => {
         'ip -4 rule add priority 7310 from 198.51.100.2/32 lookup 7301 protocol 201',
         'ip -4 route del 0.0.0.0/0 via 198.51.100.1 dev wan1 table 7300 proto 201 metric 101',
         'ip -4 rule del priority 7310 from 198.51.100.6/32 lookup 7301 protocol 201',
-      ] },
+      ], routesReady: 1 },
     { name: 'a foreign rule in our range is left alone', judged: true, have: [], haveRules: [rule({ priority: 7350, protocol: 4 })], ops: [] },
     { name: 'rule already there → nothing', judged: true, have: [], rules: [{ family: 4, priority: 7300, table: 254, protocol: OURS, suppressPrefixlen: 0 }],
       haveRules: [rule({ suppressPrefixlen: 0 })], ops: [] },
@@ -49,6 +49,8 @@ test('planKernel: table-driven', () => {
   for (const c of cases) {
     const p = planKernel({ routes: c.routes ?? [], rules: c.rules ?? [], world: world(c.have, c.haveRules), protocol: OURS, judged: c.judged });
     assert.deepEqual(p.ops.map(displayCommand), c.ops, c.name);
+    // Unless a case says otherwise, its ops are all additions and replacements (or none).
+    assert.equal(p.routesReady, c.routesReady ?? (c.ops.every((o) => / (add|replace) /.test(o)) ? c.ops.length : 0), c.name);
     assert.equal(p.deferred.length, c.deferred ?? 0, c.name);
     assert.equal(p.conflicts.length, c.conflicts ?? 0, c.name);
   }
@@ -91,6 +93,7 @@ test('planKernel: a static uplink address is added when missing, before routes; 
     'ip -4 address add 198.51.100.2/30 dev wan1',
     'ip -4 route add 0.0.0.0/0 via 198.51.100.1 dev wan1 table 7301 proto 201 metric 10',
   ]);
+  assert.equal(missing.routesReady, 2, 'the address and the route are what a replay needs');
   const w = world([]);
   (w.addrs as Map<string, unknown>).set('2|198.51.100.2/30', { family: 4, index: 2, address: '198.51.100.2', prefixlen: 30, scope: 0 });
   assert.deepEqual(planKernel({ routes: [], rules: [], addrs: [addr], world: w, protocol: OURS, judged: true }).ops, []);
