@@ -6,7 +6,7 @@
  *   lan (10.66.0.2) ── lan0 gw wan0 ·· (dialed) ·· down isp up ── isp inet (192.0.2.100)
  */
 import type { Lab, Ns } from './harness.js';
-import { GW_LAN, LAN_HOST, SERVER } from './topology.js';
+import { bcp38, GW_LAN, LAN_HOST, SERVER } from './topology.js';
 
 export const DSL_GW = '198.51.100.2';
 export const DSL_ISP = '198.51.100.1';
@@ -40,8 +40,8 @@ export async function demandTopology(lab: Lab): Promise<DemandTopology> {
     inet.ip(['addr', 'add', `${SERVER}/32`, 'dev', 'lo']),
     inet.ip(['route', 'add', DSL_NET, 'via', ISP_UP, 'dev', 'isp']),
     lan.ip(['route', 'add', 'default', 'via', GW_LAN, 'dev', 'eth0']),
-    // BCP 38: from its customer the ISP forwards only the customer's own address.
-    isp.nft(`table inet bcp38 {\n  chain forward_bcp38 {\n    type filter hook forward priority 0; policy accept;\n    iifname "down" ip saddr != ${DSL_NET} drop\n  }\n}\n`),
+    // From its customer the ISP forwards only the customer's own address: only NATed packets pass.
+    bcp38(isp, [DSL_NET]),
   ]);
   const connect = (dialMs = 1000) => [
     `sleep ${dialMs / 1000}`,

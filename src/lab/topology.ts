@@ -94,6 +94,16 @@ export interface TwoUplinkTopology {
 
 const BLACKHOLE_TABLE = 'lab_blackhole';
 
+/**
+ * An ISP that forwards from its customer (interface `down`) only these source prefixes
+ * (BCP 38). Forward hook only: neighbour discovery (ICMPv6 to or from the ISP itself) is
+ * never forwarded, so it passes untouched, as ARP does for IPv4.
+ */
+export async function bcp38(isp: Ns, allowed4: string[], allowed6: string[] = []): Promise<void> {
+  const v6 = allowed6.length ? `\n    iifname "down" ip6 saddr != { ${allowed6.join(', ')} } counter drop;` : '';
+  await isp.nft(`table inet lab_bcp38 {\n  chain bcp38 {\n    type filter hook forward priority 0;\n    iifname "down" ip saddr != { ${allowed4.join(', ')} } counter drop;${v6}\n  }\n}\n`);
+}
+
 export async function twoUplinkTopology(lab: Lab, opts: TwoUplinkOptions = {}): Promise<TwoUplinkTopology> {
   const lanReturnVia = opts.lanReturnVia ?? 'none';
   // IPv6 sysctls, set at creation so that every interface made later inherits them.
@@ -182,13 +192,10 @@ export async function twoUplinkTopology(lab: Lab, opts: TwoUplinkOptions = {}): 
   }
 
   if (opts.bcp38 !== false) {
-    // Forward hook only: neighbour discovery (icmpv6 to/from the ISP itself) is never
-    // forwarded, so it passes untouched, as ARP does for IPv4.
-    await Promise.all((['isp1', 'isp2'] as const).map((name) => ispNs[name].nft(`table inet lab_bcp38 {
-  chain bcp38 { type filter hook forward priority 0; iifname "down" ip saddr != { ${name === 'isp1' ? WAN1_NET : WAN2_NET}, ${LAN_NET} } counter drop;
-    iifname "down" ip6 saddr != { ${name === 'isp1' ? WAN1_NET6 : WAN2_NET6}, ${LAN_NET6} } counter drop; }
-}
-`)));
+    await Promise.all([
+      bcp38(isp1, [WAN1_NET, LAN_NET], [WAN1_NET6, LAN_NET6]),
+      bcp38(isp2, [WAN2_NET, LAN_NET], [WAN2_NET6, LAN_NET6]),
+    ]);
   }
 
   return {

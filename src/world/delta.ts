@@ -76,21 +76,15 @@ export function isEmptyDelta(d: ChangeDelta): boolean {
 }
 
 /** One readable line: "carrier down: wan1; routes removed: default via … table 254 metric 0". */
+/** The list fields of a delta, in the order a summary names them. */
+const LABELS: [Exclude<keyof ChangeDelta, 'defaultRoutesChanged' | 'foreignChanged'>, string][] = [
+  ['linksAdded', 'links added'], ['linksRemoved', 'links removed'], ['carrierUp', 'carrier up'], ['carrierDown', 'carrier down'],
+  ['adminUp', 'admin up'], ['adminDown', 'admin down'], ['addrsAdded', 'addresses added'], ['addrsRemoved', 'addresses removed'],
+  ['routesAdded', 'routes added'], ['routesRemoved', 'routes removed'], ['rulesAdded', 'rules added'], ['rulesRemoved', 'rules removed'],
+];
+
 export function describeDelta(d: ChangeDelta): string {
-  const parts: string[] = [];
-  const list = (label: string, v: string[]) => v.length && parts.push(`${label}: ${v.join(', ')}`);
-  list('links added', d.linksAdded);
-  list('links removed', d.linksRemoved);
-  list('carrier up', d.carrierUp);
-  list('carrier down', d.carrierDown);
-  list('admin up', d.adminUp);
-  list('admin down', d.adminDown);
-  list('addresses added', d.addrsAdded);
-  list('addresses removed', d.addrsRemoved);
-  list('routes added', d.routesAdded);
-  list('routes removed', d.routesRemoved);
-  list('rules added', d.rulesAdded);
-  list('rules removed', d.rulesRemoved);
+  const parts = LABELS.filter(([k]) => d[k].length).map(([k, label]) => `${label}: ${d[k].join(', ')}`);
   if (d.foreignChanged) parts.push('foreign route counts changed');
   return parts.join('; ') || 'no change';
 }
