@@ -66,6 +66,7 @@ export class Demand {
       if (w?.iface === p.d.iface && w.address === p.address) continue;
       // Out of the map first: a replay must never write to an fd that is being closed.
       this.proxies.delete(name);
+      this.nextCheck.delete(name);
       await p.close();
       await this.d.system.removeProxy(p.d.iface);
     }
