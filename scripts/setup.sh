@@ -8,6 +8,9 @@ command -v ip >/dev/null || need_pkgs+=(iproute2)
 command -v nft >/dev/null || need_pkgs+=(nftables)
 command -v ping >/dev/null || need_pkgs+=(iputils-ping)
 command -v tcpdump >/dev/null || need_pkgs+=(tcpdump)
+command -v sysctl >/dev/null || need_pkgs+=(procps)         # the lab sets namespace sysctls
+command -v unshare >/dev/null || need_pkgs+=(util-linux)    # tests hide /etc/protocols in a mount namespace
+command -v mount >/dev/null || need_pkgs+=(mount)
 if [ "${CI:-}" = "true" ] || [ ${#need_pkgs[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

@@ -259,7 +259,7 @@ function input(opens: FirewallInput['input']): { c: string; e: Stmt[] }[] {
   const wan = ifMatch('iifname', WAN);
   const out: { c: string; e: Stmt[] }[] = [
     { c: "uplinks: replies to the gateway's own connections (probes, DNS, dial-up)", e: [wan, isIn(ct('state'), ['established', 'related']), accept] },
-    { c: 'uplinks: ICMP and ICMPv6 (neighbour discovery, PMTU, ping)', e: [wan, eq(meta('l4proto'), { set: ['icmp', 'ipv6-icmp'] }), accept] },
+    { c: 'uplinks: ICMP and ICMPv6 (neighbour discovery, PMTU, ping)', e: [wan, eq(meta('l4proto'), { set: ['icmp', 'icmpv6'] }), accept] },
     {
       c: 'uplinks: DHCPv6 replies from the ISP router (not tracked as replies)',
       e: [wan, eq(payload('ip6', 'saddr'), prefix('fe80::/10')), eq(payload('udp', 'sport'), 547), eq(payload('udp', 'dport'), 546), accept],

@@ -22,12 +22,24 @@ export interface RunningDaemon {
 }
 
 /** Writes the config with this lab's private socket and state dir, and starts uplinkd in `ns`. */
-export async function startDaemon(lab: Lab, ns: Ns, uplinksYaml: string, opts: { configFile?: string; controlYaml?: boolean; args?: string[] } = {}): Promise<RunningDaemon> {
+export interface StartOptions {
+  configFile?: string;
+  controlYaml?: boolean;
+  args?: string[];
+  /** Runs the daemon under this argv (e.g. `unshare -m sh -c '…; exec "$0" "$@"'`). */
+  wrap?: string[];
+  /** Merged over the environment (e.g. a PATH whose `nft` refuses). */
+  env?: Record<string, string>;
+}
+
+export async function startDaemon(lab: Lab, ns: Ns, uplinksYaml: string, opts: StartOptions = {}): Promise<RunningDaemon> {
   const configFile = opts.configFile ?? lab.tempFile('uplinkd.yaml', '');
   const dir = dirname(configFile);
   const socket = join(dir, 'uplinkd.sock');
   if (!opts.configFile) writeFileSync(configFile, labConfig(dir, uplinksYaml, opts.controlYaml));
-  const proc = ns.spawn(process.execPath, [UPLINKD, '--config', configFile, '--log-format', 'json', ...(opts.args ?? [])]);
+  const argv = [process.execPath, UPLINKD, '--config', configFile, '--log-format', 'json', ...(opts.args ?? [])];
+  const [cmd, ...rest] = [...(opts.wrap ?? []), ...argv];
+  const proc = ns.spawn(cmd!, rest, opts.env ? { env: opts.env } : undefined);
   await waitFor(() => rpc(socket, 'ping'), { timeoutMs: 15000, what: `uplinkd answering on ${socket}` });
   return {
     proc, socket, configFile,

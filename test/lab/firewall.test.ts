@@ -110,3 +110,25 @@ test('a config whose ruleset nft rejects is refused on reload with nft\'s messag
   writeFileSync(d.configFile, good);
   assert.equal((await d.cli(['reload'])).code, 0);
 });
+
+/** Runs the rest of the argv with /etc/protocols hidden, as on a minimal Debian without netbase. */
+const NO_PROTOCOLS = ['unshare', '-m', 'sh', '-c', 'mount --bind /dev/null /etc/protocols && exec "$0" "$@"'];
+
+test('without /etc/protocols (no netbase) the ruleset still applies and NAT works', async (t) => {
+  const lab: Lab = await labForTest(t);
+  const topo = await twoUplinkTopology(lab, { lanReturnVia: 'none' });
+  // The trap itself: nft resolves "ipv6-icmp" through /etc/protocols, so the hiding must make it fail.
+  const probe = `{"nftables":[{"add":{"table":{"family":"inet","name":"t"}}},{"add":{"chain":{"family":"inet","table":"t","name":"c"}}},` +
+    `{"add":{"rule":{"family":"inet","table":"t","chain":"c","expr":[{"match":{"op":"==","left":{"meta":{"key":"l4proto"}},"right":"ipv6-icmp"}},{"accept":null}]}}}]}`;
+  const file = lab.tempFile('probe.json', probe);
+  const hidden = await topo.gw.exec([...NO_PROTOCOLS, 'nft', '-c', '-j', '-f', file], { check: false });
+  assert.notEqual(hidden.code, 0, 'with /etc/protocols hidden, nft cannot resolve ipv6-icmp');
+  assert.match(hidden.stderr, /Could not resolve protocol name/);
+  const config = twoUplinkConfig({ extra: 'lan:\n  - { interface: lan0, zone: lan }\n' });
+  const d = await startDaemon(lab, topo.gw, config, { wrap: NO_PROTOCOLS });
+  await waitFor(async () => (await d.status()).firewall.lastApply?.ok === true, { timeoutMs: 10_000, what: 'firewall applied' });
+  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', { timeoutMs: 10_000, what: 'default via wan1' });
+  await serve(topo.inet, SERVER, 8080);
+  assert.equal(await ask(topo.lan, SERVER, 8080), GW_WAN1, 'the LAN is masqueraded');
+  assert.equal((await d.cli(['quit'])).code, 0);
+});

@@ -284,7 +284,7 @@ test('input from the uplinks: established, ICMP, DHCPv6, opened ports split by s
     'uplinks: everything else to the gateway is dropped',
   ]);
   for (const x of r) assert.deepEqual(x.expr[0], WAN, 'every input rule is about the uplinks only');
-  assert.deepEqual(r[1]!.expr[1], { match: { op: '==', left: { meta: { key: 'l4proto' } }, right: { set: ['icmp', 'ipv6-icmp'] } } });
+  assert.deepEqual(r[1]!.expr[1], { match: { op: '==', left: { meta: { key: 'l4proto' } }, right: { set: ['icmp', 'icmpv6'] } } });
   assert.deepEqual(r[4]!.expr.slice(1), [
     { match: { op: '==', left: dport('tcp'), right: 22 } },
     { match: { op: '==', left: { payload: { protocol: 'ip6', field: 'saddr' } }, right: { prefix: { addr: '2001:db8:5::', len: 48 } } } },
