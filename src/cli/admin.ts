@@ -1,36 +1,34 @@
 /** `uplink up|down|force|block|unblock NAME` and `uplink unforce`: one RPC each, answered once the kernel reflects it. */
 import { rpc } from '../control/client.js';
-import { UplinkError } from '../errors.js';
-import type { Command } from './commands.js';
+import { UsageError, usageLine } from './args.js';
+import type { Command, CommandContext } from './commands.js';
+
+/** Prints the daemon's answer: its message, or the whole reply with --json. */
+export function printReply(ctx: CommandContext, r: unknown): number {
+  console.log(ctx.json ? JSON.stringify(r) : (r as { message?: string })?.message ?? 'ok');
+  return 0;
+}
 
 export function adminCommand(action: 'up' | 'down' | 'force' | 'block' | 'unblock', summary: string): Command {
   return {
     summary,
-    async run({ socket, args }) {
-      const name = args[0];
-      if (!name) throw new UplinkError('USAGE', `${action} needs an uplink NAME`, `uplink ${action} wan1`);
-      const r = (await rpc(socket, action, { name })) as { message: string };
-      console.log(r.message);
-      return 0;
-    },
+    args: ['NAME'],
+    run: async (ctx) => printReply(ctx, await rpc(ctx.socket, action, { name: ctx.args[0] })),
   };
 }
 
 export const unforceCommand: Command = {
   summary: 'return to automatic selection',
-  async run({ socket }) {
-    console.log(((await rpc(socket, 'unforce')) as { message: string }).message);
-    return 0;
-  },
+  run: async (ctx) => printReply(ctx, await rpc(ctx.socket, 'unforce')),
 };
 
 /** `uplink demand NAME on|off`: dialing on demand at run time (diald's demand/nodemand). */
 export const demandCommand: Command = {
-  summary: 'switch dialing on demand of a demand uplink on or off (NAME on|off)',
-  async run({ socket, args }) {
-    const [name, mode] = args;
-    if (!name || (mode !== 'on' && mode !== 'off')) throw new UplinkError('USAGE', 'demand needs an uplink NAME and on or off', 'uplink demand lte off');
-    console.log(((await rpc(socket, 'demand', { name, on: mode === 'on' })) as { message: string }).message);
-    return 0;
+  summary: 'switch dialing on demand of a demand uplink on or off',
+  args: ['NAME', 'on|off'],
+  async run(ctx) {
+    const [name, mode] = ctx.args;
+    if (mode !== 'on' && mode !== 'off') throw new UsageError(`"${mode}" is neither on nor off`, 'uplink demand lte off', usageLine('demand', demandCommand));
+    return printReply(ctx, await rpc(ctx.socket, 'demand', { name, on: mode === 'on' }));
   },
 };

@@ -1,20 +1,23 @@
-/** The command table: each command lives in its own module. */
+/** The command table: each command lives in its own module and declares its arguments. */
 import { adminCommand, demandCommand, unforceCommand } from './admin.js';
+import type { CommandSpec } from './args.js';
 import { check } from './check.js';
 import { demo } from './demo.js';
 import { monitor } from './monitor.js';
 import { plan } from './plan.js';
 import { schema } from './schema.js';
-import { simple } from './simple.js';
+import { quit, reload } from './simple.js';
 import { status } from './status.js';
 
 export interface CommandContext {
   socket: string;
+  /** `--json`: machine-readable output. */
+  json: boolean;
   args: string[];
+  opts: Record<string, string | boolean | undefined>;
 }
 
-export interface Command {
-  summary: string;
+export interface Command extends CommandSpec {
   run(ctx: CommandContext): Promise<number>;
 }
 
@@ -28,15 +31,25 @@ export const COMMANDS: Record<string, Command> = {
   block: adminCommand('block', 'stop (re)dialing and selecting an uplink'),
   unblock: adminCommand('unblock', 'allow dialing and selecting an uplink again'),
   demand: demandCommand,
-  reload: simple('reload', 'reload the config file; a bad config is rejected and the running one kept'),
-  quit: simple('quit', 'stop the daemon, leaving routes and processes in place ([--teardown] removes them)'),
+  reload,
+  quit,
   check,
   plan,
   schema,
   demo,
+  help: { summary: 'show the commands, or one command\'s options', args: ['[COMMAND]'], run: async () => 0 },
 };
 
 export function usage(): string {
   const rows = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(9)} ${c.summary}`);
-  return `usage: uplink [--socket PATH] COMMAND [ARGS]\n\ncommands:\n${rows.join('\n')}`;
+  return [
+    'usage: uplink [--socket PATH] [--json] COMMAND [ARGS]',
+    '       uplink help [COMMAND] | uplink --version',
+    '',
+    'commands:',
+    ...rows,
+    '',
+    'exit codes: 0 done, 1 failed (the daemon refused, is not running, or a check found problems),',
+    '            2 usage error, 70 internal error (a bug: please report it)',
+  ].join('\n');
 }

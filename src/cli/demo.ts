@@ -26,8 +26,9 @@ lan:
 const say = (s: string) => console.log(`\n== ${s}`);
 
 export const demo: Command = {
-  summary: 'run uplinkd in a sandbox of network namespaces and show what it sees ([--keep] to stay until Ctrl-C)',
-  async run({ args }) {
+  summary: 'run uplinkd in a sandbox of network namespaces and show what it sees',
+  options: { keep: { type: 'boolean', help: 'after the failover tour, keep the sandbox until Ctrl-C' } },
+  async run({ opts }) {
     if (process.getuid?.() !== 0) throw new UplinkError('USAGE', 'the demo creates network namespaces and needs root', 'run it as root (sudo)');
     const lab = await Lab.create();
     try {
@@ -59,7 +60,7 @@ export const demo: Command = {
       await step('the cable is back', () => topo.carrierUp('isp1'), 'wan1');
       console.log(formatStatus(await d.status()));
 
-      if (args.includes('--keep')) {
+      if (opts.keep === true) {
         say(`try: uplink --socket ${d.socket} status   |   ip netns exec ${topo.gw.name} ip route   (Ctrl-C to end)`);
         mon.events.length = 0;
         shown = 0;
@@ -69,7 +70,7 @@ export const demo: Command = {
         });
       }
       mon.close();
-      if (!args.includes('--keep')) {
+      if (!opts.keep === true) {
         const lab2 = await Lab.create();
         try {
           await demandTour(lab2);

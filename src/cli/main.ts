@@ -1,24 +1,31 @@
 #!/usr/bin/env node
-/** `uplink`: the command-line client. One module per command. */
-import { isUplinkError, UplinkError } from '../errors.js';
+/** `uplink`: the command-line client. One module per command; exit codes in usage(). */
+import { isUplinkError } from '../errors.js';
+import { VERSION } from '../daemon/version.js';
+import { commandHelp, parseCommandLine, UsageError } from './args.js';
 import { COMMANDS, usage } from './commands.js';
 
 const DEFAULT_SOCKET = '/run/uplinkd/uplinkd.sock';
 
 async function main(argv: string[]): Promise<number> {
-  let socket = process.env.UPLINKD_SOCKET ?? DEFAULT_SOCKET;
-  while (argv[0]?.startsWith('--')) {
-    const flag = argv.shift()!;
-    if (flag === '--socket' && argv[0]) socket = argv.shift()!;
-    else if (flag.startsWith('--socket=')) socket = flag.slice('--socket='.length);
-    else if (flag === '--help') return (console.log(usage()), 0);
-    else throw new UplinkError('USAGE', `unknown option ${flag}`, usage());
+  const line = parseCommandLine(argv, COMMANDS, usage().split('\n')[0]!);
+  if (line.version) return (console.log(`uplink ${VERSION}`), 0);
+  const name = line.command;
+  if (name === 'help') {
+    const topic = line.args[0];
+    if (topic === undefined) return (console.log(usage()), 0);
+    if (!Object.hasOwn(COMMANDS, topic)) parseCommandLine([topic], COMMANDS, usage().split('\n')[0]!);
+    return (console.log(commandHelp(topic, COMMANDS[topic]!)), 0);
   }
-  const name = argv.shift();
-  if (!name || name === 'help') return (console.log(usage()), name ? 0 : 2);
-  const cmd = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (!cmd) throw new UplinkError('USAGE', `unknown command "${name}"`, usage());
-  return cmd.run({ socket, args: argv });
+  if (!name) {
+    if (line.help) return (console.log(usage()), 0);
+    console.error(usage());
+    return 2;
+  }
+  const cmd = COMMANDS[name]!;
+  if (line.help) return (console.log(commandHelp(name, cmd)), 0);
+  const socket = line.socket ?? process.env.UPLINKD_SOCKET ?? DEFAULT_SOCKET;
+  return cmd.run({ socket, json: line.json, args: line.args, opts: line.opts });
 }
 
 main(process.argv.slice(2)).then(
@@ -27,6 +34,7 @@ main(process.argv.slice(2)).then(
     if (isUplinkError(e)) {
       console.error(`uplink: ${e.message}`);
       if (e.hint) console.error(`  hint: ${e.hint}`);
+      if (e instanceof UsageError) console.error(`  ${e.usage}`);
       process.exit(e.code === 'USAGE' ? 2 : 1);
     }
     console.error(e);

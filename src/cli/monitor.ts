@@ -19,13 +19,13 @@ export function formatEvent(e: DaemonEvent): string {
 }
 
 export const monitor: Command = {
-  summary: 'stream events as they happen ([--json] for one JSON object per line)',
-  async run({ socket, args }) {
-    const json = args.includes('--json');
+  summary: 'stream events as they happen (with --json, one JSON object per line)',
+  options: { history: { type: 'boolean', help: 'first replay the recent events the daemon keeps' } },
+  async run({ socket, json, opts }) {
     const c = new ControlClient(socket);
     await c.connect();
     c.onEvent((e) => console.log(json ? JSON.stringify(e) : formatEvent(e as DaemonEvent)));
-    await c.call('monitor', { history: args.includes('--history') });
+    await c.call('monitor', { history: opts.history === true });
     if (!json) console.error('monitoring uplinkd events (Ctrl-C to stop)');
     await c.closed();
     return 0;

@@ -18,9 +18,9 @@ export interface PlanResult {
 
 export const plan: Command = {
   summary: 'show what a config FILE would change (routes, rules, ruleset) without applying it',
-  async run({ socket, args }) {
-    const file = args.find((a) => !a.startsWith('--'));
-    if (!file) throw new UplinkError('USAGE', 'plan needs a FILE', 'uplink plan /etc/uplinkd/uplinkd.yaml.new');
+  args: ['FILE'],
+  async run({ socket, args, json }) {
+    const file = args[0]!;
     const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
       throw new UplinkError('CONFIG_READ', `cannot read ${file}: ${e.code ?? e.message}`);
     });
@@ -36,7 +36,7 @@ export const plan: Command = {
       if (!isUplinkError(e) || e.code !== 'DAEMON_NOT_RUNNING') throw e;
       result = { against: 'empty system', kernel: [], firewall: diffRulesets(undefined, config) };
     }
-    if (args.includes('--json')) return (console.log(JSON.stringify(result, null, 2)), 0);
+    if (json) return (console.log(JSON.stringify(result, null, 2)), 0);
     console.log(`plan for ${file}, against the ${result.against}:`);
     if (result.against === 'empty system') console.log('  (routes and rules depend on the live interfaces: start uplinkd to see them)');
     for (const c of result.kernel) console.log(`  ${c}`);

@@ -61,10 +61,10 @@ export function formatStatus(s: Status): string {
 }
 
 export const status: Command = {
-  summary: 'show uplinks, links, addresses, default routes and foreign-route counts ([--json])',
-  async run({ socket, args }) {
+  summary: 'show uplinks, links, addresses, default routes and foreign-route counts',
+  async run({ socket, json }) {
     const s = (await rpc(socket, 'status')) as Status;
-    console.log(args.includes('--json') ? JSON.stringify(s, null, 2) : formatStatus(s));
+    console.log(json ? JSON.stringify(s, null, 2) : formatStatus(s));
     return 0;
   },
 };

@@ -11,12 +11,16 @@ import { VERSION } from './version.js';
 const USAGE = `usage: uplinkd [--config FILE] [--dry-run] [--log-format json|pretty] [--log-level LEVEL]
                [--socket PATH] [--state-dir DIR]
   --config FILE    config file (default /etc/uplinkd/uplinkd.yaml)
-  --dry-run        watch the kernel but only log the ip/nft commands it would run
+  --dry-run        watch the kernel and probe, but change nothing: log what it would do
+                   (routes, rules, nft, sysctls, connect commands) once each
   --socket PATH    control socket (overrides control.socket)
   --state-dir DIR  state directory (overrides control.state_dir)`;
 
+/** Exit codes: 0 stopped cleanly, 1 a coded error (config, lock), 2 usage, 70 a bug. */
 async function main(): Promise<number> {
-  const { values } = parseArgs({
+  let parsed;
+  try {
+    parsed = parseArgs({
     options: {
       config: { type: 'string', default: '/etc/uplinkd/uplinkd.yaml' },
       'dry-run': { type: 'boolean', default: false },
@@ -28,6 +32,10 @@ async function main(): Promise<number> {
       version: { type: 'boolean' },
     },
   });
+  } catch (e) {
+    return (console.error(`uplinkd: ${(e as Error).message}\n${USAGE}`), 2);
+  }
+  const { values } = parsed;
   if (values.help) return (console.log(USAGE), 0);
   if (values.version) return (console.log(VERSION), 0);
   const format = values['log-format'] as LogFormat;
