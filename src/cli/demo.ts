@@ -9,7 +9,7 @@ import { UplinkError } from '../errors.js';
 import { Lab, sleep, waitFor } from '../lab/harness.js';
 import { labConfig, monitor, startDaemon } from '../lab/daemon.js';
 import { twoUplinkTopology, ISP1_DOWN, ISP2_DOWN, SERVER } from '../lab/topology.js';
-import type { DaemonEvent } from '../daemon/events.js';
+import type { DaemonEvent } from '../events/bus.js';
 import type { Command } from './commands.js';
 import { formatEvent } from './monitor.js';
 import { formatStatus } from './status.js';

@@ -1,6 +1,6 @@
 /** `uplink monitor [--json]`: the live event stream until Ctrl-C or the daemon stops. */
 import { ControlClient } from '../control/client.js';
-import type { DaemonEvent } from '../daemon/events.js';
+import type { DaemonEvent } from '../events/bus.js';
 import type { Command } from './commands.js';
 
 export function formatEvent(e: DaemonEvent): string {

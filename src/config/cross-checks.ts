@@ -6,7 +6,7 @@
 import type { z } from 'zod';
 import { closest, hinted, splitHint } from './errors.js';
 import { checkProbeTarget, PROBE_METHODS, type ProbeMethod } from './probe.js';
-import { defaultProxyAddress, defaultProxyName } from '../demand/names.js';
+import { defaultProxyAddress, defaultProxyName } from './demand.js';
 
 type Path = (string | number)[];
 type Ctx = z.core.$RefinementCtx<unknown>;

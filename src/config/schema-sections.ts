@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { positiveDuration, duration } from './duration.js';
 import { hinted } from './errors.js';
 import { checkIpPort, isIP } from './net.js';
-import { parseRule, RuleError } from '../demand/rules.js';
+import { parseRule, RuleError } from './demand-rules.js';
 import { absolutePath, checked, cidr, command, cronExpr, email, evenAfterChildErrors, httpUrl, ifname } from './types.js';
 
 const INERT = 'Declared but inert: validated now, acted on in a later release.';

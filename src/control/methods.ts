@@ -1,7 +1,7 @@
 /** The control method table: name → params schema + handler. */
 import { z } from 'zod';
 import { method, type MethodTable } from './rpc.js';
-import type { DaemonEvent } from '../daemon/events.js';
+import type { DaemonEvent } from '../events/bus.js';
 import type { Status } from './status.js';
 import type { AdminAction } from '../uplinks/admin.js';
 

@@ -3,43 +3,33 @@
  * JSON-RPC. A client can never crash the daemon: oversized lines, bad JSON and
  * handler errors all become coded replies or a closed connection.
  */
-import { chmod, mkdir, unlink } from 'node:fs/promises';
-import { createServer, type Server, type Socket } from 'node:net';
-import { dirname } from 'node:path';
-import type { Logger } from 'pino';
+import type { Socket } from 'node:net';
+import type { Component } from '../model/component.js';
+import type { Listener, System } from '../system/system.js';
 import { dispatch, type MethodTable } from './rpc.js';
 
 const MAX_LINE = 1 << 20;
 
-export class ControlServer {
-  private server?: Server;
+export class ControlServer implements Component {
+  readonly name = 'control socket';
+  private listener?: Listener;
   private readonly clients = new Set<Socket>();
 
-  constructor(private readonly path: string, private readonly methods: MethodTable, private readonly log: Logger) {}
+  constructor(
+    private readonly system: Pick<System, 'listen'>,
+    private readonly path: string,
+    private readonly methods: MethodTable,
+  ) {}
 
   async start(): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true, mode: 0o755 });
-    // The single-instance lock is held by now, so a socket file left here is stale.
-    await unlink(this.path).catch(() => undefined);
-    const server = createServer((s) => this.onClient(s));
-    this.server = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.path, () => resolve());
-    });
-    server.on('error', (e) => this.log.error({ err: e }, 'control socket error'));
-    await chmod(this.path, 0o660);
+    this.listener = await this.system.listen(this.path, (s) => this.onClient(s));
   }
 
-  /**
-   * Stops accepting and removes the socket file. Existing clients stay until
-   * closeClients(): close() completes only once they are gone, so do not await it
-   * here (a waiting `uplink quit` would deadlock the shutdown).
-   */
+  /** Stops accepting and removes the socket file. Existing clients stay until closeClients(). */
   async stop(): Promise<void> {
-    this.server?.close();
-    this.server = undefined;
-    await unlink(this.path).catch(() => undefined);
+    const l = this.listener;
+    this.listener = undefined;
+    await l?.close();
   }
 
   closeClients(): void {

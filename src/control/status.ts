@@ -1,7 +1,7 @@
 /** `uplink status` data: a pure view of config + observed world. */
 import type { Config } from '../config/schema.js';
 import { uplinkTables } from '../routing/tables.js';
-import type { WatchStats } from '../system/types.js';
+import type { WatchStats } from '../model/kernel.js';
 import type { uplinkView } from '../uplinks/manager.js';
 import type { FirewallStatus } from '../firewall/apply.js';
 import type { DemandView } from '../demand/proxy.js';

@@ -1,9 +1,10 @@
 /**
  * Starts and stops the daemon's components and wires them together. The
- * constructor does nothing; start() acquires the lock before anything else, and
- * stop() leaves kernel state as it is (hitless restarts, DESIGN.md principle 8).
+ * constructor does nothing; start() takes the lock before anything else, starts the
+ * components in order, and stop() stops them in reverse, exactly once, leaving kernel
+ * state as it is (hitless restarts) unless asked to tear down.
  */
-import { rm } from 'node:fs/promises';
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { loadConfigFile, parseConfigText } from '../config/load.js';
 import { diffRulesets } from '../firewall/diff.js';
@@ -13,15 +14,15 @@ import { controlMethods } from '../control/methods.js';
 import { buildStatus } from '../control/status.js';
 import { UplinkError } from '../errors.js';
 import type { KernelWatch } from '../system/kernel.js';
-import { InstanceLock } from '../system/lock.js';
-import type { System } from '../system/system.js';
+import type { InstanceLockHandle, System } from '../system/system.js';
+import type { Component } from '../model/component.js';
 import { World } from '../world/world.js';
 import { adminAction, unforce, type AdminAction } from '../uplinks/admin.js';
 import { UplinkManager, uplinkView } from '../uplinks/manager.js';
 import { Firewall } from '../firewall/apply.js';
 import { Demand } from '../demand/demand.js';
-import { loadState, stateFile } from '../uplinks/persist.js';
-import { EventBus } from './events.js';
+import { stateFile } from '../uplinks/persist.js';
+import { EventBus } from '../events/bus.js';
 import { Reconciler } from './reconciler.js';
 import { VERSION } from './version.js';
 
@@ -45,7 +46,9 @@ export class Controller {
   private firewall?: Firewall;
   private demand?: Demand;
   private server?: ControlServer;
-  private lock?: InstanceLock;
+  private lock?: InstanceLockHandle;
+  /** In start order; stopped in reverse. Only those that started. */
+  private started: Component[] = [];
   private stopping?: Promise<void>;
   private readonly startedAt = new Date().toISOString();
 
@@ -55,39 +58,47 @@ export class Controller {
     const { log, system } = this.o;
     this.config = this.o.config;
     const ctl = this.config.control;
-    this.lock = new InstanceLock(`${ctl.socket}.lock`);
-    this.lock.acquire();
+    this.lock = system.lock(`${ctl.socket}.lock`);
     try {
-      this.world = new World((reason, urgent) => this.reconciler?.markDirty(reason, urgent));
-      const file = stateFile(ctl.state_dir);
-      this.manager = new UplinkManager({ config: () => this.config, system, bus: this.bus, log: log.child({ component: 'uplinks' }), stateFile: file, onDirty: (why) => this.reconciler?.markDirty(why) });
-      this.firewall = new Firewall({
-        system, log: log.child({ component: 'firewall' }), bus: this.bus, config: () => this.config,
-        wanAddrs4: () => [...this.manager!.uplinks.values()].flatMap((u) => (u.facts.v4 ? [u.facts.v4.address] : [])),
-      });
-      this.demand = new Demand({ system, log: log.child({ component: 'demand' }), bus: this.bus, config: () => this.config, manager: this.manager, world: this.world,
-        onProxiesChanged: () => this.reconciler?.markDirty('demand proxies changed') });
-      this.reconciler = new Reconciler({ system, world: this.world, manager: this.manager, firewall: this.firewall, demand: this.demand, bus: this.bus, log: log.child({ component: 'reconcile' }), config: () => this.config });
-      const k = ctl.kernel;
-      this.watch = system.kernelWatch({ protocol: k.route_protocol, tableBase: k.table_base, tableCount: k.table_count, rulePriorityBase: k.rule_priority_base, rulePriorityCount: k.rule_priority_count }, ctl.netlink_buffer, ctl.carrier_poll);
-      await this.watch.start(this.world);
-      await this.manager.start(await loadState(file));
-      this.watchCarrier();
-      // The proxies are armed (TUN, route, notrack rules) before the control socket first answers.
-      await this.demand.start();
-      this.reconciler.start();
-      // settle() includes the firewall, then a run routes the proxies it armed (bounded: a
-      // busy loop must not keep the control socket from coming up).
-      await this.reconciler.settle(5000);
-      this.firewall.start();
-      this.server = new ControlServer(ctl.socket, controlMethods(this.api()), log.child({ component: 'control' }));
-      await this.server.start();
+      for (const c of this.components()) {
+        await c.start();
+        this.started.push(c);
+        if (c === this.manager) this.watchCarrier();
+      }
     } catch (e) {
-      await this.teardownComponents();
+      await this.stopComponents(false);
       throw e;
     }
     this.bus.publish({ type: 'daemon', message: `started (pid ${process.pid}, ${system.kind})` });
     log.info({ socket: ctl.socket, uplinks: Object.keys(this.config.uplinks) }, 'uplinkd started');
+  }
+
+  /**
+   * The components in start order: the kernel watch fills the world first; the uplinks adopt
+   * from the state file; the demand proxies are armed (TUN, then route and notrack rules by
+   * the first runs) before the control socket first answers; the firewall's tamper check
+   * starts once the first runs have applied a ruleset.
+   */
+  private components(): Component[] {
+    const { log, system } = this.o;
+    const ctl = this.config.control;
+    const cfg = () => this.config;
+    this.world = new World((reason, urgent) => this.reconciler?.markDirty(reason, urgent));
+    this.manager = new UplinkManager({ config: cfg, system, bus: this.bus, log: log.child({ component: 'uplinks' }), stateFile: stateFile(ctl.state_dir), onDirty: (why) => this.reconciler?.markDirty(why) });
+    this.firewall = new Firewall({
+      system, log: log.child({ component: 'firewall' }), bus: this.bus, config: cfg,
+      wanAddrs4: () => [...this.manager!.uplinks.values()].flatMap((u) => (u.facts.v4 ? [u.facts.v4.address] : [])),
+    });
+    this.demand = new Demand({ system, log: log.child({ component: 'demand' }), bus: this.bus, config: cfg, manager: this.manager, world: this.world,
+      onProxiesChanged: () => this.reconciler?.markDirty('demand proxies changed') });
+    this.reconciler = new Reconciler({ system, world: this.world, manager: this.manager, firewall: this.firewall, demand: this.demand, bus: this.bus, log: log.child({ component: 'reconcile' }), config: cfg });
+    const k = ctl.kernel;
+    const watch = system.kernelWatch({ protocol: k.route_protocol, tableBase: k.table_base, tableCount: k.table_count, rulePriorityBase: k.rule_priority_base, rulePriorityCount: k.rule_priority_count }, ctl.netlink_buffer, ctl.carrier_poll);
+    this.watch = watch;
+    const world = this.world;
+    const kernel: Component = { name: 'kernel watch', start: () => watch.start(world), stop: () => watch.stop() };
+    this.server = new ControlServer(system, ctl.socket, controlMethods(this.api()));
+    return [kernel, this.manager, this.demand, this.reconciler, this.firewall, this.server];
   }
 
   /**
@@ -99,11 +110,26 @@ export class Controller {
     this.stopping ??= (async () => {
       this.o.log.info({ reason, teardown }, teardown ? 'uplinkd stopping and removing what is ours' : 'uplinkd stopping (kernel state left in place)');
       this.bus.publish({ type: 'daemon', message: `stopping: ${reason}` });
-      if (teardown) await this.teardownKernel();
-      await this.teardownComponents();
+      await this.stopComponents(teardown);
       this.o.onStopped?.();
     })();
     return this.stopping;
+  }
+
+  /** Reverse start order, each once; with `teardown`, each removes what it made right after it stopped. */
+  private async stopComponents(teardown: boolean): Promise<void> {
+    for (const c of this.started.splice(0).reverse()) {
+      try {
+        await c.stop();
+        if (teardown) await c.teardown?.();
+      } catch (e) {
+        this.o.log.error({ err: e, component: c.name }, `stopping ${c.name} failed`);
+      }
+    }
+    this.lock?.release();
+    this.lock = undefined;
+    // Clients (a waiting `uplink quit`) see the close only once socket and lock are free.
+    this.server?.closeClients();
   }
 
   async reload(): Promise<{ changed: boolean; message: string }> {
@@ -127,7 +153,7 @@ export class Controller {
       this.bus.publish({ type: 'config', ok: false, message: `reload rejected: ${(e as Error).message}` });
       throw e;
     }
-    const changed = JSON.stringify(next) !== JSON.stringify(this.config);
+    const changed = !isDeepStrictEqual(next, this.config);
     this.config = next;
     this.manager?.sync();
     await this.demand?.sync();
@@ -188,33 +214,5 @@ export class Controller {
     this.reconciler!.markDirty(`admin: ${message}`);
     await this.reconciler!.settle();
     return { message };
-  }
-
-  private async teardownKernel(): Promise<void> {
-    await this.server?.stop();
-    await this.reconciler?.stop();
-    await this.manager?.stop(true);
-    await this.demand?.stop(true);
-    this.firewall?.stop();
-    try {
-      await this.firewall?.remove();
-      const commands = await this.reconciler!.removeAll();
-      this.o.log.info({ commands }, `teardown: removed ${commands.length} route(s) and rule(s)`);
-    } catch (e) {
-      this.o.log.error({ err: e }, 'teardown: could not remove everything');
-    }
-    await rm(stateFile(this.config.control.state_dir), { force: true });
-  }
-
-  private async teardownComponents(): Promise<void> {
-    this.firewall?.stop();
-    await this.server?.stop();
-    await this.reconciler?.stop();
-    await this.demand?.stop(false);
-    await this.manager?.stop(false);
-    await this.watch?.stop();
-    this.lock?.release();
-    // Clients (a waiting `uplink quit`) see the close only once socket and lock are free.
-    this.server?.closeClients();
   }
 }

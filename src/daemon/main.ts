@@ -3,7 +3,8 @@
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from '../config/load.js';
 import { isUplinkError } from '../errors.js';
-import { DryRunSystem, LinuxSystem } from '../system/linux.js';
+import { DryRunSystem } from '../system/dry-run.js';
+import { LinuxSystem } from '../system/linux.js';
 import { Controller } from './controller.js';
 import { createLogger, type LogFormat } from './log.js';
 import { VERSION } from './version.js';

@@ -7,7 +7,8 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { System } from '../system/system.js';
-import { displayCommand, type KernelOp } from '../system/ops.js';
+import type { Component } from '../model/component.js';
+import { displayCommand, type KernelOp } from '../model/ops.js';
 import { computeDelta, describeDelta, isEmptyDelta } from '../world/delta.js';
 import { emptyWorld, type WorldState } from '../world/state.js';
 import type { World } from '../world/world.js';
@@ -18,7 +19,7 @@ import { linkFacts } from '../uplinks/facts.js';
 import type { UplinkManager } from '../uplinks/manager.js';
 import { firewallEnabled, type Firewall } from '../firewall/apply.js';
 import { unselectedSnat } from '../firewall/snat.js';
-import type { EventBus } from './events.js';
+import type { EventBus } from '../events/bus.js';
 
 export interface ReconcilerDeps {
   system: System;
@@ -32,9 +33,12 @@ export interface ReconcilerDeps {
   demand?: { openProxies(): Map<string, string>; afterApply(routedDevs: ReadonlySet<string>): void };
   coalesceMs?: number;
   retryMs?: number;
+  /** How long start() waits for the first runs to settle (default 5 s). */
+  startSettleMs?: number;
 }
 
-export class Reconciler {
+export class Reconciler implements Component {
+  readonly name = 'reconcile loop';
   private timer?: NodeJS.Timeout;
   /** After a failed run; separate from `timer` so settle() does not wait on a failure that repeats. */
   private retryTimer?: NodeJS.Timeout;
@@ -54,9 +58,14 @@ export class Reconciler {
 
   constructor(private readonly d: ReconcilerDeps) {}
 
-  start(): void {
+  /**
+   * The first runs: settle() includes the firewall, then a run routes the proxies it armed.
+   * Bounded: a loop kept busy must not keep the control socket from coming up.
+   */
+  async start(): Promise<void> {
     this.stopped = false;
     this.markDirty('start');
+    await this.settle(this.d.startSettleMs ?? 5000);
   }
 
   async stop(): Promise<void> {
@@ -193,7 +202,7 @@ export class Reconciler {
       if (refused) throw refused;
       if (plan.ops.length) {
         const commands = plan.ops.map(displayCommand);
-        log.info({ commands, deferred: plan.deferred.length }, `reconcile: applied ${commands.length} change(s)`);
+        log.info({ commands, deferred: plan.deferred.length }, `reconcile: ${this.d.system.kind === 'dry-run' ? 'would apply' : 'applied'} ${commands.length} change(s)`);
         bus.publish({ type: 'reconcile', commands, deferred: plan.deferred.length });
       }
       this.lastError = undefined;
@@ -253,12 +262,17 @@ export class Reconciler {
     return planKernel({ ...desired, world, protocol: k.route_protocol, judged: true }).ops.map(displayCommand);
   }
 
-  /** `quit --teardown`: removes every route and rule of ours (never a foreign one). */
-  async removeAll(): Promise<string[]> {
+  /** `quit --teardown`, after stop(): removes every route and rule of ours (never a foreign one). */
+  async teardown(): Promise<void> {
     const k = this.d.config().control.kernel;
     const plan = planKernel({ routes: [], rules: [], world: this.d.world.snapshot(), protocol: k.route_protocol, judged: true });
-    await this.d.system.apply(plan.ops);
-    return plan.ops.map(displayCommand);
+    const commands = plan.ops.map(displayCommand);
+    try {
+      await this.d.system.apply(plan.ops);
+      this.d.log.info({ commands }, `teardown: removed ${commands.length} route(s) and rule(s)`);
+    } catch (e) {
+      this.d.log.error({ commands, error: (e as Error).message }, 'teardown: could not remove every route and rule');
+    }
   }
 
   /**

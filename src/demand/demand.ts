@@ -6,15 +6,16 @@
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import type { EventBus } from '../daemon/events.js';
+import type { EventBus } from '../events/bus.js';
 import type { System } from '../system/system.js';
 import type { UplinkManager } from '../uplinks/manager.js';
 import { UplinkError } from '../errors.js';
+import type { Component } from '../model/component.js';
 import type { World } from '../world/world.js';
-import { demandProxies, demandRules, idleMs } from './names.js';
+import { demandProxies, demandRules, idleMs } from '../config/demand.js';
 import { DemandProxy, type DemandView } from './proxy.js';
-import type { DemandRule } from './rules.js';
-import { TABLE } from '../firewall/render.js';
+import type { DemandRule } from '../config/demand-rules.js';
+import { TABLE } from '../model/nft.js';
 import { demandSet } from './nft.js';
 
 export interface DemandDeps {
@@ -32,7 +33,10 @@ export interface DemandDeps {
 const CHECK_MIN_MS = 100;
 const CHECK_MAX_MS = 1000;
 
-export class Demand {
+export class Demand implements Component {
+  readonly name = 'demand';
+  /** Proxies closed by stop(): teardown() deletes their interfaces. */
+  private closed: string[] = [];
   private readonly proxies = new Map<string, DemandProxy>();
   private rules: DemandRule[] = [];
   private timer?: NodeJS.Timeout;
@@ -46,14 +50,19 @@ export class Demand {
     this.timer = setInterval(() => void this.checkIdle(), CHECK_MIN_MS).unref();
   }
 
-  /** Closes our fds; the persistent proxies stay (and keep their routes) unless `teardown`. */
-  async stop(teardown = false): Promise<void> {
+  /** Closes our fds; the persistent proxies stay, and keep their routes. */
+  async stop(): Promise<void> {
     clearInterval(this.timer);
     for (const [name, p] of this.proxies) {
       this.proxies.delete(name);
       await p.close();
-      if (teardown) await this.d.system.removeProxy(p.d.iface);
+      this.closed.push(p.d.iface);
     }
+  }
+
+  /** `quit --teardown`, after stop(): the proxy interfaces go too. */
+  async teardown(): Promise<void> {
+    for (const iface of this.closed.splice(0)) await this.d.system.removeProxy(iface);
   }
 
   /** Opens and closes proxies to match the config (start and reload). */

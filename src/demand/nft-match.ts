@@ -3,8 +3,8 @@
  * IPv4 packets through one uplink interface. Shapes are those `nft -j list` prints
  * (nftables 1.0.6), so a rendered rule reads like its listing. Pure.
  */
-import { and, eq, isIn, meta, payload, portExpr, prefix, type Stmt } from '../firewall/nft-json.js';
-import type { DemandRule, PortRange } from './rules.js';
+import { and, eq, isIn, meta, payload, portExpr, prefix, type Stmt } from '../model/nft.js';
+import type { DemandRule, PortRange } from '../config/demand-rules.js';
 
 const ports = (proto: 'tcp' | 'udp', field: 'sport' | 'dport', r: PortRange): Stmt =>
   eq(payload(proto, field), portExpr(r.first, r.last));

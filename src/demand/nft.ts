@@ -10,10 +10,11 @@
  *                      solicitations and MLD never count; the daemon's own packets (probes)
  *                      carry our fwmark and are skipped.
  */
-import type { Json, Stmt } from '../firewall/nft-json.js';
-import { and, eq, meta, payload } from '../firewall/nft-json.js';
+import type { Json, Stmt } from '../model/nft.js';
+import { and, eq, meta, payload } from '../model/nft.js';
 import { ruleMatches } from './nft-match.js';
-import { keeps, type DemandRule } from './rules.js';
+import type { DemandRule } from '../config/demand-rules.js';
+import { keeps } from './rules.js';
 
 export interface DemandNftInput {
   /** Demand uplinks: their name, uplink interface, proxy interface and default timeout (idle). */

@@ -6,12 +6,13 @@
  * back by the idle check here.
  */
 import type { Logger } from 'pino';
-import type { EventBus } from '../daemon/events.js';
-import type { NftSetElement } from '../system/nft.js';
+import type { EventBus } from '../events/bus.js';
+import type { NftSetElement } from '../model/nft.js';
 import type { TunHandle } from '../system/tun/index.js';
 import { parsePacket, summarize } from './packet.js';
 import { HoldQueue, type QueueLimits } from './queue.js';
-import { describeRule, dials, firstMatch, type DemandRule } from './rules.js';
+import { describeRule, type DemandRule } from '../config/demand-rules.js';
+import { dials, firstMatch } from './rules.js';
 
 export interface ProxyDeps {
   name: string;

@@ -9,14 +9,15 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import type { EventBus } from '../daemon/events.js';
+import type { EventBus } from '../events/bus.js';
 import { ingressMark } from '../routing/desired.js';
 import type { System } from '../system/system.js';
-import { readGeneration, renderRuleset, TABLE, type FirewallInput } from './render.js';
+import type { Component } from '../model/component.js';
+import { readGeneration, renderRuleset, type FirewallInput } from './render.js';
 import { WAN_ADDRS4 } from './hairpin.js';
-import { demandProxies, demandRules } from '../demand/names.js';
+import { demandProxies, demandRules } from '../config/demand.js';
 import { demandSet } from '../demand/nft.js';
-import type { NftSetElement } from '../system/nft.js';
+import { TABLE, type NftSetElement } from '../model/nft.js';
 
 export interface FirewallDeps {
   system: System;
@@ -62,7 +63,8 @@ export function firewallInput(cfg: Config, generation: number, wanAddrs4: string
   };
 }
 
-export class Firewall {
+export class Firewall implements Component {
+  readonly name = 'firewall';
   private generation = 0;
   private appliedKey?: string;
   /** The uplink addresses in the hairpin set now (they change without the rest of the table). */
@@ -79,13 +81,20 @@ export class Firewall {
 
   constructor(private readonly d: FirewallDeps) {}
 
-  start(): void {
+  /** Starts the tamper check; applies come from the reconcile loop (ensure). */
+  async start(): Promise<void> {
     this.timer = setInterval(() => void this.verify(), VERIFY_MS);
     this.timer.unref();
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     clearInterval(this.timer);
+    await this.busy?.catch(() => undefined);
+  }
+
+  /** `quit --teardown`: our table goes. */
+  async teardown(): Promise<void> {
+    await this.remove();
   }
 
   /**
@@ -134,7 +143,7 @@ export class Firewall {
       this.absent = false;
       this.handle = await this.tableHandle();
       this.lastApply = { at: new Date().toISOString(), ok: true };
-      this.d.log.info({ generation }, `firewall: applied generation ${generation}`);
+      this.d.log.info({ generation }, `firewall: ${this.d.system.kind === 'dry-run' ? 'would apply' : 'applied'} generation ${generation}`);
       this.d.bus.publish({ type: 'firewall', generation, ok: true, message: `ruleset generation ${generation} applied` });
       await this.warnForeignDrops();
       // For `include` in /etc/nftables.conf: a `systemctl reload nftables` then brings our table back at once.

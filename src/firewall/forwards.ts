@@ -21,8 +21,8 @@
  */
 import { isIP, parseHostPort } from '../config/net.js';
 import { portRange } from '../config/schema-sections.js';
-import type { Family, Proto } from './nft-json.js';
-import { familyOf } from './nft-json.js';
+import type { Family, Proto } from '../model/nft.js';
+import { familyOf } from '../model/nft.js';
 
 export interface ForwardSpec {
   proto: Proto;

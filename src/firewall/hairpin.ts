@@ -4,7 +4,7 @@
  */
 import { portRange } from '../config/schema-sections.js';
 import { parseTarget, type ForwardSpec } from './forwards.js';
-import { ct, eq, ifMatch, isIn, meta, payload, portExpr, zoneSet, type Stmt } from './nft-json.js';
+import { ct, eq, ifMatch, isIn, meta, payload, portExpr, zoneSet, type Stmt } from '../model/nft.js';
 
 export const WAN_ADDRS4 = 'wan_addrs4';
 

@@ -22,9 +22,9 @@ import { renderDemand, type DemandNftInput } from '../demand/nft.js';
 import { hairpinDnat, hairpinMasquerade, WAN_ADDRS4 } from './hairpin.js';
 import { planForwards, type DnatMap, type DnatMapEntry, type DnatRule, type ForwardPlan, type ForwardSpec } from './forwards.js';
 import {
-  accept, and, comment, ct, drop, eq, familyOf, hex32, ifMatch, ipProto, isIn, mangle, meta, ne, oneOrSet, or, payload,
+  FAMILY, TABLE, accept, and, comment, ct, drop, eq, familyOf, hex32, ifMatch, ipProto, isIn, mangle, meta, ne, oneOrSet, or, payload,
   portExpr, prefix, zoneSet, type Expr, type Json, type Stmt,
-} from './nft-json.js';
+} from '../model/nft.js';
 
 export { planForwards, parseTarget } from './forwards.js';
 export type { DnatMap, DnatMapEntry, DnatRule, ForwardNote, ForwardPlan, ForwardSpec } from './forwards.js';
@@ -48,8 +48,6 @@ export interface FirewallInput {
   demand?: DemandNftInput;
 }
 
-export const TABLE = 'uplinkd';
-export const FAMILY = 'inet';
 export const WAN_SET = 'wan_ifaces';
 export const GENERATION_SET = 'generation';
 export const PROXY_SET = 'proxy_ifaces';

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ControlClient, rpc } from '../control/client.js';
-import type { DaemonEvent } from '../daemon/events.js';
+import type { DaemonEvent } from '../events/bus.js';
 import type { Status } from '../control/status.js';
 import { waitFor, type Lab, type Ns, type NsProcess } from './harness.js';
 

@@ -11,8 +11,8 @@
  *   and last the demand proxies (dial on demand).
  * The main table is never written.
  */
-import type { AddrSpec, RouteSpec, RuleSpec } from '../system/ops.js';
-import type { Family } from '../system/types.js';
+import type { AddrSpec, RouteSpec, RuleSpec } from '../model/ops.js';
+import type { Family } from '../model/kernel.js';
 import type { LinkFacts } from '../uplinks/facts.js';
 import type { KernelRanges } from './tables.js';
 

@@ -6,8 +6,8 @@
  * replacements come before deletions. Deletions wait until the first probe round
  * has been judged, so a restarted daemon adopts instead of tearing down.
  */
-import type { AddrSpec, KernelOp, RouteSpec, RuleSpec } from '../system/ops.js';
-import { routeKey, ruleKey, type RouteInfo } from '../system/types.js';
+import type { AddrSpec, KernelOp, RouteSpec, RuleSpec } from '../model/ops.js';
+import { routeKey, ruleKey, type RouteInfo } from '../model/kernel.js';
 import { linkName, type WorldState } from '../world/state.js';
 
 export interface PlanInput {

@@ -9,7 +9,7 @@
  * as a link event at once; the netlink event that follows agrees with it.
  */
 import { readFileSync } from 'node:fs';
-import type { LinkInfo } from './types.js';
+import type { LinkInfo } from '../model/kernel.js';
 
 export class CarrierPoller {
   private timer?: NodeJS.Timeout;

@@ -4,11 +4,14 @@
  * (watch → world → reconcile → apply → watch) runs without a machine.
  */
 import type { KernelSink, KernelWatch } from './kernel.js';
-import { displayCommand, type KernelOp, type RouteSpec, type RuleSpec } from './ops.js';
+import { displayCommand, specToRoute, specToRule, type KernelOp } from '../model/ops.js';
 import type { ProbeRequest, ProbeResult } from './probe/types.js';
-import type { ProbeRunner } from './system.js';
+import type { AdoptOptions, ExitReason, InstanceLockHandle, Listener, ProbeRunner, ProxyOptions, StopOptions, SuperviseOptions, SupervisedProcess, System } from './system.js';
 import type { NftChain } from './nft.js';
-import { routeKey, ruleKey, type AddrInfo, type KernelEvent, type LinkInfo, type RouteInfo, type RuleInfo, type WatchStats } from './types.js';
+import { UplinkError } from '../errors.js';
+import { NftMemory } from './nft-memory.js';
+import { MemoryStore } from './store.js';
+import { routeKey, ruleKey, type AddrInfo, type KernelEvent, type LinkInfo, type RouteInfo, type RuleInfo, type WatchStats } from '../model/kernel.js';
 
 export class FakeKernel {
   readonly links = new Map<number, LinkInfo>();
@@ -36,22 +39,29 @@ export class FakeKernel {
   }
 }
 
-export function specToRoute(s: RouteSpec, oif?: number): RouteInfo {
-  return {
-    family: s.family, table: s.table, protocol: s.protocol, type: s.type, dst: s.dst, dstLen: s.dstLen,
-    gateway: s.gateway, oif, metric: s.metric, linkdown: false,
-  };
+/** A process of the fake System: running until the test ends it (`exit`) or the daemon stops it. */
+export class FakeProcess implements SupervisedProcess {
+  readonly exited: Promise<ExitReason>;
+  running = true;
+  stops: StopOptions[] = [];
+  private done!: (r: ExitReason) => void;
+  constructor(readonly pid: number, readonly startTime: number, readonly o: SuperviseOptions | AdoptOptions) {
+    this.exited = new Promise((r) => (this.done = r));
+  }
+  /** The process ends by itself (the peer hung up). */
+  exit(code: number | null = 0, signal: string | null = null): void {
+    if (!this.running) return;
+    this.running = false;
+    this.done({ code, signal });
+  }
+  async stop(o: StopOptions = {}): Promise<ExitReason> {
+    this.stops.push(o);
+    this.exit(null, 'SIGTERM');
+    return this.exited;
+  }
 }
 
-export function specToRule(s: RuleSpec): RuleInfo {
-  return {
-    family: s.family, priority: s.priority, action: 'lookup', table: s.table, protocol: s.protocol,
-    src: s.src, srcLen: s.src ? s.srcLen ?? (s.family === 4 ? 32 : 128) : 0, suppressPrefixlen: s.suppressPrefixlen ?? -1,
-    ...(s.fwmark !== undefined ? { fwmark: s.fwmark, fwmask: s.fwmask ?? 0xffffffff } : {}),
-  };
-}
-
-export class FakeSystem {
+export class FakeSystem implements System {
   readonly kind = 'fake';
   readonly kernel = new FakeKernel();
   readonly commands: string[] = [];
@@ -105,23 +115,17 @@ export class FakeSystem {
     }
   }
 
-  /** nftables batches applied, newest last; `nftTable` is what `nft list` shows (undefined: no table). */
-  readonly nftBatches: unknown[] = [];
-  nftTable?: { nftables: Record<string, unknown>[] };
+  /** nftables as `nft list` shows it: `ruleset.batches` were applied, `ruleset.table` is the result. */
+  readonly ruleset = new NftMemory();
+  /** Set to make every nft batch fail with this message (a kernel refusing the ruleset). */
   nftReject?: string;
+  /** Every nft call, checks included: a test counts retries by it. */
+  nftCalls = 0;
 
   async nft(batch: unknown, check = false): Promise<void> {
-    if (this.nftReject) throw new Error(this.nftReject);
-    if (check) return;
-    this.nftBatches.push(batch);
-    const items = (batch as { nftables: Record<string, unknown>[] }).nftables;
-    // A batch that only updates a set (flush + add element) leaves the table as it is.
-    if (!items.some((e) => 'delete' in e || ('add' in e && 'table' in (e.add as object)))) return;
-    // What follows the batch's last delete is the new table; it gets a new handle, as in the kernel.
-    const lastDelete = items.map((e) => 'delete' in e).lastIndexOf(true);
-    const created = items.slice(lastDelete + 1).map((e) => (e.add ?? e) as Record<string, unknown>);
-    const withHandle = created.map((e) => ('table' in e ? { table: { ...(e.table as object), handle: this.nftBatches.length } } : e));
-    this.nftTable = withHandle.length ? { nftables: withHandle } : undefined;
+    this.nftCalls++;
+    if (this.nftReject) throw new UplinkError('NFT_REJECTED', this.nftReject);
+    if (!check) this.ruleset.apply(batch);
   }
 
   /** Chains of other tables, as `nft list chains` would show them. */
@@ -135,7 +139,42 @@ export class FakeSystem {
 
   /** Open proxies by name: a test injects packets with `inject`, and sees replays in `written`. */
   readonly proxies = new Map<string, { o: { name: string; address: string; onPackets: (p: Buffer[]) => void }; written: Buffer[]; open: boolean }>();
-  async openProxy(o: { name: string; address: string; onPackets: (p: Buffer[]) => void; onError: (m: string) => void }) {
+  /** Processes started, in order; `spawnFails` makes the next spawn throw. */
+  readonly processes: FakeProcess[] = [];
+  spawnFails?: string;
+  /** Processes a test left "running" for the daemon to adopt: pid → start time. */
+  readonly adoptable = new Map<number, number>();
+  private nextPid = 1000;
+
+  spawn(o: SuperviseOptions): SupervisedProcess {
+    if (this.spawnFails) throw new UplinkError('SPAWN', this.spawnFails);
+    const p = new FakeProcess(this.nextPid++, 1, o);
+    this.processes.push(p);
+    return p;
+  }
+
+  adopt(pid: number, o: AdoptOptions): SupervisedProcess | undefined {
+    if (this.adoptable.get(pid) !== o.startTime) return undefined;
+    const p = new FakeProcess(pid, o.startTime ?? 0, o);
+    this.processes.push(p);
+    return p;
+  }
+
+  /** Files the daemon wrote (the state file), by path. */
+  readonly store = new MemoryStore();
+
+  lock(): InstanceLockHandle {
+    return { release: () => undefined };
+  }
+
+  /** Control sockets opened (the fake accepts no clients: tests call the controller directly). */
+  readonly listening = new Set<string>();
+  async listen(path: string): Promise<Listener> {
+    this.listening.add(path);
+    return { close: async () => void this.listening.delete(path) };
+  }
+
+  async openProxy(o: ProxyOptions) {
     const p = { o, written: [] as Buffer[], open: true };
     this.proxies.set(o.name, p);
     return { name: o.name, write: (pkts: Buffer[]) => (p.written.push(...pkts), pkts.length), close: async () => void (p.open = false) };
@@ -163,7 +202,7 @@ export class FakeSystem {
   }
 
   async nftList(): Promise<{ nftables: Record<string, unknown>[] } | undefined> {
-    return this.nftTable;
+    return this.ruleset.table;
   }
 
   async sysctl(key: string, value: string): Promise<boolean> {

@@ -11,7 +11,7 @@ import type { KernelSink, KernelWatch } from './kernel.js';
 import type { DumpResult, DumpWhat, FromWorker, WorkerInit } from './netlink/protocol.js';
 import { CarrierPoller } from './carrier.js';
 import { parseFibTriestat } from './fib-triestat.js';
-import type { ForeignCounts, KernelEvent, LinkInfo, RouteFilter, WatchStats } from './types.js';
+import type { ForeignCounts, KernelEvent, LinkInfo, RouteFilter, WatchStats } from '../model/kernel.js';
 
 interface Resync {
   what: DumpWhat;

@@ -1,5 +1,5 @@
 /** The kernel-watch contract shared by the Linux implementation and the fake. */
-import type { AddrInfo, ForeignCounts, KernelEvent, LinkInfo, RouteInfo, RuleInfo, WatchStats } from './types.js';
+import type { AddrInfo, ForeignCounts, KernelEvent, LinkInfo, RouteInfo, RuleInfo, WatchStats } from '../model/kernel.js';
 
 /** Where a watch delivers what it sees. The world model implements it. */
 export interface KernelSink {

@@ -1,4 +1,8 @@
-/** The real System: rtnetlink for watching, `ip -batch` for changes, /proc/sys for sysctls. */
+/**
+ * The real System: rtnetlink for watching and for route and rule changes, `ip -batch` for
+ * addresses, /proc/sys for sysctls, `nft -j -f` for the ruleset, ctnetlink for conntrack, a
+ * TUN per demand proxy, supervised processes, the state store, the lock and the control socket.
+ */
 import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
@@ -8,14 +12,20 @@ import { promisify } from 'node:util';
 import type { Logger } from 'pino';
 import { UplinkError } from '../errors.js';
 import { LinuxKernelWatch } from './kernel-watch.js';
+import type { KernelWatch } from './kernel.js';
 import { applyRoute, applyRule } from './netlink/route-ops.js';
-import { batchLine, displayCommand, opFamily, type KernelOp } from './ops.js';
+import { batchLine, displayCommand, opFamily, type KernelOp } from '../model/ops.js';
 import { flushSnatFlows } from './conntrack/index.js';
 import { openTunReader, type TunHandle } from './tun/index.js';
 import { nftApply, nftListChains, nftListSet, nftListTable, nftListText } from './nft.js';
 import { Prober } from './probe/prober.js';
-import type { ProxyOptions, System } from './system.js';
-import type { RouteFilter } from './types.js';
+import type { AdoptOptions, InstanceLockHandle, ProxyOptions, SuperviseOptions, SupervisedProcess, System } from './system.js';
+import { Supervised } from './supervise.js';
+import { diskStore } from './store.js';
+import { InstanceLock } from './lock.js';
+import { listenUnix } from './control-socket.js';
+import type { Socket } from 'node:net';
+import type { RouteFilter } from '../model/kernel.js';
 
 const run = promisify(execFile);
 
@@ -41,6 +51,15 @@ function proxyAlias(name: string): string | undefined {
 /** Keys are written with slashes (net/ipv4/conf/eth0.100/...) so interface names may hold dots. */
 export const sysctlPath = (key: string) => `/proc/sys/${key}`;
 
+/** A sysctl's value now; undefined when there is no such key (or /proc/sys is not readable). */
+export function readSysctl(key: string): string | undefined {
+  try {
+    return readFileSync(sysctlPath(key), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
 async function runBatch(family: 4 | 6, lines: string[]): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'uplinkd-'));
   const file = join(dir, 'batch');
@@ -58,9 +77,28 @@ async function runBatch(family: 4 | 6, lines: string[]): Promise<void> {
 
 export class LinuxSystem implements System {
   readonly kind: 'linux' | 'dry-run' = 'linux';
+  readonly store = diskStore;
   constructor(protected readonly log: Logger) {}
 
-  kernelWatch(filter: RouteFilter, rcvbuf?: number, carrierPollMs?: number) {
+  spawn(o: SuperviseOptions): SupervisedProcess {
+    return Supervised.start(o, this.log.child({ component: 'process' }));
+  }
+
+  adopt(pid: number, o: AdoptOptions): SupervisedProcess | undefined {
+    return Supervised.adopt(pid, this.log.child({ component: 'process' }), o);
+  }
+
+  lock(path: string): InstanceLockHandle {
+    const l = new InstanceLock(path);
+    l.acquire();
+    return l;
+  }
+
+  listen(path: string, onClient: (s: Socket) => void) {
+    return listenUnix(path, onClient, this.log.child({ component: 'control' }));
+  }
+
+  kernelWatch(filter: RouteFilter, rcvbuf?: number, carrierPollMs?: number): KernelWatch {
     return new LinuxKernelWatch(filter, this.log.child({ component: 'netlink' }), rcvbuf, carrierPollMs);
   }
 
@@ -169,53 +207,9 @@ export class LinuxSystem implements System {
    * busy (a state file's fsync) and every reconcile checks these before its routes.
    */
   async sysctl(key: string, value: string): Promise<boolean> {
-    const path = sysctlPath(key);
-    let cur: string;
-    try {
-      cur = readFileSync(path, 'utf8').trim();
-    } catch {
-      return false;
-    }
-    if (cur === value) return false;
-    writeFileSync(path, value);
+    const cur = readSysctl(key);
+    if (cur === undefined || cur === value) return false;
+    writeFileSync(sysctlPath(key), value);
     return true;
-  }
-}
-
-/** --dry-run: watches the real kernel and probes for real (read-only), but only logs the changes it would make. */
-export class DryRunSystem extends LinuxSystem {
-  override readonly kind = 'dry-run';
-
-  override async apply(ops: KernelOp[]): Promise<void> {
-    for (const o of ops) this.log.info({ command: displayCommand(o) }, 'dry-run: would run');
-  }
-
-  override async sysctl(key: string, value: string): Promise<boolean> {
-    this.log.info({ command: `sysctl -w ${key}=${value}` }, 'dry-run: would run');
-    return false;
-  }
-
-  override async conntrackFlush(snatAddrs: string[]) {
-    this.log.info({ snatAddrs }, 'dry-run: would delete the conntrack entries pinned by SNAT to these addresses');
-    return { examined: 0, deleted: 0, vanished: 0 };
-  }
-
-  override async openProxy(o: ProxyOptions): Promise<TunHandle> {
-    this.log.info({ proxy: o.name, address: o.address }, 'dry-run: would create the demand proxy (persistent TUN)');
-    return { name: o.name, write: () => 0, close: async () => undefined };
-  }
-
-  override async removeProxy(name: string): Promise<void> {
-    this.log.info({ proxy: name }, 'dry-run: would delete the demand proxy');
-  }
-
-  override async nftSnapshot(): Promise<void> {
-    // Nothing was applied, so there is nothing to snapshot.
-  }
-
-  /** Validates with `nft -c` and prints the JSON it would apply. */
-  override async nft(batch: unknown, check = false): Promise<void> {
-    await nftApply(batch, true);
-    if (!check) this.log.info({ nft: batch }, 'dry-run: would apply this nftables batch (nft -j -f)');
   }
 }

@@ -57,11 +57,7 @@ export async function nftListTable(name: string): Promise<{ nftables: Record<str
   }
 }
 
-/** One element of a dynamic set: its key as nft prints it, and ms until it expires. */
-export interface NftSetElement {
-  key: string;
-  expiresMs?: number;
-}
+import type { NftSetElement } from '../model/nft.js';
 
 const keyText = (v: unknown): string =>
   typeof v === 'object' && v !== null && 'concat' in v ? (v as { concat: unknown[] }).concat.map(keyText).join(' . ') : String(v);

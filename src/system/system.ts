@@ -1,11 +1,47 @@
 /** The one door to the OS. Everything outside src/system/ talks to the machine through this. */
 import type { KernelWatch } from './kernel.js';
-import type { KernelOp } from './ops.js';
+import type { KernelOp } from '../model/ops.js';
 import type { ProbeRequest, ProbeResult } from './probe/types.js';
-import type { RouteFilter } from './types.js';
-import type { NftChain, NftSetElement } from './nft.js';
+import type { RouteFilter } from '../model/kernel.js';
+import type { NftSetElement } from '../model/nft.js';
+import type { NftChain } from './nft.js';
 import type { CtFlushResult } from './conntrack/index.js';
 import type { TunHandle } from './tun/index.js';
+import type { Socket } from 'node:net';
+import type { AdoptOptions, ExitReason, StopOptions, SuperviseOptions } from './supervise.js';
+
+export type { AdoptOptions, ExitReason, StopOptions, SuperviseOptions } from './supervise.js';
+
+/** A supervised command in its own process group (connect commands now; jobs, hooks later). */
+export interface SupervisedProcess {
+  readonly pid: number;
+  /** /proc/PID/stat start time: with the pid it names one process (adoption checks both). */
+  readonly startTime: number;
+  /** The main process is alive. */
+  readonly running: boolean;
+  /** Resolves once the main process is gone and the rest of its group is gone or killed. */
+  readonly exited: Promise<ExitReason>;
+  /** `disconnect` first if given, then SIGTERM to the group, SIGKILL after the grace. */
+  stop(o?: StopOptions): Promise<ExitReason>;
+}
+
+/** Files the daemon keeps: written atomically (write, fsync, rename, fsync the directory). */
+export interface StateStore {
+  /** The file's text; undefined when it does not exist or cannot be read. */
+  read(path: string): Promise<string | undefined>;
+  write(path: string, text: string): Promise<void>;
+  remove(path: string): Promise<void>;
+  ensureDir(path: string): Promise<void>;
+}
+
+export interface InstanceLockHandle {
+  release(): void;
+}
+
+export interface Listener {
+  /** Stops accepting and removes the socket file; clients already connected stay. */
+  close(): Promise<void>;
+}
 
 export interface ProxyOptions {
   name: string;
@@ -49,4 +85,14 @@ export interface System {
   openProxy(o: ProxyOptions): Promise<TunHandle>;
   /** Deletes a proxy interface (teardown, or a demand uplink removed from the config). */
   removeProxy(name: string): Promise<void>;
+  /** Starts `command` through /bin/sh in its own process group; throws UplinkError('SPAWN') if it cannot. */
+  spawn(o: SuperviseOptions): SupervisedProcess;
+  /** Takes over a process a previous daemon left running; undefined if it is gone, a zombie or the pid was reused. */
+  adopt(pid: number, o: AdoptOptions): SupervisedProcess | undefined;
+  /** The state directory's files. */
+  readonly store: StateStore;
+  /** The single-instance lock (flock on PATH); throws UplinkError('ALREADY_RUNNING'). */
+  lock(path: string): InstanceLockHandle;
+  /** The control socket: a unix socket (mode 0660) at `path`, a stale file there removed first. */
+  listen(path: string, onClient: (s: Socket) => void): Promise<Listener>;
 }

@@ -5,11 +5,13 @@
  */
 import type { Logger } from 'pino';
 import type { UplinkConfig } from '../config/schema.js';
-import { Supervised } from '../system/supervise.js';
+import type { SupervisedProcess, System } from '../system/system.js';
 import { gaveUp, nextDialAt, type Hangup } from './redial.js';
 
 export interface CommandDriverOptions {
   name: string;
+  /** The door: processes are spawned, adopted and signalled only through it. */
+  system: Pick<System, 'spawn' | 'adopt'>;
   /** Replaced on reload (see reconfigure). */
   cfg: UplinkConfig;
   logFile?: string;
@@ -23,7 +25,7 @@ export interface CommandDriverOptions {
 const DEFAULT_CONNECT_TIMEOUT_MS = 60_000;
 
 export class CommandDriver {
-  private proc?: Supervised;
+  private proc?: SupervisedProcess;
   private dialTimer?: NodeJS.Timeout;
   private connectTimer?: NodeJS.Timeout;
   private wasUp = false;
@@ -62,7 +64,7 @@ export class CommandDriver {
 
   /** A connect process left running by the previous daemon. */
   adopt(pid: number, startTime: number): boolean {
-    const p = Supervised.adopt(pid, this.o.log, { startTime });
+    const p = this.o.system.adopt(pid, { startTime });
     if (!p) return false;
     this.watch(p);
     this.o.log.info({ pid }, 'adopted the running connect process');
@@ -125,7 +127,7 @@ export class CommandDriver {
     this.o.log.info({ attempt, command: this.o.cfg.connect }, 'dialing');
     this.o.onDial(attempt);
     try {
-      this.watch(Supervised.start({ command: this.o.cfg.connect!, env: this.o.env, logFile: this.o.logFile }, this.o.log));
+      this.watch(this.o.system.spawn({ command: this.o.cfg.connect!, env: this.o.env, logFile: this.o.logFile }));
     } catch (e) {
       // Could not even start it (log file, fork): a failed dial, never a crash.
       this.o.log.error({ error: (e as Error).message }, 'cannot start the connect command');
@@ -139,7 +141,7 @@ export class CommandDriver {
     this.o.onChange('dial started');
   }
 
-  private watch(p: Supervised): void {
+  private watch(p: SupervisedProcess): void {
     this.proc = p;
     void p.exited.then((r) => {
       if (this.proc !== p) return;

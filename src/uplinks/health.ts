@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { ResolvedProbe } from '../config/probe.js';
-import { targetFamily } from '../system/probe/target.js';
+import { targetFamily } from '../model/probe-target.js';
 import type { ProbeRequest, ProbeResult } from '../system/probe/types.js';
 import type { ProbeRunner } from '../system/system.js';
 import { ProbeStats } from './stats.js';

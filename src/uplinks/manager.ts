@@ -4,10 +4,9 @@
  * and the selection. Called from the reconcile loop; health rounds and driver
  * changes only mark the loop dirty.
  */
-import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
-import type { EventBus } from '../daemon/events.js';
+import type { EventBus } from '../events/bus.js';
 import { uplinkTables } from '../routing/tables.js';
 import { selectUplinks, type Selection } from '../routing/select.js';
 import type { System, ProbeRunner } from '../system/system.js';
@@ -15,7 +14,8 @@ import type { WorldState } from '../world/state.js';
 import { CommandDriver } from './command.js';
 import { factsKey, linkFacts } from './facts.js';
 import { HealthChecker } from './health.js';
-import { saveState, type SavedState } from './persist.js';
+import { loadState, saveState, type SavedState } from './persist.js';
+import type { Component } from '../model/component.js';
 import { check, isUsable } from './state.js';
 import { effectiveProbe, probeReady, thresholds, type Uplink } from './uplink.js';
 
@@ -28,7 +28,8 @@ export interface ManagerDeps {
   onDirty: (why: string) => void;
 }
 
-export class UplinkManager {
+export class UplinkManager implements Component {
+  readonly name = 'uplinks';
   readonly uplinks = new Map<string, Uplink>();
   private prober?: ProbeRunner;
   forced?: string;
@@ -39,8 +40,10 @@ export class UplinkManager {
 
   constructor(private readonly d: ManagerDeps) {}
 
-  async start(saved: SavedState | undefined): Promise<void> {
-    await mkdir(this.d.config().control.state_dir, { recursive: true, mode: 0o755 });
+  /** Adopts where the state file left off: judged states, admin actions, connect processes. */
+  async start(): Promise<void> {
+    await this.d.system.store.ensureDir(this.d.config().control.state_dir);
+    const saved = await loadState(this.d.system.store, this.d.stateFile);
     this.prober = this.d.system.prober();
     await this.prober.start();
     this.forced = saved?.forced;
@@ -48,12 +51,23 @@ export class UplinkManager {
     this.sync(saved);
   }
 
-  async stop(teardown = false): Promise<void> {
+  /** Stops probing and dialing; connect processes keep running (hitless restart). */
+  async stop(): Promise<void> {
     // A dial that started since the last evaluation must be in the file, or the next daemon dials twice.
     this.persist();
-    await Promise.all([...this.uplinks.values()].map((u) => this.remove(u, teardown)));
+    await Promise.all([...this.uplinks.values()].map(async (u) => {
+      await u.health.stop();
+      await u.driver?.stop(false);
+    }));
     await this.prober?.stop();
     await this.saving;
+  }
+
+  /** `quit --teardown`, after stop(): hangs every connect process up and forgets the state file. */
+  async teardown(): Promise<void> {
+    await Promise.all([...this.uplinks.values()].map((u) => u.driver?.stop(true)));
+    this.uplinks.clear();
+    await this.d.system.store.remove(this.d.stateFile);
   }
 
   /** Adds and removes uplinks to match the config (start and reload). */
@@ -89,7 +103,7 @@ export class UplinkManager {
     u.health = this.newHealth(u, cfg);
     if (ucfg.connect) {
       u.driver = new CommandDriver({
-        name, cfg: ucfg, log, env: { UPLINK: name, IFACE: ucfg.interface },
+        name, system: this.d.system, cfg: ucfg, log, env: { UPLINK: name, IFACE: ucfg.interface },
         logFile: `${cfg.control.state_dir}/${name}.connect.log`,
         onChange: (why) => this.d.onDirty(`${name}: ${why}`),
         onDial: (attempt) => {
@@ -276,7 +290,7 @@ export class UplinkManager {
     const key = JSON.stringify({ ...s, uplinks: Object.fromEntries(Object.entries(s.uplinks).map(([n, u]) => [n, { ...u, since: 0 }])) });
     if (key === this.savedKey) return;
     this.savedKey = key;
-    this.saving = this.saving.then(() => saveState(this.d.stateFile, s)).catch((e) => this.d.log.error({ err: e }, 'cannot write the state file'));
+    this.saving = this.saving.then(() => saveState(this.d.system.store, this.d.stateFile, s)).catch((e) => this.d.log.error({ err: e }, 'cannot write the state file'));
   }
 }
 

@@ -1,11 +1,11 @@
 /**
  * The state file: the last judged state of every uplink, admin actions and the
  * pids of connect processes, so a restarted daemon adopts instead of tearing
- * down. Written atomically (write, fsync, rename): a crash leaves the old or the
- * new file, never half of one.
+ * down. Written through the System's state store, atomically: a crash leaves the old
+ * or the new file, never half of one.
  */
-import { open, readFile, rename, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { StateStore } from '../system/system.js';
 import type { UplinkState } from './state.js';
 
 export interface SavedUplink {
@@ -33,24 +33,17 @@ export interface SavedState {
 
 export const stateFile = (stateDir: string) => join(stateDir, 'state.json');
 
-export async function loadState(path: string): Promise<SavedState | undefined> {
+/** The state file, or undefined when there is none (or it is not one we can read). */
+export async function loadState(store: StateStore, path: string): Promise<SavedState | undefined> {
   try {
-    const s = JSON.parse(await readFile(path, 'utf8')) as SavedState;
-    return s.version === 1 && typeof s.uplinks === 'object' ? s : undefined;
+    const text = await store.read(path);
+    const s = text === undefined ? undefined : (JSON.parse(text) as SavedState);
+    return s?.version === 1 && typeof s.uplinks === 'object' ? s : undefined;
   } catch {
     return undefined;
   }
 }
 
-export async function saveState(path: string, s: SavedState): Promise<void> {
-  await mkdir(join(path, '..'), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.tmp`;
-  const fh = await open(tmp, 'w', 0o600);
-  try {
-    await fh.writeFile(JSON.stringify(s, null, 2) + '\n');
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
+export function saveState(store: StateStore, path: string, s: SavedState): Promise<void> {
+  return store.write(path, JSON.stringify(s, null, 2) + '\n');
 }

@@ -3,7 +3,7 @@
  * ChangeDelta), so logs say why we looked again.
  */
 
-import type { RuleInfo } from '../system/types.js';
+import type { RuleInfo } from '../model/kernel.js';
 import { linkName, type WorldState } from './state.js';
 
 export interface ChangeDelta {

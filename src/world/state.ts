@@ -1,5 +1,5 @@
 /** The observed world: what the kernel holds, as plain immutable-by-convention data. */
-import type { AddrInfo, ForeignCounts, LinkInfo, RouteInfo, RuleInfo } from '../system/types.js';
+import type { AddrInfo, ForeignCounts, LinkInfo, RouteInfo, RuleInfo } from '../model/kernel.js';
 
 export interface WorldState {
   links: ReadonlyMap<number, LinkInfo>;

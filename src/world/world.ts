@@ -3,7 +3,7 @@
  * its owner "look again". It never decides anything.
  */
 import type { KernelSink } from '../system/kernel.js';
-import { addrKey, routeKey, ruleKey, type AddrInfo, type ForeignCounts, type KernelEvent, type LinkInfo, type RouteInfo, type RuleInfo } from '../system/types.js';
+import { addrKey, routeKey, ruleKey, type AddrInfo, type ForeignCounts, type KernelEvent, type LinkInfo, type RouteInfo, type RuleInfo } from '../model/kernel.js';
 import type { WorldState } from './state.js';
 
 export class World implements KernelSink {

@@ -9,6 +9,9 @@ import { z } from 'zod';
 import { ControlClient, rpc } from '../../src/control/client.js';
 import { method } from '../../src/control/rpc.js';
 import { ControlServer } from '../../src/control/server.js';
+import { listenUnix } from '../../src/system/control-socket.js';
+
+const unixListener = { listen: (p: string, fn: Parameters<typeof listenUnix>[1]) => listenUnix(p, fn, pino({ level: 'silent' })) };
 
 /** Sends raw bytes and collects reply lines until `want` lines arrived or the server closed. */
 function raw(path: string, data: string, want: number): Promise<string[]> {
@@ -30,7 +33,7 @@ test('control socket: 0660, garbage gets coded errors, the server keeps serving,
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 'sub', 'uplinkd.sock');
   let unsubscribed = 0;
-  const server = new ControlServer(path, {
+  const server = new ControlServer(unixListener, path, {
     ping: method({ params: z.object({}).strict(), handler: () => ({ pong: true }) }),
     ticks: method({
       params: z.object({}).strict(),
@@ -41,7 +44,7 @@ test('control socket: 0660, garbage gets coded errors, the server keeps serving,
         return { subscribed: true };
       },
     }),
-  }, pino({ level: 'silent' }));
+  });
   await server.start();
   t.after(() => server.stop());
   assert.equal(statSync(path).mode & 0o777, 0o660);

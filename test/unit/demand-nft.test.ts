@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ruleMatches } from '../../src/demand/nft-match.js';
-import { DEFAULT_RULES, parseRule } from '../../src/demand/rules.js';
+import { DEFAULT_RULES, parseRule } from '../../src/config/demand-rules.js';
 
 const m = (left: unknown, right: unknown, op = '==') => ({ match: { op, left, right } });
 const l4proto = (p: string) => m({ meta: { key: 'l4proto' } }, p);

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import pino from 'pino';
-import { EventBus } from '../../src/daemon/events.js';
+import { EventBus } from '../../src/events/bus.js';
 import { DemandProxy } from '../../src/demand/proxy.js';
-import { DEFAULT_RULES, parseRules } from '../../src/demand/rules.js';
+import { DEFAULT_RULES, parseRules } from '../../src/config/demand-rules.js';
 
 /** An IPv4 UDP packet to 192.0.2.100:`dport`, tagged with `tag` in its first payload byte. */
 function udp(dport: number, tag: number): Buffer {

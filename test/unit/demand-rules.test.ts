@@ -4,9 +4,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { PacketInfo } from '../../src/demand/packet.js';
-import {
-  DEFAULT_RULES, describeRule, dials, firstMatch, keeps, matches, parseRule, parseRules, RuleError, type DemandRule,
-} from '../../src/demand/rules.js';
+import { DEFAULT_RULES, describeRule, parseRule, parseRules, RuleError, type DemandRule } from '../../src/config/demand-rules.js';
+import { dials, firstMatch, keeps, matches } from '../../src/demand/rules.js';
 
 type Parsed = Omit<DemandRule, 'text'>;
 

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import pino from 'pino';
 import { parseConfigText } from '../../src/config/load.js';
-import { EventBus, type DaemonEvent } from '../../src/daemon/events.js';
+import { EventBus, type DaemonEvent } from '../../src/events/bus.js';
 import { Firewall, firewallEnabled } from '../../src/firewall/apply.js';
 import { FakeSystem } from '../../src/system/fake.js';
 
@@ -28,29 +28,29 @@ test('the firewall applies only when the rendering changes', async () => {
   const { system, fw, set } = setup();
   await fw.ensure();
   await fw.ensure();
-  assert.equal(system.nftBatches.length, 1, 'the second run applied nothing');
+  assert.equal(system.ruleset.batches.length, 1, 'the second run applied nothing');
   assert.equal(fw.status().generation, 1);
   set(CONFIG.replace('8080', '8081'));
   await fw.ensure();
-  assert.equal(system.nftBatches.length, 2);
+  assert.equal(system.ruleset.batches.length, 2);
   assert.equal(fw.status().generation, 2);
 });
 
 test('a new uplink address updates the hairpin set in place: no rebuild, no new generation (demand sets keep their flows)', async () => {
   const { system, fw, addrs } = setup();
   await fw.ensure();
-  const table = system.nftTable;
+  const table = system.ruleset.table;
   addrs.push('198.51.100.2');
   await fw.ensure();
-  assert.equal(system.nftBatches.length, 2);
-  assert.deepEqual(system.nftBatches[1], { nftables: [
+  assert.equal(system.ruleset.batches.length, 2);
+  assert.deepEqual(system.ruleset.batches[1], { nftables: [
     { flush: { set: { family: 'inet', table: 'uplinkd', name: 'wan_addrs4' } } },
     { add: { element: { family: 'inet', table: 'uplinkd', name: 'wan_addrs4', elem: ['198.51.100.2'] } } },
   ] });
   assert.equal(fw.status().generation, 1, 'the table was not rebuilt');
-  assert.equal(system.nftTable, table);
+  assert.equal(system.ruleset.table, table);
   await fw.ensure();
-  assert.equal(system.nftBatches.length, 2, 'nothing again while the address stays');
+  assert.equal(system.ruleset.batches.length, 2, 'nothing again while the address stays');
 });
 
 test('a ruleset nft rejects is refused: check() throws with nft\'s message, ensure() keeps the running generation', async () => {
@@ -59,7 +59,7 @@ test('a ruleset nft rejects is refused: check() throws with nft\'s message, ensu
   system.nftReject = 'Error: conflicting intervals specified';
   await assert.rejects(fw.check(parseConfigText(CONFIG.replace('8080', '9090'), 't.yaml')), /conflicting intervals/);
   assert.equal(fw.status().generation, 1);
-  assert.equal(system.nftBatches.length, 1);
+  assert.equal(system.ruleset.batches.length, 1);
   assert.ok(!events.some((e) => e.type === 'firewall' && !e.ok), 'a refused check is no failed apply');
 });
 
@@ -74,10 +74,10 @@ test('the firewall is on with a lan, forwards or input opens, or when enabled; o
   for (const [text, on] of cases) assert.equal(firewallEnabled(parseConfigText(text, 't.yaml')), on, text);
   const { system, fw, set } = setup();
   await fw.ensure();
-  assert.ok(system.nftTable);
+  assert.ok(system.ruleset.table);
   set('uplinks:\n  wan1: { interface: wan1 }\n');
   await fw.ensure();
-  assert.equal(system.nftTable, undefined, 'table removed when the firewall is turned off');
+  assert.equal(system.ruleset.table, undefined, 'table removed when the firewall is turned off');
 });
 
 test('another table\'s drop policy on forward is reported once the ruleset is applied', async () => {

@@ -1,10 +1,11 @@
 // The pure firewall renderer: literal expectations on the rendered libnftables JSON.
 // (test/lab/firewall-render-nft.test.ts feeds the same renderings to the real nft.)
 
+import { TABLE } from '../../src/model/nft.js';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  planForwards, readGeneration, renderRuleset, renderTable, TABLE, type FirewallInput,
+  planForwards, readGeneration, renderRuleset, renderTable, type FirewallInput,
 } from '../../src/firewall/render.js';
 
 type Obj = Record<string, any>;

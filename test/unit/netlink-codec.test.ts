@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as C from '../../src/system/netlink/constants.js';
 import { dumpRequest, formatIp, messages, parseAddr, parseLink, parseRoute, routeHeader } from '../../src/system/netlink/codec.js';
 import { parseFibTriestat } from '../../src/system/fib-triestat.js';
-import { isStoredRoute } from '../../src/system/types.js';
+import { isStoredRoute } from '../../src/model/kernel.js';
 
 /** Test-side encoder: a netlink message with a fixed header body and attributes. */
 function msg(type: number, body: Buffer, attrs: [number, Buffer][], flags = 0): Buffer {

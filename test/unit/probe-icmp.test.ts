@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import pino from 'pino';
 import { buildEcho, checksum, icmpErrorName, parseIcmp } from '../../src/system/probe/icmp-packet.js';
 import { Prober } from '../../src/system/probe/prober.js';
-import { checkSource, NOT_AN_IP, parseEndpoint, parseHttpTarget, parseIcmpTarget } from '../../src/system/probe/target.js';
+import { checkSource, NOT_AN_IP, parseEndpoint, parseHttpTarget, parseIcmpTarget } from '../../src/model/probe-target.js';
 
 const ipv4Header = (proto = 1) => {
   const h = Buffer.alloc(20);

@@ -1,15 +1,15 @@
 /** The daemon's loop wired to the fake System: kernel → world → uplinks → selection → routes and rules. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { parseConfigText } from '../../src/config/load.js';
-import { EventBus, type DaemonEvent } from '../../src/daemon/events.js';
+import { EventBus, type DaemonEvent } from '../../src/events/bus.js';
 import { Reconciler } from '../../src/daemon/reconciler.js';
 import { FakeSystem } from '../../src/system/fake.js';
-import type { LinkInfo } from '../../src/system/types.js';
+import type { LinkInfo } from '../../src/model/kernel.js';
 import { UplinkManager } from '../../src/uplinks/manager.js';
 import { loadState, stateFile } from '../../src/uplinks/persist.js';
 import { World } from '../../src/world/world.js';
@@ -43,7 +43,7 @@ async function loop(t: { after(fn: () => unknown): void }, system = kernelWithTw
   const manager = new UplinkManager({ config: () => config, system: system as never, bus, log, stateFile: stateFile(stateDir), onDirty: (w) => rec?.markDirty(w) });
   rec = new Reconciler({ system: system as never, world, manager, bus, log, config: () => config, coalesceMs: 1, retryMs: 5 });
   await system.kernelWatch().start(world);
-  await manager.start(await loadState(stateFile(stateDir)));
+  await manager.start();
   rec.start();
   const stop = async () => {
     await rec!.stop();
@@ -157,7 +157,7 @@ test('a restarted daemon adopts the judged state and deletes nothing before its 
   await until('wan1 selected', () => selectionRoute(first.system, 100) === '198.51.100.1');
   await first.rec.settle();
   await first.stop();
-  const saved = await loadState(stateFile(first.stateDir));
+  const saved = await loadState(first.system.store, stateFile(first.stateDir));
   assert.equal(saved?.uplinks.wan1.state, 'up');
   first.system.commands.length = 0;
   // Same kernel, new daemon, whose first probe round hangs and whose config dropped wan2.
@@ -238,8 +238,8 @@ uplinks:
 test('a restarted daemon keeps a connect uplink blocked that had given up', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'uplinkd-unit-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(stateFile(dir), JSON.stringify({ version: 1, uplinks: { dsl: { state: 'blocked', since: 1, adminDown: false, adminBlocked: false, dialRequested: false, dial: { failures: 3, gaveUp: 'gave up after 3 failed dial(s)' } } } }));
   const system = kernelWithTwoUplinks();
+  await system.store.write(stateFile(dir), JSON.stringify({ version: 1, uplinks: { dsl: { state: 'blocked', since: 1, adminDown: false, adminBlocked: false, dialRequested: false, dial: { failures: 3, gaveUp: 'gave up after 3 failed dial(s)' } } } }));
   const { manager, events } = await loop(t, system, 'uplinks:\n  dsl: { interface: ppp0, connect: "exit 1", redial: { retries: 2 } }\n', dir);
   await until('evaluated', () => manager.uplinks.get('dsl')!.reason.includes('gave up'));
   assert.equal(manager.uplinks.get('dsl')!.state, 'blocked');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { attrs } from '../../src/system/netlink/codec.js';
 import { routeRequest, ruleRequest } from '../../src/system/netlink/route-msg.js';
-import type { RouteSpec } from '../../src/system/ops.js';
+import type { RouteSpec } from '../../src/model/ops.js';
 
 const base: RouteSpec = { family: 4, table: 7300, protocol: 201, type: 'unicast', dst: '0.0.0.0', dstLen: 0, metric: 100, gateway: '198.51.100.1', dev: 'wan0' };
 const decode = (b: Buffer) => ({

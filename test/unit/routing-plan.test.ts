@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planKernel } from '../../src/routing/plan.js';
 import { desiredKernel, LAST_RESORT_METRIC } from '../../src/routing/desired.js';
-import { displayCommand, type RouteSpec, type RuleSpec } from '../../src/system/ops.js';
-import { routeKey, ruleKey, type RouteInfo, type RuleInfo } from '../../src/system/types.js';
+import { displayCommand, type RouteSpec, type RuleSpec } from '../../src/model/ops.js';
+import { routeKey, ruleKey, type RouteInfo, type RuleInfo } from '../../src/model/kernel.js';
 import type { WorldState } from '../../src/world/state.js';
 import { KERNEL_DEFAULTS } from '../../src/config/schema-control.js';
 

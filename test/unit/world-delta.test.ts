@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { computeDelta, describeDelta, isEmptyDelta } from '../../src/world/delta.js';
 import { emptyWorld, type WorldState } from '../../src/world/state.js';
 import { World } from '../../src/world/world.js';
-import { addrKey, routeKey, type AddrInfo, type LinkInfo, type RouteInfo } from '../../src/system/types.js';
+import { addrKey, routeKey, type AddrInfo, type LinkInfo, type RouteInfo } from '../../src/model/kernel.js';
 
 const link = (index: number, name: string, o: Partial<LinkInfo> = {}): LinkInfo =>
   ({ index, name, up: true, carrier: true, operstate: 'up', mtu: 1500, ...o });

@@ -4,7 +4,7 @@
  * rtnetlink without aborting the process on bad input (PLATFORM-NOTES.md).
  */
 import * as C from './constants.js';
-import type { AddrInfo, Family, LinkInfo, RouteInfo, RuleInfo } from '../types.js';
+import type { AddrInfo, Family, LinkInfo, RouteInfo, RuleInfo } from '../../model/kernel.js';
 
 export interface NlMessage {
   type: number;

@@ -3,7 +3,7 @@ import * as C from './constants.js';
 import { dumpRequest, errorCode, parseAddr, parseLink, parseRoute, parseRule, routeHeader, type DumpRequest, type NlMessage } from './codec.js';
 import { NetlinkError, type NetlinkSocket } from './socket.js';
 import type { DumpResult, DumpWhat } from './protocol.js';
-import { isStoredRoute, isStoredRule, routeKey, type RouteFilter } from '../types.js';
+import { isStoredRoute, isStoredRule, routeKey, type RouteFilter } from '../../model/kernel.js';
 
 let seq = 1;
 

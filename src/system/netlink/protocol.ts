@@ -1,5 +1,5 @@
 /** Messages between the kernel-watch worker and the main thread. */
-import type { AddrInfo, KernelEvent, LinkInfo, RouteFilter, RouteInfo, RuleInfo } from '../types.js';
+import type { AddrInfo, KernelEvent, LinkInfo, RouteFilter, RouteInfo, RuleInfo } from '../../model/kernel.js';
 
 export interface WorkerInit {
   filter: RouteFilter;

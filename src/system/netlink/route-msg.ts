@@ -8,7 +8,7 @@
 import { isIPv4 } from 'node:net';
 import * as C from './constants.js';
 import { ipBytes, nlAttr, nlHeader, u32le } from './codec.js';
-import type { RouteSpec, RuleSpec } from '../ops.js';
+import type { RouteSpec, RuleSpec } from '../../model/ops.js';
 
 const RT_SCOPE_UNIVERSE = 0;
 const RT_SCOPE_LINK = 253;

@@ -8,7 +8,7 @@ import { errorCode } from './codec.js';
 import { routeRequest, ruleRequest } from './route-msg.js';
 import { NetlinkError, NetlinkSocket } from './socket.js';
 import { ifNameToIndex, strerror } from '../libc.js';
-import type { RouteSpec, RuleSpec } from '../ops.js';
+import type { RouteSpec, RuleSpec } from '../../model/ops.js';
 
 let sock: NetlinkSocket | undefined;
 const buf = Buffer.alloc(8192);

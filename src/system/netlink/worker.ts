@@ -9,7 +9,7 @@ import { messages, parseAddr, parseLink, parseRoute, parseRule, routeHeader, typ
 import { NetlinkError, NetlinkSocket } from './socket.js';
 import { runDump } from './dump.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
-import { isStoredRoute, isStoredRule, type KernelEvent } from '../types.js';
+import { isStoredRoute, isStoredRule, type KernelEvent } from '../../model/kernel.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;

@@ -7,7 +7,7 @@ import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import { buildQuery, DnsNameError } from './dns-packet.js';
 import { httpProbe } from './http.js';
-import { checkSource, parseEndpoint, parseHttpTarget, parseIcmpTarget } from './target.js';
+import { checkSource, parseEndpoint, parseHttpTarget, parseIcmpTarget } from '../../model/probe-target.js';
 import { tcpProbe } from './tcp.js';
 import type { IcmpMode, ProbeRequest, ProbeResult } from './types.js';
 import { ProbeWorker } from './worker-client.js';

@@ -5,7 +5,7 @@
  * `from <address> lookup <uplink table>` rule) is what routes the probe.
  */
 import { connect } from 'node:net';
-import type { Endpoint } from './target.js';
+import type { Endpoint } from '../../model/probe-target.js';
 import type { ProbeResult } from './types.js';
 
 const elapsedMs = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;

@@ -3,7 +3,7 @@
  * System and --dry-run print exactly these commands; the Linux System runs them
  * through `ip -4 -batch` / `ip -6 -batch` (batch lines take no family flag).
  */
-import type { Family } from './types.js';
+import type { Family, RouteInfo, RuleInfo } from './kernel.js';
 
 export interface RouteSpec {
   family: Family;
@@ -75,4 +75,20 @@ export function batchLine(o: KernelOp): string {
 /** The command a person would type: `ip -4 route add …`. */
 export function displayCommand(o: KernelOp): string {
   return `ip -${opFamily(o)} ${batchLine(o)}`;
+}
+
+/** The route the kernel reports for a spec (what the fake kernel and --dry-run's overlay echo back). */
+export function specToRoute(s: RouteSpec, oif?: number): RouteInfo {
+  return {
+    family: s.family, table: s.table, protocol: s.protocol, type: s.type, dst: s.dst, dstLen: s.dstLen,
+    gateway: s.gateway, oif, metric: s.metric, linkdown: false,
+  };
+}
+
+export function specToRule(s: RuleSpec): RuleInfo {
+  return {
+    family: s.family, priority: s.priority, action: 'lookup', table: s.table, protocol: s.protocol,
+    src: s.src, srcLen: s.src ? s.srcLen ?? (s.family === 4 ? 32 : 128) : 0, suppressPrefixlen: s.suppressPrefixlen ?? -1,
+    ...(s.fwmark !== undefined ? { fwmark: s.fwmark, fwmask: s.fwmask ?? 0xffffffff } : {}),
+  };
 }

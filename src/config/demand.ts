@@ -1,6 +1,6 @@
 /** What the config says about demand uplinks, with the defaults filled in (pure). */
-import type { Config, UplinkConfig } from '../config/schema.js';
-import { DEFAULT_RULES, parseRules, type DemandRule } from './rules.js';
+import type { Config, UplinkConfig } from './schema.js';
+import { DEFAULT_RULES, parseRules, type DemandRule } from './demand-rules.js';
 
 export const DEFAULT_IDLE_MS = 5 * 60_000;
 

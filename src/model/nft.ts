@@ -4,6 +4,16 @@
  * Pure data: nothing here talks to nft.
  */
 
+/** Everything of ours lives in `table inet uplinkd` (firewall and demand both render into it). */
+export const TABLE = 'uplinkd';
+export const FAMILY = 'inet';
+
+/** One element of a dynamic set: its key as nft prints it, and ms until it expires. */
+export interface NftSetElement {
+  key: string;
+  expiresMs?: number;
+}
+
 export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 export type Expr = Json;
 export type Stmt = { [key: string]: Json };

@@ -1,0 +1,63 @@
+/**
+ * The state store on disk: every write is atomic (write a temp file, fsync it, rename it over
+ * the old one, fsync the directory), so a crash or power cut leaves the old file or the new
+ * one, never half of one, and the rename itself survives.
+ */
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { StateStore } from './system.js';
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export const diskStore: StateStore = {
+  async read(path) {
+    try {
+      return await readFile(path, 'utf8');
+    } catch {
+      return undefined;
+    }
+  },
+  async write(path, text) {
+    const dir = dirname(path);
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const tmp = `${path}.tmp`;
+    const fh = await open(tmp, 'w', 0o600);
+    try {
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+    await fsyncDir(dir);
+  },
+  async remove(path) {
+    await rm(path, { force: true });
+  },
+  async ensureDir(path) {
+    await mkdir(path, { recursive: true, mode: 0o755 });
+  },
+};
+
+/** An in-memory store (the fake System, and --dry-run's writes): `files` is what was written. */
+export class MemoryStore implements StateStore {
+  readonly files = new Map<string, string>();
+  constructor(private readonly fallback?: StateStore) {}
+  async read(path: string) {
+    return this.files.has(path) ? this.files.get(path) : this.fallback?.read(path);
+  }
+  async write(path: string, text: string) {
+    this.files.set(path, text);
+  }
+  async remove(path: string) {
+    this.files.delete(path);
+  }
+  async ensureDir() {}
+}

@@ -1,0 +1,135 @@
+/**
+ * The whole Controller on the fake System: config → synthesized kernel events → probe
+ * verdicts → the exact kernel ops, processes and files it plans, and a clean stop (hitless:
+ * nothing removed, the connect process left running) or a teardown (everything of ours gone).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import { parseConfigText } from '../../src/config/load.js';
+import { Controller } from '../../src/daemon/controller.js';
+import { FakeSystem } from '../../src/system/fake.js';
+import type { LinkInfo } from '../../src/model/kernel.js';
+
+const log = pino({ level: 'silent' });
+const link = (index: number, name: string, o: Partial<LinkInfo> = {}): LinkInfo => ({ index, name, up: true, carrier: true, operstate: 'up', mtu: 1500, ...o });
+const CONFIG = `control: { state_dir: /fake/state, socket: /fake/uplinkd.sock }
+uplinks:
+  wan1: { interface: wan1, priority: 10, gateway: 198.51.100.1, probe: { profile: fast }, failback_delay: 0s }
+  wan2: { interface: wan2, mode: backup, priority: 20, gateway: 203.0.113.1, probe: { profile: fast } }
+  dsl: { interface: ppp0, mode: backup, priority: 30, connect: "pppd call isp nodetach" }
+`;
+
+function machine() {
+  const system = new FakeSystem();
+  const k = system.kernel;
+  k.links.set(1, link(1, 'lo'));
+  k.links.set(2, link(2, 'wan1'));
+  k.links.set(3, link(3, 'wan2'));
+  k.addrs.push({ family: 4, index: 2, address: '198.51.100.2', prefixlen: 30, scope: 0 }, { family: 4, index: 3, address: '203.0.113.2', prefixlen: 30, scope: 0 });
+  return system;
+}
+
+const until = async (what: string, fn: () => boolean, ms = 5000) => {
+  const end = Date.now() + ms;
+  while (!fn()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+async function started(system: FakeSystem) {
+  const ctl = new Controller({ configPath: 'test.yaml', config: parseConfigText(CONFIG, 'test.yaml'), system, log });
+  await ctl.start();
+  return ctl;
+}
+
+/** What one phase added to the command log. */
+function since(system: FakeSystem, mark: number): string[] {
+  return system.commands.slice(mark);
+}
+
+const FIRST_RUN = [
+  'ip -4 route add unreachable 0.0.0.0/0 table 7301 proto 201 metric 4294967295',
+  'ip -4 route add 0.0.0.0/0 via 198.51.100.1 dev wan1 table 7301 proto 201 metric 10',
+  'ip -6 route add unreachable ::/0 table 7301 proto 201 metric 4294967295',
+  'ip -4 route add unreachable 0.0.0.0/0 table 7302 proto 201 metric 4294967295',
+  'ip -4 route add 0.0.0.0/0 via 203.0.113.1 dev wan2 table 7302 proto 201 metric 10',
+  'ip -6 route add unreachable ::/0 table 7302 proto 201 metric 4294967295',
+  'ip -4 route add unreachable 0.0.0.0/0 table 7303 proto 201 metric 4294967295',
+  'ip -6 route add unreachable ::/0 table 7303 proto 201 metric 4294967295',
+  'ip -4 rule add priority 7310 from 198.51.100.2/32 lookup 7301 protocol 201',
+  'ip -4 rule add priority 7350 fwmark 0x10000/0xff0000 lookup 7301 protocol 201',
+  'ip -4 rule add priority 7311 from 203.0.113.2/32 lookup 7302 protocol 201',
+  'ip -4 rule add priority 7351 fwmark 0x20000/0xff0000 lookup 7302 protocol 201',
+  'ip -4 rule add priority 7300 lookup 254 suppress_prefixlength 0 protocol 201',
+  'ip -4 rule add priority 7390 lookup 7300 protocol 201',
+  'ip -6 rule add priority 7300 lookup 254 suppress_prefixlength 0 protocol 201',
+  'ip -6 rule add priority 7390 lookup 7300 protocol 201',
+  // Once the probes judged the uplinks: the selection, wan1 first, wan2 next.
+  'ip -4 route add 0.0.0.0/0 via 198.51.100.1 dev wan1 table 7300 proto 201 metric 100',
+  'ip -4 route add 0.0.0.0/0 via 203.0.113.1 dev wan2 table 7300 proto 201 metric 101',
+];
+
+test('controller on the fake System: config, kernel events and probe verdicts give exactly these ops; stop leaves them', async () => {
+  const system = machine();
+  let wan2Dead = false;
+  system.probeAnswer = (req) => (wan2Dead && req.source === '203.0.113.2' ? { ok: false, error: 'timeout' } : { ok: true, rttMs: 1 });
+  const ctl = await started(system);
+  assert.ok(system.listening.has('/fake/uplinkd.sock'), 'the control socket is open once start() returns');
+  await until('wan1 and wan2 in the selection table', () => system.commands.length >= FIRST_RUN.length);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(system.commands, FIRST_RUN);
+  assert.equal(system.sysctls.get('net/ipv4/conf/wan1/ignore_routes_with_linkdown'), '1');
+  // The connect command of dsl (mode backup: always dialed), through the door.
+  assert.deepEqual(system.processes.map((p) => [(p.o as { command?: string }).command, p.o.env?.UPLINK]), [['pppd call isp nodetach', 'dsl']]);
+
+  // The kernel says wan1 lost its carrier: wan2 carries traffic at once.
+  let mark = system.commands.length;
+  system.kernel.emit([{ kind: 'link', op: 'new', link: link(2, 'wan1', { carrier: false }) }]);
+  await until('wan2 selected', () => since(system, mark).length >= 2);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(since(system, mark), [
+    'ip -4 route replace 0.0.0.0/0 via 203.0.113.1 dev wan2 table 7300 proto 201 metric 100',
+    'ip -4 route del 0.0.0.0/0 via 203.0.113.1 dev wan2 table 7300 proto 201 metric 101',
+  ]);
+
+  // Its probes fail too: nothing usable is left, the selection table empties.
+  mark = system.commands.length;
+  wan2Dead = true;
+  await until('wan2 failed', () => since(system, mark).length >= 1, 5000);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(since(system, mark), ['ip -4 route del 0.0.0.0/0 via 203.0.113.1 dev wan2 table 7300 proto 201 metric 100']);
+
+  // A clean stop: nothing of ours removed, the connect process left running, the state file written.
+  mark = system.commands.length;
+  await ctl.stop('test');
+  await ctl.stop('test again');
+  assert.deepEqual(since(system, mark), [], 'hitless: no op at stop');
+  assert.equal(system.processes[0]!.running, true, 'the connect process keeps running');
+  assert.equal(system.listening.size, 0, 'the control socket is closed');
+  const saved = JSON.parse(system.store.files.get('/fake/state/state.json')!) as { uplinks: Record<string, { state: string; pid?: number }> };
+  assert.equal(saved.uplinks.wan2!.state, 'failed');
+  assert.equal(saved.uplinks.dsl!.pid, system.processes[0]!.pid, 'its pid is saved for the next daemon');
+});
+
+test('controller on the fake System: a restart adopts; quit --teardown removes every route and rule of ours', async () => {
+  const system = machine();
+  const first = await started(system);
+  await until('first runs', () => system.commands.length >= FIRST_RUN.length);
+  await first.stop('restart');
+  const pid = system.processes[0]!.pid;
+  system.adoptable.set(pid, 1);
+  const mark = system.commands.length;
+  const second = await started(system);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(since(system, mark), [], 'the new daemon adopts what is there');
+  assert.equal(system.processes.length, 2, 'the connect process is adopted, not dialed again');
+  assert.equal(system.processes[1]!.pid, pid);
+  await second.stop('quit --teardown', true);
+  const removed = since(system, mark);
+  assert.equal(removed.length, FIRST_RUN.length, removed.join('\n'));
+  assert.ok(removed.every((c) => / (route|rule) del /.test(c)));
+  assert.equal(system.processes[1]!.running, false, 'the connect process was hung up');
+  assert.equal(system.store.files.has('/fake/state/state.json'), false, 'the state file is gone');
+});
