@@ -32,6 +32,9 @@ function formatUplink(u: Status['uplinks'][number]): string[] {
 export function formatStatus(s: Status): string {
   const out: string[] = [];
   out.push(`uplinkd ${s.daemon.version} pid ${s.daemon.pid} since ${s.daemon.startedAt} (${s.daemon.system}), config ${s.daemon.config}`);
+  const r = s.reconcile;
+  if (r.last) out.push(`reconcile: ${r.runs} runs; the last applied ${r.last.ops} op(s) in ${r.last.durationMs} ms (${r.last.reasons.join(', ') || 'no reason recorded'})`);
+  for (const f of r.failing) out.push(`  FAILING ${f.op}: ${f.error} (${f.count}x since ${f.since}; next try ${f.nextAt})`);
   const sel = s.selection;
   out.push('', `UPLINKS  selected: ${sel.selected ?? 'none'}${sel.forced ? ` (forced)` : ''} — ${sel.reason}`);
   if (!s.uplinks.length) out.push('  (none configured)');

@@ -4,6 +4,7 @@ import { uplinkTables } from '../routing/tables.js';
 import type { WatchStats } from '../model/kernel.js';
 import type { uplinkView } from '../uplinks/manager.js';
 import type { FirewallStatus } from '../firewall/apply.js';
+import type { ReconcileStatus } from '../reconcile/status.js';
 import type { DemandView } from '../demand/proxy.js';
 import { defaultRoutes, foreignTotal, linkName, type WorldState } from '../world/state.js';
 
@@ -17,6 +18,8 @@ export interface StatusExtras {
   watch: WatchStats;
   reconcileRuns: number;
   lastError?: string;
+  /** The last run (its reasons, op count, duration) and the ops that keep failing. */
+  reconcile: ReconcileStatus;
   selection: { selected?: string; forced?: string; reason: string; order: string[] };
   firewall: FirewallStatus;
   uplinks: Record<string, UplinkRuntimeView>;
@@ -35,6 +38,7 @@ export function buildStatus(cfg: Config, w: WorldState, x: StatusExtras) {
       pid: x.pid, version: x.version, startedAt: x.startedAt, config: x.configPath, system: x.system,
       judged: x.judged, reconcileRuns: x.reconcileRuns, ...(x.lastError ? { lastError: x.lastError } : {}),
     },
+    reconcile: x.reconcile,
     selection: x.selection,
     firewall: x.firewall,
     uplinks: Object.entries(cfg.uplinks).map(([name, u]) => {

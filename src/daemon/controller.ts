@@ -17,7 +17,7 @@ import type { KernelWatch } from '../system/kernel.js';
 import type { InstanceLockHandle, System } from '../system/system.js';
 import type { Component } from '../model/component.js';
 import { World } from '../world/world.js';
-import { adminAction, unforce, type AdminAction } from '../uplinks/admin.js';
+import type { AdminAction } from '../uplinks/admin.js';
 import { UplinkManager, uplinkView } from '../uplinks/manager.js';
 import { Firewall } from '../firewall/apply.js';
 import { Demand } from '../demand/demand.js';
@@ -85,10 +85,7 @@ export class Controller {
     const cfg = () => this.config;
     this.world = new World((reason, urgent) => this.reconciler?.markDirty(reason, urgent));
     this.manager = new UplinkManager({ config: cfg, system, bus: this.bus, log: log.child({ component: 'uplinks' }), stateFile: stateFile(ctl.state_dir), onDirty: (why) => this.reconciler?.markDirty(why) });
-    this.firewall = new Firewall({
-      system, log: log.child({ component: 'firewall' }), bus: this.bus, config: cfg,
-      wanAddrs4: () => [...this.manager!.uplinks.values()].flatMap((u) => (u.facts.v4 ? [u.facts.v4.address] : [])),
-    });
+    this.firewall = new Firewall({ system, log: log.child({ component: 'firewall' }), bus: this.bus, config: cfg, onTampered: (why) => this.reconciler?.markDirty(why) });
     this.demand = new Demand({ system, log: log.child({ component: 'demand' }), bus: this.bus, config: cfg, manager: this.manager, world: this.world,
       onProxiesChanged: () => this.reconciler?.markDirty('demand proxies changed') });
     this.reconciler = new Reconciler({ system, world: this.world, manager: this.manager, firewall: this.firewall, demand: this.demand, bus: this.bus, log: log.child({ component: 'reconcile' }), config: cfg });
@@ -169,19 +166,24 @@ export class Controller {
     this.watch?.watchCarrier?.(Object.values(this.config.uplinks).map((u) => u.interface));
   }
 
+  /** What `uplink status` shows. */
+  status() {
+    return this.api().status();
+  }
+
   private api() {
     return {
       status: () => buildStatus(this.config, this.world!.snapshot(), {
         pid: process.pid, version: VERSION, startedAt: this.startedAt, configPath: this.o.configPath,
         system: this.o.system.kind, judged: this.reconciler!.isJudged(), watch: this.watch!.stats(), reconcileRuns: this.reconciler!.runs,
-        lastError: this.reconciler!.lastError,
+        lastError: this.reconciler!.lastError, reconcile: this.reconciler!.status(),
         selection: { ...this.manager!.selection, forced: this.manager!.forced },
         firewall: this.firewall!.status(),
         uplinks: Object.fromEntries([...this.manager!.uplinks.values()].map((u) => [u.name, { ...uplinkView(this.manager!, u), ...this.demandView(u.name) }])),
       }),
       reload: () => this.reload(),
-      admin: (action: AdminAction, name: string) => this.admin(() => adminAction(this.manager!, action, name)),
-      unforce: () => this.admin(() => unforce(this.manager!)),
+      admin: (action: AdminAction, name: string) => this.admin(() => this.manager!.admin(action, name)),
+      unforce: () => this.admin(() => this.manager!.unforce()),
       demand: (name: string, on: boolean) => this.admin(() => this.demand!.setEnabled(name, on)),
       plan: async (text: string, file: string) => {
         const next = parseConfigText(text, file);

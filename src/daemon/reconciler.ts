@@ -1,25 +1,43 @@
 /**
- * The reconcile loop: events only mark it dirty; a burst becomes one run after
- * a short coalescing delay; one run at a time. A run: observe → judge uplinks →
- * select → desired routes and rules → apply only the difference. A failed apply
- * is retried by a timer, and any new change looks again anyway.
+ * The reconcile loop. Events only mark it dirty, with a reason; a burst becomes one run
+ * after a short coalescing delay; one run at a time. A run is one pass:
+ *
+ *   observe   the world snapshot (and the delta since the last run, for the log)
+ *   judge     the uplink manager's state machines and selection → verdicts
+ *   desire    desired(config, world, verdicts, clock) — pure (reconcile/desired.ts)
+ *   apply     the difference, in this order:
+ *     1. sysctls (ignore_routes_with_linkdown must be set before routes rely on it)
+ *     2. addresses and new or replaced routes — make before break
+ *     3. replay: demand uplinks whose selection route just went in get their held packets
+ *        now, before anything slower (the firewall spawns nft; the link is usable already:
+ *        NAT and the keep-up accounting match uplinks by name)
+ *     4. new rules, then deletions of routes and rules no longer wanted (after the first
+ *        probe round is judged, so a restarted daemon adopts instead of tearing down)
+ *     5. connect commands started or hung up
+ *     6. the firewall, beside the loop: route changes never wait for nft
+ *     7. conntrack release of SNAT flows, beside the loop (a big table takes a while)
+ *
+ * A refused op is retried with backoff (reconcile/backoff.ts): its error is logged once with
+ * a count, shown in status, and it is retried at once when the world or the desire changes.
  */
+import { performance } from 'node:perf_hooks';
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { System } from '../system/system.js';
 import type { Component } from '../model/component.js';
-import { displayCommand, type KernelOp } from '../model/ops.js';
+import { displayCommand, type KernelOp, type RefusedOp } from '../model/ops.js';
 import { computeDelta, describeDelta, isEmptyDelta } from '../world/delta.js';
 import { emptyWorld, type WorldState } from '../world/state.js';
 import type { World } from '../world/world.js';
-import { desiredKernel, type RoutedUplink } from '../routing/desired.js';
 import { planKernel, type Plan } from '../routing/plan.js';
-import { selectionTable, uplinkTables } from '../routing/tables.js';
-import { linkFacts } from '../uplinks/facts.js';
 import type { UplinkManager } from '../uplinks/manager.js';
-import { firewallEnabled, type Firewall } from '../firewall/apply.js';
-import { unselectedSnat } from '../firewall/snat.js';
+import type { Firewall } from '../firewall/apply.js';
 import type { EventBus } from '../events/bus.js';
+import { Backoff } from '../reconcile/backoff.js';
+import type { ReconcileStatus, RunRecord } from '../reconcile/status.js';
+import { desired, type Desired } from '../reconcile/desired.js';
+import { Reasons } from '../reconcile/reasons.js';
 
 export interface ReconcilerDeps {
   system: System;
@@ -32,37 +50,38 @@ export interface ReconcilerDeps {
   /** Demand proxies: which are open (their routes), and replay once routes have switched. */
   demand?: { openProxies(): Map<string, string>; afterApply(routedDevs: ReadonlySet<string>): void };
   coalesceMs?: number;
+  /** The first retry after a refused op (doubling up to a ceiling of 30 s). */
   retryMs?: number;
   /** How long start() waits for the first runs to settle (default 5 s). */
   startSettleMs?: number;
 }
 
+const FIREWALL_OP = 'nft ruleset';
+const CONNTRACK_OP = 'conntrack release';
+
 export class Reconciler implements Component {
   readonly name = 'reconcile loop';
   private timer?: NodeJS.Timeout;
-  /** After a failed run; separate from `timer` so settle() does not wait on a failure that repeats. */
-  private retryTimer?: NodeJS.Timeout;
   private wakeTimer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private firewallRun?: Promise<void>;
-  private firewallAgain = false;
+  private snatRun?: Promise<void>;
   private again = false;
+  private firewallAgain = false;
   private last: WorldState = emptyWorld();
   private judged = false;
   private stopped = true;
+  private readonly reasons = new Reasons();
+  private backoff!: Backoff;
+  private lastRun?: RunRecord;
+  /** The SNAT release last done (selection and addresses). */
+  private snatDone?: Desired['snatRelease'];
   runs = 0;
-  /** The selection for which the other uplinks' SNAT flows were last released. */
-  private snatReleasedFor?: string;
-  private snatRun?: Promise<void>;
-  lastError?: string;
 
   constructor(private readonly d: ReconcilerDeps) {}
 
-  /**
-   * The first runs: settle() includes the firewall, then a run routes the proxies it armed.
-   * Bounded: a loop kept busy must not keep the control socket from coming up.
-   */
   async start(): Promise<void> {
+    this.backoff = new Backoff(this.d.retryMs);
     this.stopped = false;
     this.markDirty('start');
     await this.settle(this.d.startSettleMs ?? 5000);
@@ -71,14 +90,13 @@ export class Reconciler implements Component {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    clearTimeout(this.retryTimer);
     clearTimeout(this.wakeTimer);
     this.timer = undefined;
     await this.running;
     await this.firewallRun;
     await this.snatRun;
-    // A run that failed while we waited may have armed a retry: a stopped loop must never run again.
-    clearTimeout(this.retryTimer);
+    // A run that finished while we waited may have armed a wake: a stopped loop never runs again.
+    clearTimeout(this.wakeTimer);
   }
 
   /** After one full probe round has been judged, our unwanted routes and rules may be deleted. */
@@ -93,12 +111,26 @@ export class Reconciler implements Component {
     return this.judged;
   }
 
+  /** The first error of the ops that keep failing (status shows them all). */
+  get lastError(): string | undefined {
+    return this.backoff?.view()[0]?.error;
+  }
+
+  status(): ReconcileStatus {
+    const iso = (t: number) => new Date(t).toISOString();
+    return {
+      runs: this.runs, ...(this.lastRun ? { last: this.lastRun } : {}),
+      failing: (this.backoff?.view() ?? []).map((f) => ({ ...f, since: iso(f.since), nextAt: iso(f.nextAt) })),
+    };
+  }
+
   /**
    * `urgent` (a carrier change) skips the coalescing delay: traffic waits on it (a dead
    * link's flows, a dialed link's held packets), and it comes alone, not in a burst.
    */
-  markDirty(_reason: string, urgent = false): void {
+  markDirty(reason: string, urgent = false): void {
     if (this.stopped) return;
+    this.reasons.add(reason);
     if (this.running) {
       this.again = true;
       return;
@@ -121,38 +153,15 @@ export class Reconciler implements Component {
     }
   }
 
-  /**
-   * The firewall follows the routes without holding up the loop: its apply spawns nft several
-   * times (tens of ms), and a dialed link's held packets or a failover must not wait for
-   * that. Routing never depends on it: NAT and accounting match uplinks by name. A failed
-   * apply is retried like a failed run.
-   */
-  private kickFirewall(): void {
-    const fw = this.d.firewall;
-    if (!fw || this.firewallRun) {
-      if (this.firewallRun) this.firewallAgain = true;
-      return;
-    }
-    const armedBefore = [...fw.armedProxies()].join();
-    this.firewallRun = fw.ensure().catch((e) => this.failed(e, [])).finally(() => {
-      // Newly armed proxies may get their routes now.
-      if ([...fw.armedProxies()].join() !== armedBefore) this.markDirty('demand proxies armed');
-      this.firewallRun = undefined;
-      if (this.firewallAgain && !this.stopped) {
-        this.firewallAgain = false;
-        this.kickFirewall();
-      }
-    });
-  }
-
   private run(): void {
     this.timer = undefined;
     if (this.stopped) return;
-    this.running = this.once().catch((e) => this.failed(e, [])).finally(() => {
+    const reasons = this.reasons.take();
+    this.running = this.once(reasons).catch((e) => this.d.log.error({ err: e }, 'reconcile: run failed (a bug)')).finally(() => {
       this.running = undefined;
       if (this.again) {
         this.again = false;
-        this.markDirty('changed during run');
+        this.markDirty('changed during the run');
       }
     });
   }
@@ -170,96 +179,179 @@ export class Reconciler implements Component {
     }
   }
 
-  private failed(e: unknown, commands: string[]): void {
-    this.lastError = (e as Error).message;
-    this.d.log.error({ commands, error: this.lastError, stack: (e as Error).stack }, 'reconcile: failed; will retry');
-    this.d.bus.publish({ type: 'reconcile', commands, deferred: 0, error: this.lastError });
-    if (this.stopped) return;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.markDirty('retry after a failed run'), this.d.retryMs ?? 2000).unref();
+  /** The proxies that may carry a route: open, and with their notrack rules applied. */
+  private proxies(): Map<string, string> {
+    const armed = this.d.firewall?.armedProxies();
+    return new Map([...(this.d.demand?.openProxies() ?? [])].filter(([, dev]) => !armed || armed.has(dev)));
   }
 
-  private async once(): Promise<void> {
+  private async once(reasons: string[]): Promise<void> {
+    const t0 = performance.now();
     this.runs++;
-    const { log, bus, manager } = this.d;
+    const { manager } = this.d;
     const world = this.d.world.snapshot();
+    const stamp = this.d.world.stamp;
     this.logDelta(world);
     const cfg = this.d.config();
-    const k = cfg.control.kernel;
     const now = Date.now();
-    manager.evaluate(world, now);
-    const uplinks = this.routed(cfg, world);
-    const desired = desiredKernel(uplinks, manager.selection.order, selectionTable(k), k);
-    const plan = planKernel({ ...desired, world, protocol: k.route_protocol, judged: this.judged });
-    for (const c of plan.conflicts) log.warn(c);
-    try {
-      await this.sysctls(uplinks, cfg);
-      const selectionDevs = desired.routes.filter((r) => r.table === selectionTable(k) && r.family === 4 && r.gateway).map((r) => r.dev!);
-      const refused = await this.applyPlan(plan, selectionDevs);
-      // The firewall does not depend on routes: a refused route must not keep it (or a proxy's
-      // notrack rule) from being applied.
-      this.kickFirewall();
-      if (refused) throw refused;
-      if (plan.ops.length) {
-        const commands = plan.ops.map(displayCommand);
-        log.info({ commands, deferred: plan.deferred.length }, `reconcile: ${this.d.system.kind === 'dry-run' ? 'would apply' : 'applied'} ${commands.length} change(s)`);
-        bus.publish({ type: 'reconcile', commands, deferred: plan.deferred.length });
-      }
-      this.lastError = undefined;
-      this.releaseSnat(cfg);
-    } catch (e) {
-      this.failed(e, plan.ops.map(displayCommand));
-    }
+    const verdicts = manager.judge(world, now);
+    const want = desired(cfg, world, { ...verdicts, proxies: this.proxies() }, { now });
+    const plan = planKernel({ ...want.kernel, world, protocol: cfg.control.kernel.route_protocol, judged: this.judged });
+    for (const c of plan.conflicts) this.d.log.warn(c);
+    const sysctls = await this.applySysctls(want, now, stamp);
+    const { applied, throttled } = await this.applyPlan(plan, want, now, stamp);
+    manager.connect(want.connect, now);
+    this.kickFirewall(want, now, stamp);
+    this.releaseSnat(want, now, stamp);
     if (!this.judged && manager.allJudged()) this.setJudged();
-    this.scheduleWake(manager.nextWakeAt(now));
-  }
-
-  /**
-   * Addresses and new routes first: once they are in, a dialed link's held packets can go
-   * (make before break), before rules and deletions, and before the firewall (NAT and the
-   * keep-up accounting match uplinks by name; a re-render costs nft spawns). A refused op does
-   * not stop the others (like `ip -force`); the first refusal is returned. A link whose own
-   * selection route was refused gets no replay: its packets would go back into the proxy.
-   */
-  private async applyPlan({ ops, routesReady: cut }: Plan, selectionDevs: string[]): Promise<unknown> {
-    let refused: unknown;
-    if (cut) await this.d.system.apply(ops.slice(0, cut)).catch((e: unknown) => (refused = e));
-    const failed = refused === undefined ? [] : (refused as { failed?: KernelOp[] }).failed;
-    if (failed) {
-      const missing = new Set(failed.flatMap((o) => ('route' in o && o.route.dev ? [o.route.dev] : [])));
-      this.d.demand?.afterApply(new Set(selectionDevs.filter((d) => !missing.has(d))));
+    this.lastRun = { at: new Date(now).toISOString(), reasons, ops: applied.length + sysctls, throttled, durationMs: Math.round((performance.now() - t0) * 100) / 100 };
+    if (applied.length) {
+      const commands = applied.map(displayCommand);
+      const verb = this.d.system.kind === 'dry-run' ? 'would apply' : 'applied';
+      this.d.log.info({ commands, deferred: plan.deferred.length, reasons }, `reconcile: ${verb} ${commands.length} change(s)`);
+      this.d.bus.publish({ type: 'reconcile', commands, deferred: plan.deferred.length });
     }
-    if (cut < ops.length) await this.d.system.apply(ops.slice(cut)).catch((e: unknown) => (refused ??= e));
-    return refused;
+    this.scheduleWake([manager.nextWakeAt(now), this.backoff.nextAt()]);
+  }
+
+  /** Step 1. Best effort: a read-only /proc/sys (containers) must not stop routes from being applied. */
+  private async applySysctls(want: Desired, now: number, stamp: number): Promise<number> {
+    let n = 0;
+    for (const { key, value } of want.sysctls) {
+      const op = `sysctl ${key.replace(/\//g, '.')}=${value}`;
+      if (!this.backoff.allowed(op, now, stamp)) continue;
+      try {
+        if (await this.d.system.sysctl(key, value)) (n++, this.d.log.info(`set ${key.replace(/\//g, '.')}=${value}`));
+        this.cleared(op);
+      } catch (e) {
+        if (this.backoff.failed(op, (e as Error).message, now, stamp)) this.d.log.warn({ error: (e as Error).message }, `cannot ${op}; retrying with backoff`);
+      }
+    }
+    return n;
   }
 
   /**
-   * What the route planner needs of each configured uplink: facts and family health from the
-   * running uplink, or (an uplink a new config would add) the facts as the world shows them.
+   * Steps 2–4. Ops held back by a backoff are left out; a refused op does not stop the others
+   * (like `ip -force`). A link whose own selection route is missing gets no replay: its
+   * packets would go back into the proxy.
    */
-  private routed(cfg: Config, world: WorldState): RoutedUplink[] {
-    const tables = uplinkTables(cfg);
-    const armed = this.d.firewall?.armedProxies();
-    const proxies = new Map([...(this.d.demand?.openProxies() ?? [])].filter(([, dev]) => !armed || armed.has(dev)));
-    return Object.entries(cfg.uplinks).map(([name, ucfg], index) => {
-      const u = this.d.manager.uplinks.get(name);
-      const running = u && u.cfg.interface === ucfg.interface ? u : undefined;
-      return {
-        name, table: tables.get(name)!, index, dev: ucfg.interface, staticAddress: ucfg.address, proxyDev: proxies?.get(name),
-        facts: running?.facts ?? linkFacts(world, ucfg),
-        familyOk: running ? { 4: this.d.manager.familyOk(running, 4), 6: this.d.manager.familyOk(running, 6) } : undefined,
-      };
+  private async applyPlan(plan: Plan, want: Desired, now: number, stamp: number): Promise<{ applied: KernelOp[]; throttled: number }> {
+    const wanted = new Set(plan.ops.map(displayCommand));
+    this.backoff.retain((op) => wanted.has(op) || !op.startsWith('ip '));
+    const ok = (o: KernelOp) => this.backoff.allowed(displayCommand(o), now, stamp);
+    const first = plan.ops.slice(0, plan.routesReady);
+    const rest = plan.ops.slice(plan.routesReady);
+    const held = plan.ops.filter((o) => !ok(o));
+    const refused = await this.applyOps(first.filter(ok), now, stamp);
+    const missing = new Set([...held, ...refused].flatMap((o) => ('route' in o && o.route.dev ? [o.route.dev] : [])));
+    this.d.demand?.afterApply(new Set(want.selectionDevs.filter((d) => !missing.has(d))));
+    refused.push(...(await this.applyOps(rest.filter(ok), now, stamp)));
+    const applied = plan.ops.filter((o) => ok(o) && !refused.includes(o));
+    return { applied, throttled: held.length };
+  }
+
+  /** Applies ops; returns those refused, each failure recorded in the backoff (and logged once per error). */
+  private async applyOps(ops: KernelOp[], now: number, stamp: number): Promise<KernelOp[]> {
+    if (!ops.length) return [];
+    let refused: RefusedOp[] = [];
+    try {
+      await this.d.system.apply(ops);
+    } catch (e) {
+      const list = (e as { refused?: RefusedOp[] }).refused;
+      refused = list ?? ops.map((op) => ({ op, error: (e as Error).message }));
+    }
+    const bad = new Set(refused.map((r) => r.op));
+    for (const o of ops) if (!bad.has(o)) this.cleared(displayCommand(o));
+    for (const r of refused) {
+      const op = displayCommand(r.op);
+      if (this.backoff.failed(op, r.error, now, stamp)) {
+        this.d.log.error({ command: op, error: r.error }, `reconcile: the kernel refused ${op}: ${r.error}; retrying with backoff`);
+        this.d.bus.publish({ type: 'reconcile', commands: [op], deferred: 0, error: r.error });
+      }
+    }
+    return refused.map((r) => r.op);
+  }
+
+  /** An op that had failed works again: say so once. */
+  private cleared(op: string): void {
+    const f = this.backoff.cleared(op);
+    if (f) this.d.log.info({ op, failures: f.count }, `${op}: works again after ${f.count} failure(s)`);
+  }
+
+  /**
+   * Step 6: the firewall follows without holding up the loop: its apply spawns nft several
+   * times (tens of ms), and a dialed link's held packets or a failover must not wait for
+   * that. A refused ruleset is retried with backoff; newly armed proxies get their routes
+   * on the next run.
+   */
+  private kickFirewall(want: Desired, now: number, stamp: number): void {
+    const fw = this.d.firewall;
+    if (!fw) return;
+    if (this.firewallRun) {
+      this.firewallAgain = true;
+      return;
+    }
+    if (!this.backoff.allowed(FIREWALL_OP, now, stamp, want.firewall)) return;
+    const armedBefore = [...fw.armedProxies()].join();
+    this.firewallRun = fw.ensure(want.firewall).then(() => this.cleared(FIREWALL_OP), (e: unknown) => {
+      const error = (e as Error).message;
+      if (this.backoff.failed(FIREWALL_OP, error, now, stamp, want.firewall)) {
+        this.d.log.error({ error }, 'firewall: ruleset rejected; the running one stays; retrying with backoff');
+        this.d.bus.publish({ type: 'firewall', generation: fw.status().generation, ok: false, message: error });
+      }
+      this.scheduleWake([this.backoff.nextAt()]);
+    }).finally(() => {
+      this.firewallRun = undefined;
+      if ([...fw.armedProxies()].join() !== armedBefore) this.markDirty('demand proxies armed');
+      // The desire may have moved on while nft ran: look again.
+      if (this.firewallAgain) (this.firewallAgain = false, this.markDirty('firewall: apply what is wanted now'));
     });
+  }
+
+  /**
+   * Step 7: once routes point elsewhere, drop the conntrack entries pinned by SNAT to the
+   * uplinks that no longer carry traffic, so their flows start over through the selected one
+   * (firewall/snat.ts). It runs beside the loop (a big table's dump takes a while; failover
+   * must not wait); a failure is a warning retried with backoff: only those flows stay stuck.
+   */
+  private releaseSnat(want: Desired, now: number, stamp: number): void {
+    const job = want.snatRelease;
+    if (this.snatRun || !job || isDeepStrictEqual(job, this.snatDone) || !this.backoff.allowed(CONNTRACK_OP, now, stamp, job)) return;
+    const { addresses } = job;
+    this.snatRun = this.d.system.conntrackFlush(addresses).then((r) => {
+      this.snatDone = job;
+      this.cleared(CONNTRACK_OP);
+      const message = `released ${r.deleted} flow(s) pinned by SNAT to ${addresses.join(', ')} (of ${r.examined} tracked)`;
+      if (r.deleted) this.d.log.info({ addresses, ...r }, `conntrack: ${message}`);
+      this.d.bus.publish({ type: 'conntrack', addresses, deleted: r.deleted, examined: r.examined, ok: true, message });
+    }, (e: unknown) => {
+      const message = `could not release the flows pinned by SNAT to ${addresses.join(', ')}: ${(e as Error).message}; retrying`;
+      if (this.backoff.failed(CONNTRACK_OP, (e as Error).message, now, stamp, job)) {
+        this.d.log.warn({ addresses }, `conntrack: ${message}`);
+        this.d.bus.publish({ type: 'conntrack', addresses, deleted: 0, examined: 0, ok: false, message });
+      }
+      this.scheduleWake([this.backoff.nextAt()]);
+    }).finally(() => {
+      this.snatRun = undefined;
+      // The selection moved again meanwhile: its release is due now.
+      if (this.d.manager.selection.selected !== job.selected) this.markDirty('selection moved during a conntrack release');
+    });
+  }
+
+  /** Wakes the loop at the earliest of these (a failback delay ending, a backoff running out). */
+  private scheduleWake(times: (number | undefined)[]): void {
+    const at = Math.min(...times.filter((t): t is number => t !== undefined));
+    if (!Number.isFinite(at) || this.stopped) return;
+    clearTimeout(this.wakeTimer);
+    this.wakeTimer = setTimeout(() => this.markDirty(at === this.backoff.nextAt() ? 'retry after backoff' : 'failback delay over'), Math.max(0, at - Date.now() + 1)).unref();
   }
 
   /** The kernel ops a config would cause now, without applying them (`uplink plan`). */
   planFor(cfg: Config): string[] {
-    const k = cfg.control.kernel;
     const world = this.d.world.snapshot();
-    const names = Object.keys(cfg.uplinks);
-    const order = this.d.manager.selection.order.filter((n) => names.includes(n));
-    const desired = desiredKernel(this.routed(cfg, world), order, selectionTable(k), k);
-    return planKernel({ ...desired, world, protocol: k.route_protocol, judged: true }).ops.map(displayCommand);
+    const verdicts = { ...this.d.manager.verdicts(), proxies: this.proxies() };
+    const want = desired(cfg, world, verdicts, { now: Date.now() });
+    return planKernel({ ...want.kernel, world, protocol: cfg.control.kernel.route_protocol, judged: true }).ops.map(displayCommand);
   }
 
   /** `quit --teardown`, after stop(): removes every route and rule of ours (never a foreign one). */
@@ -274,60 +366,5 @@ export class Reconciler implements Component {
       this.d.log.error({ commands, error: (e as Error).message }, 'teardown: could not remove every route and rule');
     }
   }
-
-  /**
-   * Once routes point elsewhere, drop the conntrack entries pinned by SNAT to the uplinks that
-   * no longer carry traffic, so their flows start over through the selected one (firewall/snat.ts).
-   * With nothing selected they are left alone: their uplink may come back first.
-   * It runs beside the loop (a big table's dump takes a while; failover must not wait), and a
-   * failure is a warning that is retried: the routes are right, only those flows stay stuck.
-   */
-  private releaseSnat(cfg: Config): void {
-    const selected = this.d.manager.selection.selected;
-    if (this.snatRun || !selected || selected === this.snatReleasedFor || !firewallEnabled(cfg)) return;
-    const addresses = unselectedSnat(cfg, selected);
-    if (!addresses.length) {
-      this.snatReleasedFor = selected;
-      return;
-    }
-    this.snatRun = this.d.system.conntrackFlush(addresses).then((r) => {
-      this.snatReleasedFor = selected;
-      const message = `released ${r.deleted} flow(s) pinned by SNAT to ${addresses.join(', ')} (of ${r.examined} tracked)`;
-      if (r.deleted) this.d.log.info({ addresses, ...r }, `conntrack: ${message}`);
-      this.d.bus.publish({ type: 'conntrack', addresses, deleted: r.deleted, examined: r.examined, ok: true, message });
-    }, (e: unknown) => {
-      const message = `could not release the flows pinned by SNAT to ${addresses.join(', ')}: ${(e as Error).message}; retrying`;
-      this.d.log.warn({ addresses }, `conntrack: ${message}`);
-      this.d.bus.publish({ type: 'conntrack', addresses, deleted: 0, examined: 0, ok: false, message });
-      if (!this.stopped) setTimeout(() => this.markDirty('retry the conntrack release'), 5000).unref();
-    }).finally(() => {
-      this.snatRun = undefined;
-      // The selection moved again meanwhile: its release is due now.
-      if (this.d.manager.selection.selected !== selected) this.markDirty('selection moved during a conntrack release');
-    });
-  }
-
-  /** The kernel skips a carrier-less uplink's routes by itself only with this set (PLATFORM-NOTES.md). */
-  private async sysctls(uplinks: RoutedUplink[], cfg: Config): Promise<void> {
-    // A gateway with a LAN forwards; without one, forwarding is the admin's business.
-    if (cfg.lan.length) await this.setSysctl('net/ipv4/ip_forward', '1');
-    for (const u of uplinks) {
-      if (!u.facts.present) continue;
-      for (const fam of ['ipv4', 'ipv6']) await this.setSysctl(`net/${fam}/conf/${u.dev}/ignore_routes_with_linkdown`, '1');
-    }
-  }
-
-  /** Best effort: a read-only /proc/sys (containers) must not stop routes from being applied. */
-  private async setSysctl(key: string, value: string): Promise<void> {
-    try {
-      if (await this.d.system.sysctl(key, value)) this.d.log.info(`set ${key.replace(/\//g, '.')}=${value}`);
-    } catch (e) {
-      this.d.log.warn({ error: (e as Error).message }, `cannot set ${key.replace(/\//g, '.')}=${value}`);
-    }
-  }
-
-  private scheduleWake(at: number | undefined): void {
-    clearTimeout(this.wakeTimer);
-    if (at !== undefined && !this.stopped) this.wakeTimer = setTimeout(() => this.markDirty('failback delay over'), at - Date.now() + 1).unref();
-  }
 }
+

@@ -168,8 +168,7 @@ export class Demand implements Component {
     if (!u || !this.proxies.has(name)) {
       throw new UplinkError('USAGE', `"${name}" is not a demand uplink`, `demand uplinks: ${[...this.proxies.keys()].join(', ') || 'none'}`);
     }
-    u.demandOff = !on;
-    this.d.manager.persist();
+    this.d.manager.setDemandEnabled(name, on);
     const message = `${name}: dialing on demand ${on ? 'on' : 'off'}`;
     this.d.bus.publish({ type: 'demand', name, event: 'mode', message });
     return message;

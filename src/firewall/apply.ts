@@ -7,15 +7,15 @@
  * `nft flush ruleset` is undone within seconds, with a warning event.
  */
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { EventBus } from '../events/bus.js';
-import { ingressMark } from '../routing/desired.js';
 import type { System } from '../system/system.js';
 import type { Component } from '../model/component.js';
 import { readGeneration, renderRuleset, type FirewallInput } from './render.js';
+import { firewallEnabled, firewallInput } from './input.js';
 import { WAN_ADDRS4 } from './hairpin.js';
-import { demandProxies, demandRules } from '../config/demand.js';
 import { demandSet } from '../demand/nft.js';
 import { TABLE, type NftSetElement } from '../model/nft.js';
 
@@ -24,8 +24,8 @@ export interface FirewallDeps {
   log: Logger;
   bus: EventBus;
   config: () => Config;
-  /** The uplinks' IPv4 addresses now (hairpin forwards match them). */
-  wanAddrs4?: () => string[];
+  /** Our table was flushed or replaced by someone else: the reconcile loop must apply it again. */
+  onTampered?: (why: string) => void;
 }
 
 export interface FirewallStatus {
@@ -37,38 +37,16 @@ export interface FirewallStatus {
 
 const VERIFY_MS = 2000;
 
-export function firewallEnabled(cfg: Config): boolean {
-  const snat = Object.values(cfg.uplinks).some((u) => u.snat !== undefined);
-  const demand = Object.values(cfg.uplinks).some((u) => u.mode === 'demand');
-  return cfg.firewall.enabled ?? (cfg.lan.length > 0 || cfg.forwards.length > 0 || cfg.firewall.input.length > 0 || snat || demand);
-}
-
-/** Everything the ruleset depends on (pure). */
-export function firewallInput(cfg: Config, generation: number, wanAddrs4: string[] = []): FirewallInput {
-  const k = cfg.control.kernel;
-  return {
-    uplinks: Object.entries(cfg.uplinks).map(([name, u], index) => ({ name, iface: u.interface, mark: ingressMark(k, index), ...(u.snat ? { snat: u.snat } : {}) })),
-    zones: cfg.lan.map((l) => ({ iface: l.interface, zone: l.zone })),
-    forwards: cfg.forwards,
-    input: cfg.firewall.input,
-    mssClamp: cfg.firewall.mss_clamp,
-    fwmarkMask: k.fwmark_mask >>> 0,
-    generation,
-    wanAddrs4,
-    demand: {
-      uplinks: demandProxies(cfg).map((p) => ({ name: p.name, iface: p.uplinkIface, proxy: p.iface, idleMs: p.idleMs })),
-      rules: demandRules(cfg),
-      fwmarkMask: k.fwmark_mask >>> 0,
-    },
-  };
-}
+/** Two inputs render the same table unless they differ beyond the generation and the address set. */
+const shape = (i: FirewallInput): FirewallInput => ({ ...i, generation: 0, wanAddrs4: [] });
 
 export class Firewall implements Component {
   readonly name = 'firewall';
   private generation = 0;
-  private appliedKey?: string;
+  /** What the applied table was rendered from (its shape); undefined: nothing applied (or tampered with). */
+  private applied?: FirewallInput;
   /** The uplink addresses in the hairpin set now (they change without the rest of the table). */
-  private appliedAddrs?: string;
+  private appliedAddrs?: string[];
   /** Proxies whose notrack rules are in the applied ruleset: only these may carry a route. */
   private armed = new Set<string>();
   private handle?: number;
@@ -114,47 +92,44 @@ export class Firewall implements Component {
     if (firewallEnabled(cfg)) await this.d.system.nft(renderRuleset(firewallInput(cfg, this.generation + 1)), true);
   }
 
-  /** Called from every reconcile: applies only when the rendering differs from what was applied. */
-  async ensure(): Promise<void> {
-    await this.busy;
-    this.busy = this.apply(false);
+  /**
+   * From the reconcile loop: makes our table what `want` renders (undefined: no table of
+   * ours), calling nft only when that differs from what is applied. Rejects with nft's error;
+   * the loop retries with backoff.
+   */
+  async ensure(want: FirewallInput | undefined): Promise<void> {
+    await this.busy?.catch(() => undefined);
+    this.busy = want ? this.apply(want) : this.remove();
     return this.busy;
   }
 
-  private async apply(force: boolean): Promise<void> {
-    const cfg = this.d.config();
-    if (!firewallEnabled(cfg)) return this.remove();
-    const addrs = [...new Set(this.d.wanAddrs4?.() ?? [])].sort();
-    const key = JSON.stringify(firewallInput(cfg, 0, []));
-    const addrsKey = JSON.stringify(addrs);
-    if (!force && key === this.appliedKey) {
-      if (addrsKey !== this.appliedAddrs) await this.updateAddrs(addrs, addrsKey);
+  private async apply(want: FirewallInput): Promise<void> {
+    const addrs = [...new Set(want.wanAddrs4 ?? [])].sort();
+    if (this.applied && isDeepStrictEqual(shape(want), this.applied)) {
+      if (!isDeepStrictEqual(addrs, this.appliedAddrs)) await this.updateAddrs(addrs);
       return;
     }
     const generation = this.generation + 1;
+    const input = { ...want, generation, wanAddrs4: addrs };
     try {
-      const input = firewallInput(cfg, generation, addrs);
-      if (input.demand?.uplinks.length) input.demand.carry = await this.connectionSets(input.demand.uplinks.map((u) => demandSet(u.name)));
+      if (input.demand?.uplinks.length) input.demand = { ...input.demand, carry: await this.connectionSets(input.demand.uplinks.map((u) => demandSet(u.name))) };
       await this.d.system.nft(renderRuleset(input));
-      this.generation = generation;
-      this.armed = new Set(input.demand?.uplinks.map((u) => u.proxy) ?? []);
-      this.appliedKey = key;
-      this.appliedAddrs = addrsKey;
-      this.absent = false;
-      this.handle = await this.tableHandle();
-      this.lastApply = { at: new Date().toISOString(), ok: true };
-      this.d.log.info({ generation }, `firewall: ${this.d.system.kind === 'dry-run' ? 'would apply' : 'applied'} generation ${generation}`);
-      this.d.bus.publish({ type: 'firewall', generation, ok: true, message: `ruleset generation ${generation} applied` });
-      await this.warnForeignDrops();
-      // For `include` in /etc/nftables.conf: a `systemctl reload nftables` then brings our table back at once.
-      await this.d.system.nftSnapshot(TABLE, join(cfg.control.state_dir, 'uplinkd.nft')).catch((e) => this.d.log.warn({ err: e }, 'cannot write uplinkd.nft'));
     } catch (e) {
-      const error = (e as Error).message;
-      this.lastApply = { at: new Date().toISOString(), ok: false, error };
-      this.d.log.error({ error }, 'firewall: ruleset rejected; the running one stays');
-      this.d.bus.publish({ type: 'firewall', generation: this.generation, ok: false, message: error });
+      this.lastApply = { at: new Date().toISOString(), ok: false, error: (e as Error).message };
       throw e;
     }
+    this.generation = generation;
+    this.armed = new Set(input.demand?.uplinks.map((u) => u.proxy) ?? []);
+    this.applied = shape(want);
+    this.appliedAddrs = addrs;
+    this.absent = false;
+    this.handle = await this.tableHandle();
+    this.lastApply = { at: new Date().toISOString(), ok: true };
+    this.d.log.info({ generation }, `firewall: ${this.d.system.kind === 'dry-run' ? 'would apply' : 'applied'} generation ${generation}`);
+    this.d.bus.publish({ type: 'firewall', generation, ok: true, message: `ruleset generation ${generation} applied` });
+    await this.warnForeignDrops();
+    // For `include` in /etc/nftables.conf: a `systemctl reload nftables` then brings our table back at once.
+    await this.d.system.nftSnapshot(TABLE, join(this.d.config().control.state_dir, 'uplinkd.nft')).catch((e) => this.d.log.warn({ err: e }, 'cannot write uplinkd.nft'));
   }
 
   /**
@@ -177,10 +152,10 @@ export class Firewall implements Component {
    * hairpin set in place, atomically, instead of rebuilding the table. A rebuild would also
    * empty the demand connection sets just as a dialed link's first packets fill them.
    */
-  private async updateAddrs(addrs: string[], addrsKey: string): Promise<void> {
+  private async updateAddrs(addrs: string[]): Promise<void> {
     const set = { family: 'inet', table: TABLE, name: WAN_ADDRS4 };
     await this.d.system.nft({ nftables: [{ flush: { set } }, ...(addrs.length ? [{ add: { element: { ...set, elem: addrs } } }] : [])] });
-    this.appliedAddrs = addrsKey;
+    this.appliedAddrs = addrs;
     this.d.log.debug({ addrs }, 'firewall: uplink addresses updated in place');
   }
 
@@ -197,31 +172,33 @@ export class Firewall implements Component {
     return table?.handle;
   }
 
-  /** Our table must still be there, be the one we made, and carry our generation. */
+  /**
+   * Our table must still be there, be the one we made, and carry our generation. If not,
+   * the loop applies it again (through its backoff, so a refusing nft is no retry storm).
+   */
   private async verify(): Promise<void> {
     if (this.busy) await this.busy.catch(() => undefined);
-    if (!this.appliedKey || !firewallEnabled(this.d.config())) return;
+    if (!this.applied || !firewallEnabled(this.d.config())) return;
     const listing = await this.d.system.nftList(TABLE);
     const table = listing?.nftables.find((e) => 'table' in e)?.table as { handle?: number } | undefined;
     if (table && table.handle === this.handle && readGeneration(listing) === this.generation) return;
     const why = !table ? 'our table is gone (nft flush ruleset?)' : 'our table was replaced or changed by someone else';
-    this.d.log.warn(`firewall: ${why}; restoring generation ${this.generation + 1}`);
+    this.d.log.warn(`firewall: ${why}; restoring it`);
     this.d.bus.publish({ type: 'firewall', generation: this.generation, ok: false, message: `${why}; restoring` });
     this.restored++;
-    this.busy = this.apply(true).catch(() => undefined);
-    await this.busy;
+    this.applied = undefined;
+    this.d.onTampered?.(`firewall: ${why}`);
   }
 
   /** Firewall turned off, or `quit --teardown`: our table goes (it is ours by name); nothing else is touched. */
   async remove(): Promise<void> {
-    await this.busy?.catch(() => undefined);
-    if (this.appliedKey === undefined && this.absent) return;
-    if (this.appliedKey === undefined && !(await this.d.system.nftList(TABLE))) {
+    if (this.applied === undefined && this.absent) return;
+    if (this.applied === undefined && !(await this.d.system.nftList(TABLE))) {
       this.absent = true;
       return;
     }
     await this.d.system.nft({ nftables: [{ add: { table: { family: 'inet', name: TABLE } } }, { delete: { table: { family: 'inet', name: TABLE } } }] });
-    this.appliedKey = undefined;
+    this.applied = undefined;
     this.armed = new Set();
     this.absent = true;
     this.d.log.info('firewall: disabled; table inet uplinkd removed');

@@ -1,6 +1,6 @@
 /** The ruleset difference between two configs, item by item (pure; for `uplink plan`). */
 import type { Config } from '../config/schema.js';
-import { firewallEnabled, firewallInput } from './apply.js';
+import { firewallEnabled, firewallInput } from './input.js';
 import { renderTable } from './render.js';
 
 interface Item {

@@ -3,6 +3,7 @@
  * System and --dry-run print exactly these commands; the Linux System runs them
  * through `ip -4 -batch` / `ip -6 -batch` (batch lines take no family flag).
  */
+import { UplinkError } from '../errors.js';
 import type { Family, RouteInfo, RuleInfo } from './kernel.js';
 
 export interface RouteSpec {
@@ -91,4 +92,17 @@ export function specToRule(s: RuleSpec): RuleInfo {
     src: s.src, srcLen: s.src ? s.srcLen ?? (s.family === 4 ? 32 : 128) : 0, suppressPrefixlen: s.suppressPrefixlen ?? -1,
     ...(s.fwmark !== undefined ? { fwmark: s.fwmark, fwmask: s.fwmask ?? 0xffffffff } : {}),
   };
+}
+
+/** An op the kernel refused, and what it said. */
+export interface RefusedOp {
+  op: KernelOp;
+  error: string;
+}
+
+/** System.apply's rejection when some ops were refused: `refused` says which (the others were applied). */
+export class KernelRefused extends UplinkError {
+  constructor(readonly refused: RefusedOp[]) {
+    super('SYSTEM', `kernel refused: ${refused.map((r) => `${displayCommand(r.op)}: ${r.error}`).join('; ')}`, 'the next reconcile retries what is still missing');
+  }
 }

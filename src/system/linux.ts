@@ -14,7 +14,7 @@ import { UplinkError } from '../errors.js';
 import { LinuxKernelWatch } from './kernel-watch.js';
 import type { KernelWatch } from './kernel.js';
 import { applyRoute, applyRule } from './netlink/route-ops.js';
-import { batchLine, displayCommand, opFamily, type KernelOp } from '../model/ops.js';
+import { batchLine, KernelRefused, opFamily, type KernelOp, type RefusedOp } from '../model/ops.js';
 import { flushSnatFlows } from './conntrack/index.js';
 import { openTunReader, type TunHandle } from './tun/index.js';
 import { nftApply, nftListChains, nftListSet, nftListTable, nftListText } from './nft.js';
@@ -28,13 +28,6 @@ import type { Socket } from 'node:net';
 import type { RouteFilter } from '../model/kernel.js';
 
 const run = promisify(execFile);
-
-/** Some ops were refused; `failed` says which (the others were applied). */
-export class KernelRefused extends UplinkError {
-  constructor(message: string, readonly failed: KernelOp[]) {
-    super('SYSTEM', message, 'the next reconcile retries what is still missing');
-  }
-}
 
 /** The ifalias that marks a TUN as one of our demand proxies. */
 const PROXY_ALIAS = 'uplinkd demand proxy';
@@ -112,8 +105,7 @@ export class LinuxSystem implements System {
    * the first refusal is thrown at the end.
    */
   async apply(ops: KernelOp[]): Promise<void> {
-    const errors: string[] = [];
-    const failed: KernelOp[] = [];
+    const refused: RefusedOp[] = [];
     for (let i = 0; i < ops.length; ) {
       const direct = !('addr' in ops[i]!);
       let j = i;
@@ -122,25 +114,17 @@ export class LinuxSystem implements System {
       i = j;
       if (direct) {
         for (const o of seg) {
-          const err = 'route' in o ? applyRoute(o.op, o.route) : 'rule' in o ? applyRule(o.op, o.rule) : undefined;
-          if (err) {
-            errors.push(`${displayCommand(o)}: ${err}`);
-            failed.push(o);
-          }
+          const error = 'route' in o ? applyRoute(o.op, o.route) : 'rule' in o ? applyRule(o.op, o.rule) : undefined;
+          if (error) refused.push({ op: o, error });
         }
         continue;
       }
       for (const family of [4, 6] as const) {
-        const lines = seg.filter((o) => opFamily(o) === family).map(batchLine);
-        if (lines.length) {
-          await runBatch(family, lines).catch((e: Error) => {
-            errors.push(e.message);
-            failed.push(...seg.filter((o) => opFamily(o) === family));
-          });
-        }
+        const mine = seg.filter((o) => opFamily(o) === family);
+        if (mine.length) await runBatch(family, mine.map(batchLine)).catch((e: Error) => refused.push(...mine.map((op) => ({ op, error: e.message }))));
       }
     }
-    if (errors.length) throw new KernelRefused(`kernel refused: ${errors.join('; ')}`, failed);
+    if (refused.length) throw new KernelRefused(refused);
   }
 
   nft(batch: unknown, check = false): Promise<void> {

@@ -1,8 +1,8 @@
 /**
  * Runs every configured uplink: facts from the world, one pure check() per
- * uplink, transitions as events, drivers told what is wanted (level-triggered),
- * and the selection. Called from the reconcile loop; health rounds and driver
- * changes only mark the loop dirty.
+ * uplink, transitions as events, and the selection (judge); drivers are told what
+ * desired() wants (connect). Called from the reconcile loop; health rounds and
+ * driver changes only mark the loop dirty.
  */
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -15,6 +15,9 @@ import { CommandDriver } from './command.js';
 import { factsKey, linkFacts } from './facts.js';
 import { HealthChecker } from './health.js';
 import { loadState, saveState, type SavedState } from './persist.js';
+import { adminChange, type AdminAction } from './admin.js';
+import { UplinkError } from '../errors.js';
+import type { UplinkVerdict, Verdicts } from '../reconcile/desired.js';
 import type { Component } from '../model/component.js';
 import { check, isUsable } from './state.js';
 import { effectiveProbe, probeReady, thresholds, type Uplink } from './uplink.js';
@@ -30,7 +33,12 @@ export interface ManagerDeps {
 
 export class UplinkManager implements Component {
   readonly name = 'uplinks';
-  readonly uplinks = new Map<string, Uplink>();
+  /** Owned here: other modules read uplinks, and change them only through the methods below. */
+  private readonly all = new Map<string, Uplink>();
+
+  get uplinks(): ReadonlyMap<string, Readonly<Uplink>> {
+    return this.all;
+  }
   private prober?: ProbeRunner;
   forced?: string;
   selection: Selection = { order: [], reason: 'not evaluated yet' };
@@ -55,7 +63,7 @@ export class UplinkManager implements Component {
   async stop(): Promise<void> {
     // A dial that started since the last evaluation must be in the file, or the next daemon dials twice.
     this.persist();
-    await Promise.all([...this.uplinks.values()].map(async (u) => {
+    await Promise.all([...this.all.values()].map(async (u) => {
       await u.health.stop();
       await u.driver?.stop(false);
     }));
@@ -65,8 +73,8 @@ export class UplinkManager implements Component {
 
   /** `quit --teardown`, after stop(): hangs every connect process up and forgets the state file. */
   async teardown(): Promise<void> {
-    await Promise.all([...this.uplinks.values()].map((u) => u.driver?.stop(true)));
-    this.uplinks.clear();
+    await Promise.all([...this.all.values()].map((u) => u.driver?.stop(true)));
+    this.all.clear();
     await this.d.system.store.remove(this.d.stateFile);
   }
 
@@ -74,9 +82,9 @@ export class UplinkManager implements Component {
   sync(saved?: SavedState): void {
     const cfg = this.d.config();
     const tables = uplinkTables(cfg);
-    for (const u of this.uplinks.values()) if (!cfg.uplinks[u.name] || cfg.uplinks[u.name].interface !== u.cfg.interface) void this.remove(u, true);
+    for (const u of this.all.values()) if (!cfg.uplinks[u.name] || cfg.uplinks[u.name].interface !== u.cfg.interface) void this.remove(u, true);
     Object.entries(cfg.uplinks).forEach(([name, ucfg], index) => {
-      const have = this.uplinks.get(name);
+      const have = this.all.get(name);
       if (have && !!have.driver === !!ucfg.connect) {
         Object.assign(have, { index, table: tables.get(name)! });
         if (JSON.stringify(have.cfg) !== JSON.stringify(ucfg)) this.reconfigure(have, ucfg);
@@ -115,7 +123,7 @@ export class UplinkManager implements Component {
       if (saved?.dial) u.driver.restore(saved.dial);
       if (saved?.pid && saved.startTime) u.driver.adopt(saved.pid, saved.startTime);
     }
-    this.uplinks.set(name, u);
+    this.all.set(name, u);
     u.health.start();
   }
 
@@ -144,16 +152,20 @@ export class UplinkManager implements Component {
   }
 
   private async remove(u: Uplink, teardown: boolean): Promise<void> {
-    if (this.uplinks.get(u.name) === u) this.uplinks.delete(u.name);
+    if (this.all.get(u.name) === u) this.all.delete(u.name);
     await u.health.stop();
     await u.driver?.stop(teardown);
   }
 
-  /** One evaluation: facts → states → driver wishes → selection. Returns whether anything changed. */
-  evaluate(w: WorldState, now: number): boolean {
+  /**
+   * One judgement: facts from the world → one pure check() per uplink → transitions as
+   * events → the selection. The uplinks' runtime state is written here (and by the admin and
+   * demand methods below) alone; what it returns is plain data for desired().
+   */
+  judge(w: WorldState, now: number): Omit<Verdicts, 'proxies'> {
     const cfg = this.d.config();
     let changed = false;
-    for (const u of this.uplinks.values()) changed = this.evaluateOne(u, w, now, cfg) || changed;
+    for (const u of this.all.values()) changed = this.evaluateOne(u, w, now, cfg) || changed;
     const prev = this.selection.selected;
     this.selection = selectUplinks({ candidates: this.candidates(), forced: this.forced, current: prev, now });
     if (this.selection.selected !== prev) {
@@ -162,7 +174,54 @@ export class UplinkManager implements Component {
       this.d.bus.publish({ type: 'selection', selected: this.selection.selected, prev, reason: this.selection.reason });
     }
     if (changed) this.persist();
-    return changed;
+    return this.verdicts();
+  }
+
+  /** The last judgement, as plain data (`uplink plan` reads it without judging again). */
+  verdicts(): Omit<Verdicts, 'proxies'> {
+    const uplinks = new Map<string, UplinkVerdict>();
+    for (const u of this.all.values()) {
+      uplinks.set(u.name, {
+        iface: u.cfg.interface, facts: u.facts, familyOk: { 4: this.familyOk(u, 4), 6: this.familyOk(u, 6) },
+        adminDown: u.adminDown, adminBlocked: u.adminBlocked, dialRequested: u.dialRequested, demandWanted: u.demandWanted,
+      });
+    }
+    return { uplinks, order: this.selection.order, selected: this.selection.selected };
+  }
+
+  /** Tells each connect command's driver whether it should run (level-triggered; desired() decides). */
+  connect(want: ReadonlyMap<string, boolean>, now: number): void {
+    for (const u of this.all.values()) {
+      if (u.driver) u.driver.ensure(want.get(u.name) ?? false, now, u.hangupWhy ? 'idle' : 'admin');
+    }
+  }
+
+  /** `uplink up|down|force|block|unblock NAME`. */
+  admin(action: AdminAction, name: string): string {
+    const u = this.all.get(name);
+    if (!u) throw new UplinkError('UNKNOWN_UPLINK', `no uplink named "${name}"`, `configured uplinks: ${[...this.all.keys()].join(', ') || 'none'}`);
+    if (action === 'force') {
+      this.forced = name;
+      return `traffic pinned to ${name}`;
+    }
+    const c = adminChange(action);
+    Object.assign(u, c.set);
+    if (c.unblockDriver) u.driver?.unblock();
+    return `${name}: ${c.message}`;
+  }
+
+  /** `uplink unforce`. */
+  unforce(): string {
+    const was = this.forced;
+    this.forced = undefined;
+    return was ? `no longer pinned to ${was}; automatic selection` : 'automatic selection (nothing was forced)';
+  }
+
+  /** `uplink demand NAME on|off`: whether traffic may dial this demand uplink. */
+  setDemandEnabled(name: string, on: boolean): void {
+    const u = this.all.get(name);
+    if (u) u.demandOff = !on;
+    this.persist();
   }
 
   private evaluateOne(u: Uplink, w: WorldState, now: number, cfg: Config): boolean {
@@ -202,16 +261,9 @@ export class UplinkManager implements Component {
     // moment must still pass every round for its whole failback delay before it wins traffic back.
     const good = (u.state === 'up' && stats.failStreak === 0) || (keep && u.state !== 'degraded');
     u.goodSince = good ? u.goodSince ?? now : undefined;
-    if (drv) this.drive(u, drv, now);
+    if (drv && (u.state === 'up' || u.state === 'degraded')) drv.markUp();
+    if (drv && u.state === 'failed') drv.probeFailed();
     return changed;
-  }
-
-  private drive(u: Uplink, drv: CommandDriver, now: number): void {
-    if (u.state === 'up' || u.state === 'degraded') drv.markUp();
-    if (u.state === 'failed') drv.probeFailed();
-    const auto = u.cfg.mode === 'always' || u.cfg.mode === 'backup';
-    const demanded = u.cfg.mode === 'demand' && u.demandWanted;
-    drv.ensure(!u.adminDown && !u.adminBlocked && (auto || u.dialRequested || demanded), now, u.hangupWhy ? 'idle' : 'admin');
   }
 
   private transition(u: Uplink, state: Uplink['state'], reason: string, now: number): void {
@@ -229,7 +281,7 @@ export class UplinkManager implements Component {
    * (false: hang up through the driver, with no holdoff afterwards).
    */
   setDemand(name: string, want: boolean, why: 'traffic' | 'idle' | 'max_up'): void {
-    const u = this.uplinks.get(name);
+    const u = this.all.get(name);
     if (!u || u.demandWanted === want) return;
     u.demandWanted = want;
     u.hangupWhy = want ? undefined : why === 'traffic' ? undefined : why;
@@ -243,7 +295,7 @@ export class UplinkManager implements Component {
   }
 
   private candidates() {
-    return [...this.uplinks.values()].sort((a, b) => a.index - b.index).map((u) => ({
+    return [...this.all.values()].sort((a, b) => a.index - b.index).map((u) => ({
       name: u.name,
       // A manual (or not yet demand-driven) uplink takes part once the admin brought it up.
       mode: (u.cfg.mode === 'manual' || u.cfg.mode === 'demand') && (u.dialRequested || u.demandWanted) ? 'backup' as const : u.cfg.mode,
@@ -264,7 +316,7 @@ export class UplinkManager implements Component {
   /** When a held-back failback becomes due: the loop must look again then, not at the next probe round. */
   nextWakeAt(now: number): number | undefined {
     let at: number | undefined;
-    for (const u of this.uplinks.values()) {
+    for (const u of this.all.values()) {
       if (u.goodSince === undefined || u.name === this.selection.selected) continue;
       const due = u.goodSince + u.cfg.failback_delay;
       if (due > now && (at === undefined || due < at)) at = due;
@@ -274,12 +326,12 @@ export class UplinkManager implements Component {
 
   /** Every uplink that can be probed has finished a round (or was never probe-able). */
   allJudged(): boolean {
-    return [...this.uplinks.values()].every((u) => u.health.stats.rounds > 0 || !probeReady(u) || u.adminDown);
+    return [...this.all.values()].every((u) => u.health.stats.rounds > 0 || !probeReady(u) || u.adminDown);
   }
 
   persist(): void {
     const s: SavedState = { version: 1, selected: this.selection.selected, forced: this.forced, uplinks: {} };
-    for (const u of this.uplinks.values()) {
+    for (const u of this.all.values()) {
       s.uplinks[u.name] = {
         state: u.state, since: u.since, adminDown: u.adminDown, adminBlocked: u.adminBlocked, dialRequested: u.dialRequested,
         ...(u.demandWanted ? { demandWanted: true } : {}), ...(u.demandOff ? { demandOff: true } : {}),

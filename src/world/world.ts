@@ -12,6 +12,11 @@ export class World implements KernelSink {
   private routes = new Map<string, RouteInfo>();
   private rules = new Map<string, RuleInfo>();
   private foreignCounts: ForeignCounts = { ipv4: {}, ipv6: {} };
+  /**
+   * Moves on every change of what we store (links, addresses, routes, rules), not on foreign
+   * counts: an op refused against one stamp is retried at once against the next.
+   */
+  stamp = 0;
 
   constructor(private readonly onDirty: (reason: string, urgent?: boolean) => void) {}
 
@@ -20,15 +25,16 @@ export class World implements KernelSink {
     if (part.addrs) this.addrs = new Map(part.addrs.map((a) => [addrKey(a), a]));
     this.routes = new Map(part.routes.map((r) => [routeKey(r), r]));
     this.rules = new Map(part.rules.map((r) => [ruleKey(r), r]));
+    this.stamp++;
     this.onDirty(reason);
   }
 
   apply(events: KernelEvent[]): void {
-    let carrier = false;
+    const carrier: string[] = [];
     for (const e of events) {
       if (e.kind === 'link') {
         const before = this.links.get(e.link.index);
-        carrier ||= e.op === 'new' && !!before && before.carrier !== e.link.carrier;
+        if (e.op === 'new' && !!before && before.carrier !== e.link.carrier) carrier.push(e.link.name);
         this.applyLink(e.op, e.link);
       } else if (e.kind === 'addr') {
         if (e.op === 'new') this.addrs.set(addrKey(e.addr), e.addr);
@@ -39,7 +45,9 @@ export class World implements KernelSink {
       } else if (e.op === 'new') this.routes.set(routeKey(e.route), e.route);
       else this.routes.delete(routeKey(e.route));
     }
-    if (events.length) this.onDirty(`${events.length} kernel event(s)`, carrier);
+    if (!events.length) return;
+    this.stamp++;
+    this.onDirty(carrier.length ? `carrier change: ${carrier.join(', ')}` : `${events.length} kernel event(s)`, carrier.length > 0);
   }
 
   foreign(counts: ForeignCounts): void {

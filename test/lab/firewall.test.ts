@@ -4,10 +4,12 @@
  * way the connection came, or a BCP 38 ISP drops them), zone policy, foreign
  * tables untouched, our table restored after `nft flush ruleset`.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { labForTest, waitFor, type Lab, type Ns } from '../../src/lab/harness.js';
+import { labForTest, sleep, waitFor, type Lab, type Ns } from '../../src/lab/harness.js';
 import { startDaemon } from '../../src/lab/daemon.js';
 import { twoUplinkTopology, GW_WAN1, GW_WAN2, LAN_HOST, SERVER } from '../../src/lab/topology.js';
 import { routeDev, twoUplinkConfig } from './uplinks-lab.js';
@@ -130,5 +132,47 @@ test('without /etc/protocols (no netbase) the ruleset still applies and NAT work
   await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', { timeoutMs: 10_000, what: 'default via wan1' });
   await serve(topo.inet, SERVER, 8080);
   assert.equal(await ask(topo.lan, SERVER, 8080), GW_WAN1, 'the LAN is masqueraded');
+  assert.equal((await d.cli(['quit'])).code, 0);
+});
+
+test('nft refusing every ruleset: logged once, backed off, routing goes on, applied as soon as nft accepts again', async (t) => {
+  const lab: Lab = await labForTest(t);
+  const topo = await twoUplinkTopology(lab, { lanReturnVia: 'none' });
+  const nft = execFileSync('sh', ['-c', 'command -v nft'], { encoding: 'utf8' }).trim();
+  const flag = lab.tempFile('refuse', '');
+  const calls = lab.tempFile('calls', '');
+  // An `nft` first in the daemon's PATH that refuses every ruleset while the flag file exists.
+  const bin = join(dirname(flag), 'bin');
+  mkdirSync(bin);
+  writeFileSync(join(bin, 'nft'), `#!/bin/sh
+case " $* " in *" -f "*)
+  echo apply >> ${calls}
+  if [ -e ${flag} ]; then echo "Error: Could not process rule: refused by the lab" >&2; exit 1; fi;;
+esac
+exec ${nft} "$@"
+`, { mode: 0o755 });
+  const d = await startDaemon(lab, topo.gw, twoUplinkConfig({ extra: 'lan:\n  - { interface: lan0, zone: lan }\n' }), {
+    env: { PATH: `${bin}:${process.env.PATH}` },
+  });
+  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', { timeoutMs: 10_000, what: 'routing without a firewall' });
+  await sleep(3000); // 15 probe rounds on the fast profile, each a reconcile run
+  const applies = () => readFileSync(calls, 'utf8').split('\n').filter(Boolean).length;
+  const logged = () => d.proc.lines('stderr').filter((l) => l.includes('firewall: ruleset rejected')).length;
+  assert.equal(logged(), 1, 'the error is logged once');
+  assert.ok(applies() <= 4, `backed off: ${applies()} nft -f in 3 s`);
+  const s = await d.status();
+  const f = s.reconcile.failing.find((x) => x.op === 'nft ruleset');
+  assert.ok(f && f.count >= 2 && /refused by the lab/.test(f.error), JSON.stringify(s.reconcile.failing));
+  assert.equal(s.firewall.lastApply?.ok, false);
+  // Routing goes on: a dead ISP still fails over.
+  await topo.blackhole('isp1');
+  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan2', { timeoutMs: 5000, what: 'failover while nft refuses' });
+  rmSync(flag);
+  await waitFor(async () => (await d.status()).firewall.lastApply?.ok === true, { timeoutMs: 35_000, what: 'applied once nft accepts' });
+  assert.deepEqual((await d.status()).reconcile.failing, []);
+  assert.equal(logged(), 1, 'still logged once');
+  assert.ok(d.proc.lines('stderr').some((l) => l.includes('nft ruleset: works again after')));
+  await serve(topo.inet, SERVER, 8080);
+  assert.equal(await ask(topo.lan, SERVER, 8080), GW_WAN2, 'NAT works once the ruleset is in');
   assert.equal((await d.cli(['quit'])).code, 0);
 });

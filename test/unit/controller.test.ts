@@ -38,8 +38,8 @@ const until = async (what: string, fn: () => boolean, ms = 5000) => {
   }
 };
 
-async function started(system: FakeSystem) {
-  const ctl = new Controller({ configPath: 'test.yaml', config: parseConfigText(CONFIG, 'test.yaml'), system, log });
+async function started(system: FakeSystem, text = CONFIG, logger = log) {
+  const ctl = new Controller({ configPath: 'test.yaml', config: parseConfigText(text, 'test.yaml'), system, log: logger });
   await ctl.start();
   return ctl;
 }
@@ -132,4 +132,33 @@ test('controller on the fake System: a restart adopts; quit --teardown removes e
   assert.ok(removed.every((c) => / (route|rule) del /.test(c)));
   assert.equal(system.processes[1]!.running, false, 'the connect process was hung up');
   assert.equal(system.store.files.has('/fake/state/state.json'), false, 'the state file is gone');
+});
+
+test('controller on the fake System: a ruleset nft refuses is logged once, retried with backoff, and applied once nft accepts', async () => {
+  const system = machine();
+  system.kernel.links.set(4, link(4, 'lan0'));
+  system.nftReject = 'Error: Could not process rule: No such file or directory';
+  const lines: { msg: string }[] = [];
+  const logger = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+  const ctl = await started(system, `${CONFIG}lan:\n  - { interface: lan0, zone: lan }\n`, logger);
+  await until('routing goes on', () => system.commands.length >= FIRST_RUN.length);
+  const rejected = () => lines.filter((l) => l.msg.startsWith('firewall: ruleset rejected')).length;
+  await new Promise((r) => setTimeout(r, 1500)); // probe rounds every 200 ms: ~8 runs
+  assert.equal(rejected(), 1, 'logged once');
+  assert.ok(system.nftCalls <= 3, `backed off: ${system.nftCalls} nft calls in 1.5 s`);
+  const failing = ctl.status().reconcile.failing;
+  assert.deepEqual(failing.map((f) => [f.op, f.error]), [['nft ruleset', system.nftReject]]);
+  assert.ok(failing[0]!.count >= 1);
+  // A kernel event retries at once, whatever the backoff says.
+  const calls = system.nftCalls;
+  system.kernel.emit([{ kind: 'addr', op: 'new', addr: { family: 4, index: 4, address: '10.66.0.1', prefixlen: 24, scope: 0 } }]);
+  await until('a retry right after the event', () => system.nftCalls > calls, 500);
+  assert.equal(rejected(), 1, 'the same error is not logged again');
+  system.nftReject = undefined;
+  await until('applied once nft accepts', () => system.ruleset.table !== undefined, 31_000);
+  await until('no longer failing', () => ctl.status().reconcile.failing.length === 0);
+  assert.ok(lines.some((l) => /^nft ruleset: works again after \d+ failure\(s\)$/.test(l.msg)), 'the recovery is logged');
+  const last = ctl.status().reconcile.last!;
+  assert.ok(last.reasons.length > 0 && last.durationMs >= 0, JSON.stringify(last));
+  await ctl.stop('test');
 });

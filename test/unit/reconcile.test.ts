@@ -134,22 +134,21 @@ test('carrier loss takes an uplink out at once, without waiting for probes', asy
 test('force pins, unforce returns; block takes an uplink out', async (t) => {
   const { system, manager, rec } = await loop(t);
   await until('wan1 selected', () => selectionRoute(system, 100) === '198.51.100.1');
-  const { adminAction, unforce } = await import('../../src/uplinks/admin.js');
-  adminAction(manager, 'force', 'wan2');
+  manager.admin('force', 'wan2');
   rec.markDirty('force');
   await rec.settle();
   assert.equal(selectionRoute(system, 100), '203.0.113.1');
   assert.equal(selectionRoute(system, 101), undefined);
-  unforce(manager);
+  manager.unforce();
   rec.markDirty('unforce');
   await rec.settle();
   assert.equal(selectionRoute(system, 100), '198.51.100.1');
-  adminAction(manager, 'block', 'wan1');
+  manager.admin('block', 'wan1');
   rec.markDirty('block');
   await rec.settle();
   assert.equal(manager.uplinks.get('wan1')!.state, 'blocked');
   assert.equal(selectionRoute(system, 100), '203.0.113.1');
-  assert.throws(() => adminAction(manager, 'up', 'nope'), /no uplink named "nope"/);
+  assert.throws(() => manager.admin('up', 'nope'), /no uplink named "nope"/);
 });
 
 test('a restarted daemon adopts the judged state and deletes nothing before its first round', async (t) => {

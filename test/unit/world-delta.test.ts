@@ -51,7 +51,7 @@ test('World applies events, forgets a deleted link\'s addresses and routes, and 
   assert.equal(s.links.size, 1);
   assert.equal(s.addrs.size, 0);
   assert.equal(s.routes.size, 0);
-  assert.deepEqual(reasons, ['initial dump', '1 kernel event(s)', '1 kernel event(s)']);
+  assert.deepEqual(reasons, ['initial dump', 'carrier change: wan1', '1 kernel event(s)']);
   assert.ok(isEmptyDelta(computeDelta(emptyWorld(), emptyWorld())));
 });
 
