@@ -1,5 +1,5 @@
 /**
- * Errors are values with codes (DESIGN.md principle 6). The CLI prints
+ * Errors are values with codes (docs/architecture.md, principle 6). The CLI prints
  * `message` and `hint` for any UplinkError; anything else is a bug and gets a stack.
  */
 export type ErrorCode =

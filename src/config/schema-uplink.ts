@@ -12,7 +12,7 @@ export const probeSchema = z
     profile: z
       .enum(PROBE_PROFILE_NAMES)
       .optional()
-      .describe('Timing profile: fast (200ms interval, 150ms timeout, 3 misses: traffic moves within 1s), normal (2s/1s/3, the default: within 10s) or frugal (60s, re-checks after 2/4/8s, for metered links). Explicit keys override it.'),
+      .describe('Timing profile: fast (200ms interval, 150ms timeout, 3 misses: traffic moves within 1s), normal (2s/1s/3, the default: within 7s) or frugal (60s, re-checks after 2/4/8s, for metered links). Explicit keys override it.'),
     method: z
       .enum(PROBE_METHODS)
       .optional()

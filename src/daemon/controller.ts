@@ -6,8 +6,8 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
-import { loadConfigFile, parseConfigText } from '../config/load.js';
-import { diffRulesets } from '../firewall/diff.js';
+import { Offload } from '../offload/pool.js';
+import { renderRuleset, type FirewallInput } from '../firewall/render.js';
 import type { Config } from '../config/schema.js';
 import { ControlServer } from '../control/server.js';
 import { controlMethods } from '../control/methods.js';
@@ -25,6 +25,9 @@ import { stateFile } from '../uplinks/persist.js';
 import { EventBus } from '../events/bus.js';
 import { Reconciler } from './reconciler.js';
 import { VERSION } from './version.js';
+
+/** Rulesets with more forwards than this are rendered in the offload worker (1,000 take ~12 ms here). */
+const RENDER_INLINE_MAX = 200;
 
 export interface ControllerOptions {
   configPath: string;
@@ -50,6 +53,7 @@ export class Controller {
   /** In start order; stopped in reverse. Only those that started. */
   private started: Component[] = [];
   private stopping?: Promise<void>;
+  private readonly offload = new Offload();
   private readonly startedAt = new Date().toISOString();
 
   constructor(private readonly o: ControllerOptions) {}
@@ -85,7 +89,10 @@ export class Controller {
     const cfg = () => this.config;
     this.world = new World((reason, urgent) => this.reconciler?.markDirty(reason, urgent));
     this.manager = new UplinkManager({ config: cfg, system, bus: this.bus, log: log.child({ component: 'uplinks' }), stateFile: stateFile(ctl.state_dir), onDirty: (why) => this.reconciler?.markDirty(why) });
-    this.firewall = new Firewall({ system, log: log.child({ component: 'firewall' }), bus: this.bus, config: cfg, onTampered: (why) => this.reconciler?.markDirty(why) });
+    const offload = this.offload;
+    // A small ruleset renders in a few ms; a big one would hold up probing and failover.
+    const render = async (input: FirewallInput) => (input.forwards.length > RENDER_INLINE_MAX ? offload.renderRuleset(input) : renderRuleset(input));
+    this.firewall = new Firewall({ system, log: log.child({ component: 'firewall' }), bus: this.bus, config: cfg, render, onTampered: (why) => this.reconciler?.markDirty(why) });
     this.demand = new Demand({ system, log: log.child({ component: 'demand' }), bus: this.bus, config: cfg, manager: this.manager, world: this.world,
       onProxiesChanged: () => this.reconciler?.markDirty('demand proxies changed') });
     this.reconciler = new Reconciler({ system, world: this.world, manager: this.manager, firewall: this.firewall, demand: this.demand, bus: this.bus, log: log.child({ component: 'reconcile' }), config: cfg });
@@ -95,7 +102,8 @@ export class Controller {
     const world = this.world;
     const kernel: Component = { name: 'kernel watch', start: () => watch.start(world), stop: () => watch.stop() };
     this.server = new ControlServer(system, ctl.socket, controlMethods(this.api()));
-    return [kernel, this.manager, this.demand, this.reconciler, this.firewall, this.server];
+    const worker: Component = { name: 'offload worker', start: async () => undefined, stop: () => offload.close() };
+    return [worker, kernel, this.manager, this.demand, this.reconciler, this.firewall, this.server];
   }
 
   /**
@@ -132,7 +140,8 @@ export class Controller {
   async reload(): Promise<{ changed: boolean; message: string }> {
     let next: Config;
     try {
-      next = await loadConfigFile(this.o.configPath);
+      // In a worker: a big config takes seconds to validate, and failover must not wait for it.
+      next = await this.offload.loadConfig(this.o.configPath);
     } catch (e) {
       const msg = (e as Error).message;
       this.o.log.error({ error: msg }, 'reload rejected; keeping the running config');
@@ -186,8 +195,8 @@ export class Controller {
       unforce: () => this.admin(() => this.manager!.unforce()),
       demand: (name: string, on: boolean) => this.admin(() => this.demand!.setEnabled(name, on)),
       plan: async (text: string, file: string) => {
-        const next = parseConfigText(text, file);
-        return { against: 'running daemon', kernel: this.reconciler!.planFor(next), firewall: diffRulesets(this.config, next) };
+        const next = await this.offload.parseConfig(text, file);
+        return { against: 'running daemon', kernel: this.reconciler!.planFor(next), firewall: await this.offload.diffRulesets(this.config, next) };
       },
       quit: (teardown: boolean) => setImmediate(() => this.stopSafely(teardown ? 'quit --teardown requested' : 'quit requested', teardown)),
       subscribe: (fn: Parameters<EventBus['subscribe']>[0]) => this.bus.subscribe(fn),

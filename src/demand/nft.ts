@@ -2,7 +2,7 @@
  * The demand pieces of `table inet uplinkd` (pure), rendered with the rest of the firewall:
  *
  *   raw_pre / raw_out  packets headed into a proxy are not tracked, so the replayed copy
- *                      gets a fresh conntrack entry and NAT on the uplink (PLATFORM-NOTES trap)
+ *                      gets a fresh conntrack entry and NAT on the uplink (docs/platform-notes.md)
  *   demand_acct[_out]  diald's connection set in the kernel: traffic through a demand
  *                      uplink runs the rules (first match wins); accept/keepup matches put
  *                      the flow into set demand_<uplink> with the rule's timeout. The idle

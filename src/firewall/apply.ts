@@ -26,6 +26,8 @@ export interface FirewallDeps {
   config: () => Config;
   /** Our table was flushed or replaced by someone else: the reconcile loop must apply it again. */
   onTampered?: (why: string) => void;
+  /** Renders the nft batch (JSON text or data); the daemon sends big rulesets to a worker. Default: renderRuleset here. */
+  render?: (input: FirewallInput) => Promise<unknown>;
 }
 
 export interface FirewallStatus {
@@ -89,7 +91,7 @@ export class Firewall implements Component {
 
   /** Validates the ruleset a config would produce, without applying it (reload refuses what nft refuses). */
   async check(cfg: Config): Promise<void> {
-    if (firewallEnabled(cfg)) await this.d.system.nft(renderRuleset(firewallInput(cfg, this.generation + 1)), true);
+    if (firewallEnabled(cfg)) await this.d.system.nft(await this.render(firewallInput(cfg, this.generation + 1)), true);
   }
 
   /**
@@ -103,6 +105,10 @@ export class Firewall implements Component {
     return this.busy;
   }
 
+  private render(input: FirewallInput): Promise<unknown> {
+    return this.d.render ? this.d.render(input) : Promise.resolve(renderRuleset(input));
+  }
+
   private async apply(want: FirewallInput): Promise<void> {
     const addrs = [...new Set(want.wanAddrs4 ?? [])].sort();
     if (this.applied && isDeepStrictEqual(shape(want), this.applied)) {
@@ -113,7 +119,7 @@ export class Firewall implements Component {
     const input = { ...want, generation, wanAddrs4: addrs };
     try {
       if (input.demand?.uplinks.length) input.demand = { ...input.demand, carry: await this.connectionSets(input.demand.uplinks.map((u) => demandSet(u.name))) };
-      await this.d.system.nft(renderRuleset(input));
+      await this.d.system.nft(await this.render(input));
     } catch (e) {
       this.lastApply = { at: new Date().toISOString(), ok: false, error: (e as Error).message };
       throw e;

@@ -1,7 +1,7 @@
 /**
  * The firewall renderer (pure): FirewallInput → libnftables JSON for `nft -j -f FILE`.
  *
- * Everything lives in our own `table inet uplinkd` (DESIGN.md principle 4) and is replaced
+ * Everything lives in our own `table inet uplinkd` (docs/architecture.md, principle 4) and is replaced
  * atomically in one batch: add table (so the delete cannot fail), delete table, add table
  * with its contents. Base chains have policy accept: we never lock out traffic we do not
  * own; only what arrives on an uplink is dropped unless allowed.
@@ -12,7 +12,7 @@
  *               mark on replies from the LAN, so a fwmark rule routes them back out the
  *               uplink the connection came in on
  *   nat_pre     port forwards (DNAT), only for packets from the uplinks
- *   nat_post    SNAT to an uplink's fixed address (`snat`), else masquerade IPv4 out of every uplink, always (PLATFORM-NOTES: conntrack pins
+ *   nat_post    SNAT to an uplink's fixed address (`snat`), else masquerade IPv4 out of every uplink, always (docs/platform-notes.md: conntrack pins
  *               NAT at a flow's first packet); never into anything else
  *   forward     MSS clamp, established, DNATed, zone policy, wan → anything else dropped
  *   input       from the uplinks: established, ICMP, DHCPv6 replies, opened ports, drop

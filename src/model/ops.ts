@@ -37,7 +37,7 @@ export interface AddrSpec {
   dev: string;
 }
 
-/** `replace` is only ever planned for a route that is ours (PLATFORM-NOTES.md: replace deletes foreign routes). */
+/** `replace` is only ever planned for a route that is ours (docs/platform-notes.md: replace deletes foreign routes). */
 export type KernelOp =
   | { op: 'add' | 'del' | 'replace'; route: RouteSpec }
   | { op: 'add' | 'del'; rule: RuleSpec }

@@ -1,6 +1,6 @@
 /**
  * Desired routes and rules: a pure function of the uplinks' facts and the
- * selection (DESIGN.md "Routing and NAT, in the kernel"):
+ * selection (docs/uplinks.md, "What uplinkd puts in the kernel"):
  * - each uplink's table: its default route, and `unreachable default metric
  *   4294967295` so a lookup never falls through to another uplink;
  * - rules: `lookup main suppress_prefixlength 0` first (LAN and connected routes

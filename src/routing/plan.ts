@@ -1,7 +1,7 @@
 /**
  * Pure kernel planner: desired routes and rules vs what we observe, as ordered
  * ops. Only objects carrying our protocol number are ever deleted or replaced: a
- * foreign route with the same key is never touched (PLATFORM-NOTES.md: `ip route
+ * foreign route with the same key is never touched (docs/platform-notes.md: `ip route
  * replace` silently deletes foreign routes). Make before break: additions and
  * replacements come before deletions. Deletions wait until the first probe round
  * has been judged, so a restarted daemon adopts instead of tearing down.

@@ -77,7 +77,7 @@ export class DryRunSystem extends LinuxSystem {
 
   override async nft(batch: unknown, check = false): Promise<void> {
     if (check) return;
-    this.log.info({ nft: batch }, 'dry-run: would apply this nftables batch (nft -j -f)');
+    this.log.info({ nft: typeof batch === 'string' ? JSON.parse(batch) : batch }, 'dry-run: would apply this nftables batch (nft -j -f)');
     this.ruleset.apply(batch);
   }
 

@@ -8,7 +8,8 @@ export class NftMemory {
   readonly batches: unknown[] = [];
   table?: { nftables: Record<string, unknown>[] };
 
-  apply(batch: unknown): void {
+  apply(json: unknown): void {
+    const batch = typeof json === 'string' ? (JSON.parse(json) as unknown) : json;
     this.batches.push(batch);
     const items = (batch as { nftables: Record<string, unknown>[] }).nftables;
     // A batch that only updates a set (flush + add element) leaves the table as it is.

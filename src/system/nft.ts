@@ -1,6 +1,6 @@
 /**
  * nftables through `nft -j -f FILE`. A temp file, not stdin: `nft -f -` fails
- * with ENXIO when stdin is a Node child-process pipe (PLATFORM-NOTES.md).
+ * with ENXIO when stdin is a Node child-process pipe (docs/platform-notes.md).
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -11,12 +11,12 @@ import { UplinkError } from '../errors.js';
 
 const run = promisify(execFile);
 
-/** Applies (or with `check`, only validates) a JSON batch; nft applies a batch whole or not at all. */
+/** Applies (or with `check`, only validates) a JSON batch (data, or its JSON text); nft applies a batch whole or not at all. */
 export async function nftApply(batch: unknown, check = false): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'uplinkd-nft-'));
   const file = join(dir, 'ruleset.json');
   try {
-    await writeFile(file, JSON.stringify(batch));
+    await writeFile(file, typeof batch === 'string' ? batch : JSON.stringify(batch));
     await run('nft', [...(check ? ['-c'] : []), '-j', '-f', file], { maxBuffer: 64 << 20 });
   } catch (e) {
     const err = e as { stderr?: string; message: string; code?: string };

@@ -1,14 +1,14 @@
 /**
  * Process supervisor: one run of one command (an uplink's `connect`, later a job), in its own
- * process group, surviving daemon restarts (DESIGN.md principle 8, "Hitless restarts").
+ * process group, surviving daemon restarts (docs/architecture.md, principle 8: hitless restarts).
  *
  * - `start` spawns `/bin/sh -c COMMAND` detached (pgid = pid) and unref'd, with output
  *   appended to a log file we open — never a pipe, so a dying daemon cannot SIGPIPE it.
  * - `adopt` takes over a process a previous daemon left running (pid + start time from the
  *   state file); its exit is noticed by polling /proc, since it is not our child.
  * - When the main process dies by itself, the rest of its process group is killed (SIGTERM,
- *   then SIGKILL after the grace) before `exited` resolves (DESIGN.md: "a job whose main
- *   process dies has the rest of its process group killed before it restarts").
+ *   then SIGKILL after the grace) before `exited` resolves: nothing of a dead run lingers
+ *   when the next one starts.
  * - `stop` runs `disconnect` (bounded), then SIGTERM to the group, SIGKILL after the grace.
  *
  * Limitation (no cgroup v2 here): we track the process GROUP. A child's children stay in it

@@ -65,7 +65,7 @@ export interface System {
   apply(ops: KernelOp[]): Promise<void>;
   /** Sets a sysctl, key with slashes (net/ipv4/conf/wan1/ignore_routes_with_linkdown), if it differs; true when changed. */
   sysctl(key: string, value: string): Promise<boolean>;
-  /** Applies (or with `check`, only validates) an nftables JSON batch, whole or not at all. */
+  /** Applies (or with `check`, only validates) an nftables JSON batch (data, or its JSON text), whole or not at all. */
   nft(batch: unknown, check?: boolean): Promise<void>;
   /** `nft -j list table inet NAME`; undefined when there is no such table. */
   nftList(table: string): Promise<{ nftables: Record<string, unknown>[] } | undefined>;
@@ -79,7 +79,7 @@ export interface System {
   conntrackFlush(snatAddrs: string[]): Promise<CtFlushResult>;
   /**
    * Creates (or re-attaches to) a demand uplink's persistent TUN proxy, configured for
-   * replay (PLATFORM-NOTES.md traps: no IPv6 on it, a /32, rp_filter 2, accept_local, a
+   * replay (docs/platform-notes.md: no IPv6 on it, a /32, rp_filter 2, accept_local, a
    * long queue), and reads it in a worker thread.
    */
   openProxy(o: ProxyOptions): Promise<TunHandle>;

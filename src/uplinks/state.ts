@@ -93,7 +93,7 @@ export function check(i: CheckInput): Verdict {
   return { state: 'up', reason: `probes pass (${h.passStreak} in a row)` };
 }
 
-/** DESIGN.md: usable = up, degraded, or adopted at start and not yet judged; a command uplink is selectable once verifying. */
+/** docs/uplinks.md: usable = up, degraded, or adopted at start and not yet judged; a command uplink is selectable once verifying. */
 export function isUsable(state: UplinkState, o: { adopted: boolean; driver: 'interface' | 'command'; mode: string }): boolean {
   if (state === 'up' || state === 'degraded') return true;
   return state === 'verifying' && (o.adopted || o.driver === 'command' || o.mode === 'demand');

@@ -257,7 +257,7 @@ test('the source address picks the path: policy rule from addr2 lookup 100', asy
   await s.ip(['route', 'add', '198.51.100.0/24', 'via', '203.0.113.5']);
   await r1.ip(['route', 'add', '203.0.113.100/32', 'via', '203.0.113.2']);
   await r2.ip(['route', 'add', '203.0.113.100/32', 'via', '203.0.113.6']);
-  // a: main default via r1; uplink 2's table via r2, reached by source address (DESIGN.md).
+  // a: main default via r1; uplink 2's table via r2, reached by source address (docs/architecture.md).
   await a.ip(['route', 'add', 'default', 'via', '192.0.2.2']);
   await a.ip(['route', 'add', 'default', 'via', '198.51.100.2', 'dev', 'wan2', 'table', '100']);
   await a.ip(['route', 'add', 'unreachable', 'default', 'metric', '4294967295', 'table', '100']);

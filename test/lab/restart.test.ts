@@ -1,5 +1,5 @@
 /**
- * Hitless restarts (DESIGN.md principle 8): kill -9 and a new daemon never take
+ * Hitless restarts (docs/architecture.md, principle 8): kill -9 and a new daemon never take
  * the default route away; `quit --teardown` removes everything of ours and
  * nothing else.
  */

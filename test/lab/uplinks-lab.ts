@@ -10,7 +10,7 @@ export function twoUplinkConfig(o: { failback?: string; extra?: string; control?
 ${o.extra ?? ''}`;
 }
 
-/** The interface the kernel would send a packet to `dst` out of (DESIGN.md: judge by `ip route get`). */
+/** The interface the kernel would send a packet to `dst` out of (docs/uplinks.md: judge by `ip route get`). */
 export async function routeDev(ns: Ns, dst: string, from?: string): Promise<string | undefined> {
   const r = await ns.ip(['route', 'get', dst, ...(from ? ['from', from] : [])], { check: false });
   return /\bdev (\S+)/.exec(r.stdout)?.[1];

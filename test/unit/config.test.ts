@@ -15,7 +15,7 @@ import { UplinkError } from '../../src/errors.js';
 
 const example = (name: string): string => fileURLToPath(new URL(`../../../examples/${name}`, import.meta.url));
 
-test('examples/full.yaml (the DESIGN.md example) parses', async () => {
+test('examples/full.yaml (every section) parses', async () => {
   const cfg = await loadConfigFile(example('full.yaml'));
   assert.equal(cfg.control.socket, '/run/uplinkd/uplinkd.sock');
   assert.equal(cfg.control.http.listen, '127.0.0.1:8377');

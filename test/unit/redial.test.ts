@@ -1,6 +1,6 @@
 /**
  * Re-dial policy (src/uplinks/redial.ts), table-driven with literal inputs.
- * Pins DESIGN.md: `holdoff` applies after the peer or the driver hung up, never after an idle
+ * Pins docs/uplinks.md: `holdoff` applies after the peer or the driver hung up, never after an idle
  * hang-up; the minimum interval between dial starts defaults to 0; backoff doubles up to
  * max_backoff; `retries` counts re-dials after the first dial (omitted: re-dial forever).
  */

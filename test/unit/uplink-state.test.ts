@@ -1,6 +1,6 @@
 /**
  * The uplink state machine (src/uplinks/state.ts), table-driven with literal inputs.
- * Pins DESIGN.md "Semantics users rely on": usable = up, degraded, or adopted and not yet
+ * Pins docs/uplinks.md: usable = up, degraded, or adopted and not yet
  * judged; demand/command uplinks are selectable once verifying; an uplink that lost carrier is
  * never usable; hysteresis never delays leaving a dead uplink.
  */

@@ -1,7 +1,7 @@
 /**
  * Pure rtnetlink codec: turns netlink datagrams into typed objects and builds
  * dump requests. Written by hand because no maintained npm package decodes
- * rtnetlink without aborting the process on bad input (PLATFORM-NOTES.md).
+ * rtnetlink without aborting the process on bad input (docs/platform-notes.md).
  */
 import * as C from './constants.js';
 import type { AddrInfo, Family, LinkInfo, RouteInfo, RuleInfo } from '../../model/kernel.js';

@@ -1,6 +1,6 @@
 /**
  * Kernel-watch worker: owns two netlink sockets so a dump never competes with
- * the event stream (PLATFORM-NOTES.md: separate dump and event sockets). Foreign
+ * the event stream (docs/platform-notes.md: separate dump and event sockets). Foreign
  * routes are counted here and never cross to the main thread.
  */
 import { parentPort, workerData } from 'node:worker_threads';

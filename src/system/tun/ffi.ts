@@ -1,7 +1,7 @@
 /**
  * The TUN syscalls through koffi (Node has no ioctl). Opening, configuring and writing are
  * non-blocking and cheap, so they run on the main thread; only the poll+read loop lives
- * in a worker (PLATFORM-NOTES.md: a blocking read on libuv's pool stalls the daemon).
+ * in a worker (docs/platform-notes.md: a blocking read on libuv's pool stalls the daemon).
  */
 import koffi from 'koffi';
 import { close, libc, strerror } from '../libc.js';

@@ -1,6 +1,6 @@
 /**
  * Reads one TUN: poll(200 ms) + read through koffi, posting batches of packets to the main
- * thread (PLATFORM-NOTES.md measured 90–125k packets/s this way). The poll timeout is how
+ * thread (docs/platform-notes.md measured 90–125k packets/s this way). The poll timeout is how
  * soon a stop request is seen.
  */
 import { parentPort, workerData } from 'node:worker_threads';
