@@ -37,14 +37,19 @@ async function main(): Promise<void> {
   try {
     const topo = await demandTopology(lab);
     const stamps = lab.tempFile('linkup', '');
-    const cfg = demandConfig(topo, { idle: '1s', dialMs: 50 }).replace('ip link set dev wan0 up;', `ip link set dev wan0 up; date +%s%N >> ${stamps};`);
+    const cfg = demandConfig(topo, { idle: '1s', dialMs: 50 }).replace(
+      'ip link set dev wan0 up;',
+      `ip link set dev wan0 up; date +%s%N >> ${stamps};`,
+    );
     const d = await startDaemon(lab, topo.gw, cfg);
     const srv = topo.inet.spawn(process.execPath, ['-e', SERVER_JS]);
     await srv.waitForLine(/listening/);
     const viaProxy = async () => / dev dod-dsl /.test((await topo.gw.ip(['route', 'get', SERVER])).stdout);
-    const delays: number[] = [], peer: number[] = [];
+    const delays: number[] = [],
+      peer: number[] = [];
     const byKind: Record<'udp' | 'tcp', number[]> = { udp: [], tcp: [] };
-    let sent = 0, lost = 0;
+    let sent = 0,
+      lost = 0;
     for (let c = 0; c < cycles; c++) {
       await waitFor(viaProxy, { timeoutMs: 10_000, what: `idle hang-up before cycle ${c}` });
       const before = srv.lines('stdout').length;
@@ -53,10 +58,17 @@ async function main(): Promise<void> {
       if (udp) await topo.lan.exec([process.execPath, '-e', UDP(c, 5)]);
       else await topo.lan.exec([process.execPath, '-e', TCP], { check: false });
       sent += udp ? 5 : 1;
-      await waitFor(() => srv.lines('stdout').length >= before + (udp ? 5 : 1), { timeoutMs: 3000, what: 'delivery' }).catch(() => undefined);
+      await waitFor(() => srv.lines('stdout').length >= before + (udp ? 5 : 1), {
+        timeoutMs: 3000,
+        what: 'delivery',
+      }).catch(() => undefined);
       const got = srv.lines('stdout').slice(before);
       lost += Math.max(0, (udp ? 5 : 1) - got.length);
-      const up = readFileSync(stamps, 'utf8').trim().split('\n').filter(Boolean).map((l) => Number(BigInt(l) / 1000n) / 1000);
+      const up = readFileSync(stamps, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => Number(BigInt(l) / 1000n) / 1000);
       const linkUp = up[stampsBefore];
       const first = got[0] ? Number(got[0].split(' ').at(-1)) : undefined;
       // A SYN that was not replayed shows up as the kernel's retransmission, a second or more later.
@@ -69,20 +81,29 @@ async function main(): Promise<void> {
       if (udp) {
         const b2 = srv.lines('stdout').length;
         await topo.lan.exec([process.execPath, '-e', UDP(c + 100000, 1)]);
-        await waitFor(() => srv.lines('stdout').length > b2, { timeoutMs: 2000, what: 'fresh datagram' }).catch(() => undefined);
+        await waitFor(() => srv.lines('stdout').length > b2, { timeoutMs: 2000, what: 'fresh datagram' }).catch(
+          () => undefined,
+        );
         const l = srv.lines('stdout')[b2];
         if (l) peer.push(Number(l.split(' ')[2]) - Number(l.split(' ')[1]!.split(':')[2]));
       }
     }
     const st = (await d.status()).uplinks.find((u) => u.name === 'dsl')!;
-    console.log(JSON.stringify({
-      bench: 'demand', cycles, dials: st.dial?.attempts, packetsSent: sent, packetsLost: lost,
-      replayDelayMs: { p50: pct(delays, 50), p99: pct(delays, 99), max: pct(delays, 100), n: delays.length },
-      replayDelayUdpMs: { p50: pct(byKind.udp, 50), p99: pct(byKind.udp, 99) },
-      replayDelayTcpMs: { p50: pct(byKind.tcp, 50), p99: pct(byKind.tcp, 99) },
-      peerFreshOneWayMs: { p50: pct(peer, 50), p99: pct(peer, 99), n: peer.length },
-      queue: st.demand?.queue, goals: { packetsLost: 0, replayDelayP99Ms: 20 },
-    }));
+    console.log(
+      JSON.stringify({
+        bench: 'demand',
+        cycles,
+        dials: st.dial?.attempts,
+        packetsSent: sent,
+        packetsLost: lost,
+        replayDelayMs: { p50: pct(delays, 50), p99: pct(delays, 99), max: pct(delays, 100), n: delays.length },
+        replayDelayUdpMs: { p50: pct(byKind.udp, 50), p99: pct(byKind.udp, 99) },
+        replayDelayTcpMs: { p50: pct(byKind.tcp, 50), p99: pct(byKind.tcp, 99) },
+        peerFreshOneWayMs: { p50: pct(peer, 50), p99: pct(peer, 99), n: peer.length },
+        queue: st.demand?.queue,
+        goals: { packetsLost: 0, replayDelayP99Ms: 20 },
+      }),
+    );
   } finally {
     await lab.teardown();
   }

@@ -54,11 +54,14 @@ async function trial(topo: Topo, kind: Fault, seen: Seen[], onPrimary: () => boo
   await sleep(300 + Math.random() * 200); // fault at a random point of the probe cycle
   const from = seen.length;
   await (kind === 'blackhole' ? topo.blackhole('isp1') : topo.carrierDown('isp1'));
-  const moved = await waitFor(() => {
-    const gw = seen.slice(from).find((e) => e.stream === 'gw' && e.value === GW_WAN2);
-    const lan = seen.slice(from).find((e) => e.stream === 'lan' && e.value === '5001');
-    return gw && lan && { gw, lan };
-  }, { timeoutMs: 10_000, what: `${kind}: both streams on the backup` });
+  const moved = await waitFor(
+    () => {
+      const gw = seen.slice(from).find((e) => e.stream === 'gw' && e.value === GW_WAN2);
+      const lan = seen.slice(from).find((e) => e.stream === 'lan' && e.value === '5001');
+      return gw && lan && { gw, lan };
+    },
+    { timeoutMs: 10_000, what: `${kind}: both streams on the backup` },
+  );
   await (kind === 'blackhole' ? topo.unblackhole('isp1') : topo.carrierUp('isp1'));
   return { route: Number(moved.gw.t - moved.gw.prev) / 1e6, lan: Number(moved.lan.t - moved.lan.prev) / 1e6 };
 }
@@ -69,7 +72,9 @@ async function main() {
   try {
     const topo = await twoUplinkTopology(lab, { lanReturnVia: 'both' });
     // The backup ISP moves the LAN stream to port 5001, so the server sees which way it came.
-    await topo.isp2.nft(`table ip lab_mark {\n  chain pre { type nat hook prerouting priority -100; iifname "down" ip saddr ${LAN_NET} udp dport 5000 dnat to ${SERVER}:5001; }\n}\n`);
+    await topo.isp2.nft(
+      `table ip lab_mark {\n  chain pre { type nat hook prerouting priority -100; iifname "down" ip saddr ${LAN_NET} udp dport 5000 dnat to ${SERVER}:5001; }\n}\n`,
+    );
     const now = { gw: '', lan: '' } as Record<string, string>;
     const seen: Seen[] = [];
     topo.inet.spawn(process.execPath, ['-e', RECEIVER], {
@@ -78,7 +83,9 @@ async function main() {
           const e = JSON.parse(l) as { stream: string; value: string; t: string; prev: string };
           now[e.stream] = e.value;
           seen.push({ ...e, t: BigInt(e.t), prev: BigInt(e.prev) });
-        } catch { /* not ours */ }
+        } catch {
+          /* not ours */
+        }
       },
     });
     topo.gw.spawn(process.execPath, ['-e', SENDER]);
@@ -87,23 +94,35 @@ async function main() {
 
     const d = await startDaemon(lab, topo.gw, twoUplinkConfig({ failback: '0s' }));
     const ours: Record<Fault, Gaps> = { blackhole: { route: [], lan: [] }, carrier: { route: [], lan: [] } };
-    for (const kind of ['blackhole', 'carrier'] as const) for (let i = 0; i < trials; i++) add(ours[kind], await run(kind));
+    for (const kind of ['blackhole', 'carrier'] as const)
+      for (let i = 0; i < trials; i++) add(ours[kind], await run(kind));
     const watch = (await d.status()).watch;
     // The peer: the kernel alone (uplinkd's carrier fast path off), so the fast path's worth shows.
     await d.cli(['quit']);
-    await startDaemon(lab, topo.gw, twoUplinkConfig({ failback: '0s', control: 'control:\n  carrier_poll: 0\n' }), { controlYaml: true });
+    await startDaemon(lab, topo.gw, twoUplinkConfig({ failback: '0s', control: 'control:\n  carrier_poll: 0\n' }), {
+      controlYaml: true,
+    });
     const kernelOnly: Gaps = { route: [], lan: [] };
     for (let i = 0; i < trials; i++) add(kernelOnly, await run('carrier'));
-    console.log(JSON.stringify({
-      bench: 'failover', trials, profile: 'fast',
-      blackhole_route_p50_ms: pct(ours.blackhole.route, 50), blackhole_route_p99_ms: pct(ours.blackhole.route, 99),
-      blackhole_lan_p50_ms: pct(ours.blackhole.lan, 50), blackhole_lan_p99_ms: pct(ours.blackhole.lan, 99),
-      carrier_route_p50_ms: pct(ours.carrier.route, 50), carrier_route_p99_ms: pct(ours.carrier.route, 99),
-      carrier_lan_p50_ms: pct(ours.carrier.lan, 50), carrier_lan_p99_ms: pct(ours.carrier.lan, 99),
-      kernel_only_carrier_route_p50_ms: pct(kernelOnly.route, 50), kernel_only_carrier_route_p99_ms: pct(kernelOnly.route, 99),
-      goals: { blackhole_p99_ms: 1000, carrier_p99_ms: 20 },
-      watch,
-    }));
+    console.log(
+      JSON.stringify({
+        bench: 'failover',
+        trials,
+        profile: 'fast',
+        blackhole_route_p50_ms: pct(ours.blackhole.route, 50),
+        blackhole_route_p99_ms: pct(ours.blackhole.route, 99),
+        blackhole_lan_p50_ms: pct(ours.blackhole.lan, 50),
+        blackhole_lan_p99_ms: pct(ours.blackhole.lan, 99),
+        carrier_route_p50_ms: pct(ours.carrier.route, 50),
+        carrier_route_p99_ms: pct(ours.carrier.route, 99),
+        carrier_lan_p50_ms: pct(ours.carrier.lan, 50),
+        carrier_lan_p99_ms: pct(ours.carrier.lan, 99),
+        kernel_only_carrier_route_p50_ms: pct(kernelOnly.route, 50),
+        kernel_only_carrier_route_p99_ms: pct(kernelOnly.route, 99),
+        goals: { blackhole_p99_ms: 1000, carrier_p99_ms: 20 },
+        watch,
+      }),
+    );
   } finally {
     await lab.teardown();
   }

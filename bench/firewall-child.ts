@@ -9,9 +9,15 @@ import { nftApply } from '../src/system/nft.js';
 const forwards = Number(process.argv[2]);
 const runs = Number(process.argv[3]);
 const input = (generation: number): FirewallInput => ({
-  uplinks: [{ name: 'wan1', iface: 'wan1', mark: 0x10000 }, { name: 'wan2', iface: 'wan2', mark: 0x20000 }],
+  uplinks: [
+    { name: 'wan1', iface: 'wan1', mark: 0x10000 },
+    { name: 'wan2', iface: 'wan2', mark: 0x20000 },
+  ],
   zones: [{ iface: 'lan0', zone: 'lan' }],
-  forwards: Array.from({ length: forwards }, (_, i) => ({ proto: i % 2 ? 'udp' : 'tcp', port: 10000 + i, to: `10.77.${(i >> 8) & 255}.${i & 255}:80` }) as const),
+  forwards: Array.from(
+    { length: forwards },
+    (_, i) => ({ proto: i % 2 ? 'udp' : 'tcp', port: 10000 + i, to: `10.77.${(i >> 8) & 255}.${i & 255}:80` }) as const,
+  ),
   input: [{ proto: 'tcp', port: 22, from: ['192.0.2.0/24'] }],
   fwmarkMask: 0xff0000,
   generation,
@@ -31,9 +37,18 @@ for (let i = 1; i <= runs; i++) {
   execFileSync('nft', ['-j', '-f', file]);
   raw.push(performance.now() - t1);
 }
-const rules = JSON.parse(execFileSync('nft', ['-j', 'list', 'table', 'inet', 'uplinkd']).toString()).nftables.filter((e: object) => 'rule' in e).length;
-console.log(JSON.stringify({
-  bench: 'firewall', forwards, runs, rules_in_table: rules,
-  uplinkd_render_apply_median_ms: +median(ours).toFixed(1), raw_nft_median_ms: +median(raw).toFixed(1),
-  ratio: +(median(ours) / median(raw)).toFixed(2), goal_ratio: 1.2,
-}));
+const rules = JSON.parse(execFileSync('nft', ['-j', 'list', 'table', 'inet', 'uplinkd']).toString()).nftables.filter(
+  (e: object) => 'rule' in e,
+).length;
+console.log(
+  JSON.stringify({
+    bench: 'firewall',
+    forwards,
+    runs,
+    rules_in_table: rules,
+    uplinkd_render_apply_median_ms: +median(ours).toFixed(1),
+    raw_nft_median_ms: +median(raw).toFixed(1),
+    ratio: +(median(ours) / median(raw)).toFixed(2),
+    goal_ratio: 1.2,
+  }),
+);

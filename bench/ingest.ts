@@ -39,7 +39,12 @@ async function once(n: number) {
     let floodDone = 0;
     void flood.then(() => (floodDone = performance.now()));
     const lat: number[] = [];
-    let ours = 0, oursDoneAt = 0, lastChange = performance.now(), overruns = 0, resyncs = 0, count = 0;
+    let ours = 0,
+      oursDoneAt = 0,
+      lastChange = performance.now(),
+      overruns = 0,
+      resyncs = 0,
+      count = 0;
     while (!(oursDoneAt && ipDoneAt)) {
       const q = performance.now();
       const s = await d.status();
@@ -63,14 +68,23 @@ async function once(n: number) {
     const ipEps = ipLines / ((ipDoneAt - t0) / 1000);
     const ourEps = ours / ((oursDoneAt - t0) / 1000);
     const result = {
-      bench: 'ingest', n,
+      bench: 'ingest',
+      n,
       flood_s: +((floodDone - t0) / 1000).toFixed(2),
-      ip_monitor_events_per_s: Math.round(ipEps), ip_monitor_events: ipLines,
-      uplinkd_events_per_s: Math.round(ourEps), uplinkd_events: ours,
+      ip_monitor_events_per_s: Math.round(ipEps),
+      ip_monitor_events: ipLines,
+      uplinkd_events_per_s: Math.round(ourEps),
+      uplinkd_events: ours,
       ratio: +(ourEps / ipEps).toFixed(2),
-      uplinkd_peak_rss_mb: rssMb(d.proc.pid), ip_monitor_peak_rss_mb: rssMb(mon.pid),
-      rpc_p50_ms: +pct(lat, 50).toFixed(2), rpc_p99_ms: +pct(lat, 99).toFixed(2), rpc_calls: lat.length,
-      overruns, resyncs, foreign_count_during: count, foreign_count_after: after.foreignRoutes.ipv4['100'] ?? 0,
+      uplinkd_peak_rss_mb: rssMb(d.proc.pid),
+      ip_monitor_peak_rss_mb: rssMb(mon.pid),
+      rpc_p50_ms: +pct(lat, 50).toFixed(2),
+      rpc_p99_ms: +pct(lat, 99).toFixed(2),
+      rpc_calls: lat.length,
+      overruns,
+      resyncs,
+      foreign_count_during: count,
+      foreign_count_after: after.foreignRoutes.ipv4['100'] ?? 0,
     };
     console.log(JSON.stringify(result));
   } finally {
@@ -78,5 +92,8 @@ async function once(n: number) {
   }
 }
 
-const sizes = process.argv.slice(2).map(Number).filter((x) => x > 0);
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((x) => x > 0);
 for (const n of sizes.length ? sizes : [100_000, 1_000_000]) await once(n);

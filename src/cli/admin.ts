@@ -1,11 +1,11 @@
 /** `uplink up|down|force|block|unblock NAME` and `uplink unforce`: one RPC each, answered once the kernel reflects it. */
 import { rpc } from '../control/client.js';
 import { UsageError, usageLine } from './args.js';
-import type { Command, CommandContext } from './commands.js';
+import type { Command, CommandContext } from './args.js';
 
 /** Prints the daemon's answer: its message, or the whole reply with --json. */
 export function printReply(ctx: CommandContext, r: unknown): number {
-  console.log(ctx.json ? JSON.stringify(r) : (r as { message?: string })?.message ?? 'ok');
+  console.log(ctx.json ? JSON.stringify(r) : ((r as { message?: string })?.message ?? 'ok'));
   return 0;
 }
 
@@ -28,7 +28,12 @@ export const demandCommand: Command = {
   args: ['NAME', 'on|off'],
   async run(ctx) {
     const [name, mode] = ctx.args;
-    if (mode !== 'on' && mode !== 'off') throw new UsageError(`"${mode}" is neither on nor off`, 'uplink demand lte off', usageLine('demand', demandCommand));
+    if (mode !== 'on' && mode !== 'off')
+      throw new UsageError(
+        `"${mode}" is neither on nor off`,
+        'uplink demand lte off',
+        usageLine('demand', demandCommand),
+      );
     return printReply(ctx, await rpc(ctx.socket, 'demand', { name, on: mode === 'on' }));
   },
 };

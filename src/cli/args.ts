@@ -22,15 +22,35 @@ export interface CommandSpec {
   options?: Record<string, OptionSpec>;
 }
 
+export interface CommandContext {
+  socket: string;
+  /** `--json`: machine-readable output. */
+  json: boolean;
+  args: string[];
+  opts: Record<string, string | boolean | undefined>;
+}
+
+export interface Command extends CommandSpec {
+  run(ctx: CommandContext): Promise<number>;
+}
+
 export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
-  socket: { type: 'string', value: 'PATH', help: 'the daemon\'s control socket (default $UPLINKD_SOCKET or /run/uplinkd/uplinkd.sock)' },
+  socket: {
+    type: 'string',
+    value: 'PATH',
+    help: "the daemon's control socket (default $UPLINKD_SOCKET or /run/uplinkd/uplinkd.sock)",
+  },
   json: { type: 'boolean', help: 'machine-readable output where a command has it' },
   help: { type: 'boolean', help: 'show help' },
 };
 
 /** A USAGE error carries the usage line of the command it is about. */
 export class UsageError extends UplinkError {
-  constructor(message: string, hint: string | undefined, readonly usage: string) {
+  constructor(
+    message: string,
+    hint: string | undefined,
+    readonly usage: string,
+  ) {
     super('USAGE', message, hint);
   }
 }
@@ -46,7 +66,8 @@ export interface ParsedLine {
   version: boolean;
 }
 
-const optionText = (name: string, o: OptionSpec) => (o.type === 'string' ? `[--${name} ${o.value ?? 'VALUE'}]` : `[--${name}]`);
+const optionText = (name: string, o: OptionSpec) =>
+  o.type === 'string' ? `[--${name} ${o.value ?? 'VALUE'}]` : `[--${name}]`;
 
 export function usageLine(name: string, spec: CommandSpec): string {
   const opts = Object.entries(spec.options ?? {}).map(([n, o]) => optionText(n, o));
@@ -92,10 +113,17 @@ export function parseCommandLine(argv: string[], commands: Record<string, Comman
   const spec = name !== undefined && Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (name !== undefined && !spec) {
     const near = closest(name, Object.keys(commands));
-    throw new UsageError(`unknown command "${name}"`, near ? `did you mean "${near}"?` : 'uplink help lists the commands', topUsage);
+    throw new UsageError(
+      `unknown command "${name}"`,
+      near ? `did you mean "${near}"?` : 'uplink help lists the commands',
+      topUsage,
+    );
   }
   const usage = spec ? usageLine(name!, spec) : topUsage;
-  const options = { ...GLOBAL_OPTIONS, ...(spec ? spec.options : { version: { type: 'boolean', help: '' } as OptionSpec }) };
+  const options = {
+    ...GLOBAL_OPTIONS,
+    ...(spec ? spec.options : { version: { type: 'boolean', help: '' } as OptionSpec }),
+  };
   const rest = index < 0 ? argv : [...argv.slice(0, index), ...argv.slice(index + 1)];
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
@@ -103,11 +131,20 @@ export function parseCommandLine(argv: string[], commands: Record<string, Comman
     const config = Object.fromEntries(Object.entries(options).map(([n, o]) => [n, { type: o.type }]));
     ({ values, positionals } = parseArgs({ args: rest, options: config, strict: true, allowPositionals: true }));
   } catch (e) {
-    throw parseError(e, Object.keys(options).filter((k) => k !== 'version' || !spec), usage);
+    throw parseError(
+      e,
+      Object.keys(options).filter((k) => k !== 'version' || !spec),
+      usage,
+    );
   }
   const line: ParsedLine = {
-    command: name, args: positionals, opts: values, socket: values.socket as string | undefined,
-    json: values.json === true, help: values.help === true, version: values.version === true,
+    command: name,
+    args: positionals,
+    opts: values,
+    socket: values.socket as string | undefined,
+    json: values.json === true,
+    help: values.help === true,
+    version: values.version === true,
   };
   if (spec && !line.help) checkArity(spec, positionals, usage);
   return line;
@@ -115,12 +152,27 @@ export function parseCommandLine(argv: string[], commands: Record<string, Comman
 
 function checkArity(spec: CommandSpec, args: string[], usage: string): void {
   const all = spec.args ?? [];
-  if (args.length < required(spec)) throw new UsageError(`missing ${all.slice(args.length).filter((a) => !a.startsWith('[')).join(' ')}`, undefined, usage);
-  if (args.length > all.length) throw new UsageError(`unexpected argument "${args[all.length]}"`, all.length ? undefined : 'this command takes no arguments', usage);
+  if (args.length < required(spec))
+    throw new UsageError(
+      `missing ${all
+        .slice(args.length)
+        .filter((a) => !a.startsWith('['))
+        .join(' ')}`,
+      undefined,
+      usage,
+    );
+  if (args.length > all.length)
+    throw new UsageError(
+      `unexpected argument "${args[all.length]}"`,
+      all.length ? undefined : 'this command takes no arguments',
+      usage,
+    );
 }
 
 /** `uplink help COMMAND`: the usage line, the summary and each option. */
 export function commandHelp(name: string, spec: CommandSpec): string {
-  const rows = Object.entries({ ...spec.options, ...GLOBAL_OPTIONS }).map(([n, o]) => `  ${`--${n}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`.padEnd(18)} ${o.help}`);
+  const rows = Object.entries({ ...spec.options, ...GLOBAL_OPTIONS }).map(
+    ([n, o]) => `  ${`--${n}${o.type === 'string' ? ` ${o.value ?? 'VALUE'}` : ''}`.padEnd(18)} ${o.help}`,
+  );
   return `${usageLine(name, spec)}\n\n${spec.summary}\n\noptions:\n${rows.join('\n')}`;
 }

@@ -1,7 +1,7 @@
 /** `uplink check FILE`: validate a config offline; the interfaces need not exist. */
 import { loadConfigFile } from '../config/load.js';
 import { ConfigError } from '../config/errors.js';
-import type { Command } from './commands.js';
+import type { Command } from './args.js';
 
 export const check: Command = {
   summary: 'validate a config file (exit 1 with file:line:col errors)',
@@ -10,7 +10,11 @@ export const check: Command = {
     const file = args[0]!;
     try {
       const cfg = await loadConfigFile(file);
-      console.log(json ? JSON.stringify({ file, ok: true, uplinks: Object.keys(cfg.uplinks) }) : `${file}: ok (${Object.keys(cfg.uplinks).length} uplink(s))`);
+      console.log(
+        json
+          ? JSON.stringify({ file, ok: true, uplinks: Object.keys(cfg.uplinks) })
+          : `${file}: ok (${Object.keys(cfg.uplinks).length} uplink(s))`,
+      );
       return 0;
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;

@@ -1,6 +1,6 @@
 /** The command table: each command lives in its own module and declares its arguments. */
 import { adminCommand, demandCommand, unforceCommand } from './admin.js';
-import type { CommandSpec } from './args.js';
+import type { Command } from './args.js';
 import { check } from './check.js';
 import { demo } from './demo.js';
 import { monitor } from './monitor.js';
@@ -8,18 +8,6 @@ import { plan } from './plan.js';
 import { schema } from './schema.js';
 import { quit, reload } from './simple.js';
 import { status } from './status.js';
-
-export interface CommandContext {
-  socket: string;
-  /** `--json`: machine-readable output. */
-  json: boolean;
-  args: string[];
-  opts: Record<string, string | boolean | undefined>;
-}
-
-export interface Command extends CommandSpec {
-  run(ctx: CommandContext): Promise<number>;
-}
 
 export const COMMANDS: Record<string, Command> = {
   status,
@@ -37,7 +25,7 @@ export const COMMANDS: Record<string, Command> = {
   plan,
   schema,
   demo,
-  help: { summary: 'show the commands, or one command\'s options', args: ['[COMMAND]'], run: async () => 0 },
+  help: { summary: "show the commands, or one command's options", args: ['[COMMAND]'], run: async () => 0 },
 };
 
 export function usage(): string {

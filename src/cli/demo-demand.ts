@@ -21,10 +21,16 @@ export async function demandTour(lab: Lab): Promise<void> {
   console.log(`  the link is down; traffic to ${SERVER} goes to the proxy: ${await via()}`);
   say('the LAN client pings the internet server: the packet is held while the modem dials (1 s)');
   const ping = await topo.lan.exec(['ping', '-c1', '-W5', SERVER], { check: false });
-  console.log('  ' + (ping.stdout.split('\n').find((l) => l.includes('bytes from')) ?? 'no answer'));
-  console.log(formatStatus(await d.status()).split('\n').filter((l) => /dsl|demand|kept up|queue/.test(l)).join('\n'));
+  console.log(`  ${ping.stdout.split('\n').find((l) => l.includes('bytes from')) ?? 'no answer'}`);
+  console.log(
+    formatStatus(await d.status())
+      .split('\n')
+      .filter((l) => /dsl|demand|kept up|queue/.test(l))
+      .join('\n'),
+  );
   say('nothing more to send: the link idles out after 5 s and the proxy takes over again');
   await waitFor(async () => (await via()) === 'dod-dsl', { timeoutMs: 20_000, what: 'idle hang-up' });
-  for (const e of mon.events.filter((x) => x.type === 'demand' || x.type === 'uplink')) console.log('  ' + formatEvent(e));
+  for (const e of mon.events.filter((x) => x.type === 'demand' || x.type === 'uplink'))
+    console.log(`  ${formatEvent(e)}`);
   mon.close();
 }

@@ -10,7 +10,7 @@ import { Lab, sleep, waitFor } from '../lab/harness.js';
 import { labConfig, monitor, startDaemon } from '../lab/daemon.js';
 import { twoUplinkTopology, ISP1_DOWN, ISP2_DOWN, SERVER } from '../lab/topology.js';
 import type { DaemonEvent } from '../events/bus.js';
-import type { Command } from './commands.js';
+import type { Command } from './args.js';
 import { formatEvent } from './monitor.js';
 import { formatStatus } from './status.js';
 import { demandTour } from './demo-demand.js';
@@ -29,7 +29,8 @@ export const demo: Command = {
   summary: 'run uplinkd in a sandbox of network namespaces and show what it sees',
   options: { keep: { type: 'boolean', help: 'after the failover tour, keep the sandbox until Ctrl-C' } },
   async run({ opts }) {
-    if (process.getuid?.() !== 0) throw new UplinkError('USAGE', 'the demo creates network namespaces and needs root', 'run it as root (sudo)');
+    if (process.getuid?.() !== 0)
+      throw new UplinkError('USAGE', 'the demo creates network namespaces and needs root', 'run it as root (sudo)');
     const lab = await Lab.create();
     try {
       say(`building the sandbox: namespaces ${lab.prefix}-{gw,isp1,isp2,inet,lan}`);
@@ -39,8 +40,12 @@ export const demo: Command = {
       const d = await startDaemon(lab, topo.gw, '', { configFile });
       const mon = await monitor(d.socket);
       let shown = 0;
-      const flush = () => mon.events.slice(shown).forEach((e: DaemonEvent) => (console.log('  ' + formatEvent(e)), shown++));
-      await waitFor(async () => (await d.status()).selection.selected === 'wan1', { timeoutMs: 10_000, what: 'wan1 selected' });
+      const flush = () =>
+        mon.events.slice(shown).forEach((e: DaemonEvent) => (console.log(`  ${formatEvent(e)}`), shown++));
+      await waitFor(async () => (await d.status()).selection.selected === 'wan1', {
+        timeoutMs: 10_000,
+        what: 'wan1 selected',
+      });
       say(`uplinkd is running in ${topo.gw.name} (config ${configFile})`);
       console.log(formatStatus(await d.status()));
 
@@ -54,8 +59,16 @@ export const demo: Command = {
         flush();
         console.log(`  -> the gateway's traffic to ${SERVER} leaves through ${want} (${Date.now() - t0} ms)`);
       };
-      await step('the fiber ISP (isp1) dies silently: the cable stays up, packets vanish', () => topo.blackhole('isp1'), 'wan2');
-      await step('isp1 comes back: traffic returns after 5 good probe rounds and the failback delay', () => topo.unblackhole('isp1'), 'wan1');
+      await step(
+        'the fiber ISP (isp1) dies silently: the cable stays up, packets vanish',
+        () => topo.blackhole('isp1'),
+        'wan2',
+      );
+      await step(
+        'isp1 comes back: traffic returns after 5 good probe rounds and the failback delay',
+        () => topo.unblackhole('isp1'),
+        'wan1',
+      );
       await step('someone pulls the cable of wan1: carrier lost', () => topo.carrierDown('isp1'), 'wan2');
       await step('the cable is back', () => topo.carrierUp('isp1'), 'wan1');
       console.log(formatStatus(await d.status()));

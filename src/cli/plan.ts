@@ -8,7 +8,7 @@ import { rpc } from '../control/client.js';
 import { checkConfigText } from '../config/load.js';
 import { UplinkError, isUplinkError } from '../errors.js';
 import { diffRulesets } from '../firewall/diff.js';
-import type { Command } from './commands.js';
+import type { Command } from './args.js';
 
 export interface PlanResult {
   against: 'running daemon' | 'empty system';
@@ -26,7 +26,8 @@ export const plan: Command = {
     });
     const { config, problems } = checkConfigText(text, file);
     if (!config) {
-      for (const p of problems) console.error(`${p.file}:${p.line}:${p.column} ${p.path}: ${p.message}${p.hint ? ` — ${p.hint}` : ''}`);
+      for (const p of problems)
+        console.error(`${p.file}:${p.line}:${p.column} ${p.path}: ${p.message}${p.hint ? ` — ${p.hint}` : ''}`);
       return 1;
     }
     let result: PlanResult;
@@ -38,11 +39,13 @@ export const plan: Command = {
     }
     if (json) return (console.log(JSON.stringify(result, null, 2)), 0);
     console.log(`plan for ${file}, against the ${result.against}:`);
-    if (result.against === 'empty system') console.log('  (routes and rules depend on the live interfaces: start uplinkd to see them)');
+    if (result.against === 'empty system')
+      console.log('  (routes and rules depend on the live interfaces: start uplinkd to see them)');
     for (const c of result.kernel) console.log(`  ${c}`);
     for (const l of result.firewall.removed) console.log(`  - nft ${l}`);
     for (const l of result.firewall.added) console.log(`  + nft ${l}`);
-    if (!result.kernel.length && !result.firewall.added.length && !result.firewall.removed.length) console.log('  no changes');
+    if (!result.kernel.length && !result.firewall.added.length && !result.firewall.removed.length)
+      console.log('  no changes');
     return 0;
   },
 };

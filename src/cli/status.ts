@@ -1,7 +1,7 @@
 /** `uplink status [--json]`. */
 import { rpc } from '../control/client.js';
 import type { Status } from '../control/status.js';
-import type { Command } from './commands.js';
+import type { Command } from './args.js';
 
 const yes = (b: boolean) => (b ? 'yes' : 'no');
 
@@ -16,49 +16,75 @@ function formatUplink(u: Status['uplinks'][number]): string[] {
   ];
   if (u.probe) {
     const p = u.probe;
-    lines.push(`    probes: ${p.rounds} rounds, rtt last ${ms(p.rttMs.last)} avg ${ms(p.rttMs.avg)} jitter ${ms(p.rttMs.jitter)}, loss ${p.lossPct ?? 0}%`);
+    lines.push(
+      `    probes: ${p.rounds} rounds, rtt last ${ms(p.rttMs.last)} avg ${ms(p.rttMs.avg)} jitter ${ms(p.rttMs.jitter)}, loss ${p.lossPct ?? 0}%`,
+    );
   }
   const dm = u.demand;
   if (dm) {
     const q = dm.queue;
-    lines.push(`    demand ${dm.enabled ? 'on' : 'off'} via ${dm.proxy}; last dial for: ${dm.lastTrigger ? `${dm.lastTrigger.packet} (rule "${dm.lastTrigger.rule}") at ${dm.lastTrigger.at}` : 'none yet'}`);
-    lines.push(`    kept up by: ${dm.keptUpBy.length ? dm.keptUpBy.map((k) => `${k.flow} (${Math.round((k.expiresInMs ?? 0) / 1000)}s)`).join(', ') : 'nothing'}`);
-    lines.push(`    queue: ${q.packets} held (${q.bytes} B), ${q.replayed} replayed, ${q.droppedFull} dropped (full), ${q.droppedAge} dropped (age), ${q.ignored} ignored`);
+    lines.push(
+      `    demand ${dm.enabled ? 'on' : 'off'} via ${dm.proxy}; last dial for: ${dm.lastTrigger ? `${dm.lastTrigger.packet} (rule "${dm.lastTrigger.rule}") at ${dm.lastTrigger.at}` : 'none yet'}`,
+    );
+    lines.push(
+      `    kept up by: ${dm.keptUpBy.length ? dm.keptUpBy.map((k) => `${k.flow} (${Math.round((k.expiresInMs ?? 0) / 1000)}s)`).join(', ') : 'nothing'}`,
+    );
+    lines.push(
+      `    queue: ${q.packets} held (${q.bytes} B), ${q.replayed} replayed, ${q.droppedFull} dropped (full), ${q.droppedAge} dropped (age), ${q.ignored} ignored`,
+    );
   }
-  if (u.dial) lines.push(`    dials: ${u.dial.attempts} (failed in a row: ${u.dial.failures})${u.dial.pid ? `, pid ${u.dial.pid}` : ''}${u.dial.nextDialAt ? `, next ${u.dial.nextDialAt}` : ''}${u.dial.gaveUp ? `, ${u.dial.gaveUp}` : ''}`);
+  if (u.dial)
+    lines.push(
+      `    dials: ${u.dial.attempts} (failed in a row: ${u.dial.failures})${u.dial.pid ? `, pid ${u.dial.pid}` : ''}${u.dial.nextDialAt ? `, next ${u.dial.nextDialAt}` : ''}${u.dial.gaveUp ? `, ${u.dial.gaveUp}` : ''}`,
+    );
   return lines;
 }
 
 export function formatStatus(s: Status): string {
   const out: string[] = [];
-  out.push(`uplinkd ${s.daemon.version} pid ${s.daemon.pid} since ${s.daemon.startedAt} (${s.daemon.system}), config ${s.daemon.config}`);
+  out.push(
+    `uplinkd ${s.daemon.version} pid ${s.daemon.pid} since ${s.daemon.startedAt} (${s.daemon.system}), config ${s.daemon.config}`,
+  );
   const r = s.reconcile;
-  if (r.last) out.push(`reconcile: ${r.runs} runs; the last applied ${r.last.ops} op(s) in ${r.last.durationMs} ms (${r.last.reasons.join(', ') || 'no reason recorded'})`);
-  for (const f of r.failing) out.push(`  FAILING ${f.op}: ${f.error} (${f.count}x since ${f.since}; next try ${f.nextAt})`);
+  if (r.last)
+    out.push(
+      `reconcile: ${r.runs} runs; the last applied ${r.last.ops} op(s) in ${r.last.durationMs} ms (${r.last.reasons.join(', ') || 'no reason recorded'})`,
+    );
+  for (const f of r.failing)
+    out.push(`  FAILING ${f.op}: ${f.error} (${f.count}x since ${f.since}; next try ${f.nextAt})`);
   const sel = s.selection;
   out.push('', `UPLINKS  selected: ${sel.selected ?? 'none'}${sel.forced ? ` (forced)` : ''} — ${sel.reason}`);
   if (!s.uplinks.length) out.push('  (none configured)');
   for (const u of s.uplinks) out.push(...formatUplink(u));
   out.push('', 'LINKS');
   for (const l of s.links) {
-    out.push(`  ${String(l.index).padStart(3)} ${l.name.padEnd(15)} ${(l.up ? 'UP' : 'DOWN').padEnd(5)} carrier ${yes(l.carrier).padEnd(3)} mtu ${String(l.mtu).padEnd(6)} ${l.addresses.join(' ')}`);
+    out.push(
+      `  ${String(l.index).padStart(3)} ${l.name.padEnd(15)} ${(l.up ? 'UP' : 'DOWN').padEnd(5)} carrier ${yes(l.carrier).padEnd(3)} mtu ${String(l.mtu).padEnd(6)} ${l.addresses.join(' ')}`,
+    );
   }
   out.push('', 'DEFAULT ROUTES');
   if (!s.defaultRoutes.length) out.push('  (none)');
   for (const r of s.defaultRoutes) {
     const via = r.via ? ` via ${r.via}` : '';
     const dev = r.dev ? ` dev ${r.dev}` : '';
-    out.push(`  ipv${r.family} ${r.type === 'unicast' ? '' : r.type + ' '}default${via}${dev} table ${r.table} proto ${r.protocol} metric ${r.metric}${r.linkdown ? ' linkdown' : ''}`);
+    out.push(
+      `  ipv${r.family} ${r.type === 'unicast' ? '' : `${r.type} `}default${via}${dev} table ${r.table} proto ${r.protocol} metric ${r.metric}${r.linkdown ? ' linkdown' : ''}`,
+    );
   }
   out.push('', `FOREIGN ROUTES (counted, not stored): ${s.foreignRoutes.total}`);
   for (const fam of ['ipv4', 'ipv6'] as const) {
-    const t = Object.entries(s.foreignRoutes[fam]).map(([k, v]) => `table ${k}: ${v}`).join(', ');
+    const t = Object.entries(s.foreignRoutes[fam])
+      .map(([k, v]) => `table ${k}: ${v}`)
+      .join(', ');
     if (t) out.push(`  ${fam}: ${t}`);
   }
   const fw = s.firewall;
-  out.push('', fw.enabled
-    ? `FIREWALL table inet uplinkd, generation ${fw.generation}${fw.lastApply ? `, last apply ${fw.lastApply.ok ? 'ok' : `FAILED: ${fw.lastApply.error}`} at ${fw.lastApply.at}` : ''}${fw.restored ? `, restored ${fw.restored}x after tampering` : ''}`
-    : 'FIREWALL off (no lan, forwards or firewall.input configured)');
+  out.push(
+    '',
+    fw.enabled
+      ? `FIREWALL table inet uplinkd, generation ${fw.generation}${fw.lastApply ? `, last apply ${fw.lastApply.ok ? 'ok' : `FAILED: ${fw.lastApply.error}`} at ${fw.lastApply.at}` : ''}${fw.restored ? `, restored ${fw.restored}x after tampering` : ''}`
+      : 'FIREWALL off (no lan, forwards or firewall.input configured)',
+  );
   out.push('', `netlink: ${s.watch.messages} messages, ${s.watch.overruns} overruns, ${s.watch.resyncs} resyncs`);
   return out.join('\n');
 }

@@ -6,7 +6,7 @@
 import type { z } from 'zod';
 import { closest, hinted, splitHint } from './errors.js';
 import { checkProbeTarget, PROBE_METHODS, type ProbeMethod } from './probe.js';
-import { defaultProxyAddress, defaultProxyName } from './demand.js';
+import { defaultProxyAddress, defaultProxyName } from './demand-defaults.js';
 
 type Path = (string | number)[];
 type Ctx = z.core.$RefinementCtx<unknown>;
@@ -34,85 +34,122 @@ export function crossCheck(cfg: unknown, ctx: Ctx): void {
     ctx.addIssue({ code: 'custom', path, input, message: hinted(message, hint) });
   };
 
-  const uplinks = entries(cfg['uplinks']);
+  const uplinks = entries(cfg.uplinks);
   const names = uplinks.map(([n]) => n);
 
   // Interfaces: one uplink per interface; LAN interfaces are not uplinks.
   const owner = new Map<string, string>();
   for (const [name, u] of uplinks) {
-    const ifc = str(u['interface']);
+    const ifc = str(u.interface);
     if (ifc === undefined) continue;
     const first = owner.get(ifc);
     if (first !== undefined) {
-      add(['uplinks', name, 'interface'], ifc, `interface "${ifc}" is already used by uplink "${first}"`,
-        'each uplink needs its own interface');
+      add(
+        ['uplinks', name, 'interface'],
+        ifc,
+        `interface "${ifc}" is already used by uplink "${first}"`,
+        'each uplink needs its own interface',
+      );
     } else owner.set(ifc, name);
   }
   const zones = new Set<string>();
   const lanIfs = new Map<string, number>();
-  list(cfg['lan']).forEach((l, i) => {
-    const ifc = str(l['interface']);
-    const zone = str(l['zone']);
+  list(cfg.lan).forEach((l, i) => {
+    const ifc = str(l.interface);
+    const zone = str(l.zone);
     if (zone !== undefined) zones.add(zone);
     if (ifc === undefined) return;
     if (owner.has(ifc)) {
-      add(['lan', i, 'interface'], ifc, `interface "${ifc}" is already the interface of uplink "${owner.get(ifc)}"`,
-        'an interface is either an uplink or on the LAN, not both');
+      add(
+        ['lan', i, 'interface'],
+        ifc,
+        `interface "${ifc}" is already the interface of uplink "${owner.get(ifc)}"`,
+        'an interface is either an uplink or on the LAN, not both',
+      );
     } else if (lanIfs.has(ifc)) {
-      add(['lan', i, 'interface'], ifc, `interface "${ifc}" is already listed as lan[${lanIfs.get(ifc)}]`,
-        'list each LAN interface once');
+      add(
+        ['lan', i, 'interface'],
+        ifc,
+        `interface "${ifc}" is already listed as lan[${lanIfs.get(ifc)}]`,
+        'list each LAN interface once',
+      );
     } else lanIfs.set(ifc, i);
   });
 
   // References to uplinks and zones.
   const ref = (path: Path, v: unknown) => {
-    if (typeof v === 'string' && !names.includes(v)) add(path, v, `unknown uplink "${v}"`, knownHint(v, names, 'uplink'));
+    if (typeof v === 'string' && !names.includes(v))
+      add(path, v, `unknown uplink "${v}"`, knownHint(v, names, 'uplink'));
   };
-  list(cfg['forwards']).forEach((f, i) => {
-    const u = f['uplink'];
+  list(cfg.forwards).forEach((f, i) => {
+    const u = f.uplink;
     if (Array.isArray(u)) u.forEach((v, j) => ref(['forwards', i, 'uplink', j], v));
     else ref(['forwards', i, 'uplink'], u);
-    const zone = str(f['zone']);
+    const zone = str(f.zone);
     if (zone !== undefined && !zones.has(zone)) {
       add(['forwards', i, 'zone'], zone, `unknown zone "${zone}"`, knownHint(zone, [...zones], 'lan zone'));
     }
   });
-  checkForwardOverlaps(list(cfg['forwards']), add);
-  list(cfg['schedule']).forEach((s, i) => ref(['schedule', i, 'uplink'], s['uplink']));
-  list(cfg['announce']).forEach((a, i) => ref(['announce', i, 'uplink'], a['uplink']));
+  checkForwardOverlaps(list(cfg.forwards), add);
+  list(cfg.schedule).forEach((s, i) => ref(['schedule', i, 'uplink'], s.uplink));
+  list(cfg.announce).forEach((a, i) => ref(['announce', i, 'uplink'], a.uplink));
 
   checkProbes(cfg, uplinks, add);
   checkProxies(uplinks, new Set([...owner.keys(), ...lanIfs.keys()]), add);
   checkDemandKeys(cfg, uplinks, add);
 
   // snat lives in our nftables table: it needs the firewall.
-  const fw = cfg['firewall'];
-  if (isObj(fw) && fw['enabled'] === false) {
+  const fw = cfg.firewall;
+  if (isObj(fw) && fw.enabled === false) {
     for (const [name, u] of uplinks) {
-      if (u['snat'] !== undefined) add(['uplinks', name, 'snat'], u['snat'], 'snat needs the firewall, but firewall.enabled is false', 'remove snat (masquerade is then not applied either), or enable the firewall');
-      if (u['mode'] === 'demand') add(['uplinks', name, 'mode'], 'demand', 'mode demand needs the firewall (replayed packets need NAT and notrack rules), but firewall.enabled is false', 'enable the firewall, or use mode manual');
+      if (u.snat !== undefined)
+        add(
+          ['uplinks', name, 'snat'],
+          u.snat,
+          'snat needs the firewall, but firewall.enabled is false',
+          'remove snat (masquerade is then not applied either), or enable the firewall',
+        );
+      if (u.mode === 'demand')
+        add(
+          ['uplinks', name, 'mode'],
+          'demand',
+          'mode demand needs the firewall (replayed packets need NAT and notrack rules), but firewall.enabled is false',
+          'enable the firewall, or use mode manual',
+        );
     }
   }
 
   // Capacity of our table range: the selection table plus one per uplink.
-  const control = cfg['control'];
-  const kernel = isObj(control) ? control['kernel'] : undefined;
-  const count = isObj(kernel) ? kernel['table_count'] : undefined;
+  const control = cfg.control;
+  const kernel = isObj(control) ? control.kernel : undefined;
+  const count = isObj(kernel) ? kernel.table_count : undefined;
   if (typeof count === 'number' && uplinks.length > count - 1) {
-    add(['control', 'kernel', 'table_count'], count,
+    add(
+      ['control', 'kernel', 'table_count'],
+      count,
       `table_count ${count} leaves room for ${count - 1} uplink${count === 2 ? '' : 's'}, but ${uplinks.length} are configured`,
-      `raise table_count to at least ${uplinks.length + 1}`);
+      `raise table_count to at least ${uplinks.length + 1}`,
+    );
   }
-  const tbase = isObj(kernel) ? kernel['table_base'] : undefined;
+  const tbase = isObj(kernel) ? kernel.table_base : undefined;
   const tables = new Map<number, string>();
   for (const [name, u] of uplinks) {
-    const t = u['table'];
+    const t = u.table;
     if (typeof t !== 'number') continue;
     if (typeof tbase === 'number' && typeof count === 'number' && (t <= tbase || t > tbase + count - 1)) {
-      add(['uplinks', name, 'table'], t, `table ${t} is outside our uplink tables ${tbase + 1}..${tbase + count - 1}`,
-        `pick a table in that range, or change control.kernel.table_base/table_count`);
+      add(
+        ['uplinks', name, 'table'],
+        t,
+        `table ${t} is outside our uplink tables ${tbase + 1}..${tbase + count - 1}`,
+        `pick a table in that range, or change control.kernel.table_base/table_count`,
+      );
     } else if (tables.has(t)) {
-      add(['uplinks', name, 'table'], t, `table ${t} is already used by uplink "${tables.get(t)}"`, 'each uplink needs its own table');
+      add(
+        ['uplinks', name, 'table'],
+        t,
+        `table ${t} is already used by uplink "${tables.get(t)}"`,
+        'each uplink needs its own table',
+      );
     }
     if (!tables.has(t)) tables.set(t, name);
   }
@@ -122,22 +159,34 @@ type Add = (path: Path, input: unknown, message: string, hint?: string) => void;
 
 /** Keys that only mean something on a demand uplink, and what a demand uplink cannot have. */
 function checkDemandKeys(cfg: Obj, uplinks: [string, Obj][], add: Add): void {
-  const defaults = isObj(cfg['defaults']) && isObj(cfg['defaults']['probe']) ? cfg['defaults']['probe'] : {};
+  const defaults = isObj(cfg.defaults) && isObj(cfg.defaults.probe) ? cfg.defaults.probe : {};
   const snat = new Map<string, string>();
   for (const [name, u] of uplinks) {
-    const s = str(u['snat']);
-    if (s && snat.has(s)) add(['uplinks', name, 'snat'], s, `snat address ${s} is already the snat address of uplink "${snat.get(s)}"`, 'each uplink needs its own snat address (its flows are released when traffic leaves it)');
+    const s = str(u.snat);
+    if (s && snat.has(s))
+      add(
+        ['uplinks', name, 'snat'],
+        s,
+        `snat address ${s} is already the snat address of uplink "${snat.get(s)}"`,
+        'each uplink needs its own snat address (its flows are released when traffic leaves it)',
+      );
     else if (s) snat.set(s, name);
-    if (u['mode'] !== 'demand') {
+    if (u.mode !== 'demand') {
       for (const k of ['idle', 'min_up', 'max_up', 'proxy_interface', 'proxy_address']) {
-        if (u[k] !== undefined) add(['uplinks', name, k], u[k], `${k} only applies to mode demand`, 'remove it, or set mode: demand');
+        if (u[k] !== undefined)
+          add(['uplinks', name, k], u[k], `${k} only applies to mode demand`, 'remove it, or set mode: demand');
       }
       continue;
     }
-    const probe = isObj(u['probe']) ? u['probe'] : {};
-    const method = str(probe['method']) ?? str(defaults['method']);
+    const probe = isObj(u.probe) ? u.probe : {};
+    const method = str(probe.method) ?? str(defaults.method);
     if (method === 'tcp' || method === 'http') {
-      add(['uplinks', name, 'probe', 'method'], method, `${method} probes cannot carry our fwmark, so they would keep a demand link up forever`, 'use icmp or dns probes on a demand uplink');
+      add(
+        ['uplinks', name, 'probe', 'method'],
+        method,
+        `${method} probes cannot carry our fwmark, so they would keep a demand link up forever`,
+        'use icmp or dns probes on a demand uplink',
+      );
     }
   }
 }
@@ -148,23 +197,41 @@ function checkProxies(uplinks: [string, Obj][], taken: Set<string>, add: Add): v
   const addrs = new Map<string, string>();
   let n = 0;
   for (const [name, u] of uplinks) {
-    if (u['mode'] !== 'demand') continue;
+    if (u.mode !== 'demand') continue;
     n++;
-    const explicit = str(u['proxy_interface']);
+    const explicit = str(u.proxy_interface);
     const ifc = explicit ?? defaultProxyName(name);
     const path = ['uplinks', name, explicit ? 'proxy_interface' : 'mode'];
-    if (taken.has(ifc)) add(path, ifc, `proxy interface "${ifc}" is already an uplink or LAN interface`, 'set proxy_interface to a free name');
-    else if (names.has(ifc)) add(path, ifc, `proxy interface "${ifc}" is already the proxy of uplink "${names.get(ifc)}"`, 'set proxy_interface: long uplink names are cut to 15 characters');
+    if (taken.has(ifc))
+      add(
+        path,
+        ifc,
+        `proxy interface "${ifc}" is already an uplink or LAN interface`,
+        'set proxy_interface to a free name',
+      );
+    else if (names.has(ifc))
+      add(
+        path,
+        ifc,
+        `proxy interface "${ifc}" is already the proxy of uplink "${names.get(ifc)}"`,
+        'set proxy_interface: long uplink names are cut to 15 characters',
+      );
     else names.set(ifc, name);
-    const addr = str(u['proxy_address']) ?? defaultProxyAddress(n);
-    if (addrs.has(addr)) add(['uplinks', name, 'proxy_address'], addr, `proxy address ${addr} is already used by uplink "${addrs.get(addr)}"`, 'give each demand uplink its own proxy_address');
+    const addr = str(u.proxy_address) ?? defaultProxyAddress(n);
+    if (addrs.has(addr))
+      add(
+        ['uplinks', name, 'proxy_address'],
+        addr,
+        `proxy address ${addr} is already used by uplink "${addrs.get(addr)}"`,
+        'give each demand uplink its own proxy_address',
+      );
     else addrs.set(addr, name);
   }
 }
 
 function checkProbes(cfg: Obj, uplinks: [string, Obj][], add: Add): void {
-  const defaults = cfg['defaults'];
-  const dp = isObj(defaults) && isObj(defaults['probe']) ? defaults['probe'] : undefined;
+  const defaults = cfg.defaults;
+  const dp = isObj(defaults) && isObj(defaults.probe) ? defaults.probe : undefined;
   const method = (v: unknown): ProbeMethod | undefined =>
     (PROBE_METHODS as readonly unknown[]).includes(v) ? (v as ProbeMethod) : undefined;
 
@@ -180,29 +247,42 @@ function checkProbes(cfg: Obj, uplinks: [string, Obj][], add: Add): void {
     });
     const n = ts?.length ?? 1;
     if (typeof reliability === 'number' && reliability > n) {
-      add(rPath, reliability, `reliability ${reliability} is more than the ${n} target${n === 1 ? '' : 's'}`,
-        `reliability counts the targets that must answer; at most ${n} here`);
+      add(
+        rPath,
+        reliability,
+        `reliability ${reliability} is more than the ${n} target${n === 1 ? '' : 's'}`,
+        `reliability counts the targets that must answer; at most ${n} here`,
+      );
     }
   };
 
   if (dp !== undefined) {
-    checkBlock(method(dp['method']) ?? 'icmp', dp['targets'], ['defaults', 'probe', 'targets'],
-      dp['reliability'], ['defaults', 'probe', 'reliability']);
+    checkBlock(method(dp.method) ?? 'icmp', dp.targets, ['defaults', 'probe', 'targets'], dp.reliability, [
+      'defaults',
+      'probe',
+      'reliability',
+    ]);
   }
   for (const [name, u] of uplinks) {
-    const up = isObj(u['probe']) ? u['probe'] : undefined;
+    const up = isObj(u.probe) ? u.probe : undefined;
     const base: Path = ['uplinks', name, 'probe'];
     const own = <K extends string>(k: K): boolean => up !== undefined && up[k] !== undefined;
-    const m = method(up?.['method']) ?? method(dp?.['method']) ?? 'icmp';
+    const m = method(up?.method) ?? method(dp?.method) ?? 'icmp';
     const tFrom: Path = own('targets') ? [...base, 'targets'] : ['defaults', 'probe', 'targets'];
-    const targets = own('targets') ? up!['targets'] : dp?.['targets'];
+    const targets = own('targets') ? up!.targets : dp?.targets;
     const rPath: Path = own('reliability') ? [...base, 'reliability'] : ['defaults', 'probe', 'reliability'];
-    const reliability = own('reliability') ? up!['reliability'] : dp?.['reliability'];
+    const reliability = own('reliability') ? up!.reliability : dp?.reliability;
     checkBlock(m, targets, tFrom, reliability, rPath);
     if (targets === undefined && (m === 'tcp' || m === 'http')) {
       const at: Path = own('method') ? [...base, 'method'] : ['defaults', 'probe', 'method'];
-      add(at, m, `${m} probes of uplink "${name}" need targets`,
-        m === 'tcp' ? 'add targets: [IP:PORT], e.g. ["198.51.100.1:443"]' : 'add targets: [URL], e.g. ["http://198.51.100.1/"]');
+      add(
+        at,
+        m,
+        `${m} probes of uplink "${name}" need targets`,
+        m === 'tcp'
+          ? 'add targets: [IP:PORT], e.g. ["198.51.100.1:443"]'
+          : 'add targets: [URL], e.g. ["http://198.51.100.1/"]',
+      );
     }
   }
 }
@@ -210,18 +290,37 @@ function checkProbes(cfg: Obj, uplinks: [string, Obj][], add: Add): void {
 /** Two forwards of one protocol whose ports overlap on a shared uplink would fight over the same packets. */
 function checkForwardOverlaps(forwards: Obj[], add: Add): void {
   const spans = forwards.map((f) => {
-    const p = f['port'];
-    const m = typeof p === 'number' ? [p, p] : typeof p === 'string' ? /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(p)?.slice(1).map((x, k, a) => Number(x ?? a[0])) : undefined;
-    const u = f['uplink'];
+    const p = f.port;
+    const m =
+      typeof p === 'number'
+        ? [p, p]
+        : typeof p === 'string'
+          ? /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/
+              .exec(p)
+              ?.slice(1)
+              .map((x, _k, a) => Number(x ?? a[0]))
+          : undefined;
+    const u = f.uplink;
     const uplinks = u === undefined ? undefined : new Set(Array.isArray(u) ? u.map(String) : [String(u)]);
-    return m && typeof f['proto'] === 'string' ? { proto: f['proto'], first: m[0]!, last: m[1]!, uplinks } : undefined;
+    return m && typeof f.proto === 'string' ? { proto: f.proto, first: m[0]!, last: m[1]!, uplinks } : undefined;
   });
   spans.forEach((b, j) => {
     if (!b) return;
-    const i = spans.findIndex((a, k) => k < j && a && a.proto === b.proto && a.first <= b.last && b.first <= a.last &&
-      (!a.uplinks || !b.uplinks || [...a.uplinks].some((x) => b.uplinks!.has(x))));
+    const i = spans.findIndex(
+      (a, k) =>
+        k < j &&
+        a &&
+        a.proto === b.proto &&
+        a.first <= b.last &&
+        b.first <= a.last &&
+        (!a.uplinks || !b.uplinks || [...a.uplinks].some((x) => b.uplinks!.has(x))),
+    );
     if (i < 0) return;
-    add(['forwards', j, 'port'], forwards[j]!['port'], `port ${b.first === b.last ? b.first : `${b.first}-${b.last}`}/${b.proto} overlaps forwards[${i}]`,
-      'each port of an uplink can go to one place: remove one, change the port, or give them different uplink: lists');
+    add(
+      ['forwards', j, 'port'],
+      forwards[j]!.port,
+      `port ${b.first === b.last ? b.first : `${b.first}-${b.last}`}/${b.proto} overlaps forwards[${i}]`,
+      'each port of an uplink can go to one place: remove one, change the port, or give them different uplink: lists',
+    );
   });
 }

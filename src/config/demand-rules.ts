@@ -8,23 +8,35 @@ import { checkDuration, formatDuration } from './duration.js';
 import { suggest } from './errors.js';
 
 export type DemandAction = 'accept' | 'bringup' | 'keepup' | 'ignore';
-export interface PortRange { first: number; last: number }
+export interface PortRange {
+  first: number;
+  last: number;
+}
 export interface DemandRule {
   text: string;
   action: DemandAction;
   proto: 'any' | 'tcp' | 'udp' | 'icmp';
-  port?: PortRange; sport?: PortRange; dport?: PortRange;
+  port?: PortRange;
+  sport?: PortRange;
+  dport?: PortRange;
   /** Normalised CIDRs ("10.0.0.0/8", "192.0.2.1/32"). */
-  host?: string; from?: string; to?: string;
+  host?: string;
+  from?: string;
+  to?: string;
   direction?: 'in' | 'out';
-  syn?: true; fin?: true;
+  syn?: true;
+  fin?: true;
   /** How long a match holds the link; undefined: the uplink's idle. */
   timeoutMs?: number;
 }
 
 export class RuleError extends Error {
   /** `column`: 1-based column of the offending token in the rule text. */
-  constructor(message: string, readonly column: number, readonly hint: string) {
+  constructor(
+    message: string,
+    readonly column: number,
+    readonly hint: string,
+  ) {
     super(message);
     this.name = 'RuleError';
   }
@@ -38,7 +50,10 @@ const WORDS = [...PROTOS, ...PORT_WORDS, ...ADDR_WORDS, 'in', 'out', 'syn', 'fin
 
 const isOneOf = <T extends string>(list: readonly T[], w: string): w is T => (list as readonly string[]).includes(w);
 
-interface Token { word: string; col: number }
+interface Token {
+  word: string;
+  col: number;
+}
 const tokenize = (text: string): Token[] => [...text.matchAll(/\S+/g)].map((m) => ({ word: m[0], col: m.index + 1 }));
 
 /** "did you mean", with a plain answer when only the case is wrong (the language is lowercase). */
@@ -49,7 +64,8 @@ function unknownHint(word: string, known: readonly string[], what: string): stri
 
 function parsePorts(t: Token): PortRange {
   const m = /^(\d+)(?:-(\d+))?$/.exec(t.word);
-  if (!m) throw new RuleError(`"${t.word}" is not a port`, t.col, 'a port is a number 1-65535 or a range like 8000-8100');
+  if (!m)
+    throw new RuleError(`"${t.word}" is not a port`, t.col, 'a port is a number 1-65535 or a range like 8000-8100');
   const first = Number(m[1]);
   const last = m[2] === undefined ? first : Number(m[2]);
   for (const n of [first, last]) {
@@ -73,10 +89,15 @@ function parseCidr(t: Token): string {
     throw new RuleError(`"${t.word}" is not an IPv4 address or network`, t.col, hint);
   }
   const octets = m.slice(1, 5) as string[];
-  if (octets.some((o) => Number(o) > 255)) throw new RuleError(`"${t.word}" is not an IPv4 address`, t.col, 'each part is 0-255');
+  if (octets.some((o) => Number(o) > 255))
+    throw new RuleError(`"${t.word}" is not an IPv4 address`, t.col, 'each part is 0-255');
   // Some tools read a leading zero as octal; refuse rather than guess what was meant.
   if (octets.some((o) => o.length > 1 && o.startsWith('0'))) {
-    throw new RuleError(`"${t.word}" has a part with a leading zero`, t.col, `write ${t.word.replace(/\b0+(\d)/g, '$1')}`);
+    throw new RuleError(
+      `"${t.word}" has a part with a leading zero`,
+      t.col,
+      `write ${t.word.replace(/\b0+(\d)/g, '$1')}`,
+    );
   }
   const len = m[5] === undefined ? 32 : Number(m[5]);
   if (len > 32) throw new RuleError(`"/${len}" is not an IPv4 prefix length`, t.col, 'a prefix length is 0-32');
@@ -85,7 +106,10 @@ function parseCidr(t: Token): string {
 
 /** The rule rewritten with `proto` in the protocol slot (for hints). */
 function withProto(toks: Token[], hasProto: boolean, proto: string, drop?: Token): string {
-  const rest = toks.slice(hasProto ? 2 : 1).filter((t) => t !== drop).map((t) => t.word);
+  const rest = toks
+    .slice(hasProto ? 2 : 1)
+    .filter((t) => t !== drop)
+    .map((t) => t.word);
   return [toks[0]!.word, proto, ...rest].join(' ');
 }
 
@@ -109,24 +133,46 @@ export function parseRule(text: string): DemandRule {
     const hint = hasProto
       ? 'a rule names one protocol; write one rule per protocol'
       : `write "${withProto(toks, false, stray.word, stray)}"`;
-    throw new RuleError(hasProto ? `a second protocol "${stray.word}"` : 'the protocol comes right after the action', stray.col, hint);
+    throw new RuleError(
+      hasProto ? `a second protocol "${stray.word}"` : 'the protocol comes right after the action',
+      stray.col,
+      hint,
+    );
   }
   const seen = new Set<string>();
   const once = (key: string, t: Token) => {
-    if (seen.has(key)) throw new RuleError(`"${t.word}" given twice`, t.col, 'each matcher may appear once per rule; write another rule for more');
+    if (seen.has(key))
+      throw new RuleError(
+        `"${t.word}" given twice`,
+        t.col,
+        'each matcher may appear once per rule; write another rule for more',
+      );
     seen.add(key);
   };
   for (let i = hasProto ? 2 : 1; i < toks.length; i++) {
     const t = toks[i]!;
     const w = t.word;
     if (/^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(w)) {
-      throw new RuleError(`"${w}" needs host, from or to before it`, t.col, `write "host ${w}" (either end), "from ${w}" or "to ${w}"`);
+      throw new RuleError(
+        `"${w}" needs host, from or to before it`,
+        t.col,
+        `write "host ${w}" (either end), "from ${w}" or "to ${w}"`,
+      );
     } else if (/^[\d.]/.test(w)) {
       if (i !== toks.length - 1) {
         // "30 sec" is a duration written loosely, not a misplaced one.
-        const loose = checkDuration(toks.slice(i).map((x) => x.word).join(' '));
+        const loose = checkDuration(
+          toks
+            .slice(i)
+            .map((x) => x.word)
+            .join(' '),
+        );
         if (!loose.ok && loose.hint.startsWith('write ')) throw new RuleError(loose.message, t.col, loose.hint);
-        throw new RuleError('the timeout comes last', t.col, `write "${[...toks.filter((x) => x !== t).map((x) => x.word), w].join(' ')}"`);
+        throw new RuleError(
+          'the timeout comes last',
+          t.col,
+          `write "${[...toks.filter((x) => x !== t).map((x) => x.word), w].join(' ')}"`,
+        );
       }
       const d = checkDuration(w);
       if (!d.ok) throw new RuleError(d.message, t.col, d.hint);
@@ -140,11 +186,19 @@ export function parseRule(text: string): DemandRule {
       const isPort = isOneOf(PORT_WORDS, w);
       if (isPort && rule.proto === 'icmp') throw new RuleError('icmp has no ports', t.col, 'ports need tcp or udp');
       if (isPort && rule.proto === 'any') {
-        throw new RuleError(`"${w}" needs tcp or udp`, t.col, `write "${withProto(toks, hasProto, 'tcp')}" or "${withProto(toks, hasProto, 'udp')}"`);
+        throw new RuleError(
+          `"${w}" needs tcp or udp`,
+          t.col,
+          `write "${withProto(toks, hasProto, 'tcp')}" or "${withProto(toks, hasProto, 'udp')}"`,
+        );
       }
       const v = toks[++i];
       if (!v) {
-        throw new RuleError(`"${w}" needs a value`, t.col, isPort ? `e.g. ${w} 80 or ${w} 8000-8100` : `e.g. ${w} 192.0.2.1 or ${w} 10.0.0.0/8`);
+        throw new RuleError(
+          `"${w}" needs a value`,
+          t.col,
+          isPort ? `e.g. ${w} 80 or ${w} 8000-8100` : `e.g. ${w} 192.0.2.1 or ${w} 10.0.0.0/8`,
+        );
       }
       if (isOneOf(PORT_WORDS, w)) rule[w] = parsePorts(v);
       else rule[w as 'host' | 'from' | 'to'] = parseCidr(v);
@@ -156,9 +210,15 @@ export function parseRule(text: string): DemandRule {
       rule.direction = w;
     } else if (w === 'syn' || w === 'fin') {
       once(w, t);
-      if (rule.proto !== 'tcp') throw new RuleError(`"${w}" needs tcp`, t.col, `write "${withProto(toks, hasProto, 'tcp')}"`);
+      if (rule.proto !== 'tcp')
+        throw new RuleError(`"${w}" needs tcp`, t.col, `write "${withProto(toks, hasProto, 'tcp')}"`);
       // A SYN without ACK that also has FIN or RST set is an attack probe, not traffic.
-      if (seen.has('syn') && seen.has('fin')) throw new RuleError('syn and fin exclude each other', t.col, 'a new connection is not a closing one; write two rules');
+      if (seen.has('syn') && seen.has('fin'))
+        throw new RuleError(
+          'syn and fin exclude each other',
+          t.col,
+          'a new connection is not a closing one; write two rules',
+        );
       rule[w] = true;
     } else {
       throw new RuleError(`unknown word "${w}"`, t.col, unknownHint(w, WORDS, 'known words'));

@@ -1,19 +1,15 @@
 /** What the config says about demand uplinks, with the defaults filled in (pure). */
 import type { Config, UplinkConfig } from './schema.js';
 import { DEFAULT_RULES, parseRules, type DemandRule } from './demand-rules.js';
-
-export const DEFAULT_IDLE_MS = 5 * 60_000;
-
-/** The proxy of demand uplink `name` when proxy_interface is not set: cut to the kernel's 15 characters. */
-export const defaultProxyName = (name: string): string => `dod-${name}`.slice(0, 15);
-/** The proxy address of the `n`th demand uplink (1-based) when proxy_address is not set. */
-export const defaultProxyAddress = (n: number): string => `169.254.77.${n}`;
+import { DEFAULT_IDLE_MS, defaultProxyAddress, defaultProxyName } from './demand-defaults.js';
 
 /** An uplink's idle time (0: never hang up). */
 export const idleMs = (u: Pick<UplinkConfig, 'idle'>): number => u.idle ?? DEFAULT_IDLE_MS;
 
 /** Demand uplinks in config order, with their proxy interface and address. */
-export function demandProxies(cfg: Config): { name: string; iface: string; address: string; uplinkIface: string; idleMs: number }[] {
+export function demandProxies(
+  cfg: Config,
+): { name: string; iface: string; address: string; uplinkIface: string; idleMs: number }[] {
   return Object.entries(cfg.uplinks)
     .filter(([, u]) => u.mode === 'demand')
     .map(([name, u], i) => ({

@@ -16,23 +16,43 @@ const PART_RE = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
 
 /** Unit spellings people write, mapped to ours (for the "write 5s" hint). */
 const UNIT_WORDS: Record<string, Unit> = {
-  ms: 'ms', msec: 'ms', msecs: 'ms', millis: 'ms', millisecond: 'ms', milliseconds: 'ms',
-  s: 's', sec: 's', secs: 's', second: 's', seconds: 's',
-  m: 'm', min: 'm', mins: 'm', minute: 'm', minutes: 'm',
-  h: 'h', hr: 'h', hrs: 'h', hour: 'h', hours: 'h',
-  d: 'd', day: 'd', days: 'd',
+  ms: 'ms',
+  msec: 'ms',
+  msecs: 'ms',
+  millis: 'ms',
+  millisecond: 'ms',
+  milliseconds: 'ms',
+  s: 's',
+  sec: 's',
+  secs: 's',
+  second: 's',
+  seconds: 's',
+  m: 'm',
+  min: 'm',
+  mins: 'm',
+  minute: 'm',
+  minutes: 'm',
+  h: 'h',
+  hr: 'h',
+  hrs: 'h',
+  hour: 'h',
+  hours: 'h',
+  d: 'd',
+  day: 'd',
+  days: 'd',
 };
 
-export type DurationCheck =
-  | { ok: true; ms: number }
-  | { ok: false; message: string; hint: string };
+export type DurationCheck = { ok: true; ms: number } | { ok: false; message: string; hint: string };
 
 const EXAMPLES = 'use ms, s, m, h or d, e.g. 500ms, 5s, 10m, 1h30m';
 
 /** A rewrite of near-miss input into our syntax ("5 sec" → "5s"), if there is one. */
 function rewrite(text: string): string | undefined {
   const tokens = [...text.toLowerCase().matchAll(/(\d+(?:\.\d+)?)\s*([a-z]+)/g)];
-  const rest = text.toLowerCase().replace(/(\d+(?:\.\d+)?)\s*([a-z]+)/g, '').replace(/[\s,+]|and/g, '');
+  const rest = text
+    .toLowerCase()
+    .replace(/(\d+(?:\.\d+)?)\s*([a-z]+)/g, '')
+    .replace(/[\s,+]|and/g, '');
   if (tokens.length === 0 || rest !== '') return undefined;
   let out = '';
   for (const [, num, word] of tokens) {
@@ -57,7 +77,7 @@ export function checkDuration(input: unknown): DurationCheck {
     };
   }
   if (typeof input !== 'string') {
-    const shown = input === null ? 'an empty value' : JSON.stringify(input) ?? String(input);
+    const shown = input === null ? 'an empty value' : (JSON.stringify(input) ?? String(input));
     return { ok: false, message: `${shown} is not a duration`, hint: EXAMPLES };
   }
   const text = input.trim();

@@ -43,9 +43,7 @@ export function formatProblem(p: ConfigProblem): string {
 }
 
 export function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
-  return [...problems].sort(
-    (a, b) => a.line - b.line || a.column - b.column || a.path.localeCompare(b.path),
-  );
+  return [...problems].sort((a, b) => a.line - b.line || a.column - b.column || a.path.localeCompare(b.path));
 }
 
 /** Thrown when a config file does not validate; `problems` lists every problem, sorted. */

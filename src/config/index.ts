@@ -1,8 +1,16 @@
 /** The config module: schema (the one source of config types), loading, JSON Schema. */
 export { configSchema, type Config, type ConfigInput } from './schema.js';
 export type {
-  UplinkConfig, ProbeConfig, LanConfig, ForwardConfig, JobConfig, ScheduleConfig, AnnounceConfig, NotifyConfig,
-  KernelConfig, ControlConfig,
+  UplinkConfig,
+  ProbeConfig,
+  LanConfig,
+  ForwardConfig,
+  JobConfig,
+  ScheduleConfig,
+  AnnounceConfig,
+  NotifyConfig,
+  KernelConfig,
+  ControlConfig,
 } from './schema.js';
 export { checkConfigText, parseConfigText, loadConfigFile, type ConfigCheck } from './load.js';
 export { ConfigError, formatProblem, type ConfigProblem } from './errors.js';

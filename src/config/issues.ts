@@ -5,7 +5,10 @@ import { closest, splitHint, suggest, type ConfigProblem } from './errors.js';
 import { formatPath, locate, positionOf, type KeyPath } from './positions.js';
 
 type Issue = z.core.$ZodIssue;
-interface Def { type: string; [k: string]: unknown }
+interface Def {
+  type: string;
+  [k: string]: unknown;
+}
 const defOf = (s: unknown): Def | undefined => (s as { _zod?: { def?: Def } } | undefined)?._zod?.def;
 
 /** Strips wrappers (optional, default, pipe...) off a schema. */
@@ -13,9 +16,10 @@ function unwrap(s: unknown): unknown {
   for (let i = 0; i < 20; i++) {
     const d = defOf(s);
     if (!d) return s;
-    if (['optional', 'nullable', 'default', 'prefault', 'readonly', 'catch', 'nonoptional'].includes(d.type)) s = d['innerType'];
-    else if (d.type === 'pipe') s = d['in'];
-    else if (d.type === 'lazy') s = (d['getter'] as () => unknown)();
+    if (['optional', 'nullable', 'default', 'prefault', 'readonly', 'catch', 'nonoptional'].includes(d.type))
+      s = d.innerType;
+    else if (d.type === 'pipe') s = d.in;
+    else if (d.type === 'lazy') s = (d.getter as () => unknown)();
     else return s;
   }
   return s;
@@ -27,20 +31,27 @@ export function allowedKeysAt(schema: unknown, path: KeyPath): string[] {
   for (const seg of path) {
     const d = defOf(s);
     if (!d) return [];
-    if (d.type === 'object') s = (d['shape'] as Record<string, unknown>)[String(seg)];
-    else if (d.type === 'record') s = d['valueType'];
-    else if (d.type === 'array') s = d['element'];
+    if (d.type === 'object') s = (d.shape as Record<string, unknown>)[String(seg)];
+    else if (d.type === 'record') s = d.valueType;
+    else if (d.type === 'array') s = d.element;
     else if (d.type === 'union') {
-      const opts = d['options'] as unknown[];
-      s = opts.map(unwrap).find((o) => defOf(o)?.type === (typeof seg === 'number' ? 'array' : 'object') || defOf(o)?.type === 'record');
+      const opts = d.options as unknown[];
+      s = opts
+        .map(unwrap)
+        .find((o) => defOf(o)?.type === (typeof seg === 'number' ? 'array' : 'object') || defOf(o)?.type === 'record');
       if (s === undefined) return [];
       const od = defOf(s)!;
-      s = od.type === 'object' ? (od['shape'] as Record<string, unknown>)[String(seg)] : od.type === 'array' ? od['element'] : od['valueType'];
+      s =
+        od.type === 'object'
+          ? (od.shape as Record<string, unknown>)[String(seg)]
+          : od.type === 'array'
+            ? od.element
+            : od.valueType;
     } else return [];
     s = unwrap(s);
   }
   const d = defOf(s);
-  return d?.type === 'object' ? Object.keys(d['shape'] as object) : [];
+  return d?.type === 'object' ? Object.keys(d.shape as object) : [];
 }
 
 function show(v: unknown): string {
@@ -53,8 +64,15 @@ function show(v: unknown): string {
 }
 
 const TYPE_NAMES: Record<string, string> = {
-  string: 'a string', number: 'a number', int: 'a whole number', boolean: 'true or false', object: 'a map of keys',
-  record: 'a map of names', array: 'a list', bigint: 'a number', null: 'null',
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  object: 'a map of keys',
+  record: 'a map of names',
+  array: 'a list',
+  bigint: 'a number',
+  null: 'null',
 };
 const typeName = (t: string): string => TYPE_NAMES[t] ?? t;
 
@@ -72,7 +90,8 @@ export function describeIssue(issue: Issue): { message: string; hint?: string } 
       if (issue.expected === 'string' && (typeof input === 'number' || typeof input === 'boolean')) {
         return { message: `expected ${want}, got ${show(input)}`, hint: `quote it: "${String(input)}"` };
       }
-      if (issue.expected === 'int' && typeof input === 'number') return { message: `expected a whole number, got ${input}` };
+      if (issue.expected === 'int' && typeof input === 'number')
+        return { message: `expected a whole number, got ${input}` };
       if (issue.expected === 'array' && input !== null && typeof input !== 'object') {
         return { message: `expected ${want}, got ${show(input)}`, hint: `write a list: [${show(input)}]` };
       }
@@ -89,18 +108,26 @@ export function describeIssue(issue: Issue): { message: string; hint?: string } 
     case 'too_small': {
       const min = Number(issue.minimum);
       if (issue.origin === 'array' || issue.origin === 'set') return { message: `needs at least ${entries(min)}` };
-      if (issue.origin === 'string') return { message: min <= 1 ? 'must not be empty' : `must be at least ${min} characters` };
-      return { message: `${show(input)} is too small`, hint: `must be ${issue.inclusive ? 'at least' : 'more than'} ${min}` };
+      if (issue.origin === 'string')
+        return { message: min <= 1 ? 'must not be empty' : `must be at least ${min} characters` };
+      return {
+        message: `${show(input)} is too small`,
+        hint: `must be ${issue.inclusive ? 'at least' : 'more than'} ${min}`,
+      };
     }
     case 'too_big': {
       const max = Number(issue.maximum);
       if (issue.origin === 'array' || issue.origin === 'set') return { message: `has more than ${entries(max)}` };
       if (issue.origin === 'string') return { message: `is longer than ${max} characters` };
-      return { message: `${show(input)} is too big`, hint: `must be ${issue.inclusive ? 'at most' : 'less than'} ${max}` };
+      return {
+        message: `${show(input)} is too big`,
+        hint: `must be ${issue.inclusive ? 'at most' : 'less than'} ${max}`,
+      };
     }
     case 'invalid_union': {
       const expected = new Set<string>();
-      for (const branch of issue.errors) for (const e of branch) if (e.code === 'invalid_type') expected.add(typeName(e.expected));
+      for (const branch of issue.errors)
+        for (const e of branch) if (e.code === 'invalid_type') expected.add(typeName(e.expected));
       if (expected.size > 0) return { message: `expected ${[...expected].join(' or ')}, got ${show(input)}` };
       return { message: `${show(input)} is not valid here` };
     }
@@ -134,7 +161,13 @@ export function issueToProblems(issue: Issue, ctx: IssueContext): ConfigProblem[
     const known = allowedKeysAt(ctx.schema, issue.path);
     return issue.keys.map((k) => {
       const path = [...issue.path, k];
-      return { file: ctx.file, ...at(path, true), path: formatPath(path), message: `unknown key "${k}"`, hint: suggest(k, known) };
+      return {
+        file: ctx.file,
+        ...at(path, true),
+        path: formatPath(path),
+        message: `unknown key "${k}"`,
+        hint: suggest(k, known),
+      };
     });
   }
   const { message, hint } = describeIssue(issue);

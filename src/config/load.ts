@@ -34,7 +34,10 @@ export function checkConfigText(text: string, file: string): ConfigCheck {
   if (data === null || data === undefined) data = {};
   if (typeof data !== 'object' || Array.isArray(data)) {
     problems.push({
-      file, line: 1, column: 1, path: '',
+      file,
+      line: 1,
+      column: 1,
+      path: '',
       message: `the config must be a map of keys, not ${Array.isArray(data) ? 'a list' : 'a single value'}`,
       hint: 'start with top-level keys like uplinks:, lan:, control:',
     });
@@ -71,10 +74,13 @@ export async function loadConfigFile(path: string): Promise<Config> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? '';
     const hint =
-      code === 'ENOENT' ? 'create it (see examples/ and docs/config.md), or pass --config FILE'
-      : code === 'EACCES' || code === 'EPERM' ? 'make it readable by the daemon, or run as root'
-      : code === 'EISDIR' ? 'point --config at the YAML file, not a directory'
-      : 'check the path and its permissions';
+      code === 'ENOENT'
+        ? 'create it (see examples/ and docs/config.md), or pass --config FILE'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'make it readable by the daemon, or run as root'
+          : code === 'EISDIR'
+            ? 'point --config at the YAML file, not a directory'
+            : 'check the path and its permissions';
     throw new UplinkError('CONFIG_READ', `cannot read config ${path}: ${code || (e as Error).message}`, hint);
   }
   return parseConfigText(text, path);

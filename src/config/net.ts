@@ -11,8 +11,11 @@ const q = (s: string): string => JSON.stringify(s);
 
 /** Looks like a DNS name rather than an address (used to say "probes must not depend on DNS"). */
 export function looksLikeHostname(s: string): boolean {
-  return /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/.test(s) &&
-    /[A-Za-z]/.test(s) && !isIP(s);
+  return (
+    /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/.test(s) &&
+    /[A-Za-z]/.test(s) &&
+    !isIP(s)
+  );
 }
 
 export function checkIp(s: string, family?: 4 | 6): string | undefined {
@@ -23,7 +26,10 @@ export function checkIp(s: string, family?: 4 | 6): string | undefined {
   if (looksLikeHostname(s)) {
     return hinted(`${q(s)} is not an IP address`, 'write an address like 198.51.100.1, not a host name');
   }
-  return hinted(`${q(s)} is not an IP address`, `write an address like ${family === 6 ? '2001:db8::1' : '198.51.100.1'}`);
+  return hinted(
+    `${q(s)} is not an IP address`,
+    `write an address like ${family === 6 ? '2001:db8::1' : '198.51.100.1'}`,
+  );
 }
 
 export interface Cidr {
@@ -98,7 +104,10 @@ export function checkIfname(s: string): string | undefined {
   // The kernel allows these, but nftables reads "eth*" as a wildcard and "@x" as a set
   // reference: our ruleset would be refused or match the wrong interfaces.
   if (s.endsWith('*') || s.startsWith('@')) {
-    return hinted(`interface name ${q(s)} ${s.startsWith('@') ? 'starts with "@"' : 'ends with "*"'}`, 'nftables reads it as a set reference or wildcard; name the interface itself');
+    return hinted(
+      `interface name ${q(s)} ${s.startsWith('@') ? 'starts with "@"' : 'ends with "*"'}`,
+      'nftables reads it as a set reference or wildcard; name the interface itself',
+    );
   }
   return undefined;
 }

@@ -98,7 +98,8 @@ export function checkProbeTarget(method: ProbeMethod, t: string): string | undef
       return hinted(`icmp target ${q(t)} is not an IP address`, 'write an address like 198.51.100.1');
     case 'tcp':
       if (ipWithPort) return undefined;
-      if (hostname) return hinted(`tcp target ${q(t)} is a host name`, `${NO_DNS}; write IP:PORT, e.g. 198.51.100.1:443`);
+      if (hostname)
+        return hinted(`tcp target ${q(t)} is a host name`, `${NO_DNS}; write IP:PORT, e.g. 198.51.100.1:443`);
       if (isIP(t)) return hinted(`tcp target ${q(t)} has no port`, `write ${isIPv4(t) ? t : `[${t}]`}:PORT, e.g. :443`);
       return hinted(`tcp target ${q(t)} is not IP:PORT`, 'write e.g. 198.51.100.1:443 or [2001:db8::1]:443');
     case 'http': {

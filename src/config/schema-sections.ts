@@ -8,7 +8,17 @@ import { positiveDuration, duration } from './duration.js';
 import { hinted } from './errors.js';
 import { checkIpPort, isIP } from './net.js';
 import { parseRule, RuleError } from './demand-rules.js';
-import { absolutePath, checked, cidr, command, cronExpr, email, evenAfterChildErrors, httpUrl, ifname } from './types.js';
+import {
+  absolutePath,
+  checked,
+  cidr,
+  command,
+  cronExpr,
+  email,
+  evenAfterChildErrors,
+  httpUrl,
+  ifname,
+} from './types.js';
 
 const INERT = 'Declared but inert: validated now, acted on in a later release.';
 
@@ -17,7 +27,10 @@ export const zoneName = z
   .string()
   .regex(ZONE_RE, {
     error: (iss) =>
-      hinted(`${JSON.stringify(iss.input)} is not a valid zone name`, 'zone names start with a lowercase letter and use only a-z, 0-9, _ and -'),
+      hinted(
+        `${JSON.stringify(iss.input)} is not a valid zone name`,
+        'zone names start with a lowercase letter and use only a-z, 0-9, _ and -',
+      ),
   })
   .refine((z) => z !== 'wan', {
     error: hinted('zone "wan" is reserved for the uplinks', 'name the LAN zone something else, e.g. lan or dmz'),
@@ -33,16 +46,22 @@ export const lanSchema = z
 /** A port (80) or a range ("8000-8100"). */
 export const portOrRange = z
   .union([z.int(), z.string()], {
-    error: (iss) => hinted(`${JSON.stringify(iss.input)} is not a port`, 'write a port like 80 or a range like "8000-8100"'),
+    error: (iss) =>
+      hinted(`${JSON.stringify(iss.input)} is not a port`, 'write a port like 80 or a range like "8000-8100"'),
   })
   .superRefine((v, ctx) => {
-    const bad = (message: string, hint: string) => ctx.addIssue({ code: 'custom', input: v, message: hinted(message, hint) });
+    const bad = (message: string, hint: string) =>
+      ctx.addIssue({ code: 'custom', input: v, message: hinted(message, hint) });
     if (typeof v === 'number') {
       if (v < 1 || v > 65535) bad(`port ${v} is out of range`, 'ports are 1..65535');
       return;
     }
     const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(v);
-    if (!m) return bad(`${JSON.stringify(v)} is not a port or port range`, 'write a port like 80 or a range like "8000-8100"');
+    if (!m)
+      return bad(
+        `${JSON.stringify(v)} is not a port or port range`,
+        'write a port like 80 or a range like "8000-8100"',
+      );
     const first = Number(m[1]);
     const last = m[2] === undefined ? first : Number(m[2]);
     if (first < 1 || last > 65535) return bad(`port range ${JSON.stringify(v)} is out of range`, 'ports are 1..65535');
@@ -67,7 +86,10 @@ export const forwardSchema = z
       .union([z.string(), z.array(z.string()).min(1)])
       .optional()
       .describe('Only on this uplink (or list of uplinks); default all.'),
-    zone: z.string().optional().describe('Also reflect the forward into this LAN zone (hairpin); must be a configured lan zone.'),
+    zone: z
+      .string()
+      .optional()
+      .describe('Also reflect the forward into this LAN zone (hairpin); must be a configured lan zone.'),
     from: z.array(cidr).min(1).optional().describe('Only from these source CIDRs.'),
   })
   .describe('A port forward (DNAT) from the uplinks to a LAN host.');
@@ -76,7 +98,11 @@ export const inputOpenSchema = z
   .strictObject({
     proto: z.enum(['tcp', 'udp']).describe('tcp or udp.'),
     port: portOrRange.describe('Port or range ("60000-61000") on the gateway.'),
-    from: z.array(cidr).min(1).optional().describe('Only from these source CIDRs (e.g. a management address); default anywhere.'),
+    from: z
+      .array(cidr)
+      .min(1)
+      .optional()
+      .describe('Only from these source CIDRs (e.g. a management address); default anywhere.'),
   })
   .describe('A service on the gateway reachable from the uplinks.');
 
@@ -85,20 +111,42 @@ export const firewallSchema = z
     enabled: z
       .boolean()
       .optional()
-      .describe('Manage table inet uplinkd (default: when lan, forwards, firewall.input or an uplink snat is configured).'),
-    input: z.array(inputOpenSchema).default([]).describe('What the uplinks may reach on the gateway itself; everything else from them is dropped (ICMP and replies pass).'),
-    mss_clamp: z.boolean().default(true).describe('Clamp TCP MSS to the route MTU on the uplinks (PPPoE, LTE and VPN links need it).'),
+      .describe(
+        'Manage table inet uplinkd (default: when lan, forwards, firewall.input or an uplink snat is configured).',
+      ),
+    input: z
+      .array(inputOpenSchema)
+      .default([])
+      .describe(
+        'What the uplinks may reach on the gateway itself; everything else from them is dropped (ICMP and replies pass).',
+      ),
+    mss_clamp: z
+      .boolean()
+      .default(true)
+      .describe('Clamp TCP MSS to the route MTU on the uplinks (PPPoE, LTE and VPN links need it).'),
   })
   .describe('Firewall and NAT, rendered into table inet uplinkd on every change.');
 
 export const demandQueueSchema = z
   .strictObject({
-    max_bytes: z.int().min(1500).max(256 * 1024 * 1024).default(2 * 1024 * 1024).describe('Bytes of packets held while dialing, per uplink (default 2 MiB); when full, the oldest go first.'),
-    max_age: positiveDuration.prefault('30s').describe('Held packets older than this are dropped (default 30s; at least 10s, the time a dial may take).'),
+    max_bytes: z
+      .int()
+      .min(1500)
+      .max(256 * 1024 * 1024)
+      .default(2 * 1024 * 1024)
+      .describe('Bytes of packets held while dialing, per uplink (default 2 MiB); when full, the oldest go first.'),
+    max_age: positiveDuration
+      .prefault('30s')
+      .describe('Held packets older than this are dropped (default 30s; at least 10s, the time a dial may take).'),
   })
   .superRefine((q, ctx) => {
     if (typeof q.max_age === 'number' && q.max_age < 10_000) {
-      ctx.addIssue({ code: 'custom', path: ['max_age'], input: q.max_age, message: hinted('max_age is shorter than 10s', 'queued packets must survive a dial; use 10s or more') });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['max_age'],
+        input: q.max_age,
+        message: hinted('max_age is shorter than 10s', 'queued packets must survive a dial; use 10s or more'),
+      });
     }
   }, evenAfterChildErrors)
   .describe('The hold-and-replay queue of packets that arrive while a demand uplink is dialing.');
@@ -106,16 +154,28 @@ export const demandQueueSchema = z
 export const demandSchema = z
   .strictObject({
     rules: z
-      .array(z.string().trim().min(1).superRefine((text, ctx) => {
-        try {
-          parseRule(text);
-        } catch (e) {
-          if (!(e instanceof RuleError)) throw e;
-          ctx.addIssue({ code: 'custom', input: text, message: hinted(`column ${e.column}: ${e.message} in "${text}"`, e.hint) });
-        }
-      }))
+      .array(
+        z
+          .string()
+          .trim()
+          .min(1)
+          .superRefine((text, ctx) => {
+            try {
+              parseRule(text);
+            } catch (e) {
+              if (!(e instanceof RuleError)) throw e;
+              ctx.addIssue({
+                code: 'custom',
+                input: text,
+                message: hinted(`column ${e.column}: ${e.message} in "${text}"`, e.hint),
+              });
+            }
+          }),
+      )
       .default([])
-      .describe('Demand rules in order, e.g. "ignore udp port 123", "accept tcp syn 30s", "accept any"; the first match decides. Empty: the shipped defaults (docs/demand.md).'),
+      .describe(
+        'Demand rules in order, e.g. "ignore udp port 123", "accept tcp syn 30s", "accept any"; the first match decides. Empty: the shipped defaults (docs/demand.md).',
+      ),
     queue: demandQueueSchema.prefault({}),
   })
   .describe('Which traffic dials a demand uplink and keeps it up, and how packets are held while it dials.');
@@ -123,40 +183,62 @@ export const demandSchema = z
 export const jobSchema = z
   .strictObject({
     run: command.describe('Command line of the job (run with /bin/sh -c, in its own process group).'),
-    when: z.string().trim().min(1).optional().describe('Condition under which the job runs, e.g. default.up; omitted: always.'),
-    restart: z.enum(['always', 'on-failure', 'never']).default('on-failure').describe('When to restart the job after it exits (default on-failure).'),
+    when: z
+      .string()
+      .trim()
+      .min(1)
+      .optional()
+      .describe('Condition under which the job runs, e.g. default.up; omitted: always.'),
+    restart: z
+      .enum(['always', 'on-failure', 'never'])
+      .default('on-failure')
+      .describe('When to restart the job after it exits (default on-failure).'),
     restart_delay: duration.prefault('1s').describe('Wait before a restart (default 1s).'),
-    stop_timeout: positiveDuration.prefault('10s').describe('After SIGTERM, wait this long before SIGKILL to the process group (default 10s).'),
+    stop_timeout: positiveDuration
+      .prefault('10s')
+      .describe('After SIGTERM, wait this long before SIGKILL to the process group (default 10s).'),
     env: z.record(z.string(), z.string()).optional().describe('Extra environment variables.'),
   })
   .describe(`A supervised job. ${INERT}`);
 
 export const hooksSchema = z
   .strictObject({
-    dir: absolutePath().default('/etc/uplinkd/hooks.d').describe('Directory of hook executables, run in name order (default /etc/uplinkd/hooks.d).'),
-    timeout: positiveDuration.prefault('30s').describe("A hook's process group is killed after this long (default 30s)."),
+    dir: absolutePath()
+      .default('/etc/uplinkd/hooks.d')
+      .describe('Directory of hook executables, run in name order (default /etc/uplinkd/hooks.d).'),
+    timeout: positiveDuration
+      .prefault('30s')
+      .describe("A hook's process group is killed after this long (default 30s)."),
   })
   .describe(`Hook scripts run on uplink events. ${INERT}`);
 
 export const SCHEDULE_ACTIONS = ['up', 'down', 'block', 'unblock', 'force', 'unforce'] as const;
 export const scheduleSchema = z
   .strictObject({
-    cron: cronExpr.describe('When, as a 5-field cron expression (minute hour day-of-month month day-of-week), in `timezone`.'),
-    action: z.enum(SCHEDULE_ACTIONS).describe('What to do: up, down, block, unblock, force (need uplink) or unforce (takes none).'),
+    cron: cronExpr.describe(
+      'When, as a 5-field cron expression (minute hour day-of-month month day-of-week), in `timezone`.',
+    ),
+    action: z
+      .enum(SCHEDULE_ACTIONS)
+      .describe('What to do: up, down, block, unblock, force (need uplink) or unforce (takes none).'),
     uplink: z.string().optional().describe('The uplink acted on.'),
   })
-  .superRefine(
-    (s, ctx) => {
-      if (s.action === 'unforce' && s.uplink !== undefined) {
-        ctx.addIssue({ code: 'custom', path: ['uplink'], input: s.uplink,
-          message: hinted('unforce takes no uplink', 'unforce returns to automatic selection; remove uplink') });
-      } else if (typeof s.action === 'string' && s.action !== 'unforce' && s.uplink === undefined) {
-        ctx.addIssue({ code: 'custom', path: ['uplink'],
-          message: hinted(`action ${s.action} needs an uplink`, 'add uplink: NAME') });
-      }
-    },
-    evenAfterChildErrors,
-  )
+  .superRefine((s, ctx) => {
+    if (s.action === 'unforce' && s.uplink !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['uplink'],
+        input: s.uplink,
+        message: hinted('unforce takes no uplink', 'unforce returns to automatic selection; remove uplink'),
+      });
+    } else if (typeof s.action === 'string' && s.action !== 'unforce' && s.uplink === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['uplink'],
+        message: hinted(`action ${s.action} needs an uplink`, 'add uplink: NAME'),
+      });
+    }
+  }, evenAfterChildErrors)
   .describe(`A scheduled action. ${INERT}`);
 
 export const announceSchema = z
@@ -177,7 +259,12 @@ export const announceSchema = z
 export const notifySchema = z
   .strictObject({
     events: z
-      .array(z.string().regex(/^[a-z*][a-z0-9_.*-]*$/, { error: (iss) => hinted(`${JSON.stringify(iss.input)} is not an event name`, 'e.g. redial, blocked, failover, or *') }))
+      .array(
+        z.string().regex(/^[a-z*][a-z0-9_.*-]*$/, {
+          error: (iss) =>
+            hinted(`${JSON.stringify(iss.input)} is not an event name`, 'e.g. redial, blocked, failover, or *'),
+        }),
+      )
       .min(1)
       .describe('Events that trigger it (e.g. redial, blocked, failover; * for all).'),
     mail: z
@@ -187,11 +274,17 @@ export const notifySchema = z
       })
       .optional()
       .describe('Send a mail (via the local sendmail).'),
-    webhook: z.strictObject({ url: httpUrl.describe('URL that receives a JSON POST.') }).optional().describe('POST the event as JSON.'),
+    webhook: z
+      .strictObject({ url: httpUrl.describe('URL that receives a JSON POST.') })
+      .optional()
+      .describe('POST the event as JSON.'),
     command: command.optional().describe('Command run with the event in its environment.'),
   })
   .refine((n) => n.mail !== undefined || n.webhook !== undefined || n.command !== undefined, {
-    error: hinted('notify needs mail, webhook or command', 'add one of mail: { to: ... }, webhook: { url: ... }, command: ...'),
+    error: hinted(
+      'notify needs mail, webhook or command',
+      'add one of mail: { to: ... }, webhook: { url: ... }, command: ...',
+    ),
     ...evenAfterChildErrors,
   })
   .describe(`Tell someone about events. ${INERT}`);

@@ -8,7 +8,15 @@ import { crossCheck } from './cross-checks.js';
 import { probeSchema, uplinkSchema } from './schema-uplink.js';
 import { controlSchema } from './schema-control.js';
 import {
-  announceSchema, demandSchema, firewallSchema, forwardSchema, hooksSchema, jobSchema, lanSchema, notifySchema, scheduleSchema,
+  announceSchema,
+  demandSchema,
+  firewallSchema,
+  forwardSchema,
+  hooksSchema,
+  jobSchema,
+  lanSchema,
+  notifySchema,
+  scheduleSchema,
 } from './schema-sections.js';
 import { absolutePath, evenAfterChildErrors, jobName, timeZone, uplinkName } from './types.js';
 
@@ -16,17 +24,28 @@ export const INERT_NOTE = 'Declared but inert: validated now, acted on in a late
 
 export const defaultsSchema = z
   .strictObject({
-    manage: z
-      .boolean()
-      .default(false)
-      .describe('false (default): interfaces not named in the config are left alone.'),
-    probe: probeSchema.optional().describe('Probe settings every uplink inherits; an uplink\'s own probe keys override them.'),
+    manage: z.boolean().default(false).describe('false (default): interfaces not named in the config are left alone.'),
+    probe: probeSchema
+      .optional()
+      .describe("Probe settings every uplink inherits; an uplink's own probe keys override them."),
   })
   .describe('Defaults for all uplinks.');
 
 export const TOP_LEVEL_KEYS = [
-  'control', 'defaults', 'uplinks', 'lan', 'forwards', 'demand', 'jobs', 'hooks',
-  'schedule', 'announce', 'notify', 'secrets', 'timezone', 'firewall',
+  'control',
+  'defaults',
+  'uplinks',
+  'lan',
+  'forwards',
+  'demand',
+  'jobs',
+  'hooks',
+  'schedule',
+  'announce',
+  'notify',
+  'secrets',
+  'timezone',
+  'firewall',
 ] as const;
 
 export const configSchema = z
@@ -44,9 +63,14 @@ export const configSchema = z
     jobs: z.record(jobName, jobSchema).prefault({}).describe(`Supervised jobs, by name. ${INERT_NOTE}`),
     hooks: hooksSchema.prefault({}),
     schedule: z.array(scheduleSchema).prefault([]).describe(`Scheduled actions (cron). ${INERT_NOTE}`),
-    announce: z.array(announceSchema).prefault([]).describe(`Address announcements (dynamic DNS, commands). ${INERT_NOTE}`),
+    announce: z
+      .array(announceSchema)
+      .prefault([])
+      .describe(`Address announcements (dynamic DNS, commands). ${INERT_NOTE}`),
     notify: z.array(notifySchema).prefault([]).describe(`Notifications by mail, webhook or command. ${INERT_NOTE}`),
-    secrets: absolutePath().optional().describe(`File with secrets (tokens, passwords) referenced from the config. ${INERT_NOTE}`),
+    secrets: absolutePath()
+      .optional()
+      .describe(`File with secrets (tokens, passwords) referenced from the config. ${INERT_NOTE}`),
     timezone: timeZone.optional().describe(`IANA time zone for schedule (default: the system's). ${INERT_NOTE}`),
   })
   .superRefine((cfg, ctx) => crossCheck(cfg, ctx as z.core.$RefinementCtx<unknown>), evenAfterChildErrors)

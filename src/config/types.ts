@@ -49,13 +49,19 @@ export const uplinkName = nameType('uplink');
 export const jobName = nameType('job');
 
 /** A shell command line (run with /bin/sh -c). */
-export const command = z.string().trim().min(1, { error: hinted('the command is empty', 'write the command line to run') });
+export const command = z
+  .string()
+  .trim()
+  .min(1, { error: hinted('the command is empty', 'write the command line to run') });
 
 /** An absolute file system path. */
 export function absolutePath(maxBytes?: number) {
   return checked((s) => {
     if (!s.startsWith('/')) {
-      return hinted(`${q(s)} is not an absolute path`, "write a path starting with /; relative paths would depend on the daemon's working directory");
+      return hinted(
+        `${q(s)} is not an absolute path`,
+        "write a path starting with /; relative paths would depend on the daemon's working directory",
+      );
     }
     if (maxBytes !== undefined && Buffer.byteLength(s) > maxBytes) {
       return hinted(`${q(s)} is too long`, `a unix socket path has at most ${maxBytes} bytes`);
@@ -87,7 +93,8 @@ export const cronExpr = checked((s) => {
   const t = s.trim();
   if (/^@(hourly|daily|midnight|weekly|monthly|yearly|annually)$/.test(t)) return undefined;
   const fields = t.split(/\s+/);
-  if (fields.length !== 5) return hinted(`${q(s)} has ${fields.length} field${fields.length === 1 ? '' : 's'}, not 5`, hint);
+  if (fields.length !== 5)
+    return hinted(`${q(s)} has ${fields.length} field${fields.length === 1 ? '' : 's'}, not 5`, hint);
   const bad = fields.find((f) => !/^[A-Za-z0-9*,/-]+$/.test(f));
   if (bad !== undefined) return hinted(`${q(s)} has a bad field ${q(bad)}`, hint);
   return undefined;

@@ -4,8 +4,11 @@ import { UplinkError } from '../errors.js';
 import type { Reply } from './rpc.js';
 
 export function notRunning(path: string, cause: string): UplinkError {
-  return new UplinkError('DAEMON_NOT_RUNNING', `uplinkd is not running (no answer on ${path}: ${cause})`,
-    'start it with `uplinkd --config FILE` (or `systemctl start uplinkd`), or pass --socket PATH');
+  return new UplinkError(
+    'DAEMON_NOT_RUNNING',
+    `uplinkd is not running (no answer on ${path}: ${cause})`,
+    'start it with `uplinkd --config FILE` (or `systemctl start uplinkd`), or pass --socket PATH',
+  );
 }
 
 export class ControlClient {
@@ -29,7 +32,8 @@ export class ControlClient {
     sock.on('data', (c: string) => this.onData(c));
     sock.on('error', () => undefined);
     sock.on('close', () => {
-      for (const fn of this.waiting.values()) fn({ id: null, ok: false, error: { code: 'DAEMON_NOT_RUNNING', message: 'the daemon closed the connection' } });
+      for (const fn of this.waiting.values())
+        fn({ id: null, ok: false, error: { code: 'DAEMON_NOT_RUNNING', message: 'the daemon closed the connection' } });
       this.waiting.clear();
       this.closedFn?.();
     });
@@ -38,8 +42,10 @@ export class ControlClient {
   call(method: string, params?: unknown): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.waiting.set(id, (r) => (r.ok ? resolve(r.result) : reject(new UplinkError(r.error.code, r.error.message, r.error.hint))));
-      this.sock!.write(JSON.stringify({ id, method, params }) + '\n');
+      this.waiting.set(id, (r) =>
+        r.ok ? resolve(r.result) : reject(new UplinkError(r.error.code, r.error.message, r.error.hint)),
+      );
+      this.sock!.write(`${JSON.stringify({ id, method, params })}\n`);
     });
   }
 

@@ -24,10 +24,15 @@ export function controlMethods(api: ControlApi): MethodTable {
     ping: method({ params: none, handler: () => ({ pong: true }) }),
     status: method({ params: none, handler: () => api.status() }),
     reload: method({ params: none, handler: () => api.reload() }),
-    ...Object.fromEntries((['up', 'down', 'force', 'block', 'unblock'] as const).map((a) => [a, method({
-      params: z.object({ name: z.string().min(1) }).strict(),
-      handler: (p: { name: string }) => api.admin(a, p.name),
-    })])),
+    ...Object.fromEntries(
+      (['up', 'down', 'force', 'block', 'unblock'] as const).map((a) => [
+        a,
+        method({
+          params: z.object({ name: z.string().min(1) }).strict(),
+          handler: (p: { name: string }) => api.admin(a, p.name),
+        }),
+      ]),
+    ),
     unforce: method({ params: none, handler: () => api.unforce() }),
     demand: method({
       params: z.object({ name: z.string().min(1), on: z.boolean() }).strict(),

@@ -38,7 +38,15 @@ export type Reply =
 
 export function errorReply(id: string | number | null, e: unknown): Reply {
   if (isUplinkError(e)) return { id, ok: false, error: e.toJSON() };
-  return { id, ok: false, error: { code: 'RPC_INTERNAL', message: String((e as Error)?.message ?? e), hint: 'this is a bug; the daemon logged it' } };
+  return {
+    id,
+    ok: false,
+    error: {
+      code: 'RPC_INTERNAL',
+      message: String((e as Error)?.message ?? e),
+      hint: 'this is a bug; the daemon logged it',
+    },
+  };
 }
 
 /** Parses and dispatches one request line. Never throws: every failure is a coded reply. */
@@ -47,16 +55,30 @@ export async function dispatch(table: MethodTable, line: string, ctx: RpcContext
   try {
     raw = JSON.parse(line);
   } catch {
-    return errorReply(null, new UplinkError('RPC_BAD_JSON', 'request is not valid JSON', 'send one JSON object per line'));
+    return errorReply(
+      null,
+      new UplinkError('RPC_BAD_JSON', 'request is not valid JSON', 'send one JSON object per line'),
+    );
   }
   const req = requestSchema.safeParse(raw);
   if (!req.success) {
-    const id = typeof raw === 'object' && raw && 'id' in raw ? ((raw as { id: unknown }).id as string) ?? null : null;
-    return errorReply(id, new UplinkError('RPC_BAD_REQUEST', 'request needs "id" and "method"', 'e.g. {"id":1,"method":"status"}'));
+    const id = typeof raw === 'object' && raw && 'id' in raw ? (((raw as { id: unknown }).id as string) ?? null) : null;
+    return errorReply(
+      id,
+      new UplinkError('RPC_BAD_REQUEST', 'request needs "id" and "method"', 'e.g. {"id":1,"method":"status"}'),
+    );
   }
   const { id, method: name, params } = req.data;
   const m = Object.hasOwn(table, name) ? table[name] : undefined;
-  if (!m) return errorReply(id, new UplinkError('RPC_UNKNOWN_METHOD', `unknown method "${name}"`, `known methods: ${Object.keys(table).sort().join(', ')}`));
+  if (!m)
+    return errorReply(
+      id,
+      new UplinkError(
+        'RPC_UNKNOWN_METHOD',
+        `unknown method "${name}"`,
+        `known methods: ${Object.keys(table).sort().join(', ')}`,
+      ),
+    );
   const p = m.params.safeParse(params ?? {});
   if (!p.success) {
     const msg = p.error.issues.map((i) => `${i.path.join('.') || 'params'}: ${i.message}`).join('; ');

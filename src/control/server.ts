@@ -55,7 +55,9 @@ export class ControlServer implements Component {
       buf += chunk;
       if (buf.length > MAX_LINE && !buf.includes('\n')) {
         buf = '';
-        sock.end(JSON.stringify({ id: null, ok: false, error: { code: 'RPC_BAD_REQUEST', message: 'request line too long' } }) + '\n');
+        sock.end(
+          `${JSON.stringify({ id: null, ok: false, error: { code: 'RPC_BAD_REQUEST', message: 'request line too long' } })}\n`,
+        );
         sock.removeAllListeners('data');
         return;
       }
@@ -70,5 +72,5 @@ export class ControlServer implements Component {
 }
 
 function write(sock: Socket, obj: unknown): void {
-  if (!sock.destroyed && sock.writable) sock.write(JSON.stringify(obj) + '\n');
+  if (!sock.destroyed && sock.writable) sock.write(`${JSON.stringify(obj)}\n`);
 }

@@ -35,8 +35,14 @@ export function buildStatus(cfg: Config, w: WorldState, x: StatusExtras) {
   const tables = uplinkTables(cfg);
   return {
     daemon: {
-      pid: x.pid, version: x.version, startedAt: x.startedAt, config: x.configPath, system: x.system,
-      judged: x.judged, reconcileRuns: x.reconcileRuns, ...(x.lastError ? { lastError: x.lastError } : {}),
+      pid: x.pid,
+      version: x.version,
+      startedAt: x.startedAt,
+      config: x.configPath,
+      system: x.system,
+      judged: x.judged,
+      reconcileRuns: x.reconcileRuns,
+      ...(x.lastError ? { lastError: x.lastError } : {}),
     },
     reconcile: x.reconcile,
     selection: x.selection,
@@ -44,18 +50,39 @@ export function buildStatus(cfg: Config, w: WorldState, x: StatusExtras) {
     uplinks: Object.entries(cfg.uplinks).map(([name, u]) => {
       const l = byName.get(u.interface);
       return {
-        name, interface: u.interface, mode: u.mode, priority: u.priority, table: tables.get(name), ...x.uplinks[name],
-        link: l ? { present: true, up: l.up, carrier: l.carrier, operstate: l.operstate } : { present: false, up: false, carrier: false, operstate: 'absent' },
+        name,
+        interface: u.interface,
+        mode: u.mode,
+        priority: u.priority,
+        table: tables.get(name),
+        ...x.uplinks[name],
+        link: l
+          ? { present: true, up: l.up, carrier: l.carrier, operstate: l.operstate }
+          : { present: false, up: false, carrier: false, operstate: 'absent' },
         addresses: l ? addrsOf(l.index) : [],
       };
     }),
-    links: [...w.links.values()].sort((a, b) => a.index - b.index).map((l) => ({
-      index: l.index, name: l.name, up: l.up, carrier: l.carrier, operstate: l.operstate, mtu: l.mtu,
-      ...(l.kind ? { kind: l.kind } : {}), addresses: addrsOf(l.index),
-    })),
+    links: [...w.links.values()]
+      .sort((a, b) => a.index - b.index)
+      .map((l) => ({
+        index: l.index,
+        name: l.name,
+        up: l.up,
+        carrier: l.carrier,
+        operstate: l.operstate,
+        mtu: l.mtu,
+        ...(l.kind ? { kind: l.kind } : {}),
+        addresses: addrsOf(l.index),
+      })),
     defaultRoutes: defaultRoutes(w).map((r) => ({
-      family: r.family, type: r.type, table: r.table, protocol: r.protocol, metric: r.metric,
-      ...(r.gateway ? { via: r.gateway } : {}), ...(r.oif ? { dev: linkName(w, r.oif) } : {}), linkdown: r.linkdown,
+      family: r.family,
+      type: r.type,
+      table: r.table,
+      protocol: r.protocol,
+      metric: r.metric,
+      ...(r.gateway ? { via: r.gateway } : {}),
+      ...(r.oif ? { dev: linkName(w, r.oif) } : {}),
+      linkdown: r.linkdown,
     })),
     foreignRoutes: { ipv4: w.foreign.ipv4, ipv6: w.foreign.ipv6, total: foreignTotal(w.foreign) },
     watch: x.watch,

@@ -88,16 +88,57 @@ export class Controller {
     const ctl = this.config.control;
     const cfg = () => this.config;
     this.world = new World((reason, urgent) => this.reconciler?.markDirty(reason, urgent));
-    this.manager = new UplinkManager({ config: cfg, system, bus: this.bus, log: log.child({ component: 'uplinks' }), stateFile: stateFile(ctl.state_dir), onDirty: (why) => this.reconciler?.markDirty(why) });
+    this.manager = new UplinkManager({
+      config: cfg,
+      system,
+      bus: this.bus,
+      log: log.child({ component: 'uplinks' }),
+      stateFile: stateFile(ctl.state_dir),
+      onDirty: (why) => this.reconciler?.markDirty(why),
+    });
     const offload = this.offload;
     // A small ruleset renders in a few ms; a big one would hold up probing and failover.
-    const render = async (input: FirewallInput) => (input.forwards.length > RENDER_INLINE_MAX ? offload.renderRuleset(input) : renderRuleset(input));
-    this.firewall = new Firewall({ system, log: log.child({ component: 'firewall' }), bus: this.bus, config: cfg, render, onTampered: (why) => this.reconciler?.markDirty(why) });
-    this.demand = new Demand({ system, log: log.child({ component: 'demand' }), bus: this.bus, config: cfg, manager: this.manager, world: this.world,
-      onProxiesChanged: () => this.reconciler?.markDirty('demand proxies changed') });
-    this.reconciler = new Reconciler({ system, world: this.world, manager: this.manager, firewall: this.firewall, demand: this.demand, bus: this.bus, log: log.child({ component: 'reconcile' }), config: cfg });
+    const render = async (input: FirewallInput) =>
+      input.forwards.length > RENDER_INLINE_MAX ? offload.renderRuleset(input) : renderRuleset(input);
+    this.firewall = new Firewall({
+      system,
+      log: log.child({ component: 'firewall' }),
+      bus: this.bus,
+      config: cfg,
+      render,
+      onTampered: (why) => this.reconciler?.markDirty(why),
+    });
+    this.demand = new Demand({
+      system,
+      log: log.child({ component: 'demand' }),
+      bus: this.bus,
+      config: cfg,
+      manager: this.manager,
+      world: this.world,
+      onProxiesChanged: () => this.reconciler?.markDirty('demand proxies changed'),
+    });
+    this.reconciler = new Reconciler({
+      system,
+      world: this.world,
+      manager: this.manager,
+      firewall: this.firewall,
+      demand: this.demand,
+      bus: this.bus,
+      log: log.child({ component: 'reconcile' }),
+      config: cfg,
+    });
     const k = ctl.kernel;
-    const watch = system.kernelWatch({ protocol: k.route_protocol, tableBase: k.table_base, tableCount: k.table_count, rulePriorityBase: k.rule_priority_base, rulePriorityCount: k.rule_priority_count }, ctl.netlink_buffer, ctl.carrier_poll);
+    const watch = system.kernelWatch(
+      {
+        protocol: k.route_protocol,
+        tableBase: k.table_base,
+        tableCount: k.table_count,
+        rulePriorityBase: k.rule_priority_base,
+        rulePriorityCount: k.rule_priority_count,
+      },
+      ctl.netlink_buffer,
+      ctl.carrier_poll,
+    );
     this.watch = watch;
     const world = this.world;
     const kernel: Component = { name: 'kernel watch', start: () => watch.start(world), stop: () => watch.stop() };
@@ -113,7 +154,10 @@ export class Controller {
    */
   stop(reason: string, teardown = false): Promise<void> {
     this.stopping ??= (async () => {
-      this.o.log.info({ reason, teardown }, teardown ? 'uplinkd stopping and removing what is ours' : 'uplinkd stopping (kernel state left in place)');
+      this.o.log.info(
+        { reason, teardown },
+        teardown ? 'uplinkd stopping and removing what is ours' : 'uplinkd stopping (kernel state left in place)',
+      );
       this.bus.publish({ type: 'daemon', message: `stopping: ${reason}` });
       await this.stopComponents(teardown);
       this.o.onStopped?.();
@@ -148,10 +192,17 @@ export class Controller {
       this.bus.publish({ type: 'config', ok: false, message: `reload rejected: ${msg}` });
       throw e;
     }
-    Object.assign(next.control, Object.fromEntries(Object.entries(this.o.overrides ?? {}).filter(([, v]) => v !== undefined)));
+    Object.assign(
+      next.control,
+      Object.fromEntries(Object.entries(this.o.overrides ?? {}).filter(([, v]) => v !== undefined)),
+    );
     const cur = this.config.control;
     if (next.control.socket !== cur.socket || next.control.state_dir !== cur.state_dir) {
-      throw new UplinkError('CONFIG_INVALID', 'control.socket and control.state_dir cannot change on reload', 'restart uplinkd to move them');
+      throw new UplinkError(
+        'CONFIG_INVALID',
+        'control.socket and control.state_dir cannot change on reload',
+        'restart uplinkd to move them',
+      );
     }
     try {
       await this.firewall?.check(next);
@@ -182,23 +233,41 @@ export class Controller {
 
   private api() {
     return {
-      status: () => buildStatus(this.config, this.world!.snapshot(), {
-        pid: process.pid, version: VERSION, startedAt: this.startedAt, configPath: this.o.configPath,
-        system: this.o.system.kind, judged: this.reconciler!.isJudged(), watch: this.watch!.stats(), reconcileRuns: this.reconciler!.runs,
-        lastError: this.reconciler!.lastError, reconcile: this.reconciler!.status(),
-        selection: { ...this.manager!.selection, forced: this.manager!.forced },
-        firewall: this.firewall!.status(),
-        uplinks: Object.fromEntries([...this.manager!.uplinks.values()].map((u) => [u.name, { ...uplinkView(this.manager!, u), ...this.demandView(u.name) }])),
-      }),
+      status: () =>
+        buildStatus(this.config, this.world!.snapshot(), {
+          pid: process.pid,
+          version: VERSION,
+          startedAt: this.startedAt,
+          configPath: this.o.configPath,
+          system: this.o.system.kind,
+          judged: this.reconciler!.isJudged(),
+          watch: this.watch!.stats(),
+          reconcileRuns: this.reconciler!.runs,
+          lastError: this.reconciler!.lastError,
+          reconcile: this.reconciler!.status(),
+          selection: { ...this.manager!.selection, forced: this.manager!.forced },
+          firewall: this.firewall!.status(),
+          uplinks: Object.fromEntries(
+            [...this.manager!.uplinks.values()].map((u) => [
+              u.name,
+              { ...uplinkView(this.manager!, u), ...this.demandView(u.name) },
+            ]),
+          ),
+        }),
       reload: () => this.reload(),
       admin: (action: AdminAction, name: string) => this.admin(() => this.manager!.admin(action, name)),
       unforce: () => this.admin(() => this.manager!.unforce()),
       demand: (name: string, on: boolean) => this.admin(() => this.demand!.setEnabled(name, on)),
       plan: async (text: string, file: string) => {
         const next = await this.offload.parseConfig(text, file);
-        return { against: 'running daemon', kernel: this.reconciler!.planFor(next), firewall: await this.offload.diffRulesets(this.config, next) };
+        return {
+          against: 'running daemon',
+          kernel: this.reconciler!.planFor(next),
+          firewall: await this.offload.diffRulesets(this.config, next),
+        };
       },
-      quit: (teardown: boolean) => setImmediate(() => this.stopSafely(teardown ? 'quit --teardown requested' : 'quit requested', teardown)),
+      quit: (teardown: boolean) =>
+        setImmediate(() => this.stopSafely(teardown ? 'quit --teardown requested' : 'quit requested', teardown)),
       subscribe: (fn: Parameters<EventBus['subscribe']>[0]) => this.bus.subscribe(fn),
       history: () => this.bus.history(),
     };

@@ -6,7 +6,16 @@ export type LogFormat = 'json' | 'pretty';
 
 export function createLogger(format: LogFormat, level = 'info'): Logger {
   if (format === 'pretty') {
-    return pino({ level }, pretty({ sync: true, colorize: process.stderr.isTTY, destination: 2, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }));
+    return pino(
+      { level },
+      pretty({
+        sync: true,
+        colorize: process.stderr.isTTY,
+        destination: 2,
+        translateTime: 'SYS:HH:MM:ss.l',
+        ignore: 'pid,hostname',
+      }),
+    );
   }
   return pino({ level, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
 }

@@ -17,11 +17,9 @@ const USAGE = `usage: uplinkd [--config FILE] [--dry-run] [--log-format json|pre
   --socket PATH    control socket (overrides control.socket)
   --state-dir DIR  state directory (overrides control.state_dir)`;
 
-/** Exit codes: 0 stopped cleanly, 1 a coded error (config, lock), 2 usage, 70 a bug. */
-async function main(): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
+/** uplinkd's options; parseArgs is strict: an unknown flag or a stray argument throws. */
+function parseOptions() {
+  return parseArgs({
     options: {
       config: { type: 'string', default: '/etc/uplinkd/uplinkd.yaml' },
       'dry-run': { type: 'boolean', default: false },
@@ -33,6 +31,13 @@ async function main(): Promise<number> {
       version: { type: 'boolean' },
     },
   });
+}
+
+/** Exit codes: 0 stopped cleanly, 1 a coded error (config, lock), 2 usage, 70 a bug. */
+async function main(): Promise<number> {
+  let parsed: ReturnType<typeof parseOptions>;
+  try {
+    parsed = parseOptions();
   } catch (e) {
     return (console.error(`uplinkd: ${(e as Error).message}\n${USAGE}`), 2);
   }
@@ -40,7 +45,8 @@ async function main(): Promise<number> {
   if (values.help) return (console.log(USAGE), 0);
   if (values.version) return (console.log(VERSION), 0);
   const format = values['log-format'] as LogFormat;
-  if (format !== 'json' && format !== 'pretty') return (console.error(`uplinkd: --log-format must be json or pretty\n${USAGE}`), 2);
+  if (format !== 'json' && format !== 'pretty')
+    return (console.error(`uplinkd: --log-format must be json or pretty\n${USAGE}`), 2);
 
   const config = await loadConfigFile(values.config!);
   const overrides = { socket: values.socket, state_dir: values['state-dir'] };

@@ -119,7 +119,8 @@ export class Reconciler implements Component {
   status(): ReconcileStatus {
     const iso = (t: number) => new Date(t).toISOString();
     return {
-      runs: this.runs, ...(this.lastRun ? { last: this.lastRun } : {}),
+      runs: this.runs,
+      ...(this.lastRun ? { last: this.lastRun } : {}),
       failing: (this.backoff?.view() ?? []).map((f) => ({ ...f, since: iso(f.since), nextAt: iso(f.nextAt) })),
     };
   }
@@ -139,7 +140,7 @@ export class Reconciler implements Component {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (!this.timer) this.timer = setTimeout(() => this.run(), urgent ? 0 : this.d.coalesceMs ?? 5);
+    if (!this.timer) this.timer = setTimeout(() => this.run(), urgent ? 0 : (this.d.coalesceMs ?? 5));
   }
 
   /**
@@ -149,7 +150,10 @@ export class Reconciler implements Component {
   async settle(maxMs = Infinity): Promise<void> {
     const end = Date.now() + maxMs;
     while ((this.timer || this.running || this.firewallRun) && Date.now() < end) {
-      await Promise.race([this.running ?? this.firewallRun ?? new Promise((r) => setTimeout(r, 5)), new Promise((r) => setTimeout(r, Math.max(0, Math.min(50, end - Date.now()))))]);
+      await Promise.race([
+        this.running ?? this.firewallRun ?? new Promise((r) => setTimeout(r, 5)),
+        new Promise((r) => setTimeout(r, Math.max(0, Math.min(50, end - Date.now())))),
+      ]);
     }
   }
 
@@ -157,13 +161,15 @@ export class Reconciler implements Component {
     this.timer = undefined;
     if (this.stopped) return;
     const reasons = this.reasons.take();
-    this.running = this.once(reasons).catch((e) => this.d.log.error({ err: e }, 'reconcile: run failed (a bug)')).finally(() => {
-      this.running = undefined;
-      if (this.again) {
-        this.again = false;
-        this.markDirty('changed during the run');
-      }
-    });
+    this.running = this.once(reasons)
+      .catch((e) => this.d.log.error({ err: e }, 'reconcile: run failed (a bug)'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.markDirty('changed during the run');
+        }
+      });
   }
 
   private logDelta(now: WorldState): void {
@@ -196,7 +202,12 @@ export class Reconciler implements Component {
     const now = Date.now();
     const verdicts = manager.judge(world, now);
     const want = desired(cfg, world, { ...verdicts, proxies: this.proxies() }, { now });
-    const plan = planKernel({ ...want.kernel, world, protocol: cfg.control.kernel.route_protocol, judged: this.judged });
+    const plan = planKernel({
+      ...want.kernel,
+      world,
+      protocol: cfg.control.kernel.route_protocol,
+      judged: this.judged,
+    });
     for (const c of plan.conflicts) this.d.log.warn(c);
     const sysctls = await this.applySysctls(want, now, stamp);
     const { applied, throttled } = await this.applyPlan(plan, want, now, stamp);
@@ -204,11 +215,20 @@ export class Reconciler implements Component {
     this.kickFirewall(want, now, stamp);
     this.releaseSnat(want, now, stamp);
     if (!this.judged && manager.allJudged()) this.setJudged();
-    this.lastRun = { at: new Date(now).toISOString(), reasons, ops: applied.length + sysctls, throttled, durationMs: Math.round((performance.now() - t0) * 100) / 100 };
+    this.lastRun = {
+      at: new Date(now).toISOString(),
+      reasons,
+      ops: applied.length + sysctls,
+      throttled,
+      durationMs: Math.round((performance.now() - t0) * 100) / 100,
+    };
     if (applied.length) {
       const commands = applied.map(displayCommand);
       const verb = this.d.system.kind === 'dry-run' ? 'would apply' : 'applied';
-      this.d.log.info({ commands, deferred: plan.deferred.length, reasons }, `reconcile: ${verb} ${commands.length} change(s)`);
+      this.d.log.info(
+        { commands, deferred: plan.deferred.length, reasons },
+        `reconcile: ${verb} ${commands.length} change(s)`,
+      );
       this.d.bus.publish({ type: 'reconcile', commands, deferred: plan.deferred.length });
     }
     this.scheduleWake([manager.nextWakeAt(now), this.backoff.nextAt()]);
@@ -221,10 +241,14 @@ export class Reconciler implements Component {
       const op = `sysctl ${key.replace(/\//g, '.')}=${value}`;
       if (!this.backoff.allowed(op, now, stamp)) continue;
       try {
-        if (await this.d.system.sysctl(key, value)) (n++, this.d.log.info(`set ${key.replace(/\//g, '.')}=${value}`));
+        if (await this.d.system.sysctl(key, value)) {
+          n++;
+          this.d.log.info(`set ${key.replace(/\//g, '.')}=${value}`);
+        }
         this.cleared(op);
       } catch (e) {
-        if (this.backoff.failed(op, (e as Error).message, now, stamp)) this.d.log.warn({ error: (e as Error).message }, `cannot ${op}; retrying with backoff`);
+        if (this.backoff.failed(op, (e as Error).message, now, stamp))
+          this.d.log.warn({ error: (e as Error).message }, `cannot ${op}; retrying with backoff`);
       }
     }
     return n;
@@ -235,7 +259,12 @@ export class Reconciler implements Component {
    * (like `ip -force`). A link whose own selection route is missing gets no replay: its
    * packets would go back into the proxy.
    */
-  private async applyPlan(plan: Plan, want: Desired, now: number, stamp: number): Promise<{ applied: KernelOp[]; throttled: number }> {
+  private async applyPlan(
+    plan: Plan,
+    want: Desired,
+    now: number,
+    stamp: number,
+  ): Promise<{ applied: KernelOp[]; throttled: number }> {
     const wanted = new Set(plan.ops.map(displayCommand));
     this.backoff.retain((op) => wanted.has(op) || !op.startsWith('ip '));
     const ok = (o: KernelOp) => this.backoff.allowed(displayCommand(o), now, stamp);
@@ -265,7 +294,10 @@ export class Reconciler implements Component {
     for (const r of refused) {
       const op = displayCommand(r.op);
       if (this.backoff.failed(op, r.error, now, stamp)) {
-        this.d.log.error({ command: op, error: r.error }, `reconcile: the kernel refused ${op}: ${r.error}; retrying with backoff`);
+        this.d.log.error(
+          { command: op, error: r.error },
+          `reconcile: the kernel refused ${op}: ${r.error}; retrying with backoff`,
+        );
         this.d.bus.publish({ type: 'reconcile', commands: [op], deferred: 0, error: r.error });
       }
     }
@@ -293,19 +325,28 @@ export class Reconciler implements Component {
     }
     if (!this.backoff.allowed(FIREWALL_OP, now, stamp, want.firewall)) return;
     const armedBefore = [...fw.armedProxies()].join();
-    this.firewallRun = fw.ensure(want.firewall).then(() => this.cleared(FIREWALL_OP), (e: unknown) => {
-      const error = (e as Error).message;
-      if (this.backoff.failed(FIREWALL_OP, error, now, stamp, want.firewall)) {
-        this.d.log.error({ error }, 'firewall: ruleset rejected; the running one stays; retrying with backoff');
-        this.d.bus.publish({ type: 'firewall', generation: fw.status().generation, ok: false, message: error });
-      }
-      this.scheduleWake([this.backoff.nextAt()]);
-    }).finally(() => {
-      this.firewallRun = undefined;
-      if ([...fw.armedProxies()].join() !== armedBefore) this.markDirty('demand proxies armed');
-      // The desire may have moved on while nft ran: look again.
-      if (this.firewallAgain) (this.firewallAgain = false, this.markDirty('firewall: apply what is wanted now'));
-    });
+    this.firewallRun = fw
+      .ensure(want.firewall)
+      .then(
+        () => this.cleared(FIREWALL_OP),
+        (e: unknown) => {
+          const error = (e as Error).message;
+          if (this.backoff.failed(FIREWALL_OP, error, now, stamp, want.firewall)) {
+            this.d.log.error({ error }, 'firewall: ruleset rejected; the running one stays; retrying with backoff');
+            this.d.bus.publish({ type: 'firewall', generation: fw.status().generation, ok: false, message: error });
+          }
+          this.scheduleWake([this.backoff.nextAt()]);
+        },
+      )
+      .finally(() => {
+        this.firewallRun = undefined;
+        if ([...fw.armedProxies()].join() !== armedBefore) this.markDirty('demand proxies armed');
+        // The desire may have moved on while nft ran: look again.
+        if (this.firewallAgain) {
+          this.firewallAgain = false;
+          this.markDirty('firewall: apply what is wanted now');
+        }
+      });
   }
 
   /**
@@ -316,26 +357,46 @@ export class Reconciler implements Component {
    */
   private releaseSnat(want: Desired, now: number, stamp: number): void {
     const job = want.snatRelease;
-    if (this.snatRun || !job || isDeepStrictEqual(job, this.snatDone) || !this.backoff.allowed(CONNTRACK_OP, now, stamp, job)) return;
+    if (
+      this.snatRun ||
+      !job ||
+      isDeepStrictEqual(job, this.snatDone) ||
+      !this.backoff.allowed(CONNTRACK_OP, now, stamp, job)
+    )
+      return;
     const { addresses } = job;
-    this.snatRun = this.d.system.conntrackFlush(addresses).then((r) => {
-      this.snatDone = job;
-      this.cleared(CONNTRACK_OP);
-      const message = `released ${r.deleted} flow(s) pinned by SNAT to ${addresses.join(', ')} (of ${r.examined} tracked)`;
-      if (r.deleted) this.d.log.info({ addresses, ...r }, `conntrack: ${message}`);
-      this.d.bus.publish({ type: 'conntrack', addresses, deleted: r.deleted, examined: r.examined, ok: true, message });
-    }, (e: unknown) => {
-      const message = `could not release the flows pinned by SNAT to ${addresses.join(', ')}: ${(e as Error).message}; retrying`;
-      if (this.backoff.failed(CONNTRACK_OP, (e as Error).message, now, stamp, job)) {
-        this.d.log.warn({ addresses }, `conntrack: ${message}`);
-        this.d.bus.publish({ type: 'conntrack', addresses, deleted: 0, examined: 0, ok: false, message });
-      }
-      this.scheduleWake([this.backoff.nextAt()]);
-    }).finally(() => {
-      this.snatRun = undefined;
-      // The selection moved again meanwhile: its release is due now.
-      if (this.d.manager.selection.selected !== job.selected) this.markDirty('selection moved during a conntrack release');
-    });
+    this.snatRun = this.d.system
+      .conntrackFlush(addresses)
+      .then(
+        (r) => {
+          this.snatDone = job;
+          this.cleared(CONNTRACK_OP);
+          const message = `released ${r.deleted} flow(s) pinned by SNAT to ${addresses.join(', ')} (of ${r.examined} tracked)`;
+          if (r.deleted) this.d.log.info({ addresses, ...r }, `conntrack: ${message}`);
+          this.d.bus.publish({
+            type: 'conntrack',
+            addresses,
+            deleted: r.deleted,
+            examined: r.examined,
+            ok: true,
+            message,
+          });
+        },
+        (e: unknown) => {
+          const message = `could not release the flows pinned by SNAT to ${addresses.join(', ')}: ${(e as Error).message}; retrying`;
+          if (this.backoff.failed(CONNTRACK_OP, (e as Error).message, now, stamp, job)) {
+            this.d.log.warn({ addresses }, `conntrack: ${message}`);
+            this.d.bus.publish({ type: 'conntrack', addresses, deleted: 0, examined: 0, ok: false, message });
+          }
+          this.scheduleWake([this.backoff.nextAt()]);
+        },
+      )
+      .finally(() => {
+        this.snatRun = undefined;
+        // The selection moved again meanwhile: its release is due now.
+        if (this.d.manager.selection.selected !== job.selected)
+          this.markDirty('selection moved during a conntrack release');
+      });
   }
 
   /** Wakes the loop at the earliest of these (a failback delay ending, a backoff running out). */
@@ -343,7 +404,10 @@ export class Reconciler implements Component {
     const at = Math.min(...times.filter((t): t is number => t !== undefined));
     if (!Number.isFinite(at) || this.stopped) return;
     clearTimeout(this.wakeTimer);
-    this.wakeTimer = setTimeout(() => this.markDirty(at === this.backoff.nextAt() ? 'retry after backoff' : 'failback delay over'), Math.max(0, at - Date.now() + 1)).unref();
+    this.wakeTimer = setTimeout(
+      () => this.markDirty(at === this.backoff.nextAt() ? 'retry after backoff' : 'failback delay over'),
+      Math.max(0, at - Date.now() + 1),
+    ).unref();
   }
 
   /** The kernel ops a config would cause now, without applying them (`uplink plan`). */
@@ -351,13 +415,21 @@ export class Reconciler implements Component {
     const world = this.d.world.snapshot();
     const verdicts = { ...this.d.manager.verdicts(), proxies: this.proxies() };
     const want = desired(cfg, world, verdicts, { now: Date.now() });
-    return planKernel({ ...want.kernel, world, protocol: cfg.control.kernel.route_protocol, judged: true }).ops.map(displayCommand);
+    return planKernel({ ...want.kernel, world, protocol: cfg.control.kernel.route_protocol, judged: true }).ops.map(
+      displayCommand,
+    );
   }
 
   /** `quit --teardown`, after stop(): removes every route and rule of ours (never a foreign one). */
   async teardown(): Promise<void> {
     const k = this.d.config().control.kernel;
-    const plan = planKernel({ routes: [], rules: [], world: this.d.world.snapshot(), protocol: k.route_protocol, judged: true });
+    const plan = planKernel({
+      routes: [],
+      rules: [],
+      world: this.d.world.snapshot(),
+      protocol: k.route_protocol,
+      judged: true,
+    });
     const commands = plan.ops.map(displayCommand);
     try {
       await this.d.system.apply(plan.ops);
@@ -367,4 +439,3 @@ export class Reconciler implements Component {
     }
   }
 }
-

@@ -96,7 +96,12 @@ export class Demand implements Component {
   private async open(name: string, iface: string, address: string, cfg: Config): Promise<void> {
     const log = this.d.log.child({ uplink: name, proxy: iface });
     const p = new DemandProxy({
-      name, iface, log, bus: this.d.bus, rules: () => this.rules, limits: this.limits(cfg),
+      name,
+      iface,
+      log,
+      bus: this.d.bus,
+      rules: () => this.rules,
+      limits: this.limits(cfg),
       dial: (why) => {
         this.d.bus.publish({ type: 'demand', name, event: 'dial', message: `dialing for ${why}` });
         this.d.manager.setDemand(name, true, 'traffic');
@@ -119,7 +124,8 @@ export class Demand implements Component {
   private async attach(name: string, p: DemandProxy, log: DemandDeps['log']): Promise<void> {
     try {
       p.tun = await this.d.system.openProxy({
-        name: p.d.iface, address: p.address!,
+        name: p.d.iface,
+        address: p.address!,
         onPackets: (pkts) => p.onPackets(pkts),
         onError: (message) => {
           log.error({ error: message }, 'demand proxy failed; reopening it');
@@ -128,7 +134,12 @@ export class Demand implements Component {
       });
       p.retryMs = undefined;
       log.info({ address: p.address }, `demand proxy ${p.d.iface} armed`);
-      this.d.bus.publish({ type: 'demand', name, event: 'proxy', message: `proxy ${p.d.iface} armed (${p.address}/32)` });
+      this.d.bus.publish({
+        type: 'demand',
+        name,
+        event: 'proxy',
+        message: `proxy ${p.d.iface} armed (${p.address}/32)`,
+      });
     } catch (e) {
       const message = `cannot open proxy ${p.d.iface}: ${(e as Error).message}`;
       log.error(message);
@@ -166,7 +177,11 @@ export class Demand implements Component {
   setEnabled(name: string, on: boolean): string {
     const u = this.d.manager.uplinks.get(name);
     if (!u || !this.proxies.has(name)) {
-      throw new UplinkError('USAGE', `"${name}" is not a demand uplink`, `demand uplinks: ${[...this.proxies.keys()].join(', ') || 'none'}`);
+      throw new UplinkError(
+        'USAGE',
+        `"${name}" is not a demand uplink`,
+        `demand uplinks: ${[...this.proxies.keys()].join(', ') || 'none'}`,
+      );
     }
     this.d.manager.setDemandEnabled(name, on);
     const message = `${name}: dialing on demand ${on ? 'on' : 'off'}`;
@@ -216,7 +231,8 @@ export class Demand implements Component {
     const set = await this.d.system.nftSetElements(TABLE, demandSet(name));
     if (!set) return; // unreadable (firewall being rebuilt?): no decision, look again next time
     p.keptUpBy = set;
-    if (u.cfg.max_up !== undefined && now - up >= u.cfg.max_up) return this.hangup(name, 'max_up', `up for ${Math.round((now - up) / 1000)}s (max_up)`);
+    if (u.cfg.max_up !== undefined && now - up >= u.cfg.max_up)
+      return this.hangup(name, 'max_up', `up for ${Math.round((now - up) / 1000)}s (max_up)`);
     if (idle === 0 || p.keptUpBy.length) return;
     // A fresh link stays up at least its idle time (or min_up, when longer), traffic or not.
     if (now - up < Math.max(idle, u.cfg.min_up ?? 0)) return;

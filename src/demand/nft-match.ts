@@ -26,8 +26,15 @@ export function ruleMatches(r: DemandRule): Stmt[][] {
   if ((r.port || r.sport || r.dport) && !l4) throw new Error(`ports need tcp or udp: ${r.text}`);
   if ((r.syn || r.fin) && r.proto !== 'tcp') throw new Error(`syn and fin need tcp: ${r.text}`);
   let lists: Stmt[][] = [[]];
-  const all = (s: Stmt) => { lists = lists.map((l) => [...l, s]); };
-  const either = (a: Stmt, b: Stmt) => { lists = lists.flatMap((l) => [[...l, a], [...l, b]]); };
+  const all = (s: Stmt) => {
+    lists = lists.map((l) => [...l, s]);
+  };
+  const either = (a: Stmt, b: Stmt) => {
+    lists = lists.flatMap((l) => [
+      [...l, a],
+      [...l, b],
+    ]);
+  };
 
   // `tcp dport` and `tcp flags` imply `meta l4proto tcp` (nft adds the dependency itself and
   // leaves it out of listings), so the protocol gets its own match only when nothing implies it.

@@ -44,7 +44,8 @@ export interface DemandNft {
 
 /** The flow key, LAN side first whichever way the packet goes. */
 function key(dir: 'in' | 'out'): Json {
-  const s = payload('ip', 'saddr'), d = payload('ip', 'daddr');
+  const s = payload('ip', 'saddr'),
+    d = payload('ip', 'daddr');
   return { concat: dir === 'out' ? [s, d, meta('l4proto')] : [d, s, meta('l4proto')] };
 }
 
@@ -52,7 +53,9 @@ function ruleStmts(u: DemandNftInput['uplinks'][number], r: DemandRule, dir: 'in
   if (r.direction && r.direction !== dir) return [];
   const timeout = r.timeoutMs ?? u.idleMs;
   const keep = keeps(r.action) && timeout > 0;
-  const update: Stmt = { set: { op: 'update', elem: { elem: { val: key(dir), timeout: secs(timeout) } }, set: `@${demandSet(u.name)}` } };
+  const update: Stmt = {
+    set: { op: 'update', elem: { elem: { val: key(dir), timeout: secs(timeout) } }, set: `@${demandSet(u.name)}` },
+  };
   return ruleMatches(r).map((alt) => [...alt, ...(keep ? [update] : []), { return: null }]);
 }
 
@@ -60,25 +63,64 @@ export function renderDemand(i: DemandNftInput): DemandNft {
   const out: DemandNft = { sets: [], baseChains: [], regularChains: [], rules: [] };
   if (!i.uplinks.length) return out;
   const mask = i.fwmarkMask >>> 0;
-  out.baseChains.push(['raw_pre', 'prerouting', -300], ['raw_out', 'output', -300], ['demand_acct', 'forward', -10], ['demand_acct_out', 'output', -10]);
+  out.baseChains.push(
+    ['raw_pre', 'prerouting', -300],
+    ['raw_out', 'output', -300],
+    ['demand_acct', 'forward', -10],
+    ['demand_acct_out', 'output', -10],
+  );
   const v4 = eq(meta('nfproto'), 'ipv4');
   for (const u of i.uplinks) {
     // nft 1.0.6 JSON knows no "dynamic" flag; the kernel set gets it from the update rule.
-    const elem = (i.carry?.[demandSet(u.name)] ?? []).map((e) => ({ elem: { val: { concat: e.key.split(' . ') }, timeout: secs(e.expiresMs ?? 1000) } }));
-    out.sets.push({ set: { name: demandSet(u.name), type: ['ipv4_addr', 'ipv4_addr', 'inet_proto'], flags: ['timeout'], timeout: secs(u.idleMs || 86_400_000), ...(elem.length ? { elem } : {}) } });
+    const elem = (i.carry?.[demandSet(u.name)] ?? []).map((e) => ({
+      elem: { val: { concat: e.key.split(' . ') }, timeout: secs(e.expiresMs ?? 1000) },
+    }));
+    out.sets.push({
+      set: {
+        name: demandSet(u.name),
+        type: ['ipv4_addr', 'ipv4_addr', 'inet_proto'],
+        flags: ['timeout'],
+        timeout: secs(u.idleMs || 86_400_000),
+        ...(elem.length ? { elem } : {}),
+      },
+    });
     // `fib ... oifname` is a string, not an ifname: a named ifname set cannot be matched, so one rule per proxy.
-    out.rules.push({ chain: 'raw_pre', c: `demand ${u.name}: packets routed into proxy ${u.proxy} are not tracked`, e: [{ match: { op: '==', left: { fib: { result: 'oifname', flags: ['daddr'] } }, right: u.proxy } }, { notrack: null }] });
-    out.rules.push({ chain: 'raw_out', c: `demand ${u.name}: the gateway's packets into proxy ${u.proxy} are not tracked`, e: [eq(meta('oifname'), u.proxy), { notrack: null }] });
+    out.rules.push({
+      chain: 'raw_pre',
+      c: `demand ${u.name}: packets routed into proxy ${u.proxy} are not tracked`,
+      e: [
+        { match: { op: '==', left: { fib: { result: 'oifname', flags: ['daddr'] } }, right: u.proxy } },
+        { notrack: null },
+      ],
+    });
+    out.rules.push({
+      chain: 'raw_out',
+      c: `demand ${u.name}: the gateway's packets into proxy ${u.proxy} are not tracked`,
+      e: [eq(meta('oifname'), u.proxy), { notrack: null }],
+    });
     for (const dir of ['out', 'in'] as const) {
       const chain = chainOf(u.name, dir);
       out.regularChains.push(chain);
       const ifKey = dir === 'out' ? 'oifname' : 'iifname';
-      out.rules.push({ chain: 'demand_acct', c: `demand ${u.name}: forwarded traffic ${dir === 'out' ? 'leaving' : 'arriving'} on ${u.iface}`, e: [v4, eq(meta(ifKey), u.iface), { jump: { target: chain } }] });
+      out.rules.push({
+        chain: 'demand_acct',
+        c: `demand ${u.name}: forwarded traffic ${dir === 'out' ? 'leaving' : 'arriving'} on ${u.iface}`,
+        e: [v4, eq(meta(ifKey), u.iface), { jump: { target: chain } }],
+      });
       i.rules.forEach((r, n) => {
         for (const e of ruleStmts(u, r, dir)) out.rules.push({ chain, c: `demand.rules[${n}]: ${r.text}`, e });
       });
     }
-    out.rules.push({ chain: 'demand_acct_out', c: `demand ${u.name}: the gateway's own traffic on ${u.iface}, not the daemon's (fwmark)`, e: [v4, eq(meta('oifname'), u.iface), eq(and(meta('mark'), mask), 0), { jump: { target: chainOf(u.name, 'out') } }] });
+    out.rules.push({
+      chain: 'demand_acct_out',
+      c: `demand ${u.name}: the gateway's own traffic on ${u.iface}, not the daemon's (fwmark)`,
+      e: [
+        v4,
+        eq(meta('oifname'), u.iface),
+        eq(and(meta('mark'), mask), 0),
+        { jump: { target: chainOf(u.name, 'out') } },
+      ],
+    });
   }
   return out;
 }

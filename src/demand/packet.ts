@@ -33,7 +33,13 @@ export function parsePacket(buf: Buffer): PacketInfo | undefined {
   // The kernel may pad a read, never shorten what the header claims; anything else is cut off.
   if (ihl < 20 || total < ihl || total > buf.length) return undefined;
   const protoNum = buf[9]!;
-  const p: PacketInfo = { family: 4, proto: PROTO_NAMES[protoNum] ?? protoNum, src: addr(buf, 12), dst: addr(buf, 16), length: buf.length };
+  const p: PacketInfo = {
+    family: 4,
+    proto: PROTO_NAMES[protoNum] ?? protoNum,
+    src: addr(buf, 12),
+    dst: addr(buf, 16),
+    length: buf.length,
+  };
   const fragOffset = buf.readUInt16BE(6) & 0x1fff;
   const min = MIN_L4[protoNum];
   if (fragOffset !== 0 || min === undefined) return p;
@@ -45,14 +51,25 @@ export function parsePacket(buf: Buffer): PacketInfo | undefined {
   if (p.proto === 'udp') return ports;
   if (l4[12]! >> 4 < 5) return undefined; // a TCP data offset below the fixed header
   const f = l4[13]!;
-  return { ...ports, tcpFlags: { fin: (f & 0x01) !== 0, syn: (f & 0x02) !== 0, rst: (f & 0x04) !== 0, ack: (f & 0x10) !== 0 } };
+  return {
+    ...ports,
+    tcpFlags: { fin: (f & 0x01) !== 0, syn: (f & 0x02) !== 0, rst: (f & 0x04) !== 0, ack: (f & 0x10) !== 0 },
+  };
 }
 
 /** ICMP type names as nft spells them, so logs read like rules. */
 const ICMP_TYPES: Record<number, string> = {
-  0: 'echo-reply', 3: 'destination-unreachable', 4: 'source-quench', 5: 'redirect', 8: 'echo-request',
-  9: 'router-advertisement', 10: 'router-solicitation', 11: 'time-exceeded', 12: 'parameter-problem',
-  13: 'timestamp-request', 14: 'timestamp-reply',
+  0: 'echo-reply',
+  3: 'destination-unreachable',
+  4: 'source-quench',
+  5: 'redirect',
+  8: 'echo-request',
+  9: 'router-advertisement',
+  10: 'router-solicitation',
+  11: 'time-exceeded',
+  12: 'parameter-problem',
+  13: 'timestamp-request',
+  14: 'timestamp-reply',
 };
 
 function tcpLabel(f: NonNullable<PacketInfo['tcpFlags']>): string | undefined {

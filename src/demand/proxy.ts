@@ -134,17 +134,36 @@ export class DemandProxy {
     if (!pkts.length) return;
     const written = this.tun.write(pkts);
     this.replayFailed += pkts.length - written;
-    this.lastReplay = { at: new Date(now).toISOString(), packets: written, delayMs: this.routedSince === undefined ? 0 : now - this.routedSince };
+    this.lastReplay = {
+      at: new Date(now).toISOString(),
+      packets: written,
+      delayMs: this.routedSince === undefined ? 0 : now - this.routedSince,
+    };
     this.d.log.info({ packets: written, of: pkts.length }, `replayed ${written} held packet(s) through the new link`);
-    this.d.bus.publish({ type: 'demand', name: this.d.name, event: 'replay', message: `replayed ${written} held packet(s)` });
+    this.d.bus.publish({
+      type: 'demand',
+      name: this.d.name,
+      event: 'replay',
+      message: `replayed ${written} held packet(s)`,
+    });
   }
 
   view(enabled: boolean): DemandView {
     return {
-      proxy: this.d.iface, enabled, dials: this.dialCount,
+      proxy: this.d.iface,
+      enabled,
+      dials: this.dialCount,
       ...(this.lastTrigger ? { lastTrigger: this.lastTrigger } : {}),
-      keptUpBy: this.keptUpBy.map((e) => ({ flow: e.key, ...(e.expiresMs !== undefined ? { expiresInMs: e.expiresMs } : {}) })),
-      queue: { ...this.queue.counters(), ignored: this.ignored, unparsed: this.unparsed, replayFailed: this.replayFailed },
+      keptUpBy: this.keptUpBy.map((e) => ({
+        flow: e.key,
+        ...(e.expiresMs !== undefined ? { expiresInMs: e.expiresMs } : {}),
+      })),
+      queue: {
+        ...this.queue.counters(),
+        ignored: this.ignored,
+        unparsed: this.unparsed,
+        replayFailed: this.replayFailed,
+      },
       ...(this.lastReplay ? { lastReplay: this.lastReplay } : {}),
     };
   }

@@ -59,7 +59,8 @@ export class HoldQueue {
 
   /** Drops packets older than maxAge. */
   expire(now: number): void {
-    while (this.head < this.items.length && now - this.items[this.head]!.at > this.limits.maxAgeMs) this.dropOldest('droppedAge');
+    while (this.head < this.items.length && now - this.items[this.head]!.at > this.limits.maxAgeMs)
+      this.dropOldest('droppedAge');
   }
 
   get size(): number {

@@ -2,7 +2,8 @@
 import { ipToInt, maskOf, type DemandAction, type DemandRule, type PortRange } from '../config/demand-rules.js';
 import type { PacketInfo } from './packet.js';
 
-const inRange = (r: PortRange, port: number | undefined): boolean => port !== undefined && port >= r.first && port <= r.last;
+const inRange = (r: PortRange, port: number | undefined): boolean =>
+  port !== undefined && port >= r.first && port <= r.last;
 
 // Rules come from the config (a handful of CIDRs), packets come often: parse each CIDR once.
 const cidrCache = new Map<string, { net: number; mask: number }>();
@@ -14,7 +15,7 @@ function inCidr(ip: string, cidr: string): boolean {
     c = { net: (ipToInt(addr!) & mask) >>> 0, mask };
     cidrCache.set(cidr, c);
   }
-  return ((ipToInt(ip) & c.mask) >>> 0) === c.net;
+  return (ipToInt(ip) & c.mask) >>> 0 === c.net;
 }
 
 /** Whether the rule matches a packet going `direction` (out: towards the Internet). */

@@ -6,11 +6,33 @@ export type DaemonEvent =
   | { type: 'reconcile'; time: string; commands: string[]; deferred: number; error?: string }
   | { type: 'config'; time: string; ok: boolean; message: string }
   | { type: 'daemon'; time: string; message: string }
-  | { type: 'uplink'; time: string; name: string; event: 'state' | 'dial' | 'blocked' | 'admin'; state: string; prev?: string; reason: string }
+  | {
+      type: 'uplink';
+      time: string;
+      name: string;
+      event: 'state' | 'dial' | 'blocked' | 'admin';
+      state: string;
+      prev?: string;
+      reason: string;
+    }
   | { type: 'selection'; time: string; selected?: string; prev?: string; reason: string }
   | { type: 'firewall'; time: string; generation: number; ok: boolean; message: string }
-  | { type: 'demand'; time: string; name: string; event: 'dial' | 'replay' | 'hangup' | 'mode' | 'proxy'; message: string }
-  | { type: 'conntrack'; time: string; addresses: string[]; deleted: number; examined: number; ok: boolean; message: string };
+  | {
+      type: 'demand';
+      time: string;
+      name: string;
+      event: 'dial' | 'replay' | 'hangup' | 'mode' | 'proxy';
+      message: string;
+    }
+  | {
+      type: 'conntrack';
+      time: string;
+      addresses: string[];
+      deleted: number;
+      examined: number;
+      ok: boolean;
+      message: string;
+    };
 
 type Without<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 export type EventInput = Without<DaemonEvent, 'time'>;

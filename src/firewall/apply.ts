@@ -86,7 +86,12 @@ export class Firewall implements Component {
   }
 
   status(): FirewallStatus {
-    return { enabled: firewallEnabled(this.d.config()), generation: this.generation, lastApply: this.lastApply, restored: this.restored };
+    return {
+      enabled: firewallEnabled(this.d.config()),
+      generation: this.generation,
+      lastApply: this.lastApply,
+      restored: this.restored,
+    };
   }
 
   /** Validates the ruleset a config would produce, without applying it (reload refuses what nft refuses). */
@@ -118,7 +123,11 @@ export class Firewall implements Component {
     const generation = this.generation + 1;
     const input = { ...want, generation, wanAddrs4: addrs };
     try {
-      if (input.demand?.uplinks.length) input.demand = { ...input.demand, carry: await this.connectionSets(input.demand.uplinks.map((u) => demandSet(u.name))) };
+      if (input.demand?.uplinks.length)
+        input.demand = {
+          ...input.demand,
+          carry: await this.connectionSets(input.demand.uplinks.map((u) => demandSet(u.name))),
+        };
       await this.d.system.nft(await this.render(input));
     } catch (e) {
       this.lastApply = { at: new Date().toISOString(), ok: false, error: (e as Error).message };
@@ -131,11 +140,16 @@ export class Firewall implements Component {
     this.absent = false;
     this.handle = await this.tableHandle();
     this.lastApply = { at: new Date().toISOString(), ok: true };
-    this.d.log.info({ generation }, `firewall: ${this.d.system.kind === 'dry-run' ? 'would apply' : 'applied'} generation ${generation}`);
+    this.d.log.info(
+      { generation },
+      `firewall: ${this.d.system.kind === 'dry-run' ? 'would apply' : 'applied'} generation ${generation}`,
+    );
     this.d.bus.publish({ type: 'firewall', generation, ok: true, message: `ruleset generation ${generation} applied` });
     await this.warnForeignDrops();
     // For `include` in /etc/nftables.conf: a `systemctl reload nftables` then brings our table back at once.
-    await this.d.system.nftSnapshot(TABLE, join(this.d.config().control.state_dir, 'uplinkd.nft')).catch((e) => this.d.log.warn({ err: e }, 'cannot write uplinkd.nft'));
+    await this.d.system
+      .nftSnapshot(TABLE, join(this.d.config().control.state_dir, 'uplinkd.nft'))
+      .catch((e) => this.d.log.warn({ err: e }, 'cannot write uplinkd.nft'));
   }
 
   /**
@@ -146,7 +160,12 @@ export class Firewall implements Component {
   private async warnForeignDrops(): Promise<void> {
     const chains = await this.d.system.nftChains().catch(() => []);
     for (const c of chains) {
-      if (c.table === TABLE || c.policy !== 'drop' || (c.hook !== 'forward' && c.hook !== 'input' && c.hook !== 'prerouting')) continue;
+      if (
+        c.table === TABLE ||
+        c.policy !== 'drop' ||
+        (c.hook !== 'forward' && c.hook !== 'input' && c.hook !== 'prerouting')
+      )
+        continue;
       const message = `warning: chain ${c.name} of table ${c.family} ${c.table} has policy drop on the ${c.hook} hook; it overrides our accepts (forwards, LAN to the uplinks)`;
       this.d.log.warn(message);
       this.d.bus.publish({ type: 'firewall', generation: this.generation, ok: true, message });
@@ -160,7 +179,9 @@ export class Firewall implements Component {
    */
   private async updateAddrs(addrs: string[]): Promise<void> {
     const set = { family: 'inet', table: TABLE, name: WAN_ADDRS4 };
-    await this.d.system.nft({ nftables: [{ flush: { set } }, ...(addrs.length ? [{ add: { element: { ...set, elem: addrs } } }] : [])] });
+    await this.d.system.nft({
+      nftables: [{ flush: { set } }, ...(addrs.length ? [{ add: { element: { ...set, elem: addrs } } }] : [])],
+    });
     this.appliedAddrs = addrs;
     this.d.log.debug({ addrs }, 'firewall: uplink addresses updated in place');
   }
@@ -203,7 +224,12 @@ export class Firewall implements Component {
       this.absent = true;
       return;
     }
-    await this.d.system.nft({ nftables: [{ add: { table: { family: 'inet', name: TABLE } } }, { delete: { table: { family: 'inet', name: TABLE } } }] });
+    await this.d.system.nft({
+      nftables: [
+        { add: { table: { family: 'inet', name: TABLE } } },
+        { delete: { table: { family: 'inet', name: TABLE } } },
+      ],
+    });
     this.applied = undefined;
     this.armed = new Set();
     this.absent = true;

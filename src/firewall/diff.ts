@@ -34,5 +34,8 @@ export function diffRulesets(current: Config | undefined, next: Config): { added
   const b = items(next);
   const inA = new Set(a.map((x) => x.key));
   const inB = new Set(b.map((x) => x.key));
-  return { added: b.filter((x) => !inA.has(x.key)).map((x) => x.text), removed: a.filter((x) => !inB.has(x.key)).map((x) => x.text) };
+  return {
+    added: b.filter((x) => !inA.has(x.key)).map((x) => x.text),
+    removed: a.filter((x) => !inB.has(x.key)).map((x) => x.text),
+  };
 }

@@ -112,7 +112,8 @@ export function planForwards(forwards: ForwardSpec[], uplinks: { name: string; i
     const target = parseTarget(f.to);
     if (!target) return note(`target ${JSON.stringify(f.to)} is not IP, IP:PORT or [IPv6]:PORT`);
     const { first, last } = portRange(f.port);
-    if (!validPort(first) || !validPort(last) || first > last) return note(`port ${JSON.stringify(f.port)} is not a port or range`);
+    if (!validPort(first) || !validPort(last) || first > last)
+      return note(`port ${JSON.stringify(f.port)} is not a port or range`);
     const oneOtherPort = first !== last && target.port !== undefined && target.port !== first;
     const keepPort = target.port === undefined || (first !== last && target.port === first);
     const restricted = f.uplink !== undefined || f.from !== undefined;
@@ -131,7 +132,14 @@ export function planForwards(forwards: ForwardSpec[], uplinks: { name: string; i
         return note(`no IPv${target.family} source in "from" for an IPv${target.family} target: not rendered`);
       }
       rules.push({
-        index, family: target.family, proto: f.proto, first, last, ...(ifaces ? { ifaces } : {}), from, addr: target.addr,
+        index,
+        family: target.family,
+        proto: f.proto,
+        first,
+        last,
+        ...(ifaces ? { ifaces } : {}),
+        from,
+        addr: target.addr,
         ...(keepPort ? {} : { port: target.port! }),
       });
       return;
@@ -155,7 +163,11 @@ export function planForwards(forwards: ForwardSpec[], uplinks: { name: string; i
   const out: DnatMap[] = [...maps.entries()]
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([name, m]) => ({
-      name, family: m.family, proto: m.proto, keepPort: m.keepPort, entries: [...m.entries].sort((a, b) => a.first - b.first),
+      name,
+      family: m.family,
+      proto: m.proto,
+      keepPort: m.keepPort,
+      entries: [...m.entries].sort((a, b) => a.first - b.first),
     }));
   return { maps: out, rules, notes };
 }

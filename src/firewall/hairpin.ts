@@ -17,13 +17,17 @@ export function hairpinDnat(forwards: ForwardSpec[]): { c: string; e: Stmt[] }[]
     const t = parseTarget(f.to);
     if (!f.zone || !t || t.family !== 4) return [];
     const { first, last } = portRange(f.port);
-    return [{
-      c: `forwards[${index}] hairpin: zone ${f.zone} to an uplink address, ${f.proto} ${f.port}`,
-      e: [
-        ifMatch('iifname', `@${zoneSet(f.zone)}`), eq(payload('ip', 'daddr'), `@${WAN_ADDRS4}`), eq(payload(f.proto, 'dport'), portExpr(first, last)),
-        { dnat: { family: 'ip', addr: t.addr, ...(t.port === undefined || first !== last ? {} : { port: t.port }) } },
-      ],
-    }];
+    return [
+      {
+        c: `forwards[${index}] hairpin: zone ${f.zone} to an uplink address, ${f.proto} ${f.port}`,
+        e: [
+          ifMatch('iifname', `@${zoneSet(f.zone)}`),
+          eq(payload('ip', 'daddr'), `@${WAN_ADDRS4}`),
+          eq(payload(f.proto, 'dport'), portExpr(first, last)),
+          { dnat: { family: 'ip', addr: t.addr, ...(t.port === undefined || first !== last ? {} : { port: t.port }) } },
+        ],
+      },
+    ];
   });
 }
 
@@ -32,7 +36,12 @@ export function hairpinMasquerade(forwards: ForwardSpec[]): { c: string; e: Stmt
   const zones = [...new Set(forwards.flatMap((f) => (f.zone ? [f.zone] : [])))].sort();
   return zones.map((z) => ({
     c: `hairpin inside zone ${z}: the server answers through the gateway`,
-    e: [eq(meta('nfproto'), 'ipv4'), ifMatch('iifname', `@${zoneSet(z)}`), ifMatch('oifname', `@${zoneSet(z)}`), isIn(ct('status'), 'dnat'), { masquerade: null }],
+    e: [
+      eq(meta('nfproto'), 'ipv4'),
+      ifMatch('iifname', `@${zoneSet(z)}`),
+      ifMatch('oifname', `@${zoneSet(z)}`),
+      isIn(ct('status'), 'dnat'),
+      { masquerade: null },
+    ],
   }));
 }
-

@@ -12,14 +12,22 @@ import type { FirewallInput } from './render.js';
 export function firewallEnabled(cfg: Config): boolean {
   const snat = Object.values(cfg.uplinks).some((u) => u.snat !== undefined);
   const demand = Object.values(cfg.uplinks).some((u) => u.mode === 'demand');
-  return cfg.firewall.enabled ?? (cfg.lan.length > 0 || cfg.forwards.length > 0 || cfg.firewall.input.length > 0 || snat || demand);
+  return (
+    cfg.firewall.enabled ??
+    (cfg.lan.length > 0 || cfg.forwards.length > 0 || cfg.firewall.input.length > 0 || snat || demand)
+  );
 }
 
 /** Everything the ruleset depends on (pure). */
 export function firewallInput(cfg: Config, generation: number, wanAddrs4: string[] = []): FirewallInput {
   const k = cfg.control.kernel;
   return {
-    uplinks: Object.entries(cfg.uplinks).map(([name, u], index) => ({ name, iface: u.interface, mark: ingressMark(k, index), ...(u.snat ? { snat: u.snat } : {}) })),
+    uplinks: Object.entries(cfg.uplinks).map(([name, u], index) => ({
+      name,
+      iface: u.interface,
+      mark: ingressMark(k, index),
+      ...(u.snat ? { snat: u.snat } : {}),
+    })),
     zones: cfg.lan.map((l) => ({ iface: l.interface, zone: l.zone })),
     forwards: cfg.forwards,
     input: cfg.firewall.input,
@@ -28,7 +36,12 @@ export function firewallInput(cfg: Config, generation: number, wanAddrs4: string
     generation,
     wanAddrs4,
     demand: {
-      uplinks: demandProxies(cfg).map((p) => ({ name: p.name, iface: p.uplinkIface, proxy: p.iface, idleMs: p.idleMs })),
+      uplinks: demandProxies(cfg).map((p) => ({
+        name: p.name,
+        iface: p.uplinkIface,
+        proxy: p.iface,
+        idleMs: p.idleMs,
+      })),
       rules: demandRules(cfg),
       fwmarkMask: k.fwmark_mask >>> 0,
     },

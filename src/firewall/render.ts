@@ -20,10 +20,40 @@
 import { portRange } from '../config/schema-sections.js';
 import { renderDemand, type DemandNftInput } from '../demand/nft.js';
 import { hairpinDnat, hairpinMasquerade, WAN_ADDRS4 } from './hairpin.js';
-import { planForwards, type DnatMap, type DnatMapEntry, type DnatRule, type ForwardPlan, type ForwardSpec } from './forwards.js';
 import {
-  FAMILY, TABLE, accept, and, comment, ct, drop, eq, familyOf, hex32, ifMatch, ipProto, isIn, mangle, meta, ne, oneOrSet, or, payload,
-  portExpr, prefix, zoneSet, type Expr, type Json, type Stmt,
+  planForwards,
+  type DnatMap,
+  type DnatMapEntry,
+  type DnatRule,
+  type ForwardPlan,
+  type ForwardSpec,
+} from './forwards.js';
+import {
+  FAMILY,
+  TABLE,
+  accept,
+  and,
+  comment,
+  ct,
+  drop,
+  eq,
+  familyOf,
+  hex32,
+  ifMatch,
+  ipProto,
+  isIn,
+  mangle,
+  meta,
+  ne,
+  oneOrSet,
+  or,
+  payload,
+  portExpr,
+  prefix,
+  zoneSet,
+  type Expr,
+  type Json,
+  type Stmt,
 } from '../model/nft.js';
 
 export { planForwards, parseTarget } from './forwards.js';
@@ -76,7 +106,9 @@ export function renderRuleset(i: FirewallInput): { nftables: unknown[] } {
       { add: table },
       { delete: table },
       { add: table },
-      ...renderTable(i).nftables.slice(1).map((o) => ({ add: o })),
+      ...renderTable(i)
+        .nftables.slice(1)
+        .map((o) => ({ add: o })),
     ],
   };
 }
@@ -85,7 +117,8 @@ export function renderRuleset(i: FirewallInput): { nftables: unknown[] } {
 export function renderTable(i: FirewallInput): { nftables: unknown[] } {
   const mask = i.fwmarkMask >>> 0;
   checkMarks(i.uplinks, mask);
-  if (!Number.isSafeInteger(i.generation) || i.generation < 0) throw new Error(`generation ${i.generation} is not a non-negative integer`);
+  if (!Number.isSafeInteger(i.generation) || i.generation < 0)
+    throw new Error(`generation ${i.generation} is not a non-negative integer`);
   const plan = planForwards(i.forwards, i.uplinks);
   const zones = zoneMembers(i.zones);
 
@@ -105,7 +138,17 @@ export function renderTable(i: FirewallInput): { nftables: unknown[] } {
   const chains: [ChainName, { c: string; e: Stmt[] }[]][] = [
     ['mangle_pre', manglePre(i.uplinks, mask)],
     ['nat_pre', [...natPre(plan), ...hairpinDnat(i.forwards)]],
-    ['nat_post', [...snat(i.uplinks), { c: 'masquerade IPv4 out of every uplink, always', e: [eq(meta('nfproto'), 'ipv4'), ifMatch('oifname', WAN), { masquerade: null }] }, ...hairpinMasquerade(i.forwards)]],
+    [
+      'nat_post',
+      [
+        ...snat(i.uplinks),
+        {
+          c: 'masquerade IPv4 out of every uplink, always',
+          e: [eq(meta('nfproto'), 'ipv4'), ifMatch('oifname', WAN), { masquerade: null }],
+        },
+        ...hairpinMasquerade(i.forwards),
+      ],
+    ],
     ['forward', forward([...zones.keys()], i.mssClamp !== false, proxies.length > 0)],
     ['input', input(i.input)],
   ];
@@ -113,7 +156,8 @@ export function renderTable(i: FirewallInput): { nftables: unknown[] } {
     const [type, hook, prio] = CHAINS[name];
     out.push({ chain: { ...ids, name, type, hook, prio, policy: 'accept' } });
   }
-  for (const [name, hook, prio] of demand.baseChains) out.push({ chain: { ...ids, name, type: 'filter', hook, prio, policy: 'accept' } });
+  for (const [name, hook, prio] of demand.baseChains)
+    out.push({ chain: { ...ids, name, type: 'filter', hook, prio, policy: 'accept' } });
   for (const name of demand.regularChains) out.push({ chain: { ...ids, name } });
   for (const [chain, rules] of chains) {
     for (const r of rules) out.push({ rule: { ...ids, chain, comment: comment(r.c), expr: r.e } });
@@ -159,13 +203,32 @@ function zoneMembers(zones: FirewallInput['zones']): Map<string, string[]> {
 /** A forward map pair (address map + port map), or one keep-port interval map. */
 function renderMaps(m: DnatMap): Json[] {
   const key = (e: DnatMapEntry) => portExpr(e.first, e.last);
-  const map = (name: string, type: string, elem: Json[], interval: boolean): Json =>
-    ({ map: { ...ids, name, type: 'inet_service', map: type, ...(interval ? { flags: ['interval'] } : {}), elem } });
+  const map = (name: string, type: string, elem: Json[], interval: boolean): Json => ({
+    map: { ...ids, name, type: 'inet_service', map: type, ...(interval ? { flags: ['interval'] } : {}), elem },
+  });
   const addrType = m.family === 4 ? 'ipv4_addr' : 'ipv6_addr';
-  if (m.keepPort) return [map(m.name, addrType, m.entries.map((e) => [key(e), e.addr]), true)];
+  if (m.keepPort)
+    return [
+      map(
+        m.name,
+        addrType,
+        m.entries.map((e) => [key(e), e.addr]),
+        true,
+      ),
+    ];
   return [
-    map(m.name, addrType, m.entries.map((e) => [key(e), e.addr]), false),
-    map(portMap(m.name), 'inet_service', m.entries.map((e) => [key(e), e.port!]), false),
+    map(
+      m.name,
+      addrType,
+      m.entries.map((e) => [key(e), e.addr]),
+      false,
+    ),
+    map(
+      portMap(m.name),
+      'inet_service',
+      m.entries.map((e) => [key(e), e.port!]),
+      false,
+    ),
   ];
 }
 
@@ -193,10 +256,16 @@ function manglePre(uplinks: FirewallInput['uplinks'], mask: number): { c: string
 
 /** Uplinks with a fixed SNAT address: before the masquerade rule, which catches the rest. */
 function snat(uplinks: FirewallInput['uplinks']): { c: string; e: Stmt[] }[] {
-  return uplinks.flatMap((u) => (u.snat ? [{
-    c: `uplink ${u.name}: SNAT IPv4 out of ${u.iface} to ${u.snat}`,
-    e: [eq(meta('nfproto'), 'ipv4'), ifMatch('oifname', u.iface), { snat: { family: 'ip', addr: u.snat } }],
-  }] : []));
+  return uplinks.flatMap((u) =>
+    u.snat
+      ? [
+          {
+            c: `uplink ${u.name}: SNAT IPv4 out of ${u.iface} to ${u.snat}`,
+            e: [eq(meta('nfproto'), 'ipv4'), ifMatch('oifname', u.iface), { snat: { family: 'ip', addr: u.snat } }],
+          },
+        ]
+      : [],
+  );
 }
 
 function natPre(plan: ForwardPlan): { c: string; e: Stmt[] }[] {
@@ -219,7 +288,13 @@ function natPre(plan: ForwardPlan): { c: string; e: Stmt[] }[] {
       c: `port forwards IPv${m.family} ${m.proto}${m.keepPort ? ' keeping the port' : ''}: ${m.entries.length} in map ${m.name}`,
       e: [
         ifMatch('iifname', WAN),
-        { dnat: { family: ipProto(m.family), addr: lookup(m.name), ...(m.keepPort ? {} : { port: lookup(portMap(m.name)) }) } },
+        {
+          dnat: {
+            family: ipProto(m.family),
+            addr: lookup(m.name),
+            ...(m.keepPort ? {} : { port: lookup(portMap(m.name)) }),
+          },
+        },
       ],
     };
   };
@@ -232,23 +307,41 @@ function forward(zones: string[], mssClamp: boolean, proxy: boolean): { c: strin
     out.push({
       c: 'clamp TCP MSS to the route MTU on SYNs leaving through an uplink',
       e: [
-        ifMatch('oifname', WAN), eq(and(payload('tcp', 'flags'), ['syn', 'rst']), 'syn'),
+        ifMatch('oifname', WAN),
+        eq(and(payload('tcp', 'flags'), ['syn', 'rst']), 'syn'),
         mangle({ 'tcp option': { name: 'maxseg', field: 'size' } }, { rt: { key: 'mtu' } }),
       ],
     });
   }
   out.push(
-    { c: 'replies and related packets of allowed connections', e: [isIn(ct('state'), ['established', 'related']), accept] },
+    {
+      c: 'replies and related packets of allowed connections',
+      e: [isIn(ct('state'), ['established', 'related']), accept],
+    },
     { c: 'port forwards (DNATed in nat_pre)', e: [isIn(ct('status'), 'dnat'), accept] },
   );
   if (zones.includes('dmz') && zones.includes('lan')) {
-    out.push({ c: 'zone dmz must not open connections into zone lan', e: [ifMatch('iifname', `@${zoneSet('dmz')}`), ifMatch('oifname', `@${zoneSet('lan')}`), drop] });
+    out.push({
+      c: 'zone dmz must not open connections into zone lan',
+      e: [ifMatch('iifname', `@${zoneSet('dmz')}`), ifMatch('oifname', `@${zoneSet('lan')}`), drop],
+    });
   }
   for (const z of zones) {
-    out.push({ c: `zone ${z} may reach the Internet`, e: [ifMatch('iifname', `@${zoneSet(z)}`), ifMatch('oifname', WAN), accept] });
-    if (proxy) out.push({ c: `zone ${z} may reach the demand proxies (zone proxy), like the Internet`, e: [ifMatch('iifname', `@${zoneSet(z)}`), ifMatch('oifname', `@${PROXY_SET}`), accept] });
+    out.push({
+      c: `zone ${z} may reach the Internet`,
+      e: [ifMatch('iifname', `@${zoneSet(z)}`), ifMatch('oifname', WAN), accept],
+    });
+    if (proxy)
+      out.push({
+        c: `zone ${z} may reach the demand proxies (zone proxy), like the Internet`,
+        e: [ifMatch('iifname', `@${zoneSet(z)}`), ifMatch('oifname', `@${PROXY_SET}`), accept],
+      });
   }
-  if (proxy) out.push({ c: 'packets replayed from a demand proxy go on to the uplinks', e: [ifMatch('iifname', `@${PROXY_SET}`), ifMatch('oifname', WAN), accept] });
+  if (proxy)
+    out.push({
+      c: 'packets replayed from a demand proxy go on to the uplinks',
+      e: [ifMatch('iifname', `@${PROXY_SET}`), ifMatch('oifname', WAN), accept],
+    });
   out.push({ c: 'nothing else from an uplink is forwarded', e: [ifMatch('iifname', WAN), drop] });
   return out;
 }
@@ -256,11 +349,23 @@ function forward(zones: string[], mssClamp: boolean, proxy: boolean): { c: strin
 function input(opens: FirewallInput['input']): { c: string; e: Stmt[] }[] {
   const wan = ifMatch('iifname', WAN);
   const out: { c: string; e: Stmt[] }[] = [
-    { c: "uplinks: replies to the gateway's own connections (probes, DNS, dial-up)", e: [wan, isIn(ct('state'), ['established', 'related']), accept] },
-    { c: 'uplinks: ICMP and ICMPv6 (neighbour discovery, PMTU, ping)', e: [wan, eq(meta('l4proto'), { set: ['icmp', 'icmpv6'] }), accept] },
+    {
+      c: "uplinks: replies to the gateway's own connections (probes, DNS, dial-up)",
+      e: [wan, isIn(ct('state'), ['established', 'related']), accept],
+    },
+    {
+      c: 'uplinks: ICMP and ICMPv6 (neighbour discovery, PMTU, ping)',
+      e: [wan, eq(meta('l4proto'), { set: ['icmp', 'icmpv6'] }), accept],
+    },
     {
       c: 'uplinks: DHCPv6 replies from the ISP router (not tracked as replies)',
-      e: [wan, eq(payload('ip6', 'saddr'), prefix('fe80::/10')), eq(payload('udp', 'sport'), 547), eq(payload('udp', 'dport'), 546), accept],
+      e: [
+        wan,
+        eq(payload('ip6', 'saddr'), prefix('fe80::/10')),
+        eq(payload('udp', 'sport'), 547),
+        eq(payload('udp', 'dport'), 546),
+        accept,
+      ],
     },
   ];
   opens.forEach((o, index) => {
@@ -272,7 +377,10 @@ function input(opens: FirewallInput['input']): { c: string; e: Stmt[] }[] {
       const from = [...new Set(o.from.filter((c) => familyOf(c) === family))].sort();
       if (!from.length) continue;
       const saddr: Expr = oneOrSet(from.map(prefix));
-      out.push({ c: `${what} open from ${from.join(',')}`, e: [wan, dport, eq(payload(ipProto(family), 'saddr'), saddr), accept] });
+      out.push({
+        c: `${what} open from ${from.join(',')}`,
+        e: [wan, dport, eq(payload(ipProto(family), 'saddr'), saddr), accept],
+      });
     }
   });
   out.push({ c: 'uplinks: everything else to the gateway is dropped', e: [wan, drop] });

@@ -8,5 +8,7 @@ import type { Config } from '../config/schema.js';
 
 /** The SNAT addresses of every uplink other than the selected one (pure). */
 export function unselectedSnat(cfg: Config, selected: string | undefined): string[] {
-  return [...new Set(Object.entries(cfg.uplinks).flatMap(([name, u]) => (u.snat && name !== selected ? [u.snat] : [])))].sort();
+  return [
+    ...new Set(Object.entries(cfg.uplinks).flatMap(([name, u]) => (u.snat && name !== selected ? [u.snat] : []))),
+  ].sort();
 }

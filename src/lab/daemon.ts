@@ -32,7 +32,12 @@ export interface StartOptions {
   env?: Record<string, string>;
 }
 
-export async function startDaemon(lab: Lab, ns: Ns, uplinksYaml: string, opts: StartOptions = {}): Promise<RunningDaemon> {
+export async function startDaemon(
+  lab: Lab,
+  ns: Ns,
+  uplinksYaml: string,
+  opts: StartOptions = {},
+): Promise<RunningDaemon> {
   const configFile = opts.configFile ?? lab.tempFile('uplinkd.yaml', '');
   const dir = dirname(configFile);
   const socket = join(dir, 'uplinkd.sock');
@@ -42,7 +47,9 @@ export async function startDaemon(lab: Lab, ns: Ns, uplinksYaml: string, opts: S
   const proc = ns.spawn(cmd!, rest, opts.env ? { env: opts.env } : undefined);
   await waitFor(() => rpc(socket, 'ping'), { timeoutMs: 15000, what: `uplinkd answering on ${socket}` });
   return {
-    proc, socket, configFile,
+    proc,
+    socket,
+    configFile,
     status: () => rpc(socket, 'status') as Promise<Status>,
     cli: (args) => uplinkCli(['--socket', socket, ...args]),
   };

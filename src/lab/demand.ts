@@ -43,20 +43,24 @@ export async function demandTopology(lab: Lab): Promise<DemandTopology> {
     // From its customer the ISP forwards only the customer's own address: only NATed packets pass.
     bcp38(isp, [DSL_NET]),
   ]);
-  const connect = (dialMs = 1000) => [
-    `sleep ${dialMs / 1000}`,
-    `ip link add wan0 type veth peer name down netns ${isp.name}`,
-    `ip -n ${isp.name} addr add ${DSL_ISP}/30 dev down`,
-    `ip -n ${isp.name} link set dev down up`,
-    `ip addr add ${DSL_GW}/30 dev wan0`,
-    'ip link set dev wan0 up',
-    'exec sleep 100000',
-  ].join('; ');
+  const connect = (dialMs = 1000) =>
+    [
+      `sleep ${dialMs / 1000}`,
+      `ip link add wan0 type veth peer name down netns ${isp.name}`,
+      `ip -n ${isp.name} addr add ${DSL_ISP}/30 dev down`,
+      `ip -n ${isp.name} link set dev down up`,
+      `ip addr add ${DSL_GW}/30 dev wan0`,
+      'ip link set dev wan0 up',
+      'exec sleep 100000',
+    ].join('; ');
   return { gw, isp, inet, lan, connect, disconnect: 'ip link del wan0' };
 }
 
 /** A daemon config with one demand uplink `dsl` and the LAN. */
-export function demandConfig(t: DemandTopology, o: { idle?: string; extra?: string; uplinkExtra?: string; dialMs?: number } = {}): string {
+export function demandConfig(
+  t: DemandTopology,
+  o: { idle?: string; extra?: string; uplinkExtra?: string; dialMs?: number } = {},
+): string {
   return `uplinks:
   dsl:
     interface: wan0

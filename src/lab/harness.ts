@@ -14,7 +14,16 @@ import { NsProcess, run, type ExecOptions, type ExecResult, type SpawnOptions } 
 // Command running, polling and namespace processes live in process.ts; re-exported here so
 // importers keep using harness.js.
 export { ExecError, listNetns, NsProcess, pidAlive, sleep, waitFor } from './process.js';
-export type { ExecOptions, ExecResult, ExitInfo, SpawnOptions, Stream, Truthy, WaitForOptions, WaitLineOptions } from './process.js';
+export type {
+  ExecOptions,
+  ExecResult,
+  ExitInfo,
+  SpawnOptions,
+  Stream,
+  Truthy,
+  WaitForOptions,
+  WaitLineOptions,
+} from './process.js';
 
 // ---------------------------------------------------------------------------------------
 // Namespaces
@@ -28,7 +37,11 @@ export interface NsOptions {
 
 /** One network namespace owned by a Lab. */
 export class Ns {
-  constructor(readonly lab: Lab, readonly name: string, readonly role: string) {}
+  constructor(
+    readonly lab: Lab,
+    readonly name: string,
+    readonly role: string,
+  ) {}
 
   /** Runs argv inside the namespace. */
   exec(cmd: string[], opts?: ExecOptions): Promise<ExecResult> {

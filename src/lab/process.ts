@@ -25,7 +25,10 @@ export interface ExecResult {
 }
 
 export class ExecError extends Error {
-  constructor(readonly argv: string[], readonly result: ExecResult) {
+  constructor(
+    readonly argv: string[],
+    readonly result: ExecResult,
+  ) {
     const how = result.code === null ? `killed by ${result.signal}` : `exited with ${result.code}`;
     super(`${argv.join(' ')} ${how}: ${(result.stderr || result.stdout).trim().slice(-2000)}`);
     this.name = 'ExecError';
@@ -60,7 +63,10 @@ export function run(file: string, args: string[], opts: ExecOptions = {}): Promi
 export async function listNetns(): Promise<string[]> {
   const { stdout } = await run('ip', ['netns', 'list']);
   // Lines look like "NAME" or "NAME (id: 3)".
-  return stdout.split('\n').map((l) => l.split(' ')[0]!).filter(Boolean);
+  return stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter(Boolean);
 }
 
 /** `/proc/PID/stat` state letter and process group, or undefined if there is no such PID. */
@@ -187,7 +193,12 @@ export class NsProcess {
   private closed = false;
   private readonly wake = new Set<() => void>();
 
-  constructor(readonly nsName: string, readonly cmd: string, readonly args: string[], opts: SpawnOptions = {}) {
+  constructor(
+    readonly nsName: string,
+    readonly cmd: string,
+    readonly args: string[],
+    opts: SpawnOptions = {},
+  ) {
     this.detached = opts.detached ?? true;
     this.child = spawn('ip', ['netns', 'exec', nsName, cmd, ...args], {
       detached: this.detached,
@@ -241,7 +252,10 @@ export class NsProcess {
         }
         if (this.closed) done(() => reject(this.failure(`exited before printing ${re}`)));
       };
-      const timer = setTimeout(() => done(() => reject(this.failure(`no line matching ${re} within ${timeoutMs} ms`))), timeoutMs);
+      const timer = setTimeout(
+        () => done(() => reject(this.failure(`no line matching ${re} within ${timeoutMs} ms`))),
+        timeoutMs,
+      );
       const done = (settle: () => void) => {
         clearTimeout(timer);
         this.wake.delete(check);
@@ -293,7 +307,10 @@ export class NsProcess {
   }
 
   private failure(why: string): Error {
-    const tail = this.out.slice(-20).map((l) => `  ${l.stream}: ${l.line}`).join('\n');
+    const tail = this.out
+      .slice(-20)
+      .map((l) => `  ${l.stream}: ${l.line}`)
+      .join('\n');
     return new Error(`${this.cmd} (pid ${this.pid} in ${this.nsName}) ${why}\n${tail}`);
   }
 }

@@ -53,10 +53,34 @@ export const LAN_HOST6 = '2001:db8:66::2';
 export const LAN_NET6 = '2001:db8:66::/64';
 
 export const ADDR = {
-  GW_WAN1, ISP1_DOWN, WAN1_NET, GW_WAN2, ISP2_DOWN, WAN2_NET,
-  ISP1_UP, INET_ISP1, ISP2_UP, INET_ISP2, SERVER, GW_LAN, LAN_HOST, LAN_NET,
-  GW_WAN1_6, ISP1_DOWN_6, WAN1_NET6, GW_WAN2_6, ISP2_DOWN_6, WAN2_NET6,
-  ISP1_UP_6, INET_ISP1_6, ISP2_UP_6, INET_ISP2_6, SERVER6, GW_LAN6, LAN_HOST6, LAN_NET6,
+  GW_WAN1,
+  ISP1_DOWN,
+  WAN1_NET,
+  GW_WAN2,
+  ISP2_DOWN,
+  WAN2_NET,
+  ISP1_UP,
+  INET_ISP1,
+  ISP2_UP,
+  INET_ISP2,
+  SERVER,
+  GW_LAN,
+  LAN_HOST,
+  LAN_NET,
+  GW_WAN1_6,
+  ISP1_DOWN_6,
+  WAN1_NET6,
+  GW_WAN2_6,
+  ISP2_DOWN_6,
+  WAN2_NET6,
+  ISP1_UP_6,
+  INET_ISP1_6,
+  ISP2_UP_6,
+  INET_ISP2_6,
+  SERVER6,
+  GW_LAN6,
+  LAN_HOST6,
+  LAN_NET6,
 } as const;
 
 export type IspName = 'isp1' | 'isp2';
@@ -101,7 +125,9 @@ const BLACKHOLE_TABLE = 'lab_blackhole';
  */
 export async function bcp38(isp: Ns, allowed4: string[], allowed6: string[] = []): Promise<void> {
   const v6 = allowed6.length ? `\n    iifname "down" ip6 saddr != { ${allowed6.join(', ')} } counter drop;` : '';
-  await isp.nft(`table inet lab_bcp38 {\n  chain bcp38 {\n    type filter hook forward priority 0;\n    iifname "down" ip saddr != { ${allowed4.join(', ')} } counter drop;${v6}\n  }\n}\n`);
+  await isp.nft(
+    `table inet lab_bcp38 {\n  chain bcp38 {\n    type filter hook forward priority 0;\n    iifname "down" ip saddr != { ${allowed4.join(', ')} } counter drop;${v6}\n  }\n}\n`,
+  );
 }
 
 export async function twoUplinkTopology(lab: Lab, opts: TwoUplinkOptions = {}): Promise<TwoUplinkTopology> {
@@ -133,8 +159,7 @@ export async function twoUplinkTopology(lab: Lab, opts: TwoUplinkOptions = {}): 
   ]);
 
   // `replace`: idempotent, so carrierUp can reuse it.
-  const addr6 = (ns: Ns, dev: string, cidr: string) =>
-    ns.ip(['-6', 'addr', 'replace', cidr, 'dev', dev, 'nodad']);
+  const addr6 = (ns: Ns, dev: string, cidr: string) => ns.ip(['-6', 'addr', 'replace', cidr, 'dev', dev, 'nodad']);
   await Promise.all([
     addr6(gw, 'wan1', `${GW_WAN1_6}/64`),
     addr6(isp1, 'down', `${ISP1_DOWN_6}/64`),
@@ -158,7 +183,16 @@ export async function twoUplinkTopology(lab: Lab, opts: TwoUplinkOptions = {}): 
       : Promise.resolve();
   const addLanRoute6 = (name: IspName) =>
     viaIsp(name)
-      ? ispNs[name].ip(['-6', 'route', 'replace', LAN_NET6, 'via', name === 'isp1' ? GW_WAN1_6 : GW_WAN2_6, 'dev', 'down'])
+      ? ispNs[name].ip([
+          '-6',
+          'route',
+          'replace',
+          LAN_NET6,
+          'via',
+          name === 'isp1' ? GW_WAN1_6 : GW_WAN2_6,
+          'dev',
+          'down',
+        ])
       : Promise.resolve();
 
   await Promise.all([
@@ -181,13 +215,19 @@ export async function twoUplinkTopology(lab: Lab, opts: TwoUplinkOptions = {}): 
     addLanRoute6('isp2'),
   ]);
   if (lanReturnVia !== 'none') {
-    const hops = lanReturnVia === 'both'
-      ? ['nexthop', 'via', ISP1_UP, 'dev', 'isp1', 'nexthop', 'via', ISP2_UP, 'dev', 'isp2']
-      : lanReturnVia === 'isp1' ? ['via', ISP1_UP, 'dev', 'isp1'] : ['via', ISP2_UP, 'dev', 'isp2'];
+    const hops =
+      lanReturnVia === 'both'
+        ? ['nexthop', 'via', ISP1_UP, 'dev', 'isp1', 'nexthop', 'via', ISP2_UP, 'dev', 'isp2']
+        : lanReturnVia === 'isp1'
+          ? ['via', ISP1_UP, 'dev', 'isp1']
+          : ['via', ISP2_UP, 'dev', 'isp2'];
     await inet.ip(['route', 'add', LAN_NET, ...hops]);
-    const hops6 = lanReturnVia === 'both'
-      ? ['nexthop', 'via', ISP1_UP_6, 'dev', 'isp1', 'nexthop', 'via', ISP2_UP_6, 'dev', 'isp2']
-      : lanReturnVia === 'isp1' ? ['via', ISP1_UP_6, 'dev', 'isp1'] : ['via', ISP2_UP_6, 'dev', 'isp2'];
+    const hops6 =
+      lanReturnVia === 'both'
+        ? ['nexthop', 'via', ISP1_UP_6, 'dev', 'isp1', 'nexthop', 'via', ISP2_UP_6, 'dev', 'isp2']
+        : lanReturnVia === 'isp1'
+          ? ['via', ISP1_UP_6, 'dev', 'isp1']
+          : ['via', ISP2_UP_6, 'dev', 'isp2'];
     await inet.ip(['-6', 'route', 'add', LAN_NET6, ...hops6]);
   }
 
@@ -199,7 +239,11 @@ export async function twoUplinkTopology(lab: Lab, opts: TwoUplinkOptions = {}): 
   }
 
   return {
-    gw, isp1, isp2, inet, lan,
+    gw,
+    isp1,
+    isp2,
+    inet,
+    lan,
     addr: ADDR,
     isp: (name) => ispNs[name],
     async blackhole(name) {

@@ -107,11 +107,24 @@ export function isStoredRoute(r: Pick<RouteInfo, 'table' | 'protocol' | 'dstLen'
   return r.table === 254 && r.dstLen === 0;
 }
 
-export function ruleKey(r: Pick<RuleInfo, 'family' | 'priority' | 'src' | 'srcLen' | 'table' | 'action' | 'fwmark' | 'fwmask'>): string {
+export function ruleKey(
+  r: Pick<RuleInfo, 'family' | 'priority' | 'src' | 'srcLen' | 'table' | 'action' | 'fwmark' | 'fwmask'>,
+): string {
   const mark = r.fwmark ? `|mark ${r.fwmark}/${r.fwmask ?? 0xffffffff}` : '';
   return `${r.family}|${r.priority}|${r.src ?? '*'}/${r.srcLen}|${r.action}|${r.table}${mark}`;
 }
 
 export function isStoredRule(r: Pick<RuleInfo, 'priority' | 'protocol'>, f: RouteFilter): boolean {
-  return r.protocol === f.protocol || (r.priority >= f.rulePriorityBase && r.priority < f.rulePriorityBase + f.rulePriorityCount);
+  return (
+    r.protocol === f.protocol ||
+    (r.priority >= f.rulePriorityBase && r.priority < f.rulePriorityBase + f.rulePriorityCount)
+  );
+}
+
+/** Where a watch delivers what it sees. The world model implements it. */
+export interface KernelSink {
+  /** Replace whole parts of the observed state (after a dump). */
+  reset(part: { links?: LinkInfo[]; addrs?: AddrInfo[]; routes: RouteInfo[]; rules: RuleInfo[] }, reason: string): void;
+  apply(events: KernelEvent[]): void;
+  foreign(counts: ForeignCounts): void;
 }

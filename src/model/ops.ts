@@ -60,7 +60,8 @@ function routeLine(op: string, r: RouteSpec): string {
 function ruleLine(op: string, r: RuleSpec): string {
   const parts = ['rule', op, 'priority', String(r.priority)];
   if (r.src) parts.push('from', `${r.src}/${r.srcLen ?? (r.family === 4 ? 32 : 128)}`);
-  if (r.fwmark !== undefined) parts.push('fwmark', `0x${r.fwmark.toString(16)}/0x${(r.fwmask ?? 0xffffffff).toString(16)}`);
+  if (r.fwmark !== undefined)
+    parts.push('fwmark', `0x${r.fwmark.toString(16)}/0x${(r.fwmask ?? 0xffffffff).toString(16)}`);
   parts.push('lookup', String(r.table));
   if (r.suppressPrefixlen !== undefined) parts.push('suppress_prefixlength', String(r.suppressPrefixlen));
   parts.push('protocol', String(r.protocol));
@@ -81,15 +82,29 @@ export function displayCommand(o: KernelOp): string {
 /** The route the kernel reports for a spec (what the fake kernel and --dry-run's overlay echo back). */
 export function specToRoute(s: RouteSpec, oif?: number): RouteInfo {
   return {
-    family: s.family, table: s.table, protocol: s.protocol, type: s.type, dst: s.dst, dstLen: s.dstLen,
-    gateway: s.gateway, oif, metric: s.metric, linkdown: false,
+    family: s.family,
+    table: s.table,
+    protocol: s.protocol,
+    type: s.type,
+    dst: s.dst,
+    dstLen: s.dstLen,
+    gateway: s.gateway,
+    oif,
+    metric: s.metric,
+    linkdown: false,
   };
 }
 
 export function specToRule(s: RuleSpec): RuleInfo {
   return {
-    family: s.family, priority: s.priority, action: 'lookup', table: s.table, protocol: s.protocol,
-    src: s.src, srcLen: s.src ? s.srcLen ?? (s.family === 4 ? 32 : 128) : 0, suppressPrefixlen: s.suppressPrefixlen ?? -1,
+    family: s.family,
+    priority: s.priority,
+    action: 'lookup',
+    table: s.table,
+    protocol: s.protocol,
+    src: s.src,
+    srcLen: s.src ? (s.srcLen ?? (s.family === 4 ? 32 : 128)) : 0,
+    suppressPrefixlen: s.suppressPrefixlen ?? -1,
     ...(s.fwmark !== undefined ? { fwmark: s.fwmark, fwmask: s.fwmask ?? 0xffffffff } : {}),
   };
 }
@@ -103,6 +118,10 @@ export interface RefusedOp {
 /** System.apply's rejection when some ops were refused: `refused` says which (the others were applied). */
 export class KernelRefused extends UplinkError {
   constructor(readonly refused: RefusedOp[]) {
-    super('SYSTEM', `kernel refused: ${refused.map((r) => `${displayCommand(r.op)}: ${r.error}`).join('; ')}`, 'the next reconcile retries what is still missing');
+    super(
+      'SYSTEM',
+      `kernel refused: ${refused.map((r) => `${displayCommand(r.op)}: ${r.error}`).join('; ')}`,
+      'the next reconcile retries what is still missing',
+    );
   }
 }

@@ -20,7 +20,8 @@ function family(host: string): 4 | 6 | 0 {
 }
 
 function port(text: string, target: string): Parsed<number> {
-  if (!/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535) return fail(`bad port in probe target "${target}"`);
+  if (!/^\d{1,5}$/.test(text) || Number(text) < 1 || Number(text) > 65535)
+    return fail(`bad port in probe target "${target}"`);
   return { ok: true, value: Number(text) };
 }
 

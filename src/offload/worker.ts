@@ -9,7 +9,15 @@ parentPort!.on('message', async ({ id, task }: { id: number; task: Task }) => {
     reply = { ok: true, value: await runTask(task) };
   } catch (e) {
     const err = e as { code?: string; message: string; hint?: string; problems?: ConfigProblem[] };
-    reply = { ok: false, error: { code: err.code ?? 'RPC_INTERNAL', message: err.message, ...(err.hint ? { hint: err.hint } : {}), ...(err.problems ? { problems: err.problems } : {}) } };
+    reply = {
+      ok: false,
+      error: {
+        code: err.code ?? 'RPC_INTERNAL',
+        message: err.message,
+        ...(err.hint ? { hint: err.hint } : {}),
+        ...(err.problems ? { problems: err.problems } : {}),
+      },
+    };
   }
   parentPort!.postMessage({ id, reply });
 });

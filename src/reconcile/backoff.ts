@@ -30,7 +30,10 @@ export const BACKOFF_CEILING_MS = 30_000;
 export class Backoff {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly firstMs = BACKOFF_FIRST_MS, private readonly ceilingMs = BACKOFF_CEILING_MS) {}
+  constructor(
+    private readonly firstMs = BACKOFF_FIRST_MS,
+    private readonly ceilingMs = BACKOFF_CEILING_MS,
+  ) {}
 
   /** Whether `op` may be tried now: it is not failing, its wait is over, or the world or the desire changed. */
   allowed(op: string, now: number, stamp: number, desire?: unknown): boolean {
@@ -42,7 +45,16 @@ export class Backoff {
   failed(op: string, error: string, now: number, stamp: number, desire?: unknown): boolean {
     const e = this.entries.get(op);
     const delayMs = e ? Math.min(this.ceilingMs, e.delayMs * 2) : this.firstMs;
-    this.entries.set(op, { op, error, count: (e?.count ?? 0) + 1, since: e?.since ?? now, nextAt: now + delayMs, delayMs, stamp, desire });
+    this.entries.set(op, {
+      op,
+      error,
+      count: (e?.count ?? 0) + 1,
+      since: e?.since ?? now,
+      nextAt: now + delayMs,
+      delayMs,
+      stamp,
+      desire,
+    });
     return e?.error !== error;
   }
 
@@ -66,6 +78,12 @@ export class Backoff {
   }
 
   view(): Failure[] {
-    return [...this.entries.values()].map(({ op, error, count, since, nextAt }) => ({ op, error, count, since, nextAt }));
+    return [...this.entries.values()].map(({ op, error, count, since, nextAt }) => ({
+      op,
+      error,
+      count,
+      since,
+      nextAt,
+    }));
   }
 }

@@ -57,7 +57,10 @@ export interface Desired {
 }
 
 /** An uplink's connect command runs while the admin allows it and its mode (or traffic, or the admin) asks for it. */
-export function wantsConnection(u: Pick<UplinkConfig, 'mode'>, v: Pick<UplinkVerdict, 'adminDown' | 'adminBlocked' | 'dialRequested' | 'demandWanted'>): boolean {
+export function wantsConnection(
+  u: Pick<UplinkConfig, 'mode'>,
+  v: Pick<UplinkVerdict, 'adminDown' | 'adminBlocked' | 'dialRequested' | 'demandWanted'>,
+): boolean {
   const auto = u.mode === 'always' || u.mode === 'backup';
   const demanded = u.mode === 'demand' && v.demandWanted;
   return !v.adminDown && !v.adminBlocked && (auto || v.dialRequested || demanded);
@@ -70,7 +73,12 @@ function routedUplinks(cfg: Config, world: WorldState, v: Verdicts): RoutedUplin
     const u = v.uplinks.get(name);
     const running = u?.iface === ucfg.interface ? u : undefined;
     return {
-      name, table: tables.get(name)!, index, dev: ucfg.interface, staticAddress: ucfg.address, proxyDev: v.proxies.get(name),
+      name,
+      table: tables.get(name)!,
+      index,
+      dev: ucfg.interface,
+      staticAddress: ucfg.address,
+      proxyDev: v.proxies.get(name),
       facts: running?.facts ?? linkFacts(world, ucfg),
       familyOk: running?.familyOk,
     };
@@ -83,7 +91,8 @@ function sysctls(cfg: Config, uplinks: RoutedUplink[]): Desired['sysctls'] {
   // The kernel skips a carrier-less uplink's routes by itself only with this set.
   for (const u of uplinks) {
     if (!u.facts.present) continue;
-    for (const fam of ['ipv4', 'ipv6']) out.push({ key: `net/${fam}/conf/${u.dev}/ignore_routes_with_linkdown`, value: '1' });
+    for (const fam of ['ipv4', 'ipv6'])
+      out.push({ key: `net/${fam}/conf/${u.dev}/ignore_routes_with_linkdown`, value: '1' });
   }
   return out;
 }
@@ -93,7 +102,9 @@ export function desired(cfg: Config, world: WorldState, v: Verdicts, _clock: Clo
   const uplinks = routedUplinks(cfg, world, v);
   const order = v.order.filter((n) => Object.hasOwn(cfg.uplinks, n));
   const kernel = desiredKernel(uplinks, order, selectionTable(k), k);
-  const selectionDevs = kernel.routes.filter((r) => r.table === selectionTable(k) && r.family === 4 && r.gateway).map((r) => r.dev!);
+  const selectionDevs = kernel.routes
+    .filter((r) => r.table === selectionTable(k) && r.family === 4 && r.gateway)
+    .map((r) => r.dev!);
   const connect = new Map<string, boolean>();
   for (const [name, u] of Object.entries(cfg.uplinks)) {
     const verdict = v.uplinks.get(name);
@@ -103,7 +114,10 @@ export function desired(cfg: Config, world: WorldState, v: Verdicts, _clock: Clo
   const wanAddrs4 = [...new Set(uplinks.flatMap((u) => (u.facts.v4 ? [u.facts.v4.address] : [])))].sort();
   const addresses = on && v.selected ? unselectedSnat(cfg, v.selected) : [];
   return {
-    kernel, selectionDevs, sysctls: sysctls(cfg, uplinks), connect,
+    kernel,
+    selectionDevs,
+    sysctls: sysctls(cfg, uplinks),
+    connect,
     ...(on ? { firewall: firewallInput(cfg, 0, wanAddrs4) } : {}),
     ...(addresses.length ? { snatRelease: { selected: v.selected!, addresses } } : {}),
   };

@@ -70,24 +70,53 @@ export function ingressMark(k: KernelRanges, index: number): number {
   return (((index + 1) << shift) & mask) >>> 0;
 }
 
-export function desiredKernel(uplinks: RoutedUplink[], order: string[], selectionTable: number, k: KernelRanges): DesiredKernel {
+export function desiredKernel(
+  uplinks: RoutedUplink[],
+  order: string[],
+  selectionTable: number,
+  k: KernelRanges,
+): DesiredKernel {
   const proto = k.route_protocol;
   const prio = rulePriorities(k);
   const out: DesiredKernel = { routes: [], rules: [], addrs: [] };
-  const def = (family: Family, table: number, metric: number, dev: string, gateway: string | undefined): RouteSpec =>
-    ({ family, table, protocol: proto, type: 'unicast', dst: any(family), dstLen: 0, metric, dev, ...(gateway ? { gateway } : {}) });
+  const def = (family: Family, table: number, metric: number, dev: string, gateway: string | undefined): RouteSpec => ({
+    family,
+    table,
+    protocol: proto,
+    type: 'unicast',
+    dst: any(family),
+    dstLen: 0,
+    metric,
+    dev,
+    ...(gateway ? { gateway } : {}),
+  });
   for (const u of uplinks) {
     if (u.staticAddress && u.facts.present) {
       const [address, len] = u.staticAddress.split('/');
       out.addrs.push({ family: address.includes(':') ? 6 : 4, address, prefixlen: Number(len), dev: u.dev });
     }
     for (const family of [4, 6] as const) {
-      out.routes.push({ family, table: u.table, protocol: proto, type: 'unreachable', dst: any(family), dstLen: 0, metric: LAST_RESORT_METRIC });
+      out.routes.push({
+        family,
+        table: u.table,
+        protocol: proto,
+        type: 'unreachable',
+        dst: any(family),
+        dstLen: 0,
+        metric: LAST_RESORT_METRIC,
+      });
       const f = u.facts[famKey(family)];
       if (!u.facts.present || !f) continue;
       if (f.gateway) out.routes.push(def(family, u.table, UPLINK_DEFAULT_METRIC, u.dev, f.gateway));
       out.rules.push({ family, priority: prio.uplink(u.index), table: u.table, protocol: proto, src: f.address });
-      out.rules.push({ family, priority: prio.ingress(u.index), table: u.table, protocol: proto, fwmark: ingressMark(k, u.index), fwmask: k.fwmark_mask >>> 0 });
+      out.rules.push({
+        family,
+        priority: prio.ingress(u.index),
+        table: u.table,
+        protocol: proto,
+        fwmark: ingressMark(k, u.index),
+        fwmask: k.fwmark_mask >>> 0,
+      });
     }
   }
   if (!uplinks.length) return out;
@@ -96,11 +125,22 @@ export function desiredKernel(uplinks: RoutedUplink[], order: string[], selectio
     const u = byName.get(name);
     for (const family of [4, 6] as const) {
       const f = u?.facts[famKey(family)];
-      if (u?.facts.present && f?.gateway && u.familyOk?.[family] !== false) out.routes.push(def(family, selectionTable, SELECTION_METRIC_BASE + rank, u.dev, f.gateway));
+      if (u?.facts.present && f?.gateway && u.familyOk?.[family] !== false)
+        out.routes.push(def(family, selectionTable, SELECTION_METRIC_BASE + rank, u.dev, f.gateway));
     }
   });
   for (const u of uplinks) {
-    if (u.proxyDev) out.routes.push({ family: 4, table: selectionTable, protocol: proto, type: 'unicast', dst: '0.0.0.0', dstLen: 0, metric: PROXY_METRIC_BASE + u.index, dev: u.proxyDev });
+    if (u.proxyDev)
+      out.routes.push({
+        family: 4,
+        table: selectionTable,
+        protocol: proto,
+        type: 'unicast',
+        dst: '0.0.0.0',
+        dstLen: 0,
+        metric: PROXY_METRIC_BASE + u.index,
+        dev: u.proxyDev,
+      });
   }
   for (const family of [4, 6] as const) {
     out.rules.push({ family, priority: prio.suppressMain, table: 254, protocol: proto, suppressPrefixlen: 0 });

@@ -35,8 +35,13 @@ export interface Plan {
 
 function toSpec(r: RouteInfo, w: WorldState): RouteSpec {
   const s: RouteSpec = {
-    family: r.family, table: r.table, protocol: r.protocol, type: r.type as RouteSpec['type'],
-    dst: r.dst, dstLen: r.dstLen, metric: r.metric,
+    family: r.family,
+    table: r.table,
+    protocol: r.protocol,
+    type: r.type as RouteSpec['type'],
+    dst: r.dst,
+    dstLen: r.dstLen,
+    metric: r.metric,
   };
   if (r.gateway) s.gateway = r.gateway;
   if (r.oif !== undefined && r.type === 'unicast') s.dev = linkName(w, r.oif);
@@ -44,13 +49,20 @@ function toSpec(r: RouteInfo, w: WorldState): RouteSpec {
 }
 
 function sameRoute(want: RouteSpec, have: RouteInfo, w: WorldState): boolean {
-  return (want.gateway ?? '') === (have.gateway ?? '') &&
+  return (
+    (want.gateway ?? '') === (have.gateway ?? '') &&
     (want.dev ?? '') === (have.oif !== undefined && have.type === 'unicast' ? linkName(w, have.oif) : '') &&
-    want.protocol === have.protocol;
+    want.protocol === have.protocol
+  );
 }
 
 const ruleSpecKey = (r: RuleSpec) =>
-  ruleKey({ ...r, action: 'lookup', srcLen: r.src ? r.srcLen ?? (r.family === 4 ? 32 : 128) : 0, fwmask: r.fwmark !== undefined ? r.fwmask ?? 0xffffffff : undefined });
+  ruleKey({
+    ...r,
+    action: 'lookup',
+    srcLen: r.src ? (r.srcLen ?? (r.family === 4 ? 32 : 128)) : 0,
+    fwmask: r.fwmark !== undefined ? (r.fwmask ?? 0xffffffff) : undefined,
+  });
 
 function planRoutes(input: PlanInput, plan: Plan, dels: KernelOp[]): void {
   const { world, protocol } = input;
@@ -63,7 +75,8 @@ function planRoutes(input: PlanInput, plan: Plan, dels: KernelOp[]): void {
   for (const [key, want] of wanted) {
     const have = world.routes.get(key);
     if (!have) plan.ops.push({ op: 'add', route: want });
-    else if (have.protocol !== protocol) plan.conflicts.push(`route ${key} is held by a foreign route (proto ${have.protocol}); left alone`);
+    else if (have.protocol !== protocol)
+      plan.conflicts.push(`route ${key} is held by a foreign route (proto ${have.protocol}); left alone`);
     else if (!sameRoute(want, have, world)) plan.ops.push({ op: 'replace', route: want });
   }
 }
@@ -89,8 +102,12 @@ export function planKernel(input: PlanInput): Plan {
   const routeDels: KernelOp[] = [];
   planRules(input, ruleAdds, ruleDels, plan);
   planRoutes(input, plan, routeDels);
-  const have = new Set([...input.world.addrs.values()].map((a) => `${linkName(input.world, a.index)}|${a.address}/${a.prefixlen}`));
-  const addrAdds: KernelOp[] = (input.addrs ?? []).filter((a) => !have.has(`${a.dev}|${a.address}/${a.prefixlen}`)).map((addr) => ({ op: 'add', addr }));
+  const have = new Set(
+    [...input.world.addrs.values()].map((a) => `${linkName(input.world, a.index)}|${a.address}/${a.prefixlen}`),
+  );
+  const addrAdds: KernelOp[] = (input.addrs ?? [])
+    .filter((a) => !have.has(`${a.dev}|${a.address}/${a.prefixlen}`))
+    .map((addr) => ({ op: 'add', addr }));
   // Addresses first (routes via the uplink need them), routes next (a new rule must find its table filled), then rules; deletions last.
   plan.routesReady = addrAdds.length + plan.ops.length;
   plan.ops = [...addrAdds, ...plan.ops, ...ruleAdds, ...routeDels, ...ruleDels];

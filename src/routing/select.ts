@@ -56,9 +56,18 @@ export function selectUplinks(input: SelectInput): Selection {
   const cur = ranked.find(({ c }) => c.name === current);
   if (!cur) {
     const why = current ? `${current} is not usable` : 'start';
-    return { order: ranked.map(({ c }) => c.name), selected: best.c.name, reason: `${why}: ${best.c.name} is the best usable uplink` };
+    return {
+      order: ranked.map(({ c }) => c.name),
+      selected: best.c.name,
+      reason: `${why}: ${best.c.name} is the best usable uplink`,
+    };
   }
-  if (best === cur) return { order: ranked.map(({ c }) => c.name), selected: cur.c.name, reason: `${cur.c.name} is the best usable uplink` };
+  if (best === cur)
+    return {
+      order: ranked.map(({ c }) => c.name),
+      selected: cur.c.name,
+      reason: `${cur.c.name} is the best usable uplink`,
+    };
   // Better uplinks than the current one: move to the best of them that has been
   // good for its failback delay (the very best may still be proving itself).
   const ahead = ranked.slice(0, ranked.indexOf(cur));

@@ -23,11 +23,16 @@ class WouldRun implements SupervisedProcess {
   readonly startTime = 0;
   readonly exited: Promise<ExitReason>;
   private end!: (r: ExitReason) => void;
-  constructor(readonly pid: number, private readonly command: string, private readonly log: Logger) {
+  constructor(
+    readonly pid: number,
+    private readonly command: string,
+    private readonly log: Logger,
+  ) {
     this.exited = new Promise((r) => (this.end = r));
   }
   async stop(): Promise<ExitReason> {
-    if (this.running) this.log.info({ command: this.command }, 'dry-run: would stop (disconnect, then SIGTERM to its process group)');
+    if (this.running)
+      this.log.info({ command: this.command }, 'dry-run: would stop (disconnect, then SIGTERM to its process group)');
     this.running = false;
     this.end({ code: null, signal: null });
     return this.exited;
@@ -41,7 +46,9 @@ export class DryRunSystem extends LinuxSystem {
   private readonly sysctls = new Map<string, string>();
   private readonly said = new Set<string>();
   /** Reads the real state file (a dry run judges from where the daemon left off); writes stay in memory. */
-  override readonly store = new DryRunStore(diskStore, (path) => this.once(`write ${path}`, { file: path }, 'dry-run: would write this state file'));
+  override readonly store = new DryRunStore(diskStore, (path) =>
+    this.once(`write ${path}`, { file: path }, 'dry-run: would write this state file'),
+  );
 
   constructor(log: Logger) {
     super(log);
@@ -77,7 +84,10 @@ export class DryRunSystem extends LinuxSystem {
 
   override async nft(batch: unknown, check = false): Promise<void> {
     if (check) return;
-    this.log.info({ nft: typeof batch === 'string' ? JSON.parse(batch) : batch }, 'dry-run: would apply this nftables batch (nft -j -f)');
+    this.log.info(
+      { nft: typeof batch === 'string' ? JSON.parse(batch) : batch },
+      'dry-run: would apply this nftables batch (nft -j -f)',
+    );
     this.ruleset.apply(batch);
   }
 
@@ -101,7 +111,11 @@ export class DryRunSystem extends LinuxSystem {
   }
 
   override async openProxy(o: ProxyOptions): Promise<TunHandle> {
-    this.once(`proxy ${o.name}`, { proxy: o.name, address: o.address }, 'dry-run: would create the demand proxy (persistent TUN)');
+    this.once(
+      `proxy ${o.name}`,
+      { proxy: o.name, address: o.address },
+      'dry-run: would create the demand proxy (persistent TUN)',
+    );
     this.overlay.addLink(o.name);
     return { name: o.name, write: () => 0, close: async () => undefined };
   }
@@ -124,7 +138,10 @@ export class DryRunSystem extends LinuxSystem {
 }
 
 class DryRunStore extends MemoryStore {
-  constructor(real: typeof diskStore, private readonly onWrite: (path: string) => void) {
+  constructor(
+    real: typeof diskStore,
+    private readonly onWrite: (path: string) => void,
+  ) {
     super(real);
   }
   override async write(path: string, text: string): Promise<void> {

@@ -6,12 +6,32 @@
 import type { KernelSink, KernelWatch } from './kernel.js';
 import { displayCommand, specToRoute, specToRule, type KernelOp } from '../model/ops.js';
 import type { ProbeRequest, ProbeResult } from './probe/types.js';
-import type { AdoptOptions, ExitReason, InstanceLockHandle, Listener, ProbeRunner, ProxyOptions, StopOptions, SuperviseOptions, SupervisedProcess, System } from './system.js';
+import type {
+  AdoptOptions,
+  ExitReason,
+  InstanceLockHandle,
+  Listener,
+  ProbeRunner,
+  ProxyOptions,
+  StopOptions,
+  SuperviseOptions,
+  SupervisedProcess,
+  System,
+} from './system.js';
 import type { NftChain } from './nft.js';
 import { UplinkError } from '../errors.js';
 import { NftMemory } from './nft-memory.js';
 import { MemoryStore } from './store.js';
-import { routeKey, ruleKey, type AddrInfo, type KernelEvent, type LinkInfo, type RouteInfo, type RuleInfo, type WatchStats } from '../model/kernel.js';
+import {
+  routeKey,
+  ruleKey,
+  type AddrInfo,
+  type KernelEvent,
+  type LinkInfo,
+  type RouteInfo,
+  type RuleInfo,
+  type WatchStats,
+} from '../model/kernel.js';
 
 export class FakeKernel {
   readonly links = new Map<number, LinkInfo>();
@@ -25,10 +45,16 @@ export class FakeKernel {
     this.stats.messages += events.length;
     for (const e of events) {
       if (e.kind === 'link') e.op === 'new' ? this.links.set(e.link.index, e.link) : this.links.delete(e.link.index);
-      else if (e.kind === 'route') e.op === 'new' ? this.routes.set(routeKey(e.route), e.route) : this.routes.delete(routeKey(e.route));
-      else if (e.kind === 'rule') e.op === 'new' ? this.rules.set(ruleKey(e.rule), e.rule) : this.rules.delete(ruleKey(e.rule));
+      else if (e.kind === 'route')
+        e.op === 'new' ? this.routes.set(routeKey(e.route), e.route) : this.routes.delete(routeKey(e.route));
+      else if (e.kind === 'rule')
+        e.op === 'new' ? this.rules.set(ruleKey(e.rule), e.rule) : this.rules.delete(ruleKey(e.rule));
       else if (e.op === 'new') this.addrs.push(e.addr);
-      else this.addrs.splice(this.addrs.findIndex((a) => a.address === e.addr.address && a.index === e.addr.index), 1);
+      else
+        this.addrs.splice(
+          this.addrs.findIndex((a) => a.address === e.addr.address && a.index === e.addr.index),
+          1,
+        );
     }
     this.sink?.apply(events);
   }
@@ -45,7 +71,11 @@ export class FakeProcess implements SupervisedProcess {
   running = true;
   stops: StopOptions[] = [];
   private done!: (r: ExitReason) => void;
-  constructor(readonly pid: number, readonly startTime: number, readonly o: SuperviseOptions | AdoptOptions) {
+  constructor(
+    readonly pid: number,
+    readonly startTime: number,
+    readonly o: SuperviseOptions | AdoptOptions,
+  ) {
     this.exited = new Promise((r) => (this.done = r));
   }
   /** The process ends by itself (the peer hung up). */
@@ -76,7 +106,15 @@ export class FakeSystem implements System {
     return {
       async start(sink: KernelSink) {
         k.sink = sink;
-        sink.reset({ links: [...k.links.values()], addrs: [...k.addrs], routes: [...k.routes.values()], rules: [...k.rules.values()] }, 'initial dump');
+        sink.reset(
+          {
+            links: [...k.links.values()],
+            addrs: [...k.addrs],
+            routes: [...k.routes.values()],
+            rules: [...k.rules.values()],
+          },
+          'initial dump',
+        );
       },
       async stop() {
         k.sink = undefined;
@@ -103,7 +141,19 @@ export class FakeSystem implements System {
       this.commands.push(displayCommand(o));
       if ('addr' in o) {
         const a = o.addr;
-        this.kernel.emit([{ kind: 'addr', op: 'new', addr: { family: a.family, index: this.kernel.indexOf(a.dev) ?? 0, address: a.address, prefixlen: a.prefixlen, scope: 0 } }]);
+        this.kernel.emit([
+          {
+            kind: 'addr',
+            op: 'new',
+            addr: {
+              family: a.family,
+              index: this.kernel.indexOf(a.dev) ?? 0,
+              address: a.address,
+              prefixlen: a.prefixlen,
+              scope: 0,
+            },
+          },
+        ]);
         continue;
       }
       if ('rule' in o) {
@@ -138,7 +188,10 @@ export class FakeSystem implements System {
   }
 
   /** Open proxies by name: a test injects packets with `inject`, and sees replays in `written`. */
-  readonly proxies = new Map<string, { o: { name: string; address: string; onPackets: (p: Buffer[]) => void }; written: Buffer[]; open: boolean }>();
+  readonly proxies = new Map<
+    string,
+    { o: { name: string; address: string; onPackets: (p: Buffer[]) => void }; written: Buffer[]; open: boolean }
+  >();
   /** Processes started, in order; `spawnFails` makes the next spawn throw. */
   readonly processes: FakeProcess[] = [];
   spawnFails?: string;
@@ -177,7 +230,11 @@ export class FakeSystem implements System {
   async openProxy(o: ProxyOptions) {
     const p = { o, written: [] as Buffer[], open: true };
     this.proxies.set(o.name, p);
-    return { name: o.name, write: (pkts: Buffer[]) => (p.written.push(...pkts), pkts.length), close: async () => void (p.open = false) };
+    return {
+      name: o.name,
+      write: (pkts: Buffer[]) => (p.written.push(...pkts), pkts.length),
+      close: async () => void (p.open = false),
+    };
   }
 
   async removeProxy(name: string): Promise<void> {

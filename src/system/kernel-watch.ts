@@ -38,12 +38,21 @@ export class LinuxKernelWatch implements KernelWatch {
   private stopped = false;
   private exited: Promise<void> = Promise.resolve();
 
-  constructor(private readonly filter: RouteFilter, private readonly log: Logger, private readonly rcvbuf = 8 << 20, carrierPollMs = 10) {
-    this.carrier = new CarrierPoller(carrierPollMs, (name) => this.links.get(name), (link) => {
-      this.links.set(link.name, link);
-      this.log.info({ link: link.name, carrier: link.carrier }, 'carrier change seen before the kernel announced it');
-      this.sink?.apply([{ kind: 'link', op: 'new', link }]);
-    });
+  constructor(
+    private readonly filter: RouteFilter,
+    private readonly log: Logger,
+    private readonly rcvbuf = 8 << 20,
+    carrierPollMs = 10,
+  ) {
+    this.carrier = new CarrierPoller(
+      carrierPollMs,
+      (name) => this.links.get(name),
+      (link) => {
+        this.links.set(link.name, link);
+        this.log.info({ link: link.name, carrier: link.carrier }, 'carrier change seen before the kernel announced it');
+        this.sink?.apply([{ kind: 'link', op: 'new', link }]);
+      },
+    );
   }
 
   /** Interfaces whose carrier is polled (the uplinks'). */
@@ -69,7 +78,9 @@ export class LinuxKernelWatch implements KernelWatch {
     await new Promise<void>((resolve, reject) => {
       w.once('message', (m: FromWorker) => (m.t === 'ready' ? resolve() : reject(new Error(JSON.stringify(m)))));
       w.once('error', reject);
-      w.once('exit', (code) => reject(new UplinkError('NETLINK', `kernel watch worker exited with ${code} before it was ready`)));
+      w.once('exit', (code) =>
+        reject(new UplinkError('NETLINK', `kernel watch worker exited with ${code} before it was ready`)),
+      );
     });
   }
 
@@ -127,7 +138,8 @@ export class LinuxKernelWatch implements KernelWatch {
 
   private onEvents(events: KernelEvent[], foreign6: Record<string, number>, foreign4: boolean, messages: number): void {
     this.st.messages += messages;
-    for (const [table, d] of Object.entries(foreign6)) this.foreign.ipv6[table] = Math.max(0, (this.foreign.ipv6[table] ?? 0) + d);
+    for (const [table, d] of Object.entries(foreign6))
+      this.foreign.ipv6[table] = Math.max(0, (this.foreign.ipv6[table] ?? 0) + d);
     if (events.length) this.sink?.apply(events);
     if (Object.keys(foreign6).length) this.sink?.foreign(this.copyForeign());
     if (foreign4) this.scheduleCount4();

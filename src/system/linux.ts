@@ -19,7 +19,14 @@ import { flushSnatFlows } from './conntrack/index.js';
 import { openTunReader, type TunHandle } from './tun/index.js';
 import { nftApply, nftListChains, nftListSet, nftListTable, nftListText } from './nft.js';
 import { Prober } from './probe/prober.js';
-import type { AdoptOptions, InstanceLockHandle, ProxyOptions, SuperviseOptions, SupervisedProcess, System } from './system.js';
+import type {
+  AdoptOptions,
+  InstanceLockHandle,
+  ProxyOptions,
+  SuperviseOptions,
+  SupervisedProcess,
+  System,
+} from './system.js';
 import { Supervised } from './supervise.js';
 import { diskStore } from './store.js';
 import { InstanceLock } from './lock.js';
@@ -57,12 +64,16 @@ async function runBatch(family: 4 | 6, lines: string[]): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'uplinkd-'));
   const file = join(dir, 'batch');
   try {
-    await writeFile(file, lines.join('\n') + '\n');
+    await writeFile(file, `${lines.join('\n')}\n`);
     // -force: one refused line must not keep the lines after it from ever being applied.
     await run('ip', [`-${family}`, '-force', '-batch', file]);
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    throw new UplinkError('SYSTEM', `ip -batch failed: ${(err.stderr || err.message).trim()}`, 'the next reconcile retries what is still missing');
+    throw new UplinkError(
+      'SYSTEM',
+      `ip -batch failed: ${(err.stderr || err.message).trim()}`,
+      'the next reconcile retries what is still missing',
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -121,7 +132,10 @@ export class LinuxSystem implements System {
       }
       for (const family of [4, 6] as const) {
         const mine = seg.filter((o) => opFamily(o) === family);
-        if (mine.length) await runBatch(family, mine.map(batchLine)).catch((e: Error) => refused.push(...mine.map((op) => ({ op, error: e.message }))));
+        if (mine.length)
+          await runBatch(family, mine.map(batchLine)).catch((e: Error) =>
+            refused.push(...mine.map((op) => ({ op, error: e.message }))),
+          );
       }
     }
     if (refused.length) throw new KernelRefused(refused);
@@ -158,7 +172,11 @@ export class LinuxSystem implements System {
     // Re-attach only to a proxy of ours: an interface of that name that someone else made is left alone.
     const alias = proxyAlias(o.name);
     if (alias !== undefined && alias !== PROXY_ALIAS) {
-      throw new UplinkError('SYSTEM', `interface ${o.name} exists and is not a demand proxy of ours`, 'set proxy_interface to a free name');
+      throw new UplinkError(
+        'SYSTEM',
+        `interface ${o.name} exists and is not a demand proxy of ours`,
+        'set proxy_interface to a free name',
+      );
     }
     const tun = openTunReader(o.name, o.onPackets, o.onError);
     try {
@@ -176,7 +194,11 @@ export class LinuxSystem implements System {
     } catch (e) {
       await tun.close();
       const err = e as { stderr?: string; message: string };
-      throw new UplinkError('SYSTEM', `cannot set up the demand proxy ${o.name}: ${(err.stderr || err.message).trim()}`, 'uplinkd needs root and /dev/net/tun');
+      throw new UplinkError(
+        'SYSTEM',
+        `cannot set up the demand proxy ${o.name}: ${(err.stderr || err.message).trim()}`,
+        'uplinkd needs root and /dev/net/tun',
+      );
     }
     return tun;
   }

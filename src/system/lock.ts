@@ -24,8 +24,11 @@ export class InstanceLock {
     if (flock(fd, LOCK_EX | LOCK_NB) !== 0) {
       closeSync(fd);
       const holder = readFileSync(this.path, 'utf8').trim() || 'unknown';
-      throw new UplinkError('ALREADY_RUNNING', `another uplinkd (pid ${holder}) holds ${this.path}`,
-        'stop it with `uplink quit`, or give this one its own control.socket');
+      throw new UplinkError(
+        'ALREADY_RUNNING',
+        `another uplinkd (pid ${holder}) holds ${this.path}`,
+        'stop it with `uplink quit`, or give this one its own control.socket',
+      );
     }
     ftruncateSync(fd, 0);
     writeSync(fd, `${process.pid}\n`, 0);

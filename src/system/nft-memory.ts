@@ -17,7 +17,9 @@ export class NftMemory {
     // What follows the batch's last delete is the new table; it gets a new handle, as in the kernel.
     const lastDelete = items.map((e) => 'delete' in e).lastIndexOf(true);
     const created = items.slice(lastDelete + 1).map((e) => (e.add ?? e) as Record<string, unknown>);
-    const withHandle = created.map((e) => ('table' in e ? { table: { ...(e.table as object), handle: this.batches.length } } : e));
+    const withHandle = created.map((e) =>
+      'table' in e ? { table: { ...(e.table as object), handle: this.batches.length } } : e,
+    );
     this.table = withHandle.length ? { nftables: withHandle } : undefined;
   }
 }

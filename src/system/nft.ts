@@ -21,7 +21,11 @@ export async function nftApply(batch: unknown, check = false): Promise<void> {
   } catch (e) {
     const err = e as { stderr?: string; message: string; code?: string };
     if (err.code === 'ENOENT') throw new UplinkError('SYSTEM', 'nft is not installed', 'install the nftables package');
-    throw new UplinkError('NFT_REJECTED', `nft rejected the ruleset: ${(err.stderr || err.message).trim()}`, 'the running ruleset was left as it was');
+    throw new UplinkError(
+      'NFT_REJECTED',
+      `nft rejected the ruleset: ${(err.stderr || err.message).trim()}`,
+      'the running ruleset was left as it was',
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -44,7 +48,9 @@ export async function nftListText(name: string): Promise<string> {
 /** Every chain of every table (`nft -j list chains`). */
 export async function nftListChains(): Promise<NftChain[]> {
   const { stdout } = await run('nft', ['-j', 'list', 'chains'], { maxBuffer: 64 << 20 });
-  return (JSON.parse(stdout) as { nftables: { chain?: NftChain }[] }).nftables.flatMap((e) => (e.chain ? [e.chain] : []));
+  return (JSON.parse(stdout) as { nftables: { chain?: NftChain }[] }).nftables.flatMap((e) =>
+    e.chain ? [e.chain] : [],
+  );
 }
 
 /** `nft -j list table inet NAME`, or undefined when the table does not exist. */
@@ -60,7 +66,9 @@ export async function nftListTable(name: string): Promise<{ nftables: Record<str
 import type { NftSetElement } from '../model/nft.js';
 
 const keyText = (v: unknown): string =>
-  typeof v === 'object' && v !== null && 'concat' in v ? (v as { concat: unknown[] }).concat.map(keyText).join(' . ') : String(v);
+  typeof v === 'object' && v !== null && 'concat' in v
+    ? (v as { concat: unknown[] }).concat.map(keyText).join(' . ')
+    : String(v);
 
 /** Parses `nft -j list set …` output into elements (pure; nft gives timeouts and expiry in seconds). */
 export function parseSetElements(listing: unknown): NftSetElement[] {
@@ -69,7 +77,10 @@ export function parseSetElements(listing: unknown): NftSetElement[] {
   return elems.map((e) => {
     const inner = (e as { elem?: { val: unknown; expires?: number } }).elem;
     if (!inner) return { key: keyText(e) };
-    return { key: keyText(inner.val), ...(inner.expires !== undefined ? { expiresMs: Math.round(inner.expires * 1000) } : {}) };
+    return {
+      key: keyText(inner.val),
+      ...(inner.expires !== undefined ? { expiresMs: Math.round(inner.expires * 1000) } : {}),
+    };
   });
 }
 

@@ -20,7 +20,13 @@
  */
 import type { Logger } from 'pino';
 import {
-  isDead, processAlive, processGroupAlive, readProcStat, signalGroup, signalPid, validPid,
+  isDead,
+  processAlive,
+  processGroupAlive,
+  readProcStat,
+  signalGroup,
+  signalPid,
+  validPid,
 } from './supervise/proc.js';
 import { keepAlive, runDisconnect, spawnShell, waitUntil } from './supervise/run.js';
 
@@ -91,7 +97,9 @@ export class Supervised {
     private readonly settings: Settings,
     private readonly log: Logger,
   ) {
-    this.mainGone = new Promise((resolve) => { this.resolveMain = resolve; });
+    this.mainGone = new Promise((resolve) => {
+      this.resolveMain = resolve;
+    });
     this.exited = this.mainGone.then(async (reason) => {
       await this.endGroup();
       return reason;
@@ -109,7 +117,8 @@ export class Supervised {
     // 'exit' is emitted from the event loop, so attaching now cannot miss it; the check below
     // covers a ChildProcess that already recorded its exit anyway.
     child.once('exit', (code, signal) => s.markMainGone({ code, signal }));
-    if (child.exitCode !== null || child.signalCode !== null) s.markMainGone({ code: child.exitCode, signal: child.signalCode });
+    if (child.exitCode !== null || child.signalCode !== null)
+      s.markMainGone({ code: child.exitCode, signal: child.signalCode });
     child.unref(); // the daemon may exit (hitless restart) while this runs
     s.log.info({ pgid: pid, startTime }, 'process started');
     return s;
@@ -127,7 +136,8 @@ export class Supervised {
     const { pollMs = DEFAULT_POLL_MS, startTime: _s, ...settings } = opts;
     const leader = st.pgrp === pid;
     const s = new Supervised(pid, st.startTime, leader ? pid : undefined, true, settings, log.child({ pid }));
-    if (!leader) s.log.warn({ pgrp: st.pgrp }, 'adopted process does not lead its process group; only it will be signalled');
+    if (!leader)
+      s.log.warn({ pgrp: st.pgrp }, 'adopted process does not lead its process group; only it will be signalled');
     s.pollTimer = setInterval(() => s.mainAlive(), Math.max(10, pollMs));
     s.pollTimer.unref();
     s.log.info({ pgid: s.pgid, startTime: st.startTime }, 'process adopted');
@@ -200,7 +210,9 @@ export class Supervised {
 
   /** Kill what is left (once; later callers share the run). Never rejects. */
   private endGroup(): Promise<void> {
-    this.ending ??= this.terminate().catch((err: unknown) => this.log.error({ err }, 'killing the process group failed'));
+    this.ending ??= this.terminate().catch((err: unknown) =>
+      this.log.error({ err }, 'killing the process group failed'),
+    );
     return this.ending;
   }
 
@@ -217,7 +229,10 @@ export class Supervised {
       // SIGKILL cannot be refused: the main process goes (unless stuck in the kernel, 'D').
       await waitUntil(() => !this.mainAlive(), Number.POSITIVE_INFINITY);
       if (!(await waitUntil(() => !this.anythingAlive(), AFTER_KILL_MS))) {
-        this.log.warn({ pgid: this.pgid }, 'process group members survive SIGKILL (uninterruptible?); giving up on them');
+        this.log.warn(
+          { pgid: this.pgid },
+          'process group members survive SIGKILL (uninterruptible?); giving up on them',
+        );
       }
     } finally {
       release();

@@ -14,7 +14,11 @@ export function adminChange(action: Exclude<AdminAction, 'force'>): AdminChange 
   switch (action) {
     case 'up':
       // Up also lifts an admin block: the admin asked for this link.
-      return { set: { adminDown: false, adminBlocked: false, dialRequested: true }, unblockDriver: true, message: 'up requested' };
+      return {
+        set: { adminDown: false, adminBlocked: false, dialRequested: true },
+        unblockDriver: true,
+        message: 'up requested',
+      };
     case 'down':
       return { set: { adminDown: true, dialRequested: false }, unblockDriver: false, message: 'taken down' };
     case 'block':

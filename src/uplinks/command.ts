@@ -175,6 +175,12 @@ export class CommandDriver {
       this.nextDialAt = undefined;
       return;
     }
-    this.nextDialAt = nextDialAt({ policy: this.o.cfg.redial, failures: this.failures, hangup: why, lastDialAt: this.lastDialAt, now: Date.now() });
+    this.nextDialAt = nextDialAt({
+      policy: this.o.cfg.redial,
+      failures: this.failures,
+      hangup: why,
+      lastDialAt: this.lastDialAt,
+      now: Date.now(),
+    });
   }
 }

@@ -18,7 +18,13 @@ export interface LinkFacts {
 const SCOPE_UNIVERSE = 0;
 
 /** The gateway: configured, else the main table's default route via this link, else the point-to-point peer. */
-function gatewayOf(w: WorldState, index: number, family: 4 | 6, configured: string | undefined, peer: string | undefined): string | undefined {
+function gatewayOf(
+  w: WorldState,
+  index: number,
+  family: 4 | 6,
+  configured: string | undefined,
+  peer: string | undefined,
+): string | undefined {
   if (configured) return configured;
   for (const r of w.routes.values()) {
     if (r.family === family && r.table === 254 && r.dstLen === 0 && r.oif === index && r.gateway) return r.gateway;
@@ -37,11 +43,14 @@ export function linkFacts(w: WorldState, cfg: UplinkConfig): LinkFacts {
   const wanted = cfg.address?.split('/')[0];
   mine.sort((a, b) => Number(b.address === wanted) - Number(a.address === wanted));
   for (const a of mine) {
-    if (a.family === 4 && !facts.v4) facts.v4 = { address: a.address, gateway: gatewayOf(w, link.index, 4, gw4, a.peer) };
-    if (a.family === 6 && !facts.v6) facts.v6 = { address: a.address, gateway: gatewayOf(w, link.index, 6, gw6, a.peer) };
+    if (a.family === 4 && !facts.v4)
+      facts.v4 = { address: a.address, gateway: gatewayOf(w, link.index, 4, gw4, a.peer) };
+    if (a.family === 6 && !facts.v6)
+      facts.v6 = { address: a.address, gateway: gatewayOf(w, link.index, 6, gw6, a.peer) };
   }
   return facts;
 }
 
 /** A change here means: judge the link afresh, and probe at once (a late DHCP gateway included). */
-export const factsKey = (f: LinkFacts) => `${f.index}|${f.carrier}|${f.v4?.address}|${f.v4?.gateway}|${f.v6?.address}|${f.v6?.gateway}`;
+export const factsKey = (f: LinkFacts) =>
+  `${f.index}|${f.carrier}|${f.v4?.address}|${f.v4?.gateway}|${f.v6?.address}|${f.v6?.gateway}`;

@@ -72,7 +72,11 @@ export class HealthChecker {
     const p = this.o.probe;
     const list = p.targets.length ? p.targets : [src.gateway4, src.gateway6].filter((g): g is string => !!g);
     return list.map((target) => ({
-      method: p.method, target, timeoutMs: p.timeout, mark: this.o.mark, query: p.query,
+      method: p.method,
+      target,
+      timeoutMs: p.timeout,
+      mark: this.o.mark,
+      query: p.query,
       source: targetFamily(p.method, target) === 6 ? src.address6 : src.address4,
     }));
   }
@@ -87,7 +91,8 @@ export class HealthChecker {
         const pass = await this.round(src);
         recheck = pass ? 0 : recheck + 1;
         const schedule = this.o.probe.recheck;
-        if (!pass && recheck <= schedule.length && schedule.length) delay = Math.min(schedule[recheck - 1], this.o.probe.interval);
+        if (!pass && recheck <= schedule.length && schedule.length)
+          delay = Math.min(schedule[recheck - 1], this.o.probe.interval);
       }
       if (!this.running) break;
       await new Promise<void>((resolve) => {
@@ -113,7 +118,13 @@ export class HealthChecker {
       const mine = results.filter((_, i) => familyOf(reqs[i]) === fam);
       if (!mine.length) continue;
       const good = mine.filter((r) => r.ok);
-      this.family[fam].record({ pass: good.length >= Math.min(this.o.probe.reliability, mine.length), answered: good.length, sent: mine.length, rtts: good.map((r) => r.rttMs ?? 0), at });
+      this.family[fam].record({
+        pass: good.length >= Math.min(this.o.probe.reliability, mine.length),
+        answered: good.length,
+        sent: mine.length,
+        rtts: good.map((r) => r.rttMs ?? 0),
+        at,
+      });
     }
     if (!pass) this.o.log.debug({ errors: results.map((r) => r.error).filter(Boolean) }, 'probe round failed');
     if (this.running) this.o.onRound();

@@ -4,6 +4,7 @@
  * desired() wants (connect). Called from the reconcile loop; health rounds and
  * driver changes only mark the loop dirty.
  */
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { EventBus } from '../events/bus.js';
@@ -44,7 +45,7 @@ export class UplinkManager implements Component {
   selection: Selection = { order: [], reason: 'not evaluated yet' };
   private saving = Promise.resolve();
   /** What was last written: the state file changes on state changes, not on every probe round (flash wears). */
-  private savedKey = '';
+  private savedKey?: SavedState;
 
   constructor(private readonly d: ManagerDeps) {}
 
@@ -55,7 +56,8 @@ export class UplinkManager implements Component {
     this.prober = this.d.system.prober();
     await this.prober.start();
     this.forced = saved?.forced;
-    if (saved?.selected) this.selection = { order: [saved.selected], selected: saved.selected, reason: 'adopted from the state file' };
+    if (saved?.selected)
+      this.selection = { order: [saved.selected], selected: saved.selected, reason: 'adopted from the state file' };
     this.sync(saved);
   }
 
@@ -63,10 +65,12 @@ export class UplinkManager implements Component {
   async stop(): Promise<void> {
     // A dial that started since the last evaluation must be in the file, or the next daemon dials twice.
     this.persist();
-    await Promise.all([...this.all.values()].map(async (u) => {
-      await u.health.stop();
-      await u.driver?.stop(false);
-    }));
+    await Promise.all(
+      [...this.all.values()].map(async (u) => {
+        await u.health.stop();
+        await u.driver?.stop(false);
+      }),
+    );
     await this.prober?.stop();
     await this.saving;
   }
@@ -82,12 +86,13 @@ export class UplinkManager implements Component {
   sync(saved?: SavedState): void {
     const cfg = this.d.config();
     const tables = uplinkTables(cfg);
-    for (const u of this.all.values()) if (!cfg.uplinks[u.name] || cfg.uplinks[u.name].interface !== u.cfg.interface) void this.remove(u, true);
+    for (const u of this.all.values())
+      if (!cfg.uplinks[u.name] || cfg.uplinks[u.name].interface !== u.cfg.interface) void this.remove(u, true);
     Object.entries(cfg.uplinks).forEach(([name, ucfg], index) => {
       const have = this.all.get(name);
       if (have && !!have.driver === !!ucfg.connect) {
         Object.assign(have, { index, table: tables.get(name)! });
-        if (JSON.stringify(have.cfg) !== JSON.stringify(ucfg)) this.reconfigure(have, ucfg);
+        if (!isDeepStrictEqual(have.cfg, ucfg)) this.reconfigure(have, ucfg);
         return;
       }
       if (have) void this.remove(have, true);
@@ -101,23 +106,44 @@ export class UplinkManager implements Component {
     const ucfg = cfg.uplinks[name];
     const log = this.d.log.child({ uplink: name });
     const u: Uplink = {
-      name, cfg: ucfg, table, index, state: saved?.state ?? 'down', since: saved?.since ?? Date.now(), reason: saved ? 'adopted from the state file' : 'starting',
+      name,
+      cfg: ucfg,
+      table,
+      index,
+      state: saved?.state ?? 'down',
+      since: saved?.since ?? Date.now(),
+      reason: saved ? 'adopted from the state file' : 'starting',
       adopted: saved?.state === 'up' || saved?.state === 'degraded',
-      adminDown: saved?.adminDown ?? false, adminBlocked: saved?.adminBlocked ?? false, dialRequested: saved?.dialRequested ?? false,
-      demandWanted: saved?.demandWanted ?? false, demandOff: saved?.demandOff ?? false,
-      facts: { present: false, carrier: false }, factsKey: '', routed: false,
+      adminDown: saved?.adminDown ?? false,
+      adminBlocked: saved?.adminBlocked ?? false,
+      dialRequested: saved?.dialRequested ?? false,
+      demandWanted: saved?.demandWanted ?? false,
+      demandOff: saved?.demandOff ?? false,
+      facts: { present: false, carrier: false },
+      factsKey: '',
+      routed: false,
       health: undefined as unknown as HealthChecker,
     };
     u.health = this.newHealth(u, cfg);
     if (ucfg.connect) {
       u.driver = new CommandDriver({
-        name, system: this.d.system, cfg: ucfg, log, env: { UPLINK: name, IFACE: ucfg.interface },
+        name,
+        system: this.d.system,
+        cfg: ucfg,
+        log,
+        env: { UPLINK: name, IFACE: ucfg.interface },
         logFile: `${cfg.control.state_dir}/${name}.connect.log`,
         onChange: (why) => this.d.onDirty(`${name}: ${why}`),
         onDial: (attempt) => {
           // A new connection is judged afresh: the last one's failures must not fail it unprobed.
           u.health.reset();
-          this.d.bus.publish({ type: 'uplink', name, event: 'dial', state: u.state, reason: `dial attempt ${attempt}` });
+          this.d.bus.publish({
+            type: 'uplink',
+            name,
+            event: 'dial',
+            state: u.state,
+            reason: `dial attempt ${attempt}`,
+          });
         },
       });
       if (saved?.dial) u.driver.restore(saved.dial);
@@ -145,8 +171,17 @@ export class UplinkManager implements Component {
 
   private newHealth(u: Uplink, cfg: Config): HealthChecker {
     return new HealthChecker({
-      probe: effectiveProbe(cfg, u.cfg), mark: cfg.control.kernel.fwmark, prober: this.prober!, log: this.d.log.child({ uplink: u.name }),
-      source: () => ({ ready: probeReady(u), address4: u.facts.v4?.address, address6: u.facts.v6?.address, gateway4: u.facts.v4?.gateway, gateway6: u.facts.v6?.gateway }),
+      probe: effectiveProbe(cfg, u.cfg),
+      mark: cfg.control.kernel.fwmark,
+      prober: this.prober!,
+      log: this.d.log.child({ uplink: u.name }),
+      source: () => ({
+        ready: probeReady(u),
+        address4: u.facts.v4?.address,
+        address6: u.facts.v6?.address,
+        gateway4: u.facts.v4?.gateway,
+        gateway6: u.facts.v6?.gateway,
+      }),
       onRound: () => this.d.onDirty(`probe round of ${u.name}`),
     });
   }
@@ -170,7 +205,10 @@ export class UplinkManager implements Component {
     this.selection = selectUplinks({ candidates: this.candidates(), forced: this.forced, current: prev, now });
     if (this.selection.selected !== prev) {
       changed = true;
-      this.d.log.info({ selected: this.selection.selected, prev, reason: this.selection.reason }, `selected ${this.selection.selected ?? 'nothing'}`);
+      this.d.log.info(
+        { selected: this.selection.selected, prev, reason: this.selection.reason },
+        `selected ${this.selection.selected ?? 'nothing'}`,
+      );
       this.d.bus.publish({ type: 'selection', selected: this.selection.selected, prev, reason: this.selection.reason });
     }
     if (changed) this.persist();
@@ -182,8 +220,13 @@ export class UplinkManager implements Component {
     const uplinks = new Map<string, UplinkVerdict>();
     for (const u of this.all.values()) {
       uplinks.set(u.name, {
-        iface: u.cfg.interface, facts: u.facts, familyOk: { 4: this.familyOk(u, 4), 6: this.familyOk(u, 6) },
-        adminDown: u.adminDown, adminBlocked: u.adminBlocked, dialRequested: u.dialRequested, demandWanted: u.demandWanted,
+        iface: u.cfg.interface,
+        facts: u.facts,
+        familyOk: { 4: this.familyOk(u, 4), 6: this.familyOk(u, 6) },
+        adminDown: u.adminDown,
+        adminBlocked: u.adminBlocked,
+        dialRequested: u.dialRequested,
+        demandWanted: u.demandWanted,
       });
     }
     return { uplinks, order: this.selection.order, selected: this.selection.selected };
@@ -199,7 +242,12 @@ export class UplinkManager implements Component {
   /** `uplink up|down|force|block|unblock NAME`. */
   admin(action: AdminAction, name: string): string {
     const u = this.all.get(name);
-    if (!u) throw new UplinkError('UNKNOWN_UPLINK', `no uplink named "${name}"`, `configured uplinks: ${[...this.all.keys()].join(', ') || 'none'}`);
+    if (!u)
+      throw new UplinkError(
+        'UNKNOWN_UPLINK',
+        `no uplink named "${name}"`,
+        `configured uplinks: ${[...this.all.keys()].join(', ') || 'none'}`,
+      );
     if (action === 'force') {
       this.forced = name;
       return `traffic pinned to ${name}`;
@@ -246,11 +294,18 @@ export class UplinkManager implements Component {
     const stats = { ...all, lossPct: fams.length ? Math.min(...fams.map((v) => v.lossPct)) : all.lossPct };
     if (u.adopted && stats.rounds > 0) u.adopted = false;
     const v = check({
-      prev: u.state, driver: drv ? 'command' : 'interface', adminDown: u.adminDown,
+      prev: u.state,
+      driver: drv ? 'command' : 'interface',
+      adminDown: u.adminDown,
       blocked: u.adminBlocked ? 'blocked by the admin' : drv?.gaveUpReason,
-      running: drv?.running ?? false, holdoff: drv?.holdoff ?? false,
-      present: u.facts.present, carrier: u.facts.carrier, hasAddress: !!(u.facts.v4 || u.facts.v6),
-      hasGateway: !!(u.facts.v4?.gateway || u.facts.v6?.gateway), health: stats, t: thresholds(cfg, u.cfg),
+      running: drv?.running ?? false,
+      holdoff: drv?.holdoff ?? false,
+      present: u.facts.present,
+      carrier: u.facts.carrier,
+      hasAddress: !!(u.facts.v4 || u.facts.v6),
+      hasGateway: !!(u.facts.v4?.gateway || u.facts.v6?.gateway),
+      health: stats,
+      t: thresholds(cfg, u.cfg),
     });
     // An adopted uplink keeps its judged state until its first round, if its link is still there.
     const keep = u.adopted && (u.state === 'up' || u.state === 'degraded') && v.state === 'verifying';
@@ -260,7 +315,7 @@ export class UplinkManager implements Component {
     // Good = up with no failed round since: a lossy link whose window happens to look clean for a
     // moment must still pass every round for its whole failback delay before it wins traffic back.
     const good = (u.state === 'up' && stats.failStreak === 0) || (keep && u.state !== 'degraded');
-    u.goodSince = good ? u.goodSince ?? now : undefined;
+    u.goodSince = good ? (u.goodSince ?? now) : undefined;
     if (drv && (u.state === 'up' || u.state === 'degraded')) drv.markUp();
     if (drv && u.state === 'failed') drv.probeFailed();
     return changed;
@@ -273,7 +328,8 @@ export class UplinkManager implements Component {
     u.reason = reason;
     this.d.log.info({ uplink: u.name, state, prev, reason }, `${u.name}: ${prev} → ${state} (${reason})`);
     this.d.bus.publish({ type: 'uplink', name: u.name, event: 'state', state, prev, reason });
-    if (state === 'blocked' && !u.adminBlocked) this.d.bus.publish({ type: 'uplink', name: u.name, event: 'blocked', state, reason });
+    if (state === 'blocked' && !u.adminBlocked)
+      this.d.bus.publish({ type: 'uplink', name: u.name, event: 'blocked', state, reason });
   }
 
   /**
@@ -285,7 +341,10 @@ export class UplinkManager implements Component {
     if (!u || u.demandWanted === want) return;
     u.demandWanted = want;
     u.hangupWhy = want ? undefined : why === 'traffic' ? undefined : why;
-    this.d.log.info({ uplink: name, why }, want ? `${name}: traffic asks for the link` : `${name}: hanging up (${why})`);
+    this.d.log.info(
+      { uplink: name, why },
+      want ? `${name}: traffic asks for the link` : `${name}: hanging up (${why})`,
+    );
     this.persist();
     this.d.onDirty(`${name}: demand ${want ? 'dial' : why}`);
   }
@@ -295,13 +354,21 @@ export class UplinkManager implements Component {
   }
 
   private candidates() {
-    return [...this.all.values()].sort((a, b) => a.index - b.index).map((u) => ({
-      name: u.name,
-      // A manual (or not yet demand-driven) uplink takes part once the admin brought it up.
-      mode: (u.cfg.mode === 'manual' || u.cfg.mode === 'demand') && (u.dialRequested || u.demandWanted) ? 'backup' as const : u.cfg.mode,
-      priority: u.cfg.priority, usable: this.usable(u), healthy: u.state !== 'degraded',
-      goodSince: u.goodSince, failbackDelayMs: u.cfg.failback_delay,
-    }));
+    return [...this.all.values()]
+      .sort((a, b) => a.index - b.index)
+      .map((u) => ({
+        name: u.name,
+        // A manual (or not yet demand-driven) uplink takes part once the admin brought it up.
+        mode:
+          (u.cfg.mode === 'manual' || u.cfg.mode === 'demand') && (u.dialRequested || u.demandWanted)
+            ? ('backup' as const)
+            : u.cfg.mode,
+        priority: u.cfg.priority,
+        usable: this.usable(u),
+        healthy: u.state !== 'degraded',
+        goodSince: u.goodSince,
+        failbackDelayMs: u.cfg.failback_delay,
+      }));
   }
 
   /**
@@ -333,16 +400,28 @@ export class UplinkManager implements Component {
     const s: SavedState = { version: 1, selected: this.selection.selected, forced: this.forced, uplinks: {} };
     for (const u of this.all.values()) {
       s.uplinks[u.name] = {
-        state: u.state, since: u.since, adminDown: u.adminDown, adminBlocked: u.adminBlocked, dialRequested: u.dialRequested,
-        ...(u.demandWanted ? { demandWanted: true } : {}), ...(u.demandOff ? { demandOff: true } : {}),
+        state: u.state,
+        since: u.since,
+        adminDown: u.adminDown,
+        adminBlocked: u.adminBlocked,
+        dialRequested: u.dialRequested,
+        ...(u.demandWanted ? { demandWanted: true } : {}),
+        ...(u.demandOff ? { demandOff: true } : {}),
         ...(u.driver?.pid ? { pid: u.driver.pid, startTime: u.driver.startTime } : {}),
-        ...(u.driver ? { dial: { failures: u.driver.failures, gaveUp: u.driver.gaveUpReason, nextDialAt: u.driver.nextDialAt } } : {}),
+        ...(u.driver
+          ? { dial: { failures: u.driver.failures, gaveUp: u.driver.gaveUpReason, nextDialAt: u.driver.nextDialAt } }
+          : {}),
       };
     }
-    const key = JSON.stringify({ ...s, uplinks: Object.fromEntries(Object.entries(s.uplinks).map(([n, u]) => [n, { ...u, since: 0 }])) });
-    if (key === this.savedKey) return;
+    const key = {
+      ...s,
+      uplinks: Object.fromEntries(Object.entries(s.uplinks).map(([n, u]) => [n, { ...u, since: 0 }])),
+    };
+    if (isDeepStrictEqual(key, this.savedKey)) return;
     this.savedKey = key;
-    this.saving = this.saving.then(() => saveState(this.d.system.store, this.d.stateFile, s)).catch((e) => this.d.log.error({ err: e }, 'cannot write the state file'));
+    this.saving = this.saving
+      .then(() => saveState(this.d.system.store, this.d.stateFile, s))
+      .catch((e) => this.d.log.error({ err: e }, 'cannot write the state file'));
   }
 }
 
@@ -351,18 +430,35 @@ export function uplinkView(m: UplinkManager, u: Uplink) {
   const s = u.health.stats.view();
   const round = (n: number | undefined) => (n === undefined ? undefined : Math.round(n * 100) / 100);
   return {
-    state: u.state, since: new Date(u.since).toISOString(), reason: u.reason,
-    selected: m.selection.selected === u.name, usable: m.usable(u), adopted: u.adopted,
+    state: u.state,
+    since: new Date(u.since).toISOString(),
+    reason: u.reason,
+    selected: m.selection.selected === u.name,
+    usable: m.usable(u),
+    adopted: u.adopted,
     // Which families this uplink may carry now (its probes of that family pass).
     families: { ipv4: !!u.facts.v4 && m.familyOk(u, 4), ipv6: !!u.facts.v6 && m.familyOk(u, 6) },
-    adminDown: u.adminDown, adminBlocked: u.adminBlocked,
+    adminDown: u.adminDown,
+    adminBlocked: u.adminBlocked,
     gateway: u.facts.v4?.gateway ?? u.facts.v6?.gateway,
-    probe: { rounds: s.rounds, passStreak: s.passStreak, failStreak: s.failStreak, lossPct: round(s.lossPct), rttMs: { last: round(s.lastRttMs), avg: round(s.avgRttMs), jitter: round(s.jitterMs) } },
-    ...(u.driver ? {
-      dial: {
-        attempts: u.driver.dials, failures: u.driver.failures, pid: u.driver.pid, lastExit: u.driver.lastExit,
-        nextDialAt: u.driver.nextDialAt ? new Date(u.driver.nextDialAt).toISOString() : undefined, gaveUp: u.driver.gaveUpReason,
-      },
-    } : {}),
+    probe: {
+      rounds: s.rounds,
+      passStreak: s.passStreak,
+      failStreak: s.failStreak,
+      lossPct: round(s.lossPct),
+      rttMs: { last: round(s.lastRttMs), avg: round(s.avgRttMs), jitter: round(s.jitterMs) },
+    },
+    ...(u.driver
+      ? {
+          dial: {
+            attempts: u.driver.dials,
+            failures: u.driver.failures,
+            pid: u.driver.pid,
+            lastExit: u.driver.lastExit,
+            nextDialAt: u.driver.nextDialAt ? new Date(u.driver.nextDialAt).toISOString() : undefined,
+            gaveUp: u.driver.gaveUpReason,
+          },
+        }
+      : {}),
   };
 }

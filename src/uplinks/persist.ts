@@ -45,5 +45,5 @@ export async function loadState(store: StateStore, path: string): Promise<SavedS
 }
 
 export function saveState(store: StateStore, path: string, s: SavedState): Promise<void> {
-  return store.write(path, JSON.stringify(s, null, 2) + '\n');
+  return store.write(path, `${JSON.stringify(s, null, 2)}\n`);
 }

@@ -55,7 +55,10 @@ export interface Verdict {
 }
 
 function linkVerdict(i: CheckInput): Verdict | undefined {
-  if (i.driver === 'command' && !i.running) return i.holdoff ? { state: 'holdoff', reason: 'waiting before the next dial' } : { state: 'down', reason: 'not connected' };
+  if (i.driver === 'command' && !i.running)
+    return i.holdoff
+      ? { state: 'holdoff', reason: 'waiting before the next dial' }
+      : { state: 'down', reason: 'not connected' };
   const waiting = i.driver === 'command' ? 'connecting' : 'down';
   if (!i.present) return { state: waiting, reason: 'interface absent' };
   if (!i.carrier) return { state: waiting, reason: 'no carrier' };
@@ -73,7 +76,8 @@ function poorQuality(h: HealthFacts, t: Thresholds, wasUp: boolean): string | un
   const lossLimit = wasUp ? t.failureLossPct : t.recoveryLossPct;
   if (h.lossPct > lossLimit) return `loss ${h.lossPct.toFixed(0)}%`;
   const rttLimit = wasUp ? t.failureLatencyMs : t.recoveryLatencyMs;
-  if (rttLimit !== undefined && h.avgRttMs !== undefined && h.avgRttMs > rttLimit) return `latency ${h.avgRttMs.toFixed(1)} ms`;
+  if (rttLimit !== undefined && h.avgRttMs !== undefined && h.avgRttMs > rttLimit)
+    return `latency ${h.avgRttMs.toFixed(1)} ms`;
   return undefined;
 }
 
@@ -85,16 +89,22 @@ export function check(i: CheckInput): Verdict {
   const { health: h, t } = i;
   // Hysteresis never delays leaving: down_after failed rounds is enough, whatever came before.
   if (h.failStreak >= t.downAfter) return { state: 'failed', reason: `${h.failStreak} probe rounds failed` };
-  if (i.prev === 'failed' && h.passStreak < t.upAfter) return { state: 'failed', reason: `recovering: ${h.passStreak}/${t.upAfter} good rounds` };
-  if (h.rounds === 0 || (h.passStreak === 0 && i.prev === 'verifying')) return { state: 'verifying', reason: 'waiting for the first probe round' };
+  if (i.prev === 'failed' && h.passStreak < t.upAfter)
+    return { state: 'failed', reason: `recovering: ${h.passStreak}/${t.upAfter} good rounds` };
+  if (h.rounds === 0 || (h.passStreak === 0 && i.prev === 'verifying'))
+    return { state: 'verifying', reason: 'waiting for the first probe round' };
   const poor = poorQuality(h, t, i.prev === 'up');
   if (poor) return { state: 'degraded', reason: poor };
-  if (h.passStreak === 0) return { state: 'up', reason: `last probe round failed (${h.failStreak}/${t.downAfter} before failed)` };
+  if (h.passStreak === 0)
+    return { state: 'up', reason: `last probe round failed (${h.failStreak}/${t.downAfter} before failed)` };
   return { state: 'up', reason: `probes pass (${h.passStreak} in a row)` };
 }
 
 /** docs/uplinks.md: usable = up, degraded, or adopted at start and not yet judged; a command uplink is selectable once verifying. */
-export function isUsable(state: UplinkState, o: { adopted: boolean; driver: 'interface' | 'command'; mode: string }): boolean {
+export function isUsable(
+  state: UplinkState,
+  o: { adopted: boolean; driver: 'interface' | 'command'; mode: string },
+): boolean {
   if (state === 'up' || state === 'degraded') return true;
   return state === 'verifying' && (o.adopted || o.driver === 'command' || o.mode === 'demand');
 }

@@ -51,9 +51,14 @@ export class ProbeStats {
     if (rtts.length > 1) jitter = rtts.slice(1).reduce((a, x, i) => a + Math.abs(x - rtts[i]), 0) / (rtts.length - 1);
     const last = this.window.at(-1);
     return {
-      rounds: this.rounds, passStreak: this.passStreak, failStreak: this.failStreak,
+      rounds: this.rounds,
+      passStreak: this.passStreak,
+      failStreak: this.failStreak,
       lossPct: sent ? (100 * (sent - answered)) / sent : 0,
-      avgRttMs: avg, jitterMs: jitter, lastRttMs: last?.rtts.at(-1), lastRoundAt: last?.at,
+      avgRttMs: avg,
+      jitterMs: jitter,
+      lastRttMs: last?.rtts.at(-1),
+      lastRoundAt: last?.at,
     };
   }
 }

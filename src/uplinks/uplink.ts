@@ -45,9 +45,12 @@ export function thresholds(cfg: Config, u: UplinkConfig): Thresholds {
   const p = effectiveProbe(cfg, u);
   const q = u.quality;
   return {
-    downAfter: p.down_after, upAfter: p.up_after,
-    failureLossPct: q.failure_loss, recoveryLossPct: q.recovery_loss,
-    failureLatencyMs: q.failure_latency, recoveryLatencyMs: q.recovery_latency ?? q.failure_latency,
+    downAfter: p.down_after,
+    upAfter: p.up_after,
+    failureLossPct: q.failure_loss,
+    recoveryLossPct: q.recovery_loss,
+    failureLatencyMs: q.failure_latency,
+    recoveryLatencyMs: q.recovery_latency ?? q.failure_latency,
   };
 }
 
@@ -55,5 +58,11 @@ export function thresholds(cfg: Config, u: UplinkConfig): Thresholds {
 export function probeReady(u: Uplink): boolean {
   const f = u.facts;
   // Before our rule exists a probe would leave through whatever is selected and judge the wrong link.
-  return u.routed && f.present && f.carrier && !!(f.v4?.gateway || f.v6?.gateway || u.cfg.probe?.targets?.length) && !!(f.v4 || f.v6);
+  return (
+    u.routed &&
+    f.present &&
+    f.carrier &&
+    !!(f.v4?.gateway || f.v6?.gateway || u.cfg.probe?.targets?.length) &&
+    !!(f.v4 || f.v6)
+  );
 }

@@ -3,6 +3,7 @@
  * ChangeDelta), so logs say why we looked again.
  */
 
+import { isDeepStrictEqual } from 'node:util';
 import type { RuleInfo } from '../model/kernel.js';
 import { linkName, type WorldState } from './state.js';
 
@@ -23,11 +24,17 @@ export interface ChangeDelta {
   foreignChanged: boolean;
 }
 
-const describeRoute = (w: WorldState, r: { dst: string; dstLen: number; table: number; gateway?: string; oif?: number; metric: number; type: string }) =>
-  `${r.type === 'unicast' ? '' : r.type + ' '}${r.dstLen === 0 ? 'default' : `${r.dst}/${r.dstLen}`}` +
+const describeRoute = (
+  w: WorldState,
+  r: { dst: string; dstLen: number; table: number; gateway?: string; oif?: number; metric: number; type: string },
+) =>
+  `${r.type === 'unicast' ? '' : `${r.type} `}${r.dstLen === 0 ? 'default' : `${r.dst}/${r.dstLen}`}` +
   `${r.gateway ? ` via ${r.gateway}` : ''}${r.oif ? ` dev ${linkName(w, r.oif)}` : ''} table ${r.table} metric ${r.metric}`;
 
-function diffKeys<V>(a: ReadonlyMap<string | number, V>, b: ReadonlyMap<string | number, V>): { added: V[]; removed: V[] } {
+function diffKeys<V>(
+  a: ReadonlyMap<string | number, V>,
+  b: ReadonlyMap<string | number, V>,
+): { added: V[]; removed: V[] } {
   const added: V[] = [];
   const removed: V[] = [];
   for (const [k, v] of b) if (!a.has(k)) added.push(v);
@@ -38,10 +45,20 @@ function diffKeys<V>(a: ReadonlyMap<string | number, V>, b: ReadonlyMap<string |
 export function computeDelta(prev: WorldState, next: WorldState): ChangeDelta {
   const links = diffKeys(prev.links, next.links);
   const d: ChangeDelta = {
-    linksAdded: links.added.map((l) => l.name), linksRemoved: links.removed.map((l) => l.name),
-    carrierUp: [], carrierDown: [], adminUp: [], adminDown: [],
-    addrsAdded: [], addrsRemoved: [], routesAdded: [], routesRemoved: [], rulesAdded: [], rulesRemoved: [],
-    defaultRoutesChanged: false, foreignChanged: JSON.stringify(prev.foreign) !== JSON.stringify(next.foreign),
+    linksAdded: links.added.map((l) => l.name),
+    linksRemoved: links.removed.map((l) => l.name),
+    carrierUp: [],
+    carrierDown: [],
+    adminUp: [],
+    adminDown: [],
+    addrsAdded: [],
+    addrsRemoved: [],
+    routesAdded: [],
+    routesRemoved: [],
+    rulesAdded: [],
+    rulesRemoved: [],
+    defaultRoutesChanged: false,
+    foreignChanged: !isDeepStrictEqual(prev.foreign, next.foreign),
   };
   for (const [i, l] of next.links) {
     const p = prev.links.get(i);
@@ -64,7 +81,8 @@ export function computeDelta(prev: WorldState, next: WorldState): ChangeDelta {
   d.routesAdded = routes.added.map((r) => describeRoute(next, r));
   d.routesRemoved = routes.removed.map((r) => describeRoute(prev, r));
   const rules = diffKeys(prev.rules, next.rules);
-  const describeRule = (r: RuleInfo) => `${r.priority}: from ${r.src ? `${r.src}/${r.srcLen}` : 'all'} lookup ${r.table}${r.suppressPrefixlen >= 0 ? ` suppress_prefixlength ${r.suppressPrefixlen}` : ''}`;
+  const describeRule = (r: RuleInfo) =>
+    `${r.priority}: from ${r.src ? `${r.src}/${r.srcLen}` : 'all'} lookup ${r.table}${r.suppressPrefixlen >= 0 ? ` suppress_prefixlength ${r.suppressPrefixlen}` : ''}`;
   d.rulesAdded = rules.added.map(describeRule);
   d.rulesRemoved = rules.removed.map(describeRule);
   d.defaultRoutesChanged = [...routes.added, ...routes.removed].some((r) => r.dstLen === 0);
@@ -78,9 +96,18 @@ export function isEmptyDelta(d: ChangeDelta): boolean {
 /** One readable line: "carrier down: wan1; routes removed: default via … table 254 metric 0". */
 /** The list fields of a delta, in the order a summary names them. */
 const LABELS: [Exclude<keyof ChangeDelta, 'defaultRoutesChanged' | 'foreignChanged'>, string][] = [
-  ['linksAdded', 'links added'], ['linksRemoved', 'links removed'], ['carrierUp', 'carrier up'], ['carrierDown', 'carrier down'],
-  ['adminUp', 'admin up'], ['adminDown', 'admin down'], ['addrsAdded', 'addresses added'], ['addrsRemoved', 'addresses removed'],
-  ['routesAdded', 'routes added'], ['routesRemoved', 'routes removed'], ['rulesAdded', 'rules added'], ['rulesRemoved', 'rules removed'],
+  ['linksAdded', 'links added'],
+  ['linksRemoved', 'links removed'],
+  ['carrierUp', 'carrier up'],
+  ['carrierDown', 'carrier down'],
+  ['adminUp', 'admin up'],
+  ['adminDown', 'admin down'],
+  ['addrsAdded', 'addresses added'],
+  ['addrsRemoved', 'addresses removed'],
+  ['routesAdded', 'routes added'],
+  ['routesRemoved', 'routes removed'],
+  ['rulesAdded', 'rules added'],
+  ['rulesRemoved', 'rules removed'],
 ];
 
 export function describeDelta(d: ChangeDelta): string {
@@ -88,4 +115,3 @@ export function describeDelta(d: ChangeDelta): string {
   if (d.foreignChanged) parts.push('foreign route counts changed');
   return parts.join('; ') || 'no change';
 }
-

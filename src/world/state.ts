@@ -13,7 +13,11 @@ export interface WorldState {
 }
 
 export const emptyWorld = (): WorldState => ({
-  links: new Map(), addrs: new Map(), routes: new Map(), rules: new Map(), foreign: { ipv4: {}, ipv6: {} },
+  links: new Map(),
+  addrs: new Map(),
+  routes: new Map(),
+  rules: new Map(),
+  foreign: { ipv4: {}, ipv6: {} },
 });
 
 export function linkName(w: WorldState, index: number | undefined): string {

@@ -2,8 +2,18 @@
  * The world model: the KernelSink that keeps observed state current and tells
  * its owner "look again". It never decides anything.
  */
-import type { KernelSink } from '../system/kernel.js';
-import { addrKey, routeKey, ruleKey, type AddrInfo, type ForeignCounts, type KernelEvent, type LinkInfo, type RouteInfo, type RuleInfo } from '../model/kernel.js';
+import {
+  addrKey,
+  routeKey,
+  ruleKey,
+  type KernelSink,
+  type AddrInfo,
+  type ForeignCounts,
+  type KernelEvent,
+  type LinkInfo,
+  type RouteInfo,
+  type RuleInfo,
+} from '../model/kernel.js';
 import type { WorldState } from './state.js';
 
 export class World implements KernelSink {
@@ -20,7 +30,10 @@ export class World implements KernelSink {
 
   constructor(private readonly onDirty: (reason: string, urgent?: boolean) => void) {}
 
-  reset(part: { links?: LinkInfo[]; addrs?: AddrInfo[]; routes: RouteInfo[]; rules: RuleInfo[] }, reason: string): void {
+  reset(
+    part: { links?: LinkInfo[]; addrs?: AddrInfo[]; routes: RouteInfo[]; rules: RuleInfo[] },
+    reason: string,
+  ): void {
     if (part.links) this.links = new Map(part.links.map((l) => [l.index, l]));
     if (part.addrs) this.addrs = new Map(part.addrs.map((a) => [addrKey(a), a]));
     this.routes = new Map(part.routes.map((r) => [routeKey(r), r]));
@@ -34,7 +47,7 @@ export class World implements KernelSink {
     for (const e of events) {
       if (e.kind === 'link') {
         const before = this.links.get(e.link.index);
-        if (e.op === 'new' && !!before && before.carrier !== e.link.carrier) carrier.push(e.link.name);
+        if (e.op === 'new' && before && before.carrier !== e.link.carrier) carrier.push(e.link.name);
         this.applyLink(e.op, e.link);
       } else if (e.kind === 'addr') {
         if (e.op === 'new') this.addrs.set(addrKey(e.addr), e.addr);
@@ -47,7 +60,10 @@ export class World implements KernelSink {
     }
     if (!events.length) return;
     this.stamp++;
-    this.onDirty(carrier.length ? `carrier change: ${carrier.join(', ')}` : `${events.length} kernel event(s)`, carrier.length > 0);
+    this.onDirty(
+      carrier.length ? `carrier change: ${carrier.join(', ')}` : `${events.length} kernel event(s)`,
+      carrier.length > 0,
+    );
   }
 
   foreign(counts: ForeignCounts): void {
@@ -63,7 +79,10 @@ export class World implements KernelSink {
 
   snapshot(): WorldState {
     return {
-      links: new Map(this.links), addrs: new Map(this.addrs), routes: new Map(this.routes), rules: new Map(this.rules),
+      links: new Map(this.links),
+      addrs: new Map(this.addrs),
+      routes: new Map(this.routes),
+      rules: new Map(this.rules),
       foreign: { ipv4: { ...this.foreignCounts.ipv4 }, ipv6: { ...this.foreignCounts.ipv6 } },
     };
   }

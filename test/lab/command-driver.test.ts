@@ -15,7 +15,9 @@ test('command driver: killed → re-dialled; failing dials → blocked; unblock 
   const isp = await lab.ns('isp', { forwarding: true });
   const failFlag = lab.tempFile('modem-busy', '');
   rmSync(failFlag);
-  const script = lab.tempFile('connect.sh', `#!/bin/sh
+  const script = lab.tempFile(
+    'connect.sh',
+    `#!/bin/sh
 ip link del dial0 2>/dev/null
 if [ -e ${failFlag} ]; then echo "modem busy"; exit 1; fi
 sleep 1
@@ -26,8 +28,12 @@ ip -n ${isp.name} link set dialp up
 ip link set dial0 up
 echo connected
 exec sleep 100000
-`);
-  const d = await startDaemon(lab, gw, `uplinks:
+`,
+  );
+  const d = await startDaemon(
+    lab,
+    gw,
+    `uplinks:
   dial:
     interface: dial0
     gateway: 100.64.0.1
@@ -36,20 +42,33 @@ exec sleep 100000
     # Slow enough that a loaded CI machine does not fail probes (an extra, probe-caused re-dial).
     probe: { interval: 500ms, timeout: 400ms, down_after: 3, up_after: 1 }
     redial: { retries: 2, backoff: 300ms, max_backoff: 1s, holdoff: 500ms }
-`);
+`,
+  );
   const mon = await monitor(d.socket);
   t.after(() => mon.close());
   try {
     await scenario();
   } catch (e) {
     // On failure, the daemon's own account of the dials is the first thing to read.
-    t.diagnostic(d.proc.lines('stderr').filter((l) => /dial|hang|→|selected/.test(l)).slice(-40).join('\n'));
+    t.diagnostic(
+      d.proc
+        .lines('stderr')
+        .filter((l) => /dial|hang|→|selected/.test(l))
+        .slice(-40)
+        .join('\n'),
+    );
     throw e;
   }
 
   async function scenario() {
     const dial = async () => (await d.status()).uplinks[0];
-    const first = await waitFor(async () => { const u = await dial(); return u.state === 'up' && u; }, { timeoutMs: 10_000, what: 'dialled and up' });
+    const first = await waitFor(
+      async () => {
+        const u = await dial();
+        return u.state === 'up' && u;
+      },
+      { timeoutMs: 10_000, what: 'dialled and up' },
+    );
     assert.equal(first.dial?.attempts, 1);
     assert.equal(first.selected, true);
 
@@ -57,7 +76,13 @@ exec sleep 100000
     const killedAt = Date.now();
     process.kill(first.dial!.pid!, 'SIGKILL');
     await waitFor(async () => (await dial()).state !== 'up', { timeoutMs: 500, what: 'death noticed' });
-    const again = await waitFor(async () => { const u = await dial(); return u.state === 'up' && u.dial!.attempts === 2 && u; }, { timeoutMs: 10_000, what: 're-dialled and up' });
+    const again = await waitFor(
+      async () => {
+        const u = await dial();
+        return u.state === 'up' && u.dial!.attempts === 2 && u;
+      },
+      { timeoutMs: 10_000, what: 're-dialled and up' },
+    );
     const dialEvents = mon.events.filter((e) => e.type === 'uplink' && e.event === 'dial');
     assert.ok(Date.parse(dialEvents.at(-1)!.time) - killedAt >= 500, 'holdoff respected');
     assert.notEqual(again.dial!.pid, first.dial!.pid);
@@ -65,7 +90,13 @@ exec sleep 100000
     // Now every dial fails (modem busy): 1 + retries dials, then blocked.
     writeFileSync(failFlag, '');
     process.kill(again.dial!.pid!, 'SIGKILL');
-    const blocked = await waitFor(async () => { const u = await dial(); return u.state === 'blocked' && u; }, { timeoutMs: 15_000, what: 'blocked after retries' });
+    const blocked = await waitFor(
+      async () => {
+        const u = await dial();
+        return u.state === 'blocked' && u;
+      },
+      { timeoutMs: 15_000, what: 'blocked after retries' },
+    );
     assert.equal(blocked.dial!.attempts, 2 + 3);
     assert.match(blocked.reason ?? '', /gave up after 3 failed dial/);
     assert.ok(mon.events.some((e) => e.type === 'uplink' && e.event === 'blocked'));
@@ -75,11 +106,22 @@ exec sleep 100000
     rmSync(failFlag);
     const u = await d.cli(['unblock', 'dial']);
     assert.equal(u.code, 0, u.stderr);
-    await waitFor(async () => { const x = await dial(); return x.state === 'up' && x.dial!.attempts === 6; }, { timeoutMs: 10_000, what: 'dials again after unblock' });
+    await waitFor(
+      async () => {
+        const x = await dial();
+        return x.state === 'up' && x.dial!.attempts === 6;
+      },
+      { timeoutMs: 10_000, what: 'dials again after unblock' },
+    );
 
     // down hangs up through the disconnect command; up dials again.
     await d.cli(['down', 'dial']);
-    await waitFor(async () => (await dial()).state === 'disabled' && !(await gw.ip(['link', 'show', 'dial0'], { check: false })).stdout.includes('dial0'), { what: 'hung up' });
+    await waitFor(
+      async () =>
+        (await dial()).state === 'disabled' &&
+        !(await gw.ip(['link', 'show', 'dial0'], { check: false })).stdout.includes('dial0'),
+      { what: 'hung up' },
+    );
     await d.cli(['up', 'dial']);
     await waitFor(async () => (await dial()).state === 'up', { timeoutMs: 10_000, what: 'up again' });
   }

@@ -22,23 +22,41 @@ test('kernel changes appear in status --json and in monitor', async (t) => {
   t.after(() => mon.close());
 
   const s0 = await d.status();
-  assert.deepEqual(s0.uplinks.map((u) => [u.name, u.link.present]), [['wan1', false], ['wan2', false]]);
+  assert.deepEqual(
+    s0.uplinks.map((u) => [u.name, u.link.present]),
+    [
+      ['wan1', false],
+      ['wan2', false],
+    ],
+  );
 
   await lab.veth(gw, 'wan1', isp, 'down');
   await waitFor(async () => (await d.status()).uplinks[0].link.carrier, { what: 'wan1 with carrier in status' });
   await gw.ip(['addr', 'add', '198.51.100.2/30', 'dev', 'wan1']);
   await gw.ip(['route', 'add', 'default', 'via', '198.51.100.1', 'metric', '50']);
-  const cli = await waitFor(async () => {
-    const r = await d.cli(['status', '--json']);
-    const s = JSON.parse(r.stdout);
-    return s.defaultRoutes.some((x: { via?: string }) => x.via === '198.51.100.1') && s;
-  }, { what: 'default route in `uplink status --json`' });
+  const cli = await waitFor(
+    async () => {
+      const r = await d.cli(['status', '--json']);
+      const s = JSON.parse(r.stdout);
+      return s.defaultRoutes.some((x: { via?: string }) => x.via === '198.51.100.1') && s;
+    },
+    { what: 'default route in `uplink status --json`' },
+  );
   assert.deepEqual(cli.uplinks[0].addresses, ['198.51.100.2/30']);
   assert.ok(cli.links.some((l: { name: string }) => l.name === 'wan1'));
-  await waitFor(() => mon.events.some((e) => e.type === 'kernel' && /routes added: .*default via 198\.51\.100\.1 dev wan1 table 254 metric 50/.test(e.summary)),
-    { what: 'default route event in monitor' });
+  await waitFor(
+    () =>
+      mon.events.some(
+        (e) =>
+          e.type === 'kernel' &&
+          /routes added: .*default via 198\.51\.100\.1 dev wan1 table 254 metric 50/.test(e.summary),
+      ),
+    { what: 'default route event in monitor' },
+  );
   assert.ok(mon.events.some((e) => e.type === 'kernel' && e.summary.includes('links added: wan1')));
-  assert.ok(mon.events.some((e) => e.type === 'kernel' && e.summary.includes('addresses added: 198.51.100.2/30 dev wan1')));
+  assert.ok(
+    mon.events.some((e) => e.type === 'kernel' && e.summary.includes('addresses added: 198.51.100.2/30 dev wan1')),
+  );
 
   // Carrier loss: the peer goes away, the route stays flagged linkdown.
   await isp.ip(['link', 'set', 'dev', 'down', 'down']);
@@ -46,11 +64,15 @@ test('kernel changes appear in status --json and in monitor', async (t) => {
   await isp.ip(['link', 'set', 'dev', 'down', 'up']);
   // Admin down flushes IPv4 routes without RTM_DELROUTE: the daemon must re-read.
   await gw.ip(['link', 'set', 'dev', 'wan1', 'down']);
-  await waitFor(async () => (await d.status()).defaultRoutes.every((r) => r.via !== '198.51.100.1'), { what: 'silently flushed default route gone from status' });
+  await waitFor(async () => (await d.status()).defaultRoutes.every((r) => r.via !== '198.51.100.1'), {
+    what: 'silently flushed default route gone from status',
+  });
 
   await gw.ip(['link', 'del', 'wan1']);
   await waitFor(async () => !(await d.status()).uplinks[0].link.present, { what: 'wan1 gone from status' });
-  await waitFor(() => mon.events.some((e) => e.type === 'kernel' && e.summary.includes('links removed: wan1')), { what: 'link removal event' });
+  await waitFor(() => mon.events.some((e) => e.type === 'kernel' && e.summary.includes('links removed: wan1')), {
+    what: 'link removal event',
+  });
 
   // The human status names every configured uplink.
   const human = await d.cli(['status']);
@@ -64,7 +86,9 @@ test('single instance, restart after kill -9, quit leaves kernel state and frees
   const gw = await lab.ns('gw');
   const d = await startDaemon(lab, gw, UPLINKS);
   const ours = async () => (await gw.ip(['-4', 'route', 'show', 'table', '7301'], { check: false })).stdout;
-  await waitFor(async () => /unreachable default proto 201 metric 4294967295/.test(await ours()), { what: 'our unreachable default in table 7301' });
+  await waitFor(async () => /unreachable default proto 201 metric 4294967295/.test(await ours()), {
+    what: 'our unreachable default in table 7301',
+  });
 
   const second = gw.spawn(process.execPath, [UPLINKD, '--config', d.configFile]);
   const exit = await second.exited;
@@ -99,12 +123,18 @@ test('reload: a bad config is rejected and the running one kept; a good one appl
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /uplinks\.wan1\.priority/);
   assert.equal((await d.status()).uplinks[0].priority, 10);
-  writeFileSync(d.configFile, good.replace(/  wan2: .*\n/, ''));
+  writeFileSync(d.configFile, good.replace(/ {2}wan2: .*\n/, ''));
   const ok = await d.cli(['reload']);
   assert.equal(ok.code, 0, ok.stderr);
-  assert.deepEqual((await d.status()).uplinks.map((u) => u.name), ['wan1']);
+  assert.deepEqual(
+    (await d.status()).uplinks.map((u) => u.name),
+    ['wan1'],
+  );
   // wan2's table is ours and no longer wanted: removed once the first round is judged, never before.
-  await waitFor(async () => (await gw.ip(['-4', 'route', 'show', 'table', '7302'], { check: false })).stdout.trim() === '', { timeoutMs: 15000, what: 'table 7302 emptied' });
+  await waitFor(
+    async () => (await gw.ip(['-4', 'route', 'show', 'table', '7302'], { check: false })).stdout.trim() === '',
+    { timeoutMs: 15000, what: 'table 7302 emptied' },
+  );
   assert.match((await gw.ip(['-4', 'route', 'show', 'table', '7301'])).stdout, /unreachable default/);
 });
 
@@ -112,7 +142,10 @@ test('--dry-run watches the kernel but only logs the ip commands', async (t) => 
   const lab = await labForTest(t);
   const gw = await lab.ns('gw');
   const d = await startDaemon(lab, gw, UPLINKS, { args: ['--dry-run'] });
-  await d.proc.waitForLine(/"command":"ip -4 route add unreachable 0\.0\.0\.0\/0 table 7301 proto 201.*dry-run: would run/, { stream: 'stderr' });
+  await d.proc.waitForLine(
+    /"command":"ip -4 route add unreachable 0\.0\.0\.0\/0 table 7301 proto 201.*dry-run: would run/,
+    { stream: 'stderr' },
+  );
   assert.equal((await d.status()).daemon.system, 'dry-run');
   const tables = (await gw.ip(['-4', 'route', 'show', 'table', 'all'], { check: false })).stdout;
   assert.doesNotMatch(tables, /proto 201/, 'nothing of ours was written');

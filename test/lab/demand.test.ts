@@ -15,9 +15,15 @@ import { routeDev } from './uplinks-lab.js';
 import type { Status } from '../../src/control/status.js';
 
 /** Prints "from ADDR PAYLOAD" for every datagram. */
-const SINK = (port: number) => `const s = require('node:dgram').createSocket('udp4'); s.on('message', (m, r) => console.log('from ' + r.address + ' ' + m)); s.bind(${port}, '${SERVER}', () => console.log('listening'));`;
+const SINK = (port: number) =>
+  `const s = require('node:dgram').createSocket('udp4'); s.on('message', (m, r) => console.log('from ' + r.address + ' ' + m)); s.bind(${port}, '${SERVER}', () => console.log('listening'));`;
 /** Sends `n` datagrams of `size` bytes ("seq" then padding), `gapMs` apart (0: as fast as possible). */
-const SEND = (port: number, n: number, gapMs: number, size = 16) => `const s = require('node:dgram').createSocket('udp4'); let i = 0;
+const SEND = (
+  port: number,
+  n: number,
+  gapMs: number,
+  size = 16,
+) => `const s = require('node:dgram').createSocket('udp4'); let i = 0;
 const one = () => { const b = Buffer.alloc(${size}, 32); b.write(String(i)); s.send(b, ${port}, '${SERVER}', () => { if (++i < ${n}) ${gapMs} ? setTimeout(one, ${gapMs}) : setImmediate(one); else setTimeout(() => process.exit(0), 50); }); }; one();`;
 const TCP_SERVER = `require('node:net').createServer((c) => c.end('hello\\n')).listen(8080, '${SERVER}', () => console.log('listening'));`;
 const TCP_CONNECT = `const t0 = Date.now(); const s = require('node:net').connect(8080, '${SERVER}', () => console.log('connected ' + (Date.now() - t0))); s.on('data', () => process.exit(0)); s.on('error', (e) => { console.log('ERR ' + e.code); process.exit(3); });`;
@@ -27,11 +33,14 @@ const dials = async (d: RunningDaemon) => dsl(await d.status()).dial?.attempts ?
 const viaProxy = async (gw: Ns) => (await routeDev(gw, SERVER)) === 'dod-dsl';
 
 async function received(sink: ReturnType<Ns['spawn']>, n: number, timeoutMs = 10_000): Promise<string[]> {
-  await waitFor(() => sink.lines('stdout').filter((l) => l.startsWith('from ')).length >= n, { timeoutMs, what: `${n} datagrams at the server` });
+  await waitFor(() => sink.lines('stdout').filter((l) => l.startsWith('from ')).length >= n, {
+    timeoutMs,
+    what: `${n} datagrams at the server`,
+  });
   return sink.lines('stdout').filter((l) => l.startsWith('from '));
 }
 
-test('demand: held packets arrive in order and NATed; TCP on the first SYN; the gateway\'s ping; NTP ignored; idle hang-up', async (t) => {
+test("demand: held packets arrive in order and NATed; TCP on the first SYN; the gateway's ping; NTP ignored; idle hang-up", async (t) => {
   const lab = await labForTest(t);
   const topo = await demandTopology(lab);
   const d = await startDaemon(lab, topo.gw, demandConfig(topo));
@@ -44,31 +53,50 @@ test('demand: held packets arrive in order and NATed; TCP on the first SYN; the 
   const generation = (await d.status()).firewall.generation;
   await topo.lan.exec([process.execPath, '-e', SEND(7000, 20, 20)]);
   const got = await received(sink, 20);
-  assert.deepEqual(got.map((l) => l.split(' ')[2]!.trim()), Array.from({ length: 20 }, (_, i) => String(i)), 'all, in order');
-  assert.ok(got.every((l) => l.startsWith(`from ${DSL_GW} `)), 'NATed to the uplink address');
+  assert.deepEqual(
+    got.map((l) => l.split(' ')[2]!.trim()),
+    Array.from({ length: 20 }, (_, i) => String(i)),
+    'all, in order',
+  );
+  assert.ok(
+    got.every((l) => l.startsWith(`from ${DSL_GW} `)),
+    'NATed to the uplink address',
+  );
   assert.equal(await dials(d), 1, 'one dial');
   const s1 = dsl(await d.status()).demand!;
   assert.match(s1.lastTrigger!.packet, /^udp 10\.66\.0\.2:\d+ → 192\.0\.2\.100:7000/);
   assert.equal(s1.lastTrigger!.rule, 'accept any');
   assert.ok(s1.queue.replayed >= 1 && s1.queue.droppedFull === 0 && s1.queue.droppedAge === 0);
   // What keeps it up: the flow, in the kernel's connection set (read by the idle check every second).
-  await waitFor(async () => dsl(await d.status()).demand!.keptUpBy.some((k) => k.flow === '10.66.0.2 . 192.0.2.100 . udp'), { timeoutMs: 2500, what: 'the flow in the connection set' });
+  await waitFor(
+    async () => dsl(await d.status()).demand!.keptUpBy.some((k) => k.flow === '10.66.0.2 . 192.0.2.100 . udp'),
+    { timeoutMs: 2500, what: 'the flow in the connection set' },
+  );
   // The dialed link's new address went into the hairpin set in place: no rebuild (which would empty the connection set).
   const set = async (name: string) => (await topo.gw.exec(['nft', 'list', 'set', 'inet', 'uplinkd', name])).stdout;
-  await waitFor(async () => (await set('wan_addrs4')).includes(DSL_GW), { timeoutMs: 2000, what: 'the uplink address in wan_addrs4' });
+  await waitFor(async () => (await set('wan_addrs4')).includes(DSL_GW), {
+    timeoutMs: 2000,
+    what: 'the uplink address in wan_addrs4',
+  });
   assert.equal((await d.status()).firewall.generation, generation, 'the table was not rebuilt for an address');
   // A rebuild that has to happen (a reload with a new input open) carries the connection set over.
   const cfg = readFileSync(d.configFile, 'utf8');
   writeFileSync(d.configFile, `${cfg}firewall:\n  input: [{ proto: tcp, port: 2222 }]\n`);
   assert.equal((await d.cli(['reload'])).code, 0);
-  await waitFor(async () => (await d.status()).firewall.generation > generation, { timeoutMs: 3000, what: 'the rebuilt table' });
+  await waitFor(async () => (await d.status()).firewall.generation > generation, {
+    timeoutMs: 3000,
+    what: 'the rebuilt table',
+  });
   assert.match(await set('demand_dsl'), /10\.66\.0\.2 \. 192\.0\.2\.100 \. udp/, 'the flow survived the rebuild');
   writeFileSync(d.configFile, cfg);
   assert.equal((await d.cli(['reload'])).code, 0);
 
   // Idle: the link is hung up (by the disconnect command) and the proxy takes the default again.
   await waitFor(() => viaProxy(topo.gw), { timeoutMs: 10_000, what: 'idle hang-up' });
-  await waitFor(async () => (await topo.gw.ip(['link', 'show', 'wan0'], { check: false })).code !== 0, { timeoutMs: 5000, what: 'wan0 gone' });
+  await waitFor(async () => (await topo.gw.ip(['link', 'show', 'wan0'], { check: false })).code !== 0, {
+    timeoutMs: 5000,
+    what: 'wan0 gone',
+  });
 
   // NTP (ignored by the default rules) does not dial.
   await topo.lan.exec([process.execPath, '-e', SEND(123, 3, 100)]);
@@ -104,12 +132,20 @@ test('demand: held packets arrive in order and NATed; TCP on the first SYN; the 
   // a new daemon re-attaches to it, and quit --teardown removes it.
   assert.equal((await d.cli(['quit'])).code, 0);
   assert.equal((await d.proc.exited).code, 0, 'the daemon exited cleanly');
-  assert.match((await topo.gw.ip(['route', 'show', 'table', '7300'])).stdout, /default dev dod-dsl .*metric 1000/, 'the proxy and its route outlive the daemon');
+  assert.match(
+    (await topo.gw.ip(['route', 'show', 'table', '7300'])).stdout,
+    /default dev dod-dsl .*metric 1000/,
+    'the proxy and its route outlive the daemon',
+  );
   const d2 = await startDaemon(lab, topo.gw, '', { configFile: d.configFile });
   assert.equal(dsl(await d2.status()).demand!.proxy, 'dod-dsl');
   assert.equal((await d2.cli(['quit', '--teardown'])).code, 0);
   await d2.proc.exited;
-  assert.notEqual((await topo.gw.ip(['link', 'show', 'dod-dsl'], { check: false })).code, 0, 'teardown removed the proxy');
+  assert.notEqual(
+    (await topo.gw.ip(['link', 'show', 'dod-dsl'], { check: false })).code,
+    0,
+    'teardown removed the proxy',
+  );
 });
 
 test('demand: a flood while dialing drops the oldest first, counts it, and stays bounded', async (t) => {

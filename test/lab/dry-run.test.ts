@@ -31,13 +31,25 @@ lan:
   - { interface: lan0, zone: lan }
 `;
   const d = await startDaemon(lab, gw, config, { args: ['--dry-run'] });
-  await waitFor(async () => (await d.status()).uplinks.find((u) => u.name === 'wan1')?.state === 'up', { timeoutMs: 10_000, what: 'wan1 judged up by real probes' });
+  await waitFor(async () => (await d.status()).uplinks.find((u) => u.name === 'wan1')?.state === 'up', {
+    timeoutMs: 10_000,
+    what: 'wan1 judged up by real probes',
+  });
   await sleep(1500); // many probe rounds, many reconcile passes
   const log = d.proc.lines('stderr').map((l) => JSON.parse(l) as { msg: string; command?: string });
   const would = log.filter((l) => l.msg === 'dry-run: would run').map((l) => l.command!);
-  assert.ok(would.some((c) => c.includes(`touch ${marker}`)), 'the connect command is listed');
-  assert.ok(would.some((c) => /^ip -4 route add 0\.0\.0\.0\/0 via 198\.51\.100\.1 dev wan1 table \d+ /.test(c)), 'the selection route is listed');
-  assert.ok(would.some((c) => c === 'sysctl -w net.ipv4.ip_forward=1'), 'the sysctl is listed');
+  assert.ok(
+    would.some((c) => c.includes(`touch ${marker}`)),
+    'the connect command is listed',
+  );
+  assert.ok(
+    would.some((c) => /^ip -4 route add 0\.0\.0\.0\/0 via 198\.51\.100\.1 dev wan1 table \d+ /.test(c)),
+    'the selection route is listed',
+  );
+  assert.ok(
+    would.some((c) => c === 'sysctl -w net.ipv4.ip_forward=1'),
+    'the sysctl is listed',
+  );
   assert.equal(new Set(would).size, would.length, `each would-be change is logged once:\n${would.join('\n')}`);
   assert.ok(log.some((l) => l.msg.startsWith('dry-run: would apply this nftables batch')));
   assert.ok(!log.some((l) => /reconcile: applied/.test(l.msg)), 'nothing claims to have been applied');
@@ -47,11 +59,15 @@ lan:
   assert.equal((await gw.ip(['route', 'show', 'table', 'all', 'proto', '201'])).stdout.trim(), '', 'no route of ours');
   assert.doesNotMatch((await gw.ip(['rule', 'show'])).stdout, /protocol 201|proto 201/, 'no rule of ours');
   assert.equal((await gw.exec(['nft', 'list', 'ruleset'])).stdout.trim(), '', 'no ruleset');
-  assert.deepEqual({
-    forward: await gw.sysctlGet('net.ipv4.ip_forward'),
-    ping: await gw.sysctlGet('net.ipv4.ping_group_range'),
-    linkdown: await gw.sysctlGet('net.ipv4.conf.wan1.ignore_routes_with_linkdown'),
-  }, before, 'no sysctl changed (probes use a raw socket instead of widening ping_group_range)');
+  assert.deepEqual(
+    {
+      forward: await gw.sysctlGet('net.ipv4.ip_forward'),
+      ping: await gw.sysctlGet('net.ipv4.ping_group_range'),
+      linkdown: await gw.sysctlGet('net.ipv4.conf.wan1.ignore_routes_with_linkdown'),
+    },
+    before,
+    'no sysctl changed (probes use a raw socket instead of widening ping_group_range)',
+  );
   assert.equal((await d.status()).daemon.system, 'dry-run');
 
   await d.proc.stop();

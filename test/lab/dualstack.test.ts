@@ -6,7 +6,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { labForTest, waitFor } from '../../src/lab/harness.js';
 import { startDaemon } from '../../src/lab/daemon.js';
-import { twoUplinkTopology, ISP1_DOWN, ISP1_DOWN_6, ISP2_DOWN, ISP2_DOWN_6, SERVER, SERVER6 } from '../../src/lab/topology.js';
+import {
+  twoUplinkTopology,
+  ISP1_DOWN,
+  ISP1_DOWN_6,
+  ISP2_DOWN,
+  ISP2_DOWN_6,
+  SERVER,
+  SERVER6,
+} from '../../src/lab/topology.js';
 import { routeDev } from './uplinks-lab.js';
 
 const CONFIG = `uplinks:
@@ -18,25 +26,45 @@ test('IPv6 follows the selection; an uplink whose IPv6 dies keeps IPv4 and hands
   const lab = await labForTest(t);
   const topo = await twoUplinkTopology(lab, { lanReturnVia: 'both' });
   const d = await startDaemon(lab, topo.gw, CONFIG);
-  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1' && (await routeDev(topo.gw, SERVER6)) === 'wan1', { timeoutMs: 10_000, what: 'both families via wan1' });
-  assert.equal((await topo.gw.exec(['ping', '-6', '-c1', '-W1', SERVER6], { check: false })).code, 0, 'the gateway reaches the v6 server');
+  await waitFor(
+    async () => (await routeDev(topo.gw, SERVER)) === 'wan1' && (await routeDev(topo.gw, SERVER6)) === 'wan1',
+    { timeoutMs: 10_000, what: 'both families via wan1' },
+  );
+  assert.equal(
+    (await topo.gw.exec(['ping', '-6', '-c1', '-W1', SERVER6], { check: false })).code,
+    0,
+    'the gateway reaches the v6 server',
+  );
 
   // isp1 loses IPv6 (neighbour discovery still works, so the link looks fine).
   await topo.isp1.nft(`table ip6 lab_v6dead {
   chain pre { type filter hook prerouting priority -400; iifname "down" icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept; iifname "down" drop; }
 }
 `);
-  await waitFor(async () => (await routeDev(topo.gw, SERVER6)) === 'wan2', { timeoutMs: 5000, what: 'IPv6 moved to wan2' });
+  await waitFor(async () => (await routeDev(topo.gw, SERVER6)) === 'wan2', {
+    timeoutMs: 5000,
+    what: 'IPv6 moved to wan2',
+  });
   assert.equal(await routeDev(topo.gw, SERVER), 'wan1', 'IPv4 stays on wan1');
   const s = await d.status();
   assert.deepEqual(s.uplinks[0].families, { ipv4: true, ipv6: false });
   assert.equal(s.selection.selected, 'wan1');
-  assert.equal((await topo.gw.exec(['ping', '-6', '-c1', '-W1', SERVER6], { check: false })).code, 0, 'IPv6 works through wan2');
+  assert.equal(
+    (await topo.gw.exec(['ping', '-6', '-c1', '-W1', SERVER6], { check: false })).code,
+    0,
+    'IPv6 works through wan2',
+  );
 
   await topo.isp1.nft('delete table ip6 lab_v6dead\n');
-  await waitFor(async () => (await routeDev(topo.gw, SERVER6)) === 'wan1', { timeoutMs: 15_000, what: 'IPv6 back on wan1' });
+  await waitFor(async () => (await routeDev(topo.gw, SERVER6)) === 'wan1', {
+    timeoutMs: 15_000,
+    what: 'IPv6 back on wan1',
+  });
 
   // A silent death of the whole uplink moves both families.
   await topo.blackhole('isp1');
-  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan2' && (await routeDev(topo.gw, SERVER6)) === 'wan2', { timeoutMs: 5000, what: 'both families on wan2' });
+  await waitFor(
+    async () => (await routeDev(topo.gw, SERVER)) === 'wan2' && (await routeDev(topo.gw, SERVER6)) === 'wan2',
+    { timeoutMs: 5000, what: 'both families on wan2' },
+  );
 });

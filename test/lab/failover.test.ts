@@ -15,14 +15,22 @@ async function setup(t: Parameters<typeof labForTest>[0], failback = '2s') {
   const lab = await labForTest(t);
   const topo = await twoUplinkTopology(lab, { lanReturnVia: 'both' });
   const d = await startDaemon(lab, topo.gw, twoUplinkConfig({ failback }));
-  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', { timeoutMs: 10_000, what: 'default via wan1' });
+  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', {
+    timeoutMs: 10_000,
+    what: 'default via wan1',
+  });
   return { lab, topo, d };
 }
 
 test('blackholed primary (carrier up): the LAN stream resumes through the backup; backup probes leave through the backup', async (t) => {
   const { topo, d } = await setup(t);
-  const inet = await countersIn(topo.inet, { via1: `iifname "isp1" ip saddr ${LAN_HOST} icmp type echo-request`, via2: `iifname "isp2" ip saddr ${LAN_HOST} icmp type echo-request` });
-  const isp2 = await countersIn(topo.isp2, { probes2: `iifname "down" ip saddr ${GW_WAN2} ip daddr ${SERVER} icmp type echo-request` });
+  const inet = await countersIn(topo.inet, {
+    via1: `iifname "isp1" ip saddr ${LAN_HOST} icmp type echo-request`,
+    via2: `iifname "isp2" ip saddr ${LAN_HOST} icmp type echo-request`,
+  });
+  const isp2 = await countersIn(topo.isp2, {
+    probes2: `iifname "down" ip saddr ${GW_WAN2} ip daddr ${SERVER} icmp type echo-request`,
+  });
   const isp1 = await countersIn(topo.isp1, { probes2: `iifname "down" ip saddr ${GW_WAN2}` });
   // While wan1 carries the default, wan2's probes to the server must leave through wan2.
   await sleep(600);
@@ -34,11 +42,21 @@ test('blackholed primary (carrier up): the LAN stream resumes through the backup
   const t0 = Date.now();
   await topo.blackhole('isp1');
   assert.equal((await topo.gw.ip(['link', 'show', 'wan1'])).stdout.includes('LOWER_UP'), true, 'carrier stays up');
-  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan2', { timeoutMs: 5000, what: 'default moved to wan2' });
+  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan2', {
+    timeoutMs: 5000,
+    what: 'default moved to wan2',
+  });
   const moved = Date.now() - t0;
   const before = (await inet()).via2;
   await waitFor(async () => (await inet()).via2 > before + 5, { what: 'LAN stream arriving through isp2' });
-  await waitFor(() => ping.lines('stdout').slice(-3).some((l) => /bytes from/.test(l)), { what: 'ping replies again' });
+  await waitFor(
+    () =>
+      ping
+        .lines('stdout')
+        .slice(-3)
+        .some((l) => /bytes from/.test(l)),
+    { what: 'ping replies again' },
+  );
   const s = await d.status();
   assert.equal(s.uplinks[0].state, 'failed');
   assert.equal(s.selection.selected, 'wan2');
@@ -53,9 +71,16 @@ test('primary carrier lost: the switch comes from the netlink event, not from pr
   await topo.carrierDown('isp1');
   // The kernel skips the linkdown route by itself (ignore_routes_with_linkdown) once linkwatch
   // has flagged it: well within one probe interval (200 ms), so no probe round is involved.
-  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan2', { timeoutMs: 150, intervalMs: 5, what: 'kernel switched to wan2' });
+  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan2', {
+    timeoutMs: 150,
+    intervalMs: 5,
+    what: 'kernel switched to wan2',
+  });
   t.diagnostic(`route moved within ${Date.now() - t0} ms`);
-  await waitFor(() => mon.events.some((e) => e.type === 'selection' && e.selected === 'wan2'), { timeoutMs: 1000, what: 'selection event' });
+  await waitFor(() => mon.events.some((e) => e.type === 'selection' && e.selected === 'wan2'), {
+    timeoutMs: 1000,
+    what: 'selection event',
+  });
   const ev = mon.events.find((e) => e.type === 'uplink' && e.name === 'wan1' && e.state === 'down');
   assert.ok(ev && ev.type === 'uplink' && ev.reason === 'no carrier', 'down for no carrier, not for failed probes');
   assert.equal((await d.status()).uplinks[0].probe?.failStreak ?? 0, 0);
@@ -69,20 +94,36 @@ test('recovery: failback after up_after good rounds and the failback delay; no f
   await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan2', { timeoutMs: 5000, what: 'failover' });
   // The primary comes back, but loses 30 % of what it carries: it must not win traffic back.
   await topo.unblackhole('isp1');
-  await topo.isp1.nft('table inet lab_loss {\n  chain pre { type filter hook prerouting priority -400; iifname "down" numgen random mod 100 < 30 drop; }\n}\n');
+  await topo.isp1.nft(
+    'table inet lab_loss {\n  chain pre { type filter hook prerouting priority -400; iifname "down" numgen random mod 100 < 30 drop; }\n}\n',
+  );
   const switches = () => mon.events.filter((e) => e.type === 'selection').length;
   const base = switches();
   await sleep(8000);
-  assert.equal(switches(), base, `no flapping: ${mon.events.filter((e) => e.type === 'selection').map((e) => JSON.stringify(e)).join('\n')}`);
+  assert.equal(
+    switches(),
+    base,
+    `no flapping: ${mon.events
+      .filter((e) => e.type === 'selection')
+      .map((e) => JSON.stringify(e))
+      .join('\n')}`,
+  );
   assert.equal(await routeDev(topo.gw, SERVER), 'wan2');
   // Clean again: back to wan1, but only after the window clears, up_after rounds and 2 s.
   const t0 = Date.now();
   await topo.isp1.nft('delete table inet lab_loss\n');
-  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', { timeoutMs: 15_000, what: 'failback to wan1' });
+  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', {
+    timeoutMs: 15_000,
+    what: 'failback to wan1',
+  });
   const took = Date.now() - t0;
   const back = mon.events.filter((e) => e.type === 'selection' && e.selected === 'wan1').at(-1);
   // A real failback (not wan2 failing under a loaded machine): wan1 had been good for its delay.
-  assert.match(back?.type === 'selection' ? back.reason : '', /wan1 is better than wan2 and has been good for [2-9]s/, JSON.stringify(back));
+  assert.match(
+    back?.type === 'selection' ? back.reason : '',
+    /wan1 is better than wan2 and has been good for [2-9]s/,
+    JSON.stringify(back),
+  );
   assert.ok(((await d.status()).uplinks[0].probe?.passStreak ?? 0) >= 5, 'up_after good rounds first');
   // Usually 6–7 s: the 30-round loss window (6 s) must clear first, and wan1 must have been good
   // for 2 s. Rarely a lossy window happens to look clean just before the loss ends; the reason
@@ -98,12 +139,17 @@ test('down, force, block from the CLI; foreign routes and rules survive everythi
   await topo.gw.ip(['route', 'add', '10.99.0.0/16', 'via', ISP2_DOWN, 'table', '100']);
   await topo.gw.ip(['rule', 'add', 'priority', '7350', 'from', '10.98.0.0/16', 'lookup', '100']);
   const foreign = async () => [
-    (await topo.gw.ip(['route', 'show', 'table', 'main'])).stdout.includes(`default via ${ISP2_DOWN} dev wan2 metric 500`),
+    (await topo.gw.ip(['route', 'show', 'table', 'main'])).stdout.includes(
+      `default via ${ISP2_DOWN} dev wan2 metric 500`,
+    ),
     (await topo.gw.ip(['route', 'show', 'table', '100'])).stdout.includes('10.99.0.0/16'),
     (await topo.gw.ip(['rule', 'show'])).stdout.includes('7350:\tfrom 10.98.0.0/16 lookup 100'),
   ];
   const d = await startDaemon(lab, topo.gw, twoUplinkConfig({ failback: '0s' }));
-  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', { timeoutMs: 10_000, what: 'default via wan1' });
+  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', {
+    timeoutMs: 10_000,
+    what: 'default via wan1',
+  });
   const cli = async (...args: string[]) => {
     const r = await d.cli(args);
     assert.equal(r.code, 0, r.stderr);
@@ -136,8 +182,15 @@ test('a static address from the config is put on the uplink when it is missing',
   const lab = await labForTest(t);
   const topo = await twoUplinkTopology(lab, { lanReturnVia: 'both' });
   await topo.gw.ip(['addr', 'del', '198.51.100.2/30', 'dev', 'wan1']);
-  const d = await startDaemon(lab, topo.gw, twoUplinkConfig().replace('wan1: { interface: wan1,', 'wan1: { interface: wan1, address: 198.51.100.2/30,'));
-  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', { timeoutMs: 10_000, what: 'wan1 selected with its static address' });
+  const d = await startDaemon(
+    lab,
+    topo.gw,
+    twoUplinkConfig().replace('wan1: { interface: wan1,', 'wan1: { interface: wan1, address: 198.51.100.2/30,'),
+  );
+  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', {
+    timeoutMs: 10_000,
+    what: 'wan1 selected with its static address',
+  });
   assert.match((await topo.gw.ip(['addr', 'show', 'dev', 'wan1'])).stdout, /inet 198\.51\.100\.2\/30/);
   assert.equal((await d.status()).uplinks[0].state, 'up');
 });

@@ -16,8 +16,10 @@ import { routeDev, twoUplinkConfig } from './uplinks-lab.js';
 
 const DMZ_HOST = '10.77.0.2';
 /** A TCP server that answers every connection with the address it came from. */
-const WHO = (addr: string, port: number) => `require('node:net').createServer((s) => s.end(s.remoteAddress + '\\n')).listen(${port}, '${addr}', () => console.log('listening'));`;
-const ASK = (addr: string, port: number) => `const s = require('node:net').connect(${port}, '${addr}'); let d = ''; s.setTimeout(1500, () => { console.log('TIMEOUT'); process.exit(2); }); s.on('data', (c) => (d += c)); s.on('end', () => { console.log(d.trim()); process.exit(0); }); s.on('error', (e) => { console.log('ERR ' + e.code); process.exit(3); });`;
+const WHO = (addr: string, port: number) =>
+  `require('node:net').createServer((s) => s.end(s.remoteAddress + '\\n')).listen(${port}, '${addr}', () => console.log('listening'));`;
+const ASK = (addr: string, port: number) =>
+  `const s = require('node:net').connect(${port}, '${addr}'); let d = ''; s.setTimeout(1500, () => { console.log('TIMEOUT'); process.exit(2); }); s.on('data', (c) => (d += c)); s.on('end', () => { console.log(d.trim()); process.exit(0); }); s.on('error', (e) => { console.log('ERR ' + e.code); process.exit(3); });`;
 
 async function serve(ns: Ns, addr: string, port: number) {
   const p = ns.spawn(process.execPath, ['-e', WHO(addr, port)]);
@@ -34,13 +36,18 @@ async function setup(t: Parameters<typeof labForTest>[0], extraYaml = '') {
   await lab.veth(topo.gw, 'dmz0', dmz, 'eth0', { aAddr: '10.77.0.1/24', bAddr: `${DMZ_HOST}/24` });
   await dmz.ip(['route', 'add', 'default', 'via', '10.77.0.1']);
   // The admin's own table (no counters: traffic would change them, we must not change anything).
-  await topo.gw.nft('table inet foreign {\n  chain c { type filter hook forward priority 10; policy accept; ip saddr 10.99.0.0/16 drop; }\n}\n');
+  await topo.gw.nft(
+    'table inet foreign {\n  chain c { type filter hook forward priority 10; policy accept; ip saddr 10.99.0.0/16 drop; }\n}\n',
+  );
   const foreignBefore = (await topo.gw.exec(['nft', 'list', 'table', 'inet', 'foreign'])).stdout;
   const config = twoUplinkConfig({
     extra: `lan:\n  - { interface: lan0, zone: lan }\n  - { interface: dmz0, zone: dmz }\nforwards:\n  - { proto: tcp, port: 8080, to: "${DMZ_HOST}:80", zone: lan }\n${extraYaml}`,
   });
   const d = await startDaemon(lab, topo.gw, config);
-  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', { timeoutMs: 10_000, what: 'default via wan1' });
+  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', {
+    timeoutMs: 10_000,
+    what: 'default via wan1',
+  });
   await waitFor(async () => (await d.status()).firewall.generation > 0, { what: 'firewall applied' });
   await serve(topo.inet, SERVER, 8080);
   await serve(dmz, DMZ_HOST, 80);
@@ -53,7 +60,11 @@ test('masquerade follows the selection; forwards work through both uplinks; zone
   assert.equal(await ask(topo.lan, SERVER, 8080), GW_WAN1);
   // A port forward into the DMZ, through the primary and through the backup while the primary is selected.
   assert.equal(await ask(topo.inet, GW_WAN1, 8080), '192.0.2.2');
-  assert.equal(await ask(topo.inet, GW_WAN2, 8080), '192.0.2.6', 'the reply left through wan2 although wan1 is selected');
+  assert.equal(
+    await ask(topo.inet, GW_WAN2, 8080),
+    '192.0.2.6',
+    'the reply left through wan2 although wan1 is selected',
+  );
   assert.equal(await ask(topo.inet, GW_WAN1, 8081), 'TIMEOUT', 'a port that is not forwarded stays closed');
   // Hairpin: a LAN client uses the public address of the forward.
   assert.equal(await ask(topo.lan, GW_WAN1, 8080), LAN_HOST);
@@ -68,7 +79,11 @@ test('masquerade follows the selection; forwards work through both uplinks; zone
   assert.equal(await ask(topo.lan, SERVER, 8080), GW_WAN2);
   const q = await d.cli(['quit']);
   assert.equal(q.code, 0);
-  assert.equal((await topo.gw.exec(['nft', 'list', 'table', 'inet', 'foreign'])).stdout, foreignBefore, 'foreign table byte-identical');
+  assert.equal(
+    (await topo.gw.exec(['nft', 'list', 'table', 'inet', 'foreign'])).stdout,
+    foreignBefore,
+    'foreign table byte-identical',
+  );
 });
 
 test('nft flush ruleset: our table is back within 5 s and NAT works again', async (t) => {
@@ -76,7 +91,10 @@ test('nft flush ruleset: our table is back within 5 s and NAT works again', asyn
   const gen = (await d.status()).firewall.generation;
   await topo.gw.exec(['nft', 'flush', 'ruleset']);
   const t0 = Date.now();
-  await waitFor(async () => (await topo.gw.exec(['nft', 'list', 'table', 'inet', 'uplinkd'], { check: false })).code === 0, { timeoutMs: 5000, what: 'table restored' });
+  await waitFor(
+    async () => (await topo.gw.exec(['nft', 'list', 'table', 'inet', 'uplinkd'], { check: false })).code === 0,
+    { timeoutMs: 5000, what: 'table restored' },
+  );
   t.diagnostic(`restored after ${Date.now() - t0} ms`);
   assert.equal(await ask(topo.lan, SERVER, 8080), GW_WAN1, 'NAT works again');
   const s = await d.status();
@@ -84,7 +102,13 @@ test('nft flush ruleset: our table is back within 5 s and NAT works again', asyn
   assert.ok(s.firewall.generation > gen);
   // uplink plan: what a new config would change, against the running daemon, applying nothing.
   const next = `${d.configFile}.next`;
-  writeFileSync(next, readFileSync(d.configFile, 'utf8').replace('forwards:\n', 'forwards:\n  - { proto: tcp, port: 8443, to: "10.77.0.2:443" }\n'));
+  writeFileSync(
+    next,
+    readFileSync(d.configFile, 'utf8').replace(
+      'forwards:\n',
+      'forwards:\n  - { proto: tcp, port: 8443, to: "10.77.0.2:443" }\n',
+    ),
+  );
   const plan = await d.cli(['plan', next]);
   assert.equal(plan.code, 0, plan.stderr);
   assert.match(plan.stdout, /against the running daemon/);
@@ -93,7 +117,7 @@ test('nft flush ruleset: our table is back within 5 s and NAT works again', asyn
   assert.equal((await d.status()).firewall.generation, s.firewall.generation, 'plan applied nothing');
 });
 
-test('a config whose ruleset nft rejects is refused on reload with nft\'s message; the running ruleset stays', async (t) => {
+test("a config whose ruleset nft rejects is refused on reload with nft's message; the running ruleset stays", async (t) => {
   const { topo, d } = await setup(t);
   const before = await d.status();
   const listing = (await topo.gw.exec(['nft', 'list', 'table', 'inet', 'uplinkd'])).stdout;
@@ -106,7 +130,11 @@ test('a config whose ruleset nft rejects is refused on reload with nft\'s messag
   assert.match(r.stderr + r.stdout, /name too long, 256 characters maximum/, "nft's own message");
   const after = await d.status();
   assert.equal(after.firewall.generation, before.firewall.generation, 'nothing applied');
-  assert.equal((await topo.gw.exec(['nft', 'list', 'table', 'inet', 'uplinkd'])).stdout, listing, 'the running ruleset stays');
+  assert.equal(
+    (await topo.gw.exec(['nft', 'list', 'table', 'inet', 'uplinkd'])).stdout,
+    listing,
+    'the running ruleset stays',
+  );
   assert.equal(await ask(topo.lan, SERVER, 8080), GW_WAN1, 'NAT still works');
   // The old config keeps running: a later good reload works.
   writeFileSync(d.configFile, good);
@@ -120,7 +148,8 @@ test('without /etc/protocols (no netbase) the ruleset still applies and NAT work
   const lab: Lab = await labForTest(t);
   const topo = await twoUplinkTopology(lab, { lanReturnVia: 'none' });
   // The trap itself: nft resolves "ipv6-icmp" through /etc/protocols, so the hiding must make it fail.
-  const probe = `{"nftables":[{"add":{"table":{"family":"inet","name":"t"}}},{"add":{"chain":{"family":"inet","table":"t","name":"c"}}},` +
+  const probe =
+    `{"nftables":[{"add":{"table":{"family":"inet","name":"t"}}},{"add":{"chain":{"family":"inet","table":"t","name":"c"}}},` +
     `{"add":{"rule":{"family":"inet","table":"t","chain":"c","expr":[{"match":{"op":"==","left":{"meta":{"key":"l4proto"}},"right":"ipv6-icmp"}},{"accept":null}]}}}]}`;
   const file = lab.tempFile('probe.json', probe);
   const hidden = await topo.gw.exec([...NO_PROTOCOLS, 'nft', '-c', '-j', '-f', file], { check: false });
@@ -128,8 +157,14 @@ test('without /etc/protocols (no netbase) the ruleset still applies and NAT work
   assert.match(hidden.stderr, /Could not resolve protocol name/);
   const config = twoUplinkConfig({ extra: 'lan:\n  - { interface: lan0, zone: lan }\n' });
   const d = await startDaemon(lab, topo.gw, config, { wrap: NO_PROTOCOLS });
-  await waitFor(async () => (await d.status()).firewall.lastApply?.ok === true, { timeoutMs: 10_000, what: 'firewall applied' });
-  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', { timeoutMs: 10_000, what: 'default via wan1' });
+  await waitFor(async () => (await d.status()).firewall.lastApply?.ok === true, {
+    timeoutMs: 10_000,
+    what: 'firewall applied',
+  });
+  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', {
+    timeoutMs: 10_000,
+    what: 'default via wan1',
+  });
   await serve(topo.inet, SERVER, 8080);
   assert.equal(await ask(topo.lan, SERVER, 8080), GW_WAN1, 'the LAN is masqueraded');
   assert.equal((await d.cli(['quit'])).code, 0);
@@ -144,17 +179,24 @@ test('nft refusing every ruleset: logged once, backed off, routing goes on, appl
   // An `nft` first in the daemon's PATH that refuses every ruleset while the flag file exists.
   const bin = join(dirname(flag), 'bin');
   mkdirSync(bin);
-  writeFileSync(join(bin, 'nft'), `#!/bin/sh
+  writeFileSync(
+    join(bin, 'nft'),
+    `#!/bin/sh
 case " $* " in *" -f "*)
   echo apply >> ${calls}
   if [ -e ${flag} ]; then echo "Error: Could not process rule: refused by the lab" >&2; exit 1; fi;;
 esac
 exec ${nft} "$@"
-`, { mode: 0o755 });
+`,
+    { mode: 0o755 },
+  );
   const d = await startDaemon(lab, topo.gw, twoUplinkConfig({ extra: 'lan:\n  - { interface: lan0, zone: lan }\n' }), {
     env: { PATH: `${bin}:${process.env.PATH}` },
   });
-  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', { timeoutMs: 10_000, what: 'routing without a firewall' });
+  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', {
+    timeoutMs: 10_000,
+    what: 'routing without a firewall',
+  });
   await sleep(3000); // 15 probe rounds on the fast profile, each a reconcile run
   const applies = () => readFileSync(calls, 'utf8').split('\n').filter(Boolean).length;
   const logged = () => d.proc.lines('stderr').filter((l) => l.includes('firewall: ruleset rejected')).length;
@@ -166,10 +208,18 @@ exec ${nft} "$@"
   assert.equal(s.firewall.lastApply?.ok, false);
   // Routing goes on: a dead ISP still fails over.
   await topo.blackhole('isp1');
-  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan2', { timeoutMs: 5000, what: 'failover while nft refuses' });
+  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan2', {
+    timeoutMs: 5000,
+    what: 'failover while nft refuses',
+  });
   rmSync(flag);
-  await waitFor(async () => (await d.status()).firewall.lastApply?.ok === true, { timeoutMs: 35_000, what: 'applied once nft accepts' });
-  assert.deepEqual((await d.status()).reconcile.failing, []);
+  await waitFor(
+    async () => {
+      const now = await d.status();
+      return now.firewall.lastApply?.ok === true && now.reconcile.failing.length === 0;
+    },
+    { timeoutMs: 35_000, what: 'applied once nft accepts, and no longer failing' },
+  );
   assert.equal(logged(), 1, 'still logged once');
   assert.ok(d.proc.lines('stderr').some((l) => l.includes('nft ruleset: works again after')));
   await serve(topo.inet, SERVER, 8080);

@@ -5,7 +5,15 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { ExecError, Lab, labForTest, listNetns, pidAlive, waitFor, withLab, type Ns } from '../../src/lab/harness.js';
-import { GW_WAN1, GW_WAN2, INET_ISP1, INET_ISP2, ISP1_DOWN, SERVER, twoUplinkTopology } from '../../src/lab/topology.js';
+import {
+  GW_WAN1,
+  GW_WAN2,
+  INET_ISP1,
+  INET_ISP2,
+  ISP1_DOWN,
+  SERVER,
+  twoUplinkTopology,
+} from '../../src/lab/topology.js';
 
 const ping = (ns: Ns, addr: string, wait = 2) =>
   ns.exec(['ping', '-c1', '-q', `-W${wait}`, addr], { check: false }).then((r) => r.code === 0);
@@ -97,7 +105,10 @@ test('waitForLine rejects when the process exits first; waitFor reports the last
   await assert.rejects(p.waitForLine(/never/), /exited before printing[\s\S]*bye/);
   assert.deepEqual(await p.exited, { code: 4, signal: null });
   let i = 0;
-  await assert.rejects(waitFor(() => (i++, false), { timeoutMs: 100, intervalMs: 10, what: 'pigs to fly' }), /pigs to fly.*last value: false/);
+  await assert.rejects(
+    waitFor(() => (i++, false), { timeoutMs: 100, intervalMs: 10, what: 'pigs to fly' }),
+    /pigs to fly.*last value: false/,
+  );
   assert.equal(await waitFor(() => ++i > 3 && 'ok', { timeoutMs: 1000, intervalMs: 1 }), 'ok');
 });
 
@@ -112,7 +123,9 @@ for (const how of ['SIGINT', 'SIGTERM', 'exit'] as const) {
       const p = n.spawn('sleep', ['100']);
       console.log(JSON.stringify({ names: lab.namespaces, pid: p.pid }));
       ${how === 'exit' ? 'process.exit(3);' : 'setInterval(() => {}, 1000);'}`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const exited = once(child, 'exit'); // before any await: the 'exit' variant may be quick
     let out = '';
     child.stdout.on('data', (d) => (out += d));
@@ -155,10 +168,16 @@ test('two-uplink topology: reachability, blackhole keeps carrier, carrierDown dr
   assert.ok(await ping(inet, GW_WAN1), 'isp1 path back');
 
   await topo.carrierDown('isp1');
-  await waitFor(async () => !(await linkFlags(gw, 'wan1')).includes('LOWER_UP'), { timeoutMs: 2000, what: 'wan1 carrier loss' });
+  await waitFor(async () => !(await linkFlags(gw, 'wan1')).includes('LOWER_UP'), {
+    timeoutMs: 2000,
+    what: 'wan1 carrier loss',
+  });
   assert.ok((await linkFlags(gw, 'wan2')).includes('LOWER_UP'));
   await topo.carrierUp('isp1');
-  await waitFor(async () => (await linkFlags(gw, 'wan1')).includes('LOWER_UP'), { timeoutMs: 2000, what: 'wan1 carrier back' });
+  await waitFor(async () => (await linkFlags(gw, 'wan1')).includes('LOWER_UP'), {
+    timeoutMs: 2000,
+    what: 'wan1 carrier back',
+  });
   assert.ok(await ping(inet, GW_WAN1), 'isp1 path back after carrier');
 });
 

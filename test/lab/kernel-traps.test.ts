@@ -18,7 +18,10 @@ test('an IPv6 route added with metric 0 is stored as metric 1024 (so our uplink 
   await ns.ip(['-6', 'route', 'add', 'default', 'via', '2001:db8:5::2', 'dev', 'v0', 'table', '7301', 'metric', '0']);
   assert.match((await ns.ip(['-6', 'route', 'show', 'table', '7301'])).stdout, /metric 1024/);
   // And adding "metric 0" again collides with it: a planner keyed by metric 0 would retry forever.
-  const again = await ns.ip(['-6', 'route', 'add', 'default', 'via', '2001:db8:5::2', 'dev', 'v0', 'table', '7301', 'metric', '0'], { check: false });
+  const again = await ns.ip(
+    ['-6', 'route', 'add', 'default', 'via', '2001:db8:5::2', 'dev', 'v0', 'table', '7301', 'metric', '0'],
+    { check: false },
+  );
   assert.notEqual(again.code, 0);
 });
 
@@ -27,12 +30,27 @@ test('ip -batch lines take no -4/-6, and without -force the first bad line stops
   const ns = await lab.ns('a');
   const bad = lab.tempFile('batch', '-4 route add unreachable 0.0.0.0/0 table 7301\n');
   assert.notEqual((await ns.exec(['ip', '-batch', bad], { check: false })).code, 0);
-  const stops = lab.tempFile('batch', 'route add unreachable 0.0.0.0/0 table 7301\nroute add unreachable 0.0.0.0/0 table 7301\nroute add unreachable 0.0.0.0/0 table 7302\n');
+  const stops = lab.tempFile(
+    'batch',
+    'route add unreachable 0.0.0.0/0 table 7301\nroute add unreachable 0.0.0.0/0 table 7301\nroute add unreachable 0.0.0.0/0 table 7302\n',
+  );
   assert.notEqual((await ns.exec(['ip', '-4', '-batch', stops], { check: false })).code, 0);
-  assert.equal((await ns.ip(['-4', 'route', 'show', 'table', '7302'], { check: false })).stdout.trim(), '', 'the line after the error never ran');
+  assert.equal(
+    (await ns.ip(['-4', 'route', 'show', 'table', '7302'], { check: false })).stdout.trim(),
+    '',
+    'the line after the error never ran',
+  );
   await ns.ip(['-4', 'route', 'flush', 'table', '7301']);
-  assert.notEqual((await ns.exec(['ip', '-4', '-force', '-batch', stops], { check: false })).code, 0, '-force still reports the failure');
-  assert.match((await ns.ip(['-4', 'route', 'show', 'table', '7302'])).stdout, /unreachable default/, 'but runs the rest');
+  assert.notEqual(
+    (await ns.exec(['ip', '-4', '-force', '-batch', stops], { check: false })).code,
+    0,
+    '-force still reports the failure',
+  );
+  assert.match(
+    (await ns.ip(['-4', 'route', 'show', 'table', '7302'])).stdout,
+    /unreachable default/,
+    'but runs the rest',
+  );
 });
 
 test('a route dump of a table that does not exist fails with ENOENT, IPv4 and IPv6 alike (our dumps read it as empty)', async (t) => {
@@ -61,23 +79,46 @@ test('fib_triestat shows main and local as one merged trie until the first polic
 test('nft: `fib daddr oifname` is a string, not an ifname, so it cannot look up a named ifname set (one notrack rule per proxy)', async (t) => {
   const lab = await labForTest(t);
   const ns = await lab.ns('a');
-  const table = (match: string) => `table inet t {\n  set p { type ifname; elements = { "dod-x" }; }\n  chain c {\n    type filter hook prerouting priority -300;\n    ${match} notrack\n  }\n}\n`;
+  const table = (match: string) =>
+    `table inet t {\n  set p { type ifname; elements = { "dod-x" }; }\n  chain c {\n    type filter hook prerouting priority -300;\n    ${match} notrack\n  }\n}\n`;
   const bad = await ns.exec(['nft', '-c', '-f', lab.tempFile('nft', table('fib daddr oifname @p'))], { check: false });
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /datatype mismatch/);
-  assert.equal((await ns.exec(['nft', '-c', '-f', lab.tempFile('nft', table('fib daddr oifname "dod-x"'))], { check: false })).code, 0);
+  assert.equal(
+    (await ns.exec(['nft', '-c', '-f', lab.tempFile('nft', table('fib daddr oifname "dod-x"'))], { check: false }))
+      .code,
+    0,
+  );
 });
 
 test('nft 1.0.6 JSON refuses the set flag "dynamic"; a set a rule updates gets it anyway', async (t) => {
   const lab = await labForTest(t);
   const ns = await lab.ns('a');
-  const batch = (flags: string[]) => JSON.stringify({ nftables: [
-    { add: { table: { family: 'inet', name: 't' } } },
-    { add: { set: { family: 'inet', table: 't', name: 's', type: 'ipv4_addr', flags, timeout: 60 } } },
-    { add: { chain: { family: 'inet', table: 't', name: 'c', type: 'filter', hook: 'output', prio: 0, policy: 'accept' } } },
-    { add: { rule: { family: 'inet', table: 't', chain: 'c', expr: [{ set: { op: 'update', elem: { payload: { protocol: 'ip', field: 'daddr' } }, set: '@s' } }] } } },
-  ] });
-  const refused = await ns.exec(['nft', '-j', '-f', lab.tempFile('json', batch(['dynamic', 'timeout']))], { check: false });
+  const batch = (flags: string[]) =>
+    JSON.stringify({
+      nftables: [
+        { add: { table: { family: 'inet', name: 't' } } },
+        { add: { set: { family: 'inet', table: 't', name: 's', type: 'ipv4_addr', flags, timeout: 60 } } },
+        {
+          add: {
+            chain: { family: 'inet', table: 't', name: 'c', type: 'filter', hook: 'output', prio: 0, policy: 'accept' },
+          },
+        },
+        {
+          add: {
+            rule: {
+              family: 'inet',
+              table: 't',
+              chain: 'c',
+              expr: [{ set: { op: 'update', elem: { payload: { protocol: 'ip', field: 'daddr' } }, set: '@s' } }],
+            },
+          },
+        },
+      ],
+    });
+  const refused = await ns.exec(['nft', '-j', '-f', lab.tempFile('json', batch(['dynamic', 'timeout']))], {
+    check: false,
+  });
   assert.notEqual(refused.code, 0);
   assert.match(refused.stderr, /Invalid set flag/);
   await ns.exec(['nft', '-j', '-f', lab.tempFile('json', batch(['timeout']))]);
@@ -87,7 +128,8 @@ test('nft 1.0.6 JSON refuses the set flag "dynamic"; a set a rule updates gets i
 test('rebuilding a table (add, delete, add in one batch) empties its dynamic sets (hence in-place updates and carry-over)', async (t) => {
   const lab = await labForTest(t);
   const ns = await lab.ns('a');
-  const ruleset = 'table inet t {\n  set s { type ipv4_addr; flags dynamic,timeout; timeout 60s; }\n  chain c {\n    type filter hook output priority 0;\n    update @s { ip daddr }\n  }\n}\n';
+  const ruleset =
+    'table inet t {\n  set s { type ipv4_addr; flags dynamic,timeout; timeout 60s; }\n  chain c {\n    type filter hook output priority 0;\n    update @s { ip daddr }\n  }\n}\n';
   await ns.nft(ruleset);
   await ns.exec(['ping', '-c1', '-W1', '127.0.0.1']);
   assert.match((await ns.exec(['nft', 'list', 'set', 'inet', 't', 's'])).stdout, /127\.0\.0\.1/);

@@ -24,11 +24,14 @@ import { buildResponse, parseHeader } from '../../src/system/probe/dns-packet.js
 import { Prober } from '../../src/system/probe/prober.js';
 import type { ProbeRequest } from '../../src/system/probe/types.js';
 
-const out = (o: unknown) => process.stdout.write(JSON.stringify(o) + '\n');
+const out = (o: unknown) => process.stdout.write(`${JSON.stringify(o)}\n`);
 
 async function probe(args: string[]): Promise<void> {
   const log = pino({ level: 'info' }, pino.destination({ dest: 2, sync: true }));
-  const prober = new Prober(log, { widenPingGroupRange: !args.includes('--no-widen'), icmp: args.includes('--raw') ? 'raw' : 'auto' });
+  const prober = new Prober(log, {
+    widenPingGroupRange: !args.includes('--no-widen'),
+    icmp: args.includes('--raw') ? 'raw' : 'auto',
+  });
   await prober.start();
   out({ ready: true, icmpMode: prober.icmpMode });
   const rl = createInterface({ input: process.stdin });
@@ -37,7 +40,10 @@ async function probe(args: string[]): Promise<void> {
     const t0 = performance.now();
     const elapsed = () => performance.now() - t0;
     if (m.req) void prober.probe(m.req).then((result) => out({ id: m.id, result, elapsedMs: elapsed() }));
-    else if (m.reqs) void Promise.all(m.reqs.map((r) => prober.probe(r))).then((results) => out({ id: m.id, results, elapsedMs: elapsed() }));
+    else if (m.reqs)
+      void Promise.all(m.reqs.map((r) => prober.probe(r))).then((results) =>
+        out({ id: m.id, results, elapsedMs: elapsed() }),
+      );
     else if (m.cmd === 'mode') out({ id: m.id, icmpMode: prober.icmpMode });
     else if (m.cmd === 'stop') {
       rl.close(); // stdin no longer holds the process
@@ -56,7 +62,12 @@ async function serve(addrs: string[]): Promise<void> {
   await new Promise<void>((r) => http.listen({ host: '::', port: 8080, ipv6Only: false }, r));
   // A wildcard UDP socket answers from the outgoing route's source address, which a
   // multi-homed server's clients reject: with addresses given, bind to each of them.
-  const binds = addrs.length ? addrs.map((h) => [isIPv4(h) ? 'udp4' : 'udp6', h] as const) : ([['udp4', '0.0.0.0'], ['udp6', '::']] as const);
+  const binds = addrs.length
+    ? addrs.map((h) => [isIPv4(h) ? 'udp4' : 'udp6', h] as const)
+    : ([
+        ['udp4', '0.0.0.0'],
+        ['udp6', '::'],
+      ] as const);
   for (const [type, host] of binds) {
     const s = createSocket({ type, ipv6Only: type === 'udp6' });
     s.on('message', (msg, rinfo) => {

@@ -15,7 +15,10 @@ test('kill -9 and restart: the default route stays on wan1 throughout; quit --te
   const topo = await twoUplinkTopology(lab, { lanReturnVia: 'both' });
   await topo.gw.ip(['route', 'add', 'default', 'via', ISP2_DOWN, 'metric', '500']);
   const d = await startDaemon(lab, topo.gw, twoUplinkConfig());
-  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', { timeoutMs: 10_000, what: 'default via wan1' });
+  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', {
+    timeoutMs: 10_000,
+    what: 'default via wan1',
+  });
   await waitFor(async () => (await d.status()).daemon.judged, { what: 'first round judged' });
 
   const seen: (string | undefined)[] = [];
@@ -43,9 +46,11 @@ test('kill -9 and restart: the default route stays on wan1 throughout; quit --te
   const q = await again.cli(['quit', '--teardown']);
   assert.equal(q.code, 0, q.stderr);
   const rules = (await topo.gw.ip(['rule', 'show'])).stdout + (await topo.gw.ip(['-6', 'rule', 'show'])).stdout;
-  const routes = (await topo.gw.ip(['route', 'show', 'table', 'all'])).stdout + (await topo.gw.ip(['-6', 'route', 'show', 'table', 'all'])).stdout;
+  const routes =
+    (await topo.gw.ip(['route', 'show', 'table', 'all'])).stdout +
+    (await topo.gw.ip(['-6', 'route', 'show', 'table', 'all'])).stdout;
   assert.doesNotMatch(rules, /proto 201/);
   assert.doesNotMatch(routes, /proto 201/);
   assert.match(routes, new RegExp(`default via ${ISP2_DOWN} dev wan2 metric 500`), 'the foreign default is untouched');
-  assert.equal(await routeDev(topo.gw, SERVER), 'wan2', 'traffic falls back to the admin\'s own default');
+  assert.equal(await routeDev(topo.gw, SERVER), 'wan2', "traffic falls back to the admin's own default");
 });

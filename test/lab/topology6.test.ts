@@ -4,12 +4,20 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { labForTest, waitFor, type Ns } from '../../src/lab/harness.js';
 import {
-  GW_WAN1_6, GW_WAN2_6, INET_ISP1_6, ISP1_DOWN_6, ISP2_DOWN_6, LAN_HOST6, LAN_NET6, SERVER6,
+  GW_WAN1_6,
+  GW_WAN2_6,
+  INET_ISP1_6,
+  ISP1_DOWN_6,
+  ISP2_DOWN_6,
+  LAN_HOST6,
+  LAN_NET6,
+  SERVER6,
   twoUplinkTopology,
 } from '../../src/lab/topology.js';
 
 const ping6 = (ns: Ns, addr: string, o: { wait?: number; from?: string } = {}) =>
-  ns.exec(['ping', '-6', '-c1', '-q', `-W${o.wait ?? 1}`, ...(o.from ? ['-I', o.from] : []), addr], { check: false })
+  ns
+    .exec(['ping', '-6', '-c1', '-q', `-W${o.wait ?? 1}`, ...(o.from ? ['-I', o.from] : []), addr], { check: false })
     .then((r) => r.code === 0);
 
 const linkFlags = async (ns: Ns, dev: string) =>
@@ -63,15 +71,24 @@ test('two-uplink topology v6: reachability, no default/RA in gw, blackhole keeps
   await gw.ip(['-6', 'neigh', 'flush', 'dev', 'wan1']);
   await ping6(gw, ISP1_DOWN_6); // triggers resolution; the echo itself is dropped
   const neigh = await gw.ipJson<{ state?: string[] }[]>(['-6', 'neigh', 'show', ISP1_DOWN_6, 'dev', 'wan1']);
-  assert.ok(neigh[0]?.state?.some((s) => ['REACHABLE', 'STALE', 'DELAY', 'PROBE'].includes(s)), `neighbour resolved: ${JSON.stringify(neigh)}`);
+  assert.ok(
+    neigh[0]?.state?.some((s) => ['REACHABLE', 'STALE', 'DELAY', 'PROBE'].includes(s)),
+    `neighbour resolved: ${JSON.stringify(neigh)}`,
+  );
   await topo.unblackhole('isp1');
   assert.ok(await ping6(inet, GW_WAN1_6, { wait: 2 }), 'isp1 v6 path back');
 
   // Admin-down flushes the ISP's IPv6 address on `down`; carrierUp restores it.
   await topo.carrierDown('isp1');
-  await waitFor(async () => !(await linkFlags(gw, 'wan1')).includes('LOWER_UP'), { timeoutMs: 2000, what: 'wan1 carrier loss' });
+  await waitFor(async () => !(await linkFlags(gw, 'wan1')).includes('LOWER_UP'), {
+    timeoutMs: 2000,
+    what: 'wan1 carrier loss',
+  });
   await topo.carrierUp('isp1');
-  await waitFor(async () => (await linkFlags(gw, 'wan1')).includes('LOWER_UP'), { timeoutMs: 2000, what: 'wan1 carrier back' });
+  await waitFor(async () => (await linkFlags(gw, 'wan1')).includes('LOWER_UP'), {
+    timeoutMs: 2000,
+    what: 'wan1 carrier back',
+  });
   await waitFor(() => ping6(inet, GW_WAN1_6), { timeoutMs: 5000, what: 'inet -> gw wan1 v6 after carrier cycle' });
 });
 

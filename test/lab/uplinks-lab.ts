@@ -17,14 +17,25 @@ export async function routeDev(ns: Ns, dst: string, from?: string): Promise<stri
 }
 
 /** nft packet counters by name in a namespace (`table inet lab_count`). */
-export async function countersIn(ns: Ns, rules: Record<string, string>): Promise<() => Promise<Record<string, number>>> {
-  const body = Object.entries(rules).map(([name, match]) => `  counter ${name} {}\n`).join('') +
+export async function countersIn(
+  ns: Ns,
+  rules: Record<string, string>,
+): Promise<() => Promise<Record<string, number>>> {
+  const body =
+    Object.entries(rules)
+      .map(([name]) => `  counter ${name} {}\n`)
+      .join('') +
     '  chain c { type filter hook prerouting priority -500;\n' +
-    Object.entries(rules).map(([name, match]) => `    ${match} counter name ${name}\n`).join('') + '  }\n';
+    Object.entries(rules)
+      .map(([name, match]) => `    ${match} counter name ${name}\n`)
+      .join('') +
+    '  }\n';
   await ns.nft(`table inet lab_count {\n${body}}\n`);
   return async () => {
     const out: Record<string, number> = {};
-    const j = JSON.parse((await ns.exec(['nft', '-j', 'list', 'counters', 'table', 'inet', 'lab_count'])).stdout) as { nftables: { counter?: { name: string; packets: number } }[] };
+    const j = JSON.parse((await ns.exec(['nft', '-j', 'list', 'counters', 'table', 'inet', 'lab_count'])).stdout) as {
+      nftables: { counter?: { name: string; packets: number } }[];
+    };
     for (const e of j.nftables) if (e.counter) out[e.counter.name] = e.counter.packets;
     return out;
   };

@@ -12,8 +12,16 @@ const TOP = usage().split('\n')[0]!;
 const parse = (argv: string[]) => parseCommandLine(argv, COMMANDS, TOP);
 
 const OK: [string, string[], Partial<ReturnType<typeof parse>>][] = [
-  ['global options before the command', ['--socket', '/x', '--json', 'status'], { command: 'status', socket: '/x', json: true, args: [] }],
-  ['global options after the command', ['status', '--json', '--socket', '/x'], { command: 'status', socket: '/x', json: true }],
+  [
+    'global options before the command',
+    ['--socket', '/x', '--json', 'status'],
+    { command: 'status', socket: '/x', json: true, args: [] },
+  ],
+  [
+    'global options after the command',
+    ['status', '--json', '--socket', '/x'],
+    { command: 'status', socket: '/x', json: true },
+  ],
   ['--socket=PATH', ['status', '--socket=/y'], { command: 'status', socket: '/y' }],
   ['a command option', ['quit', '--teardown'], { command: 'quit', opts: { teardown: true } }],
   ['positional arguments', ['demand', 'dsl', 'off'], { command: 'demand', args: ['dsl', 'off'] }],
@@ -34,7 +42,12 @@ for (const [name, argv, want] of OK) {
 
 const BAD: [string, string[], RegExp, RegExp?][] = [
   ['a misspelt command option', ['quit', '--teardwn'], /unknown option --teardwn/, /did you mean "--teardown"/],
-  ['a misspelt global option, with --socket after it', ['status', '--jsno', '--socket', '/x'], /unknown option --jsno/, /did you mean "--json"/],
+  [
+    'a misspelt global option, with --socket after it',
+    ['status', '--jsno', '--socket', '/x'],
+    /unknown option --jsno/,
+    /did you mean "--json"/,
+  ],
   ['an option of another command', ['status', '--teardown'], /unknown option --teardown/],
   ['an unknown command', ['stauts'], /unknown command "stauts"/, /did you mean "status"/],
   ['a missing argument', ['up'], /missing NAME/],
@@ -46,20 +59,26 @@ const BAD: [string, string[], RegExp, RegExp?][] = [
 
 for (const [name, argv, message, hint] of BAD) {
   test(`cli args refused: ${name}`, () => {
-    assert.throws(() => parse(argv), (e: unknown) => {
-      assert.ok(e instanceof UsageError);
-      assert.equal(e.code, 'USAGE');
-      assert.match(e.message, message);
-      if (hint) assert.match(e.hint ?? '', hint);
-      assert.match(e.usage, /^usage: uplink /);
-      return true;
-    });
+    assert.throws(
+      () => parse(argv),
+      (e: unknown) => {
+        assert.ok(e instanceof UsageError);
+        assert.equal(e.code, 'USAGE');
+        assert.match(e.message, message);
+        if (hint) assert.match(e.hint ?? '', hint);
+        assert.match(e.usage, /^usage: uplink /);
+        return true;
+      },
+    );
   });
 }
 
 async function run(bin: string, args: string[], env: Record<string, string> = {}) {
   try {
-    const r = await promisify(execFile)(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+    const r = await promisify(execFile)(process.execPath, [bin, ...args], {
+      encoding: 'utf8',
+      env: { ...process.env, ...env },
+    });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };

@@ -5,9 +5,20 @@ import { checkDuration, duration, formatDuration, parseDuration, positiveDuratio
 import { UplinkError } from '../../src/errors.js';
 
 const GOOD: [string | number, number][] = [
-  ['500ms', 500], ['5s', 5000], ['10m', 600_000], ['1h', 3_600_000], ['1d', 86_400_000],
-  ['1m30s', 90_000], ['1h30m', 5_400_000], ['1d12h', 129_600_000], ['1.5s', 1500], ['0s', 0],
-  ['0', 0], [0, 0], [' 5s ', 5000], ['2s500ms', 2500],
+  ['500ms', 500],
+  ['5s', 5000],
+  ['10m', 600_000],
+  ['1h', 3_600_000],
+  ['1d', 86_400_000],
+  ['1m30s', 90_000],
+  ['1h30m', 5_400_000],
+  ['1d12h', 129_600_000],
+  ['1.5s', 1500],
+  ['0s', 0],
+  ['0', 0],
+  [0, 0],
+  [' 5s ', 5000],
+  ['2s500ms', 2500],
 ];
 for (const [input, ms] of GOOD) {
   test(`duration ${JSON.stringify(input)} = ${ms} ms`, () => assert.equal(parseDuration(input), ms));
@@ -40,12 +51,15 @@ for (const [input, message, hint] of BAD) {
 }
 
 test('parseDuration throws an UplinkError with the hint', () => {
-  assert.throws(() => parseDuration('5 sec'), (e: unknown) => {
-    assert.ok(e instanceof UplinkError);
-    assert.equal(e.message, '"5 sec" is not a duration');
-    assert.equal(e.hint, 'write 5s');
-    return true;
-  });
+  assert.throws(
+    () => parseDuration('5 sec'),
+    (e: unknown) => {
+      assert.ok(e instanceof UplinkError);
+      assert.equal(e.message, '"5 sec" is not a duration');
+      assert.equal(e.hint, 'write 5s');
+      return true;
+    },
+  );
 });
 
 test('formatDuration is the inverse for canonical forms', () => {

@@ -61,12 +61,19 @@ test('YAML syntax errors and schema problems are reported together', () => {
   const yaml = 'uplinks:\n  dsl: { interface: ppp0, priority: -1 }\nlan: [ { interface: eth1, zone: lan }\n';
   const { problems } = checkConfigText(yaml, 'cfg.yaml');
   const shown = problems.map(formatProblem);
-  assert.ok(shown.some((s) => s.startsWith('cfg.yaml:2:37 uplinks.dsl.priority: -1 is too small')), shown.join('\n'));
-  assert.ok(shown.some((s) => /^cfg\.yaml:4:1 .*end with a \]/.test(s)), shown.join('\n'));
+  assert.ok(
+    shown.some((s) => s.startsWith('cfg.yaml:2:37 uplinks.dsl.priority: -1 is too small')),
+    shown.join('\n'),
+  );
+  assert.ok(
+    shown.some((s) => /^cfg\.yaml:4:1 .*end with a \]/.test(s)),
+    shown.join('\n'),
+  );
 });
 
 test('unknown keys at several depths are each reported at their key', () => {
-  const yaml = 'contrl: {}\nuplinks:\n  a:\n    interface: eth0\n    probe: { methd: icmp }\n    redial: { holdof: 1s }\n';
+  const yaml =
+    'contrl: {}\nuplinks:\n  a:\n    interface: eth0\n    probe: { methd: icmp }\n    redial: { holdof: 1s }\n';
   const { problems } = checkConfigText(yaml, 'u.yaml');
   assert.deepEqual(
     problems.map((p) => [p.line, p.column, p.path, p.hint]),
@@ -80,7 +87,10 @@ test('unknown keys at several depths are each reported at their key', () => {
 
 test('several unknown keys in one map give one problem each', () => {
   const { problems } = checkConfigText('hooks: { dir: /h, foo: 1, bar: 2 }\n', 'u.yaml');
-  assert.deepEqual(problems.map((p) => `${p.column} ${p.path}`), ['19 hooks.foo', '27 hooks.bar']);
+  assert.deepEqual(
+    problems.map((p) => `${p.column} ${p.path}`),
+    ['19 hooks.foo', '27 hooks.bar'],
+  );
 });
 
 test('the file name is shown as given', () => {
@@ -90,7 +100,11 @@ test('the file name is shown as given', () => {
 });
 
 test('a cross-check still runs when another section is broken', () => {
-  const yaml = 'uplinks:\n  a: { interface: eth0, priority: x }\nschedule:\n  - { cron: "0 7 * * *", action: up, uplink: b }\n';
+  const yaml =
+    'uplinks:\n  a: { interface: eth0, priority: x }\nschedule:\n  - { cron: "0 7 * * *", action: up, uplink: b }\n';
   const { problems } = checkConfigText(yaml, 'u.yaml');
-  assert.deepEqual(problems.map((p) => p.path), ['uplinks.a.priority', 'schedule[0].uplink']);
+  assert.deepEqual(
+    problems.map((p) => p.path),
+    ['uplinks.a.priority', 'schedule[0].uplink'],
+  );
 });

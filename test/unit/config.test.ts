@@ -21,21 +21,30 @@ test('examples/full.yaml (every section) parses', async () => {
   assert.equal(cfg.control.http.listen, '127.0.0.1:8377');
   assert.equal(cfg.defaults.manage, false);
   assert.deepEqual(Object.keys(cfg.uplinks), ['fiber', 'dsl']);
-  const fiber = cfg.uplinks['fiber']!;
+  const fiber = cfg.uplinks.fiber!;
   assert.equal(fiber.interface, 'eth0');
   assert.equal(fiber.priority, 10);
   assert.deepEqual(fiber.probe, {
-    profile: 'fast', method: 'icmp', targets: ['198.51.100.1', '203.0.113.10'], reliability: 1,
-    interval: 200, timeout: 150, down_after: 3, up_after: 5,
+    profile: 'fast',
+    method: 'icmp',
+    targets: ['198.51.100.1', '203.0.113.10'],
+    reliability: 1,
+    interval: 200,
+    timeout: 150,
+    down_after: 3,
+    up_after: 5,
   });
-  const dsl = cfg.uplinks['dsl']!;
+  const dsl = cfg.uplinks.dsl!;
   assert.equal(dsl.mode, 'demand');
   assert.equal(dsl.idle, 300_000);
   assert.deepEqual(dsl.redial, { retries: 5, backoff: 10_000, max_backoff: 600_000, holdoff: 30_000, min_interval: 0 });
-  assert.deepEqual(cfg.lan, [{ interface: 'eth1', zone: 'lan' }, { interface: 'eth2', zone: 'dmz' }]);
+  assert.deepEqual(cfg.lan, [
+    { interface: 'eth1', zone: 'lan' },
+    { interface: 'eth2', zone: 'dmz' },
+  ]);
   assert.deepEqual(cfg.forwards, [{ proto: 'tcp', port: 80, to: '192.168.2.10:80' }]);
   assert.equal(cfg.demand.rules.length, 3);
-  assert.equal(cfg.jobs['vpn']?.restart, 'always');
+  assert.equal(cfg.jobs.vpn?.restart, 'always');
   assert.deepEqual(cfg.hooks, { dir: '/etc/uplinkd/hooks.d', timeout: 30_000 });
   assert.equal(cfg.schedule[0]?.uplink, 'dsl');
   assert.match(cfg.announce[0]?.dyndns?.url ?? '', /myip=\{address\}$/);
@@ -49,7 +58,10 @@ test('examples/lab.yaml parses', async () => {
   assert.equal(cfg.control.state_dir, '/var/lib/uplinkd-lab');
   assert.deepEqual(
     Object.entries(cfg.uplinks).map(([n, u]) => [n, u.interface, u.mode, u.priority]),
-    [['wan1', 'wan1', 'always', 10], ['wan2', 'wan2', 'backup', 20]],
+    [
+      ['wan1', 'wan1', 'always', 10],
+      ['wan2', 'wan2', 'backup', 20],
+    ],
   );
   assert.deepEqual(cfg.lan, [{ interface: 'lan0', zone: 'lan' }]);
 });
@@ -60,8 +72,13 @@ const DEFAULTS: Config = {
     state_dir: '/var/lib/uplinkd',
     http: { listen: '127.0.0.1:8377' },
     kernel: {
-      route_protocol: 201, table_base: 7300, table_count: 64, rule_priority_base: 7300, rule_priority_count: 100,
-      fwmark: 0x740000, fwmark_mask: 0xff0000,
+      route_protocol: 201,
+      table_base: 7300,
+      table_count: 64,
+      rule_priority_base: 7300,
+      rule_priority_count: 100,
+      fwmark: 0x740000,
+      fwmark_mask: 0xff0000,
     },
     netlink_buffer: 8388608,
     carrier_poll: 10,
@@ -82,13 +99,20 @@ const DEFAULTS: Config = {
 const VALID: { name: string; yaml: string; check: (c: Config) => void }[] = [
   { name: 'empty file', yaml: '', check: (c) => assert.deepEqual(c, DEFAULTS) },
   { name: 'only comments', yaml: '# nothing yet\n', check: (c) => assert.deepEqual(c, DEFAULTS) },
-  { name: 'empty sections mean defaults', yaml: 'uplinks:\nlan:\ncontrol:\n', check: (c) => assert.deepEqual(c, DEFAULTS) },
+  {
+    name: 'empty sections mean defaults',
+    yaml: 'uplinks:\nlan:\ncontrol:\n',
+    check: (c) => assert.deepEqual(c, DEFAULTS),
+  },
   {
     name: 'uplink defaults',
     yaml: 'uplinks:\n  a: { interface: eth0 }\n',
     check: (c) =>
-      assert.deepEqual(c.uplinks['a'], {
-        interface: 'eth0', mode: 'always', priority: 100, failback_delay: 10_000,
+      assert.deepEqual(c.uplinks.a, {
+        interface: 'eth0',
+        mode: 'always',
+        priority: 100,
+        failback_delay: 10_000,
         quality: { failure_loss: 20, recovery_loss: 5 },
         redial: { backoff: 10_000, max_backoff: 600_000, holdoff: 30_000, min_interval: 0 },
       }),
@@ -97,7 +121,7 @@ const VALID: { name: string; yaml: string; check: (c: Config) => void }[] = [
     name: 'durations: combos, decimals and the number 0',
     yaml: 'uplinks:\n  a: { interface: ppp0, mode: demand, connect: pon, idle: 1m30s, min_up: 1.5s, failback_delay: 0, max_connect: 1h }\n',
     check: (c) => {
-      const a = c.uplinks['a']!;
+      const a = c.uplinks.a!;
       assert.deepEqual([a.idle, a.min_up, a.failback_delay, a.max_connect], [90_000, 1_500, 0, 3_600_000]);
     },
   },
@@ -145,14 +169,19 @@ const VALID: { name: string; yaml: string; check: (c: Config) => void }[] = [
       '',
     ].join('\n'),
     check: (c) => {
-      assert.deepEqual(c.jobs['vpn'], { run: 'openvpn x.conf', restart: 'on-failure', restart_delay: 1000, stop_timeout: 10_000 });
+      assert.deepEqual(c.jobs.vpn, {
+        run: 'openvpn x.conf',
+        restart: 'on-failure',
+        restart_delay: 1000,
+        stop_timeout: 10_000,
+      });
       assert.equal(c.timezone, 'Europe/Berlin');
     },
   },
   {
     name: 'YAML anchors and merge keys',
     yaml: 'uplinks:\n  a: &base { interface: eth0, priority: 5 }\n  b: { <<: *base, interface: eth1 }\n',
-    check: (c) => assert.deepEqual([c.uplinks['b']?.interface, c.uplinks['b']?.priority], ['eth1', 5]),
+    check: (c) => assert.deepEqual([c.uplinks.b?.interface, c.uplinks.b?.priority], ['eth1', 5]),
   },
 ];
 
@@ -163,13 +192,13 @@ for (const v of VALID) {
 test('checkConfigText returns the config and no problems for a valid file', () => {
   const r = checkConfigText('uplinks: { a: { interface: eth0 } }\n', 'x.yaml');
   assert.deepEqual(r.problems, []);
-  assert.equal(r.config?.uplinks['a']?.interface, 'eth0');
+  assert.equal(r.config?.uplinks.a?.interface, 'eth0');
 });
 
 test('configSchema parses plain objects too (cross-checks included)', () => {
   const ok = configSchema.safeParse({ uplinks: { a: { interface: 'eth0', probe: { interval: '2s' } } } });
   assert.ok(ok.success);
-  assert.equal(ok.data.uplinks['a']?.probe?.interval, 2000);
+  assert.equal(ok.data.uplinks.a?.probe?.interval, 2000);
   const bad = configSchema.safeParse({ uplinks: { a: { interface: 'eth0' }, b: { interface: 'eth0' } } });
   assert.ok(!bad.success);
   assert.deepEqual(bad.error.issues[0]?.path, ['uplinks', 'b', 'interface']);
@@ -211,7 +240,10 @@ test('resolveProbe: no probe section means icmp to the gateway at the normal pro
 });
 
 test('resolveProbe: uplink keys override defaults.probe, which overrides the profile', () => {
-  const p = resolveProbe({ profile: 'frugal', timeout: 3000 }, { method: 'tcp', targets: ['192.0.2.1:443'], timeout: 1000 });
+  const p = resolveProbe(
+    { profile: 'frugal', timeout: 3000 },
+    { method: 'tcp', targets: ['192.0.2.1:443'], timeout: 1000 },
+  );
   assert.equal(p.method, 'tcp');
   assert.deepEqual(p.targets, ['192.0.2.1:443']);
   assert.equal(p.timeout, 3000);
@@ -226,17 +258,29 @@ test('configJsonSchema: draft 2020-12, input form, documented', () => {
     additionalProperties: boolean;
   };
   assert.equal(s.$schema, 'https://json-schema.org/draft/2020-12/schema');
-  assert.ok(s.properties['uplinks']);
+  assert.ok(s.properties.uplinks);
   assert.deepEqual(Object.keys(s.properties), [
-    'control', 'defaults', 'uplinks', 'lan', 'forwards', 'firewall', 'demand', 'jobs', 'hooks', 'schedule', 'announce', 'notify',
-    'secrets', 'timezone',
+    'control',
+    'defaults',
+    'uplinks',
+    'lan',
+    'forwards',
+    'firewall',
+    'demand',
+    'jobs',
+    'hooks',
+    'schedule',
+    'announce',
+    'notify',
+    'secrets',
+    'timezone',
   ]);
   assert.equal(s.additionalProperties, false);
-  const uplink = (s.properties['uplinks'] as { additionalProperties: { properties: Record<string, unknown> } })
+  const uplink = (s.properties.uplinks as { additionalProperties: { properties: Record<string, unknown> } })
     .additionalProperties;
-  const interval = (uplink.properties['probe'] as { properties: Record<string, unknown> }).properties['interval'];
+  const interval = (uplink.properties.probe as { properties: Record<string, unknown> }).properties.interval;
   assert.match(JSON.stringify(interval), /"type":"string"/, 'durations are strings in the input form');
-  assert.match(s.properties['jobs']?.description ?? '', /inert/);
+  assert.match(s.properties.jobs?.description ?? '', /inert/);
   assert.ok(JSON.stringify(s).length > 1000);
 });
 
@@ -245,13 +289,14 @@ test('every object field in the JSON schema carries a description', () => {
   const walk = (node: unknown, path: string): void => {
     if (!node || typeof node !== 'object') return;
     const n = node as Record<string, unknown>;
-    if (n['properties'] && typeof n['properties'] === 'object') {
-      for (const [k, v] of Object.entries(n['properties'] as Record<string, Record<string, unknown>>)) {
-        if (typeof v['description'] !== 'string') missing.push(`${path}.${k}`);
+    if (n.properties && typeof n.properties === 'object') {
+      for (const [k, v] of Object.entries(n.properties as Record<string, Record<string, unknown>>)) {
+        if (typeof v.description !== 'string') missing.push(`${path}.${k}`);
         walk(v, `${path}.${k}`);
       }
     }
-    for (const key of ['additionalProperties', 'items']) if (n[key]) walk(n[key], `${path}.${key === 'items' ? '[]' : '*'}`);
+    for (const key of ['additionalProperties', 'items'])
+      if (n[key]) walk(n[key], `${path}.${key === 'items' ? '[]' : '*'}`);
     for (const key of ['anyOf', 'oneOf']) if (Array.isArray(n[key])) for (const x of n[key] as unknown[]) walk(x, path);
   };
   walk(configJsonSchema(), '');

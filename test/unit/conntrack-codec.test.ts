@@ -3,15 +3,35 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { messages, nlAttr } from '../../src/system/netlink/codec.js';
 import { NLA_F_NESTED, NLM_F_MULTI, NLMSG_HDRLEN } from '../../src/system/netlink/constants.js';
-import { CTA, ctDeleteRequest, ctDumpRequest, IPCTNL_MSG_CT_DELETE, IPCTNL_MSG_CT_GET, IPCTNL_MSG_CT_NEW, nfHeader, parseCtEntry, pinnedTo } from '../../src/system/conntrack/codec.js';
+import {
+  CTA,
+  ctDeleteRequest,
+  ctDumpRequest,
+  IPCTNL_MSG_CT_DELETE,
+  IPCTNL_MSG_CT_GET,
+  IPCTNL_MSG_CT_NEW,
+  nfHeader,
+  parseCtEntry,
+  pinnedTo,
+} from '../../src/system/conntrack/codec.js';
 
 /** A CT_NEW message for one IPv4 flow, laid out as the kernel sends it in a dump. */
 function encodeCtEntry(o: { src: string; dst: string; replySrc: string; replyDst: string; zone?: number }): Buffer {
   const ip4 = (a: string) => Buffer.from(a.split('.').map(Number));
   const tuple = (type: number, s: string, d: string) =>
-    nlAttr(type | NLA_F_NESTED, nlAttr(CTA.TUPLE_IP | NLA_F_NESTED, Buffer.concat([nlAttr(CTA.IP_V4_SRC, ip4(s)), nlAttr(CTA.IP_V4_DST, ip4(d))])));
+    nlAttr(
+      type | NLA_F_NESTED,
+      nlAttr(
+        CTA.TUPLE_IP | NLA_F_NESTED,
+        Buffer.concat([nlAttr(CTA.IP_V4_SRC, ip4(s)), nlAttr(CTA.IP_V4_DST, ip4(d))]),
+      ),
+    );
   const zone = o.zone === undefined ? [] : [nlAttr(CTA.ZONE, Buffer.from([o.zone >> 8, o.zone & 0xff]))];
-  const payload = Buffer.concat([tuple(CTA.TUPLE_ORIG, o.src, o.dst), tuple(CTA.TUPLE_REPLY, o.replySrc, o.replyDst), ...zone]);
+  const payload = Buffer.concat([
+    tuple(CTA.TUPLE_ORIG, o.src, o.dst),
+    tuple(CTA.TUPLE_REPLY, o.replySrc, o.replyDst),
+    ...zone,
+  ]);
   const b = nfHeader(NLMSG_HDRLEN + 4 + payload.length, IPCTNL_MSG_CT_NEW, NLM_F_MULTI, 0);
   payload.copy(b, NLMSG_HDRLEN + 4);
   return b;
@@ -29,23 +49,44 @@ test('a dump request asks for every IPv4 entry', () => {
 });
 
 test('an entry: original source, reply destination (the SNAT address) and the raw tuple and zone', () => {
-  const e = parseCtEntry(one(encodeCtEntry({ src: '10.0.0.5', dst: '203.0.113.10', replySrc: '203.0.113.10', replyDst: '198.51.100.2', zone: 3 })))!;
+  const e = parseCtEntry(
+    one(
+      encodeCtEntry({
+        src: '10.0.0.5',
+        dst: '203.0.113.10',
+        replySrc: '203.0.113.10',
+        replyDst: '198.51.100.2',
+        zone: 3,
+      }),
+    ),
+  )!;
   assert.equal(e.origSrc, '10.0.0.5');
   assert.equal(e.replyDst, '198.51.100.2');
   assert.equal(e.origTuple.readUInt16LE(2) & 0x3fff, 1, 'CTA_TUPLE_ORIG');
   assert.deepEqual([...e.zone!.subarray(4, 6)], [0, 3]);
 });
 
-test('pinnedTo: SNATed flows to the address, not the gateway\'s own flows from it, not other addresses', () => {
+test("pinnedTo: SNATed flows to the address, not the gateway's own flows from it, not other addresses", () => {
   const addrs = new Set(['198.51.100.2']);
-  const e = (src: string, replyDst: string) => parseCtEntry(one(encodeCtEntry({ src, dst: '203.0.113.10', replySrc: '203.0.113.10', replyDst })))!;
+  const e = (src: string, replyDst: string) =>
+    parseCtEntry(one(encodeCtEntry({ src, dst: '203.0.113.10', replySrc: '203.0.113.10', replyDst })))!;
   assert.equal(pinnedTo(e('10.0.0.5', '198.51.100.2'), addrs), true);
   assert.equal(pinnedTo(e('198.51.100.2', '198.51.100.2'), addrs), false, "the gateway's own flow");
   assert.equal(pinnedTo(e('10.0.0.5', '192.0.2.2'), addrs), false);
 });
 
 test('a delete echoes the original tuple and zone, and is never built without a tuple (that would flush the table)', () => {
-  const e = parseCtEntry(one(encodeCtEntry({ src: '10.0.0.5', dst: '203.0.113.10', replySrc: '203.0.113.10', replyDst: '198.51.100.2', zone: 3 })))!;
+  const e = parseCtEntry(
+    one(
+      encodeCtEntry({
+        src: '10.0.0.5',
+        dst: '203.0.113.10',
+        replySrc: '203.0.113.10',
+        replyDst: '198.51.100.2',
+        zone: 3,
+      }),
+    ),
+  )!;
   const d = ctDeleteRequest(e, 9);
   assert.equal(d.readUInt16LE(4), IPCTNL_MSG_CT_DELETE);
   assert.equal(d.readUInt16LE(6), 0x5, 'NLM_F_REQUEST | NLM_F_ACK');
@@ -60,7 +101,12 @@ test('truncated or foreign-family messages are skipped, not thrown', () => {
   const b = encodeCtEntry({ src: '10.0.0.5', dst: '203.0.113.10', replySrc: '203.0.113.10', replyDst: '198.51.100.2' });
   b[16] = 10;
   assert.equal(parseCtEntry(one(b)), undefined);
-  const cut = encodeCtEntry({ src: '10.0.0.5', dst: '203.0.113.10', replySrc: '203.0.113.10', replyDst: '198.51.100.2' });
+  const cut = encodeCtEntry({
+    src: '10.0.0.5',
+    dst: '203.0.113.10',
+    replySrc: '203.0.113.10',
+    replyDst: '198.51.100.2',
+  });
   cut.writeUInt32LE(24, 0);
   assert.equal(parseCtEntry(one(cut)), undefined);
 });

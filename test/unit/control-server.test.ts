@@ -11,7 +11,9 @@ import { method } from '../../src/control/rpc.js';
 import { ControlServer } from '../../src/control/server.js';
 import { listenUnix } from '../../src/system/control-socket.js';
 
-const unixListener = { listen: (p: string, fn: Parameters<typeof listenUnix>[1]) => listenUnix(p, fn, pino({ level: 'silent' })) };
+const unixListener = {
+  listen: (p: string, fn: Parameters<typeof listenUnix>[1]) => listenUnix(p, fn, pino({ level: 'silent' })),
+};
 
 /** Sends raw bytes and collects reply lines until `want` lines arrived or the server closed. */
 function raw(path: string, data: string, want: number): Promise<string[]> {
@@ -21,7 +23,7 @@ function raw(path: string, data: string, want: number): Promise<string[]> {
     const done = () => resolve(buf.split('\n').filter(Boolean));
     s.on('data', (c) => {
       buf += c;
-      if (buf.split('\n').filter(Boolean).length >= want) (s.destroy(), done());
+      if (buf.split('\n').filter(Boolean).length >= want) s.destroy(), done();
     });
     s.on('close', done);
     s.on('connect', () => s.write(data));
@@ -49,8 +51,15 @@ test('control socket: 0660, garbage gets coded errors, the server keeps serving,
   t.after(() => server.stop());
   assert.equal(statSync(path).mode & 0o777, 0o660);
 
-  const replies = await raw(path, 'garbage\n{"id":1}\n{"id":2,"method":"nope"}\n{"id":3,"method":"ping","params":{"x":1}}\n', 4);
-  assert.deepEqual(replies.map((l) => JSON.parse(l).error.code), ['RPC_BAD_JSON', 'RPC_BAD_REQUEST', 'RPC_UNKNOWN_METHOD', 'RPC_BAD_PARAMS']);
+  const replies = await raw(
+    path,
+    'garbage\n{"id":1}\n{"id":2,"method":"nope"}\n{"id":3,"method":"ping","params":{"x":1}}\n',
+    4,
+  );
+  assert.deepEqual(
+    replies.map((l) => JSON.parse(l).error.code),
+    ['RPC_BAD_JSON', 'RPC_BAD_REQUEST', 'RPC_UNKNOWN_METHOD', 'RPC_BAD_PARAMS'],
+  );
   const long = await raw(path, 'x'.repeat(2 << 20), 1);
   assert.match(long[0], /too long/);
   assert.deepEqual(await rpc(path, 'ping'), { pong: true });
@@ -66,5 +75,8 @@ test('control socket: 0660, garbage gets coded errors, the server keeps serving,
   assert.equal(unsubscribed, 1, 'a gone client is unsubscribed');
 
   await server.stop();
-  await assert.rejects(rpc(path, 'ping'), (e: Error & { code?: string }) => e.code === 'DAEMON_NOT_RUNNING' && /uplinkd is not running/.test(e.message));
+  await assert.rejects(
+    rpc(path, 'ping'),
+    (e: Error & { code?: string }) => e.code === 'DAEMON_NOT_RUNNING' && /uplinkd is not running/.test(e.message),
+  );
 });

@@ -12,7 +12,15 @@ import { FakeSystem } from '../../src/system/fake.js';
 import type { LinkInfo } from '../../src/model/kernel.js';
 
 const log = pino({ level: 'silent' });
-const link = (index: number, name: string, o: Partial<LinkInfo> = {}): LinkInfo => ({ index, name, up: true, carrier: true, operstate: 'up', mtu: 1500, ...o });
+const link = (index: number, name: string, o: Partial<LinkInfo> = {}): LinkInfo => ({
+  index,
+  name,
+  up: true,
+  carrier: true,
+  operstate: 'up',
+  mtu: 1500,
+  ...o,
+});
 const CONFIG = `control: { state_dir: /fake/state, socket: /fake/uplinkd.sock }
 uplinks:
   wan1: { interface: wan1, priority: 10, gateway: 198.51.100.1, probe: { profile: fast }, failback_delay: 0s }
@@ -26,7 +34,10 @@ function machine() {
   k.links.set(1, link(1, 'lo'));
   k.links.set(2, link(2, 'wan1'));
   k.links.set(3, link(3, 'wan2'));
-  k.addrs.push({ family: 4, index: 2, address: '198.51.100.2', prefixlen: 30, scope: 0 }, { family: 4, index: 3, address: '203.0.113.2', prefixlen: 30, scope: 0 });
+  k.addrs.push(
+    { family: 4, index: 2, address: '198.51.100.2', prefixlen: 30, scope: 0 },
+    { family: 4, index: 3, address: '203.0.113.2', prefixlen: 30, scope: 0 },
+  );
   return system;
 }
 
@@ -39,7 +50,12 @@ const until = async (what: string, fn: () => boolean, ms = 5000) => {
 };
 
 async function started(system: FakeSystem, text = CONFIG, logger = log) {
-  const ctl = new Controller({ configPath: 'test.yaml', config: parseConfigText(text, 'test.yaml'), system, log: logger });
+  const ctl = new Controller({
+    configPath: 'test.yaml',
+    config: parseConfigText(text, 'test.yaml'),
+    system,
+    log: logger,
+  });
   await ctl.start();
   return ctl;
 }
@@ -74,7 +90,8 @@ const FIRST_RUN = [
 test('controller on the fake System: config, kernel events and probe verdicts give exactly these ops; stop leaves them', async () => {
   const system = machine();
   let wan2Dead = false;
-  system.probeAnswer = (req) => (wan2Dead && req.source === '203.0.113.2' ? { ok: false, error: 'timeout' } : { ok: true, rttMs: 1 });
+  system.probeAnswer = (req) =>
+    wan2Dead && req.source === '203.0.113.2' ? { ok: false, error: 'timeout' } : { ok: true, rttMs: 1 };
   const ctl = await started(system);
   assert.ok(system.listening.has('/fake/uplinkd.sock'), 'the control socket is open once start() returns');
   await until('wan1 and wan2 in the selection table', () => system.commands.length >= FIRST_RUN.length);
@@ -82,7 +99,10 @@ test('controller on the fake System: config, kernel events and probe verdicts gi
   assert.deepEqual(system.commands, FIRST_RUN);
   assert.equal(system.sysctls.get('net/ipv4/conf/wan1/ignore_routes_with_linkdown'), '1');
   // The connect command of dsl (mode backup: always dialed), through the door.
-  assert.deepEqual(system.processes.map((p) => [(p.o as { command?: string }).command, p.o.env?.UPLINK]), [['pppd call isp nodetach', 'dsl']]);
+  assert.deepEqual(
+    system.processes.map((p) => [(p.o as { command?: string }).command, p.o.env?.UPLINK]),
+    [['pppd call isp nodetach', 'dsl']],
+  );
 
   // The kernel says wan1 lost its carrier: wan2 carries traffic at once.
   let mark = system.commands.length;
@@ -99,7 +119,9 @@ test('controller on the fake System: config, kernel events and probe verdicts gi
   wan2Dead = true;
   await until('wan2 failed', () => since(system, mark).length >= 1, 5000);
   await new Promise((r) => setTimeout(r, 100));
-  assert.deepEqual(since(system, mark), ['ip -4 route del 0.0.0.0/0 via 203.0.113.1 dev wan2 table 7300 proto 201 metric 100']);
+  assert.deepEqual(since(system, mark), [
+    'ip -4 route del 0.0.0.0/0 via 203.0.113.1 dev wan2 table 7300 proto 201 metric 100',
+  ]);
 
   // A clean stop: nothing of ours removed, the connect process left running, the state file written.
   mark = system.commands.length;
@@ -108,7 +130,9 @@ test('controller on the fake System: config, kernel events and probe verdicts gi
   assert.deepEqual(since(system, mark), [], 'hitless: no op at stop');
   assert.equal(system.processes[0]!.running, true, 'the connect process keeps running');
   assert.equal(system.listening.size, 0, 'the control socket is closed');
-  const saved = JSON.parse(system.store.files.get('/fake/state/state.json')!) as { uplinks: Record<string, { state: string; pid?: number }> };
+  const saved = JSON.parse(system.store.files.get('/fake/state/state.json')!) as {
+    uplinks: Record<string, { state: string; pid?: number }>;
+  };
   assert.equal(saved.uplinks.wan2!.state, 'failed');
   assert.equal(saved.uplinks.dsl!.pid, system.processes[0]!.pid, 'its pid is saved for the next daemon');
 });
@@ -147,17 +171,25 @@ test('controller on the fake System: a ruleset nft refuses is logged once, retri
   assert.equal(rejected(), 1, 'logged once');
   assert.ok(system.nftCalls <= 3, `backed off: ${system.nftCalls} nft calls in 1.5 s`);
   const failing = ctl.status().reconcile.failing;
-  assert.deepEqual(failing.map((f) => [f.op, f.error]), [['nft ruleset', system.nftReject]]);
+  assert.deepEqual(
+    failing.map((f) => [f.op, f.error]),
+    [['nft ruleset', system.nftReject]],
+  );
   assert.ok(failing[0]!.count >= 1);
   // A kernel event retries at once, whatever the backoff says.
   const calls = system.nftCalls;
-  system.kernel.emit([{ kind: 'addr', op: 'new', addr: { family: 4, index: 4, address: '10.66.0.1', prefixlen: 24, scope: 0 } }]);
+  system.kernel.emit([
+    { kind: 'addr', op: 'new', addr: { family: 4, index: 4, address: '10.66.0.1', prefixlen: 24, scope: 0 } },
+  ]);
   await until('a retry right after the event', () => system.nftCalls > calls, 500);
   assert.equal(rejected(), 1, 'the same error is not logged again');
   system.nftReject = undefined;
   await until('applied once nft accepts', () => system.ruleset.table !== undefined, 31_000);
   await until('no longer failing', () => ctl.status().reconcile.failing.length === 0);
-  assert.ok(lines.some((l) => /^nft ruleset: works again after \d+ failure\(s\)$/.test(l.msg)), 'the recovery is logged');
+  assert.ok(
+    lines.some((l) => /^nft ruleset: works again after \d+ failure\(s\)$/.test(l.msg)),
+    'the recovery is logged',
+  );
   const last = ctl.status().reconcile.last!;
   assert.ok(last.reasons.length > 0 && last.durationMs >= 0, JSON.stringify(last));
   await ctl.stop('test');

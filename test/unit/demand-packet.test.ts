@@ -6,7 +6,16 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { parsePacket, summarize, type PacketInfo } from '../../src/demand/packet.js';
 
-interface Ip { proto: number; l4: Buffer; src?: string; dst?: string; options?: number; frag?: number; pad?: number; total?: number }
+interface Ip {
+  proto: number;
+  l4: Buffer;
+  src?: string;
+  dst?: string;
+  options?: number;
+  frag?: number;
+  pad?: number;
+  total?: number;
+}
 
 /** An IPv4 packet; `options` adds 32-bit words of IP options, `frag` is the flags+offset field. */
 function ipv4(o: Ip): Buffer {
@@ -42,33 +51,65 @@ function udp(sport: number, dport: number, payload = 0): Buffer {
 
 const icmp = (type: number): Buffer => Buffer.from([type, 0, 0, 0, 0, 1, 0, 1]);
 
-const SYN = 0x02, ACK = 0x10, FIN = 0x01, RST = 0x04;
+const SYN = 0x02,
+  ACK = 0x10,
+  FIN = 0x01,
+  RST = 0x04;
 const flags = (syn: boolean, ack: boolean, fin: boolean, rst: boolean) => ({ syn, ack, fin, rst });
 const base = { family: 4 as const, src: '10.66.0.2', dst: '192.0.2.100' };
 
 const GOOD: [string, Buffer, PacketInfo][] = [
-  ['TCP SYN', ipv4({ proto: 6, l4: tcp(40000, 80, SYN) }),
-    { ...base, proto: 'tcp', sport: 40000, dport: 80, tcpFlags: flags(true, false, false, false), length: 40 }],
-  ['TCP FIN+ACK', ipv4({ proto: 6, l4: tcp(40000, 80, FIN | ACK) }),
-    { ...base, proto: 'tcp', sport: 40000, dport: 80, tcpFlags: flags(false, true, true, false), length: 40 }],
-  ['TCP RST', ipv4({ proto: 6, l4: tcp(443, 51000, RST) }),
-    { ...base, proto: 'tcp', sport: 443, dport: 51000, tcpFlags: flags(false, false, false, true), length: 40 }],
-  ['UDP with 36 bytes of data', ipv4({ proto: 17, l4: udp(5000, 7000, 36) }),
-    { ...base, proto: 'udp', sport: 5000, dport: 7000, length: 64 }],
-  ['ICMP echo request', ipv4({ proto: 1, l4: icmp(8), src: '10.66.0.1' }),
-    { ...base, src: '10.66.0.1', proto: 'icmp', icmpType: 8, length: 28 }],
-  ['IP options: the transport header starts after IHL*4 bytes', ipv4({ proto: 17, l4: udp(53, 33000), options: 2 }),
-    { ...base, proto: 'udp', sport: 53, dport: 33000, length: 36 }],
-  ['first fragment (MF, offset 0) still has ports', ipv4({ proto: 17, l4: udp(5000, 7000, 1000), frag: 0x2000 }),
-    { ...base, proto: 'udp', sport: 5000, dport: 7000, length: 1028 }],
-  ['a later fragment has no ports', ipv4({ proto: 17, l4: udp(5000, 7000, 100), frag: 0x00b9 }),
-    { ...base, proto: 'udp', length: 128 }],
-  ['a later TCP fragment has neither ports nor flags', ipv4({ proto: 6, l4: tcp(1, 2, SYN), frag: 0x0001 }),
-    { ...base, proto: 'tcp', length: 40 }],
-  ['GRE: another protocol by number', ipv4({ proto: 47, l4: Buffer.alloc(4) }),
-    { ...base, proto: 47, length: 24 }],
-  ['padding after the IP total length is allowed; length is the buffer', ipv4({ proto: 17, l4: udp(1, 2), pad: 6 }),
-    { ...base, proto: 'udp', sport: 1, dport: 2, length: 34 }],
+  [
+    'TCP SYN',
+    ipv4({ proto: 6, l4: tcp(40000, 80, SYN) }),
+    { ...base, proto: 'tcp', sport: 40000, dport: 80, tcpFlags: flags(true, false, false, false), length: 40 },
+  ],
+  [
+    'TCP FIN+ACK',
+    ipv4({ proto: 6, l4: tcp(40000, 80, FIN | ACK) }),
+    { ...base, proto: 'tcp', sport: 40000, dport: 80, tcpFlags: flags(false, true, true, false), length: 40 },
+  ],
+  [
+    'TCP RST',
+    ipv4({ proto: 6, l4: tcp(443, 51000, RST) }),
+    { ...base, proto: 'tcp', sport: 443, dport: 51000, tcpFlags: flags(false, false, false, true), length: 40 },
+  ],
+  [
+    'UDP with 36 bytes of data',
+    ipv4({ proto: 17, l4: udp(5000, 7000, 36) }),
+    { ...base, proto: 'udp', sport: 5000, dport: 7000, length: 64 },
+  ],
+  [
+    'ICMP echo request',
+    ipv4({ proto: 1, l4: icmp(8), src: '10.66.0.1' }),
+    { ...base, src: '10.66.0.1', proto: 'icmp', icmpType: 8, length: 28 },
+  ],
+  [
+    'IP options: the transport header starts after IHL*4 bytes',
+    ipv4({ proto: 17, l4: udp(53, 33000), options: 2 }),
+    { ...base, proto: 'udp', sport: 53, dport: 33000, length: 36 },
+  ],
+  [
+    'first fragment (MF, offset 0) still has ports',
+    ipv4({ proto: 17, l4: udp(5000, 7000, 1000), frag: 0x2000 }),
+    { ...base, proto: 'udp', sport: 5000, dport: 7000, length: 1028 },
+  ],
+  [
+    'a later fragment has no ports',
+    ipv4({ proto: 17, l4: udp(5000, 7000, 100), frag: 0x00b9 }),
+    { ...base, proto: 'udp', length: 128 },
+  ],
+  [
+    'a later TCP fragment has neither ports nor flags',
+    ipv4({ proto: 6, l4: tcp(1, 2, SYN), frag: 0x0001 }),
+    { ...base, proto: 'tcp', length: 40 },
+  ],
+  ['GRE: another protocol by number', ipv4({ proto: 47, l4: Buffer.alloc(4) }), { ...base, proto: 47, length: 24 }],
+  [
+    'padding after the IP total length is allowed; length is the buffer',
+    ipv4({ proto: 17, l4: udp(1, 2), pad: 6 }),
+    { ...base, proto: 'udp', sport: 1, dport: 2, length: 34 },
+  ],
 ];
 for (const [name, buf, want] of GOOD) {
   test(`parsePacket: ${name}`, () => assert.deepEqual(parsePacket(buf), want));
@@ -80,8 +121,22 @@ const BAD: [string, Buffer][] = [
   ['empty', Buffer.alloc(0)],
   ['shorter than an IPv4 header', ipv4({ proto: 17, l4: udp(1, 2) }).subarray(0, 19)],
   ['IPv6', v6],
-  ['IHL below 5', (() => { const b = ipv4({ proto: 17, l4: udp(1, 2) }); b[0] = 0x44; return b; })()],
-  ['IHL beyond the total length', (() => { const b = ipv4({ proto: 17, l4: udp(1, 2) }); b[0] = 0x4f; return b; })()],
+  [
+    'IHL below 5',
+    (() => {
+      const b = ipv4({ proto: 17, l4: udp(1, 2) });
+      b[0] = 0x44;
+      return b;
+    })(),
+  ],
+  [
+    'IHL beyond the total length',
+    (() => {
+      const b = ipv4({ proto: 17, l4: udp(1, 2) });
+      b[0] = 0x4f;
+      return b;
+    })(),
+  ],
   ['total length beyond the buffer (truncated read)', ipv4({ proto: 17, l4: udp(1, 2, 100), total: 1500 })],
   ['total length below the header', ipv4({ proto: 17, l4: udp(1, 2), total: 12 })],
   ['UDP header cut short', ipv4({ proto: 17, l4: Buffer.alloc(6) })],
@@ -112,14 +167,22 @@ for (const [buf, want] of SUMMARIES) {
 
 test('property: parsePacket never throws, on byte soup or on damaged real packets', () => {
   const real = ipv4({ proto: 6, l4: tcp(40000, 80, SYN, 8) });
-  const damaged = fc.tuple(fc.nat(real.length - 1), fc.integer({ min: 0, max: 255 }), fc.nat(real.length))
-    .map(([at, byte, cut]) => { const b = Buffer.from(real); b[at] = byte; return b.subarray(0, cut); });
+  const damaged = fc
+    .tuple(fc.nat(real.length - 1), fc.integer({ min: 0, max: 255 }), fc.nat(real.length))
+    .map(([at, byte, cut]) => {
+      const b = Buffer.from(real);
+      b[at] = byte;
+      return b.subarray(0, cut);
+    });
   const soup = fc.uint8Array({ maxLength: 80 }).map((a) => Buffer.from(a));
-  fc.assert(fc.property(fc.oneof(soup, damaged), (buf) => {
-    const p = parsePacket(buf);
-    if (p !== undefined) {
-      assert.equal(p.length, buf.length);
-      assert.equal(typeof summarize(p), 'string');
-    }
-  }), { numRuns: 5000 });
+  fc.assert(
+    fc.property(fc.oneof(soup, damaged), (buf) => {
+      const p = parsePacket(buf);
+      if (p !== undefined) {
+        assert.equal(p.length, buf.length);
+        assert.equal(typeof summarize(p), 'string');
+      }
+    }),
+    { numRuns: 5000 },
+  );
 });

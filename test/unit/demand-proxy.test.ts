@@ -27,12 +27,25 @@ function proxy(o: { enabled?: boolean; linkUp?: boolean } = {}) {
   const state = { wanted: false, linkUp: o.linkUp ?? true, dials: [] as string[], written: [] as Buffer[] };
   const rules = parseRules(DEFAULT_RULES).rules;
   const p = new DemandProxy({
-    name: 'dsl', iface: 'dod-dsl', log: pino({ level: 'silent' }), bus: new EventBus(), rules: () => rules,
+    name: 'dsl',
+    iface: 'dod-dsl',
+    log: pino({ level: 'silent' }),
+    bus: new EventBus(),
+    rules: () => rules,
     limits: { maxBytes: 10_000, maxAgeMs: 30_000 },
-    dial: (why) => { state.dials.push(why); state.wanted = true; },
-    enabled: () => o.enabled ?? true, wanted: () => state.wanted, linkUp: () => state.linkUp,
+    dial: (why) => {
+      state.dials.push(why);
+      state.wanted = true;
+    },
+    enabled: () => o.enabled ?? true,
+    wanted: () => state.wanted,
+    linkUp: () => state.linkUp,
   });
-  p.tun = { name: 'dod-dsl', write: (pkts) => (state.written.push(...pkts), pkts.length), close: async () => undefined };
+  p.tun = {
+    name: 'dod-dsl',
+    write: (pkts) => (state.written.push(...pkts), pkts.length),
+    close: async () => undefined,
+  };
   return { p, state };
 }
 
@@ -54,7 +67,10 @@ test('the first matching packet dials once; everything after it is held while di
   p.setRouted(false);
   assert.deepEqual(state.written, []);
   p.setRouted(true, 1000);
-  assert.deepEqual(state.written.map((b) => b[28]), [1, 2, 3]);
+  assert.deepEqual(
+    state.written.map((b) => b[28]),
+    [1, 2, 3],
+  );
   assert.equal(p.view(true).queue.replayed, 3);
 });
 
@@ -66,7 +82,10 @@ test('routed but the link has no carrier (deleted under us): nothing is written 
   assert.equal(p.queue.size, 1);
   state.linkUp = true;
   p.setRouted(true);
-  assert.deepEqual(state.written.map((b) => b[28]), [1]);
+  assert.deepEqual(
+    state.written.map((b) => b[28]),
+    [1],
+  );
 });
 
 test('demand off: traffic does not dial', () => {
@@ -91,6 +110,9 @@ test('no TUN (being reopened): held packets stay held, nothing is lost', () => {
   assert.equal(p.queue.size, 1);
   p.tun = tun;
   p.setRouted(true);
-  assert.deepEqual(state.written.map((b) => b[28]), [1]);
+  assert.deepEqual(
+    state.written.map((b) => b[28]),
+    [1],
+  );
   assert.equal(p.view(true).queue.replayFailed, 0);
 });

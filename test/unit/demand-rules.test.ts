@@ -4,7 +4,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { PacketInfo } from '../../src/demand/packet.js';
-import { DEFAULT_RULES, describeRule, parseRule, parseRules, RuleError, type DemandRule } from '../../src/config/demand-rules.js';
+import {
+  DEFAULT_RULES,
+  describeRule,
+  parseRule,
+  parseRules,
+  RuleError,
+  type DemandRule,
+} from '../../src/config/demand-rules.js';
 import { dials, firstMatch, keeps, matches } from '../../src/demand/rules.js';
 
 type Parsed = Omit<DemandRule, 'text'>;
@@ -16,16 +23,35 @@ const GOOD: [string, Parsed, string][] = [
   ['accept tcp syn 30s', { action: 'accept', proto: 'tcp', syn: true, timeoutMs: 30_000 }, 'accept tcp syn 30s'],
   ['keepup tcp fin 5s', { action: 'keepup', proto: 'tcp', fin: true, timeoutMs: 5000 }, 'keepup tcp fin 5s'],
   ['bringup icmp out', { action: 'bringup', proto: 'icmp', direction: 'out' }, 'bringup icmp out'],
-  ['  accept   udp  dport 5000-5010   1m30s ', { action: 'accept', proto: 'udp', dport: { first: 5000, last: 5010 }, timeoutMs: 90_000 },
-    'accept udp dport 5000-5010 1m30s'],
-  ['keepup tcp sport 443 in 0', { action: 'keepup', proto: 'tcp', sport: { first: 443, last: 443 }, direction: 'in', timeoutMs: 0 },
-    'keepup tcp in sport 443 0s'],
+  [
+    '  accept   udp  dport 5000-5010   1m30s ',
+    { action: 'accept', proto: 'udp', dport: { first: 5000, last: 5010 }, timeoutMs: 90_000 },
+    'accept udp dport 5000-5010 1m30s',
+  ],
+  [
+    'keepup tcp sport 443 in 0',
+    { action: 'keepup', proto: 'tcp', sport: { first: 443, last: 443 }, direction: 'in', timeoutMs: 0 },
+    'keepup tcp in sport 443 0s',
+  ],
   ['accept host 192.0.2.1', { action: 'accept', proto: 'any', host: '192.0.2.1/32' }, 'accept host 192.0.2.1'],
-  ['accept from 10.1.2.3/8 to 0.0.0.0/0 500ms', { action: 'accept', proto: 'any', from: '10.0.0.0/8', to: '0.0.0.0/0', timeoutMs: 500 },
-    'accept from 10.0.0.0/8 to 0.0.0.0/0 500ms'],
-  ['accept tcp dport 80 syn port 1-65535 to 198.51.100.0/24 out', {
-    action: 'accept', proto: 'tcp', dport: { first: 80, last: 80 }, syn: true, port: { first: 1, last: 65535 }, to: '198.51.100.0/24', direction: 'out',
-  }, 'accept tcp out syn port 1-65535 dport 80 to 198.51.100.0/24'],
+  [
+    'accept from 10.1.2.3/8 to 0.0.0.0/0 500ms',
+    { action: 'accept', proto: 'any', from: '10.0.0.0/8', to: '0.0.0.0/0', timeoutMs: 500 },
+    'accept from 10.0.0.0/8 to 0.0.0.0/0 500ms',
+  ],
+  [
+    'accept tcp dport 80 syn port 1-65535 to 198.51.100.0/24 out',
+    {
+      action: 'accept',
+      proto: 'tcp',
+      dport: { first: 80, last: 80 },
+      syn: true,
+      port: { first: 1, last: 65535 },
+      to: '198.51.100.0/24',
+      direction: 'out',
+    },
+    'accept tcp out syn port 1-65535 dport 80 to 198.51.100.0/24',
+  ],
 ];
 for (const [text, want, canonical] of GOOD) {
   test(`rule ${JSON.stringify(text)}`, () => {
@@ -43,7 +69,12 @@ const BAD: [string, number, string, string][] = [
   ['acept any', 1, 'unknown action "acept"', 'did you mean "accept"?'],
   ['Accept any', 1, 'unknown action "Accept"', 'write "accept" (rules are lowercase)'],
   ['drop any', 1, 'unknown action "drop"', 'actions: accept, bringup, keepup, ignore'],
-  ['tcp port 80', 1, 'unknown action "tcp"', 'a rule starts with accept, bringup, keepup or ignore, e.g. "accept tcp port 80"'],
+  [
+    'tcp port 80',
+    1,
+    'unknown action "tcp"',
+    'a rule starts with accept, bringup, keepup or ignore, e.g. "accept tcp port 80"',
+  ],
   ['accept tpc', 8, 'unknown word "tpc"', 'did you mean "tcp"?'],
   ['accept tcp dprot 80', 12, 'unknown word "dprot"', 'did you mean "dport"?'],
   ['accept TCP', 8, 'unknown word "TCP"', 'write "tcp" (rules are lowercase)'],
@@ -62,7 +93,12 @@ const BAD: [string, number, string, string][] = [
   ['accept tcp port 200-100', 17, '"200-100" is a backwards range', 'write 100-200'],
   ['accept tcp port 80 port 443', 20, '"port" given twice', 'each matcher may appear once per rule'],
   ['accept host example.com', 13, '"example.com" is not an IPv4 address or network', 'write an address like 192.0.2.1'],
-  ['accept host 2001:db8::1', 13, '"2001:db8::1" is not an IPv4 address or network', 'demand rules see IPv4 packets only'],
+  [
+    'accept host 2001:db8::1',
+    13,
+    '"2001:db8::1" is not an IPv4 address or network',
+    'demand rules see IPv4 packets only',
+  ],
   ['accept to 10.0.0.256', 11, '"10.0.0.256" is not an IPv4 address', 'each part is 0-255'],
   ['accept to 10.0.0.0/33', 11, '"/33" is not an IPv4 prefix length', 'a prefix length is 0-32'],
   ['accept from 010.1.2.3', 13, '"010.1.2.3" has a part with a leading zero', 'write 10.1.2.3'],
@@ -78,35 +114,60 @@ const BAD: [string, number, string, string][] = [
 ];
 for (const [text, column, message, hint] of BAD) {
   test(`refused: ${JSON.stringify(text)} at column ${column}`, () => {
-    assert.throws(() => parseRule(text), (e: unknown) => {
-      assert.ok(e instanceof RuleError);
-      assert.equal(e.message, message);
-      assert.equal(e.column, column);
-      assert.ok(e.hint.startsWith(hint), e.hint);
-      return true;
-    });
+    assert.throws(
+      () => parseRule(text),
+      (e: unknown) => {
+        assert.ok(e instanceof RuleError);
+        assert.equal(e.message, message);
+        assert.equal(e.column, column);
+        assert.ok(e.hint.startsWith(hint), e.hint);
+        return true;
+      },
+    );
   });
 }
 
 test('parseRules collects every error with its index and keeps the good rules', () => {
   const { rules, errors } = parseRules(['accept tcp syn 30s', 'acept any', 'accept any', 'ignore udp port 70000']);
-  assert.deepEqual(rules.map((r) => r.text), ['accept tcp syn 30s', 'accept any']);
-  assert.deepEqual(errors.map((e) => [e.index, e.error.column, e.error.message]), [
-    [1, 1, 'unknown action "acept"'],
-    [3, 17, 'port 70000 is out of range'],
-  ]);
+  assert.deepEqual(
+    rules.map((r) => r.text),
+    ['accept tcp syn 30s', 'accept any'],
+  );
+  assert.deepEqual(
+    errors.map((e) => [e.index, e.error.column, e.error.message]),
+    [
+      [1, 1, 'unknown action "acept"'],
+      [3, 17, 'port 70000 is out of range'],
+    ],
+  );
 });
 
 test('dials and keeps', () => {
   assert.deepEqual(
     (['accept', 'bringup', 'keepup', 'ignore'] as const).map((a) => [a, dials(a), keeps(a)]),
-    [['accept', true, true], ['bringup', true, false], ['keepup', false, true], ['ignore', false, false]],
+    [
+      ['accept', true, true],
+      ['bringup', true, false],
+      ['keepup', false, true],
+      ['ignore', false, false],
+    ],
   );
 });
 
-const pkt = (o: Partial<PacketInfo>): PacketInfo => ({ family: 4, proto: 'udp', src: '10.66.0.2', dst: '192.0.2.100', length: 64, ...o });
-const tcpPkt = (sport: number, dport: number, f: Partial<NonNullable<PacketInfo['tcpFlags']>> = {}, o: Partial<PacketInfo> = {}) =>
-  pkt({ proto: 'tcp', sport, dport, tcpFlags: { syn: false, ack: true, fin: false, rst: false, ...f }, ...o });
+const pkt = (o: Partial<PacketInfo>): PacketInfo => ({
+  family: 4,
+  proto: 'udp',
+  src: '10.66.0.2',
+  dst: '192.0.2.100',
+  length: 64,
+  ...o,
+});
+const tcpPkt = (
+  sport: number,
+  dport: number,
+  f: Partial<NonNullable<PacketInfo['tcpFlags']>> = {},
+  o: Partial<PacketInfo> = {},
+) => pkt({ proto: 'tcp', sport, dport, tcpFlags: { syn: false, ack: true, fin: false, rst: false, ...f }, ...o });
 
 const MATCHES: [string, PacketInfo, 'in' | 'out', boolean][] = [
   ['accept any', pkt({ proto: 47 }), 'out', true],
@@ -165,13 +226,45 @@ const rules = parseRules(DEFAULT_RULES).rules;
 const DEFAULTS: [string, PacketInfo, 'in' | 'out', string, boolean, boolean, number | undefined][] = [
   // [what, packet, direction, rule that decides, dials, keeps, hold ms (undefined: idle)]
   ['NTP is ignored', pkt({ sport: 123, dport: 123 }), 'out', 'ignore udp port 123', false, false, undefined],
-  ['NetBIOS broadcasts are ignored', pkt({ sport: 138, dport: 138, dst: '10.66.0.255' }), 'out', 'ignore udp port 137-138', false, false, undefined],
+  [
+    'NetBIOS broadcasts are ignored',
+    pkt({ sport: 138, dport: 138, dst: '10.66.0.255' }),
+    'out',
+    'ignore udp port 137-138',
+    false,
+    false,
+    undefined,
+  ],
   ['a DNS query dials briefly', pkt({ sport: 40000, dport: 53 }), 'out', 'accept udp port 53 10s', true, true, 10_000],
-  ['a TCP SYN to port 80 dials with a short hold', tcpPkt(40000, 80, { syn: true, ack: false }), 'out', 'accept tcp syn 30s', true, true, 30_000],
-  ['a closing connection only keeps up, briefly', tcpPkt(40000, 80, { fin: true }), 'out', 'keepup tcp fin 5s', false, true, 5000],
+  [
+    'a TCP SYN to port 80 dials with a short hold',
+    tcpPkt(40000, 80, { syn: true, ack: false }),
+    'out',
+    'accept tcp syn 30s',
+    true,
+    true,
+    30_000,
+  ],
+  [
+    'a closing connection only keeps up, briefly',
+    tcpPkt(40000, 80, { fin: true }),
+    'out',
+    'keepup tcp fin 5s',
+    false,
+    true,
+    5000,
+  ],
   ['a reset too', tcpPkt(80, 40000, { rst: true }), 'in', 'keepup tcp fin 5s', false, true, 5000],
   ['established TCP holds for idle', tcpPkt(40000, 80), 'out', 'accept tcp', true, true, undefined],
-  ['UDP to port 7000 falls through to accept any', pkt({ sport: 5000, dport: 7000 }), 'out', 'accept any', true, true, undefined],
+  [
+    'UDP to port 7000 falls through to accept any',
+    pkt({ sport: 5000, dport: 7000 }),
+    'out',
+    'accept any',
+    true,
+    true,
+    undefined,
+  ],
   ['a ping too', pkt({ proto: 'icmp', icmpType: 8 }), 'out', 'accept any', true, true, undefined],
 ];
 for (const [what, p, dir, rule, dial, keep, hold] of DEFAULTS) {

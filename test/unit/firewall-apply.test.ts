@@ -46,17 +46,19 @@ test('a new uplink address updates the hairpin set in place: no rebuild, no new 
   addrs.push('198.51.100.2');
   await ensure();
   assert.equal(system.ruleset.batches.length, 2);
-  assert.deepEqual(system.ruleset.batches[1], { nftables: [
-    { flush: { set: { family: 'inet', table: 'uplinkd', name: 'wan_addrs4' } } },
-    { add: { element: { family: 'inet', table: 'uplinkd', name: 'wan_addrs4', elem: ['198.51.100.2'] } } },
-  ] });
+  assert.deepEqual(system.ruleset.batches[1], {
+    nftables: [
+      { flush: { set: { family: 'inet', table: 'uplinkd', name: 'wan_addrs4' } } },
+      { add: { element: { family: 'inet', table: 'uplinkd', name: 'wan_addrs4', elem: ['198.51.100.2'] } } },
+    ],
+  });
   assert.equal(fw.status().generation, 1, 'the table was not rebuilt');
   assert.equal(system.ruleset.table, table);
   await ensure();
   assert.equal(system.ruleset.batches.length, 2, 'nothing again while the address stays');
 });
 
-test('a ruleset nft rejects is refused: check() throws with nft\'s message, ensure() keeps the running generation', async () => {
+test("a ruleset nft rejects is refused: check() throws with nft's message, ensure() keeps the running generation", async () => {
   const { system, fw, ensure, events } = setup();
   await ensure();
   system.nftReject = 'Error: conflicting intervals specified';
@@ -70,7 +72,10 @@ test('the firewall is on with a lan, forwards or input opens, or when enabled; o
   const cases: [string, boolean][] = [
     ['uplinks:\n  wan1: { interface: wan1 }\n', false],
     [CONFIG, true],
-    ['uplinks:\n  wan1: { interface: wan1 }\nfirewall: { input: [{ proto: tcp, port: 22, from: [192.0.2.0/24] }] }\n', true],
+    [
+      'uplinks:\n  wan1: { interface: wan1 }\nfirewall: { input: [{ proto: tcp, port: 22, from: [192.0.2.0/24] }] }\n',
+      true,
+    ],
     ['uplinks:\n  wan1: { interface: wan1 }\nfirewall: { enabled: true }\n', true],
     [`${CONFIG}firewall: { enabled: false }\n`, false],
   ];
@@ -83,7 +88,7 @@ test('the firewall is on with a lan, forwards or input opens, or when enabled; o
   assert.equal(system.ruleset.table, undefined, 'table removed when the firewall is turned off');
 });
 
-test('another table\'s drop policy on forward is reported once the ruleset is applied', async () => {
+test("another table's drop policy on forward is reported once the ruleset is applied", async () => {
   const { system, ensure, events } = setup();
   system.foreignChains = [
     { family: 'ip', table: 'filter', name: 'FORWARD', hook: 'forward', policy: 'drop', prio: 0 },
@@ -92,5 +97,8 @@ test('another table\'s drop policy on forward is reported once the ruleset is ap
   await ensure();
   const warnings = events.filter((e) => e.type === 'firewall' && e.message.startsWith('warning'));
   assert.equal(warnings.length, 1);
-  assert.match(warnings[0].type === 'firewall' ? warnings[0].message : '', /chain FORWARD of table ip filter has policy drop on the forward hook/);
+  assert.match(
+    warnings[0].type === 'firewall' ? warnings[0].message : '',
+    /chain FORWARD of table ip filter has policy drop on the forward hook/,
+  );
 });

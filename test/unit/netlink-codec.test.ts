@@ -1,7 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as C from '../../src/system/netlink/constants.js';
-import { dumpRequest, formatIp, messages, parseAddr, parseLink, parseRoute, routeHeader } from '../../src/system/netlink/codec.js';
+import {
+  dumpRequest,
+  formatIp,
+  messages,
+  parseAddr,
+  parseLink,
+  parseRoute,
+  routeHeader,
+} from '../../src/system/netlink/codec.js';
 import { parseFibTriestat } from '../../src/system/fib-triestat.js';
 import { isStoredRoute } from '../../src/model/kernel.js';
 
@@ -22,13 +30,21 @@ function msg(type: number, body: Buffer, attrs: [number, Buffer][], flags = 0): 
   h.writeUInt16LE(flags, 6);
   return Buffer.concat([h, payload]);
 }
-const u32 = (n: number) => { const b = Buffer.alloc(4); b.writeUInt32LE(n); return b; };
+const u32 = (n: number) => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(n);
+  return b;
+};
 const ip4 = (s: string) => Buffer.from(s.split('.').map(Number));
-const str = (s: string) => Buffer.from(s + '\0');
+const str = (s: string) => Buffer.from(`${s}\0`);
 
 function rtmsg(family: number, dstLen: number, table: number, protocol: number, type: number, flags = 0): Buffer {
   const b = Buffer.alloc(12);
-  b[0] = family; b[1] = dstLen; b[4] = table; b[5] = protocol; b[7] = type;
+  b[0] = family;
+  b[1] = dstLen;
+  b[4] = table;
+  b[5] = protocol;
+  b[7] = type;
   b.writeUInt32LE(flags, 8);
   return b;
 }
@@ -48,26 +64,54 @@ test('parseLink reads name, flags, carrier and mtu', () => {
   const body = Buffer.alloc(16);
   body.writeInt32LE(7, 4);
   body.writeUInt32LE(C.IFF_UP | C.IFF_LOWER_UP, 8);
-  const buf = msg(C.RTM_NEWLINK, body, [[C.IFLA_IFNAME, str('wan1')], [C.IFLA_MTU, u32(1492)], [C.IFLA_OPERSTATE, Buffer.from([6])]]);
+  const buf = msg(C.RTM_NEWLINK, body, [
+    [C.IFLA_IFNAME, str('wan1')],
+    [C.IFLA_MTU, u32(1492)],
+    [C.IFLA_OPERSTATE, Buffer.from([6])],
+  ]);
   const [m] = [...messages(buf)];
   assert.deepEqual(parseLink(m), { index: 7, name: 'wan1', up: true, carrier: true, operstate: 'up', mtu: 1492 });
 });
 
 test('parseAddr: IFA_LOCAL is the address, a differing IFA_ADDRESS is the peer', () => {
   const body = Buffer.from([C.AF_INET, 32, 0, 0, 3, 0, 0, 0]);
-  const buf = msg(C.RTM_NEWADDR, body, [[C.IFA_ADDRESS, ip4('10.0.0.1')], [C.IFA_LOCAL, ip4('10.0.0.2')], [C.IFA_LABEL, str('ppp0')]]);
+  const buf = msg(C.RTM_NEWADDR, body, [
+    [C.IFA_ADDRESS, ip4('10.0.0.1')],
+    [C.IFA_LOCAL, ip4('10.0.0.2')],
+    [C.IFA_LABEL, str('ppp0')],
+  ]);
   const a = parseAddr([...messages(buf)][0]);
-  assert.deepEqual(a, { family: 4, prefixlen: 32, scope: 0, index: 3, address: '10.0.0.2', peer: '10.0.0.1', label: 'ppp0' });
+  assert.deepEqual(a, {
+    family: 4,
+    prefixlen: 32,
+    scope: 0,
+    index: 3,
+    address: '10.0.0.2',
+    peer: '10.0.0.1',
+    label: 'ppp0',
+  });
 });
 
 test('parseRoute and routeHeader: tables above 255 come from RTA_TABLE', () => {
-  const buf = msg(C.RTM_NEWROUTE, rtmsg(C.AF_INET, 0, 252, 201, 1, C.RTNH_F_LINKDOWN),
-    [[C.RTA_TABLE, u32(7301)], [C.RTA_GATEWAY, ip4('198.51.100.1')], [C.RTA_OIF, u32(4)], [C.RTA_PRIORITY, u32(10)]]);
+  const buf = msg(C.RTM_NEWROUTE, rtmsg(C.AF_INET, 0, 252, 201, 1, C.RTNH_F_LINKDOWN), [
+    [C.RTA_TABLE, u32(7301)],
+    [C.RTA_GATEWAY, ip4('198.51.100.1')],
+    [C.RTA_OIF, u32(4)],
+    [C.RTA_PRIORITY, u32(10)],
+  ]);
   const m = [...messages(buf)][0];
   assert.deepEqual(routeHeader(m), { family: 4, dstLen: 0, table: 7301, protocol: 201 });
   assert.deepEqual(parseRoute(m), {
-    family: 4, dstLen: 0, table: 7301, protocol: 201, type: 'unicast', dst: '0.0.0.0', metric: 10,
-    linkdown: true, gateway: '198.51.100.1', oif: 4,
+    family: 4,
+    dstLen: 0,
+    table: 7301,
+    protocol: 201,
+    type: 'unicast',
+    dst: '0.0.0.0',
+    metric: 10,
+    linkdown: true,
+    gateway: '198.51.100.1',
+    oif: 4,
   });
 });
 
@@ -75,7 +119,10 @@ test('messages() walks several messages and stops at a truncated one without thr
   const a = msg(C.RTM_NEWROUTE, rtmsg(C.AF_INET, 24, 100, 4, 1), [[C.RTA_DST, ip4('10.1.2.0')]]);
   const b = msg(C.RTM_DELROUTE, rtmsg(C.AF_INET, 24, 100, 4, 1), [[C.RTA_DST, ip4('10.1.3.0')]]);
   const all = Buffer.concat([a, b]);
-  assert.deepEqual([...messages(all)].map((m) => m.type), [C.RTM_NEWROUTE, C.RTM_DELROUTE]);
+  assert.deepEqual(
+    [...messages(all)].map((m) => m.type),
+    [C.RTM_NEWROUTE, C.RTM_DELROUTE],
+  );
   assert.equal([...messages(all.subarray(0, all.length - 3))].length, 1);
   const bad = Buffer.from(a);
   bad.writeUInt16LE(200, 16 + 12); // attribute length beyond the message
@@ -109,7 +156,8 @@ test('isStoredRoute: ours, our tables and main defaults are stored; the rest is 
 });
 
 test('parseFibTriestat reads per-table prefix counts', () => {
-  const text = 'Basic info: size of leaf: 48 bytes, size of tnode: 40 bytes.\nId 100:\n\tAver depth:     1.00\n\tLeaves:         2\n\tPrefixes:       2\nMain:\n\tPrefixes:       5\nLocal:\n\tPrefixes:       7\n';
+  const text =
+    'Basic info: size of leaf: 48 bytes, size of tnode: 40 bytes.\nId 100:\n\tAver depth:     1.00\n\tLeaves:         2\n\tPrefixes:       2\nMain:\n\tPrefixes:       5\nLocal:\n\tPrefixes:       7\n';
   assert.deepEqual(parseFibTriestat(text), { '100': 2, '254': 5, '255': 7 });
   assert.deepEqual(parseFibTriestat(''), {});
 });

@@ -11,10 +11,13 @@ import { firewallInput } from '../../src/firewall/input.js';
 import { renderRuleset } from '../../src/firewall/render.js';
 import { Offload } from '../../src/offload/pool.js';
 
-const bigConfig = (n: number) => `uplinks:\n  wan1: { interface: wan1 }\nlan:\n  - { interface: lan0, zone: lan }\nforwards:\n${
-  Array.from({ length: n }, (_, k) => `  - { proto: tcp, port: ${1000 + k}, to: "10.1.${k >> 8}.${k & 255}:80" }`).join('\n')}\n`;
+const bigConfig = (n: number) =>
+  `uplinks:\n  wan1: { interface: wan1 }\nlan:\n  - { interface: lan0, zone: lan }\nforwards:\n${Array.from(
+    { length: n },
+    (_, k) => `  - { proto: tcp, port: ${1000 + k}, to: "10.1.${k >> 8}.${k & 255}:80" }`,
+  ).join('\n')}\n`;
 
-test('offload: a config parsed in the worker equals the main thread\'s; a bad one is the same ConfigError', async (t) => {
+test("offload: a config parsed in the worker equals the main thread's; a bad one is the same ConfigError", async (t) => {
   const o = new Offload();
   t.after(() => o.close());
   for (const f of ['examples/full.yaml', 'examples/lab.yaml']) {
@@ -32,7 +35,7 @@ test('offload: a config parsed in the worker equals the main thread\'s; a bad on
   await assert.rejects(o.loadConfig(join(dir, 'missing.yaml')), (e: { code?: string }) => e.code === 'CONFIG_READ');
 });
 
-test('offload: a ruleset rendered in the worker is the main thread\'s, as JSON text', async (t) => {
+test("offload: a ruleset rendered in the worker is the main thread's, as JSON text", async (t) => {
   const o = new Offload();
   t.after(() => o.close());
   const cfg = await loadConfigFile('examples/full.yaml');

@@ -1,7 +1,16 @@
 // DNS wire format for probes (pure).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { buildQuery, buildResponse, DNS_TYPE_A, DNS_TYPE_NS, DnsNameError, encodeName, isResponseTo, parseHeader } from '../../src/system/probe/dns-packet.js';
+import {
+  buildQuery,
+  buildResponse,
+  DNS_TYPE_A,
+  DNS_TYPE_NS,
+  DnsNameError,
+  encodeName,
+  isResponseTo,
+  parseHeader,
+} from '../../src/system/probe/dns-packet.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -13,8 +22,8 @@ test('root NS query: header with RD=1, one question, empty name', () => {
 
 test('A query for a name: labels, trailing dot optional', () => {
   const q = buildQuery(0xbeef, 'example.org');
-  const name = '07' + Buffer.from('example').toString('hex') + '03' + Buffer.from('org').toString('hex') + '00';
-  assert.equal(hex(q), 'beef' + '0100' + '0001' + '0000' + '0000' + '0000' + name + '0001' + '0001');
+  const name = `07${Buffer.from('example').toString('hex')}03${Buffer.from('org').toString('hex')}00`;
+  assert.equal(hex(q), `beef01000001000000000000${name}00010001`);
   assert.equal(hex(buildQuery(0xbeef, 'example.org.')), hex(q));
   assert.equal(buildQuery(1, 'example.org', DNS_TYPE_NS).readUInt16BE(q.length - 4), DNS_TYPE_NS);
   assert.equal(q.readUInt16BE(q.length - 4), DNS_TYPE_A);
@@ -22,8 +31,8 @@ test('A query for a name: labels, trailing dot optional', () => {
 
 test('bad names and ids are refused', () => {
   assert.throws(() => encodeName('a..b'), DnsNameError);
-  assert.throws(() => encodeName('x'.repeat(64) + '.org'), /63/);
-  assert.doesNotThrow(() => encodeName('x'.repeat(63) + '.org'));
+  assert.throws(() => encodeName(`${'x'.repeat(64)}.org`), /63/);
+  assert.doesNotThrow(() => encodeName(`${'x'.repeat(63)}.org`));
   assert.throws(() => encodeName(Array(60).fill('abcd').join('.')), /255/);
   assert.throws(() => encodeName('bad name.org'), DnsNameError);
   assert.throws(() => buildQuery(0x10000, '.'), RangeError);

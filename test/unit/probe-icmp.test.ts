@@ -4,7 +4,13 @@ import { test } from 'node:test';
 import pino from 'pino';
 import { buildEcho, checksum, icmpErrorName, parseIcmp } from '../../src/system/probe/icmp-packet.js';
 import { Prober } from '../../src/system/probe/prober.js';
-import { checkSource, NOT_AN_IP, parseEndpoint, parseHttpTarget, parseIcmpTarget } from '../../src/model/probe-target.js';
+import {
+  checkSource,
+  NOT_AN_IP,
+  parseEndpoint,
+  parseHttpTarget,
+  parseIcmpTarget,
+} from '../../src/model/probe-target.js';
 
 const ipv4Header = (proto = 1) => {
   const h = Buffer.alloc(20);
@@ -45,12 +51,22 @@ test('parses echo replies with and without an IPv4 header', () => {
 
 test('parses ICMP errors quoting one of our echo requests', () => {
   const ours = buildEcho(4, 0x0102, 0x0304, Buffer.alloc(8));
-  const unreach = Buffer.concat([ipv4Header(), Buffer.from('0301000000000000', 'hex'), ipv4Header(1), ours.subarray(0, 8)]);
+  const unreach = Buffer.concat([
+    ipv4Header(),
+    Buffer.from('0301000000000000', 'hex'),
+    ipv4Header(1),
+    ours.subarray(0, 8),
+  ]);
   assert.deepEqual(parseIcmp(4, unreach, true), { kind: 'error', type: 3, code: 1, id: 0x0102, seq: 0x0304 });
   assert.equal(icmpErrorName(4, 3, 1), 'host unreachable');
   assert.equal(icmpErrorName(4, 3, 13), 'administratively prohibited');
-  const udpQuoted = Buffer.concat([ipv4Header(), Buffer.from('0303000000000000', 'hex'), ipv4Header(17), Buffer.alloc(8)]);
-  assert.equal(parseIcmp(4, udpQuoted, true), undefined, 'an error about someone else\'s UDP');
+  const udpQuoted = Buffer.concat([
+    ipv4Header(),
+    Buffer.from('0303000000000000', 'hex'),
+    ipv4Header(17),
+    Buffer.alloc(8),
+  ]);
+  assert.equal(parseIcmp(4, udpQuoted, true), undefined, "an error about someone else's UDP");
   const ours6 = buildEcho(6, 9, 10, Buffer.alloc(0));
   const unreach6 = Buffer.concat([Buffer.from('0103000000000000', 'hex'), ipv6Header(), ours6]);
   assert.deepEqual(parseIcmp(6, unreach6, false), { kind: 'error', type: 1, code: 3, id: 9, seq: 10 });
@@ -62,7 +78,10 @@ test('targets are IP addresses', () => {
   assert.deepEqual(parseIcmpTarget('2001:db8::1'), { ok: true, value: { host: '2001:db8::1', family: 6 } });
   assert.equal(parseIcmpTarget('example.org').ok, false);
   assert.deepEqual(parseEndpoint('192.0.2.1:80'), { ok: true, value: { host: '192.0.2.1', family: 4, port: 80 } });
-  assert.deepEqual(parseEndpoint('[2001:db8::1]:443'), { ok: true, value: { host: '2001:db8::1', family: 6, port: 443 } });
+  assert.deepEqual(parseEndpoint('[2001:db8::1]:443'), {
+    ok: true,
+    value: { host: '2001:db8::1', family: 6, port: 443 },
+  });
   assert.deepEqual(parseEndpoint('2001:db8::1', 53), { ok: true, value: { host: '2001:db8::1', family: 6, port: 53 } });
   assert.deepEqual(parseEndpoint('192.0.2.1', 53), { ok: true, value: { host: '192.0.2.1', family: 4, port: 53 } });
   assert.match((parseEndpoint('192.0.2.1') as { error: string }).error, /needs a port/);
@@ -83,13 +102,31 @@ test('targets are IP addresses', () => {
 test('Prober refuses bad requests without touching the network, and never rejects', async () => {
   const p = new Prober(pino({ level: 'silent' }));
   assert.equal(p.icmpMode, 'unknown');
-  assert.deepEqual(await p.probe({ method: 'http', target: 'http://example.org/', timeoutMs: 100 }), { ok: false, error: `${NOT_AN_IP}: "http://example.org/"` });
-  assert.match((await p.probe({ method: 'tcp', target: 'example.org:80', timeoutMs: 100 })).error!, new RegExp(NOT_AN_IP));
+  assert.deepEqual(await p.probe({ method: 'http', target: 'http://example.org/', timeoutMs: 100 }), {
+    ok: false,
+    error: `${NOT_AN_IP}: "http://example.org/"`,
+  });
+  assert.match(
+    (await p.probe({ method: 'tcp', target: 'example.org:80', timeoutMs: 100 })).error!,
+    new RegExp(NOT_AN_IP),
+  );
   assert.match((await p.probe({ method: 'icmp', target: 'gateway', timeoutMs: 100 })).error!, new RegExp(NOT_AN_IP));
-  assert.match((await p.probe({ method: 'icmp', target: '192.0.2.1', source: '2001:db8::1', timeoutMs: 100 })).error!, /IPv6 but the target is IPv4/);
-  assert.match((await p.probe({ method: 'dns', target: '192.0.2.1', query: 'a..b', timeoutMs: 100 })).error!, /empty label/);
+  assert.match(
+    (await p.probe({ method: 'icmp', target: '192.0.2.1', source: '2001:db8::1', timeoutMs: 100 })).error!,
+    /IPv6 but the target is IPv4/,
+  );
+  assert.match(
+    (await p.probe({ method: 'dns', target: '192.0.2.1', query: 'a..b', timeoutMs: 100 })).error!,
+    /empty label/,
+  );
   assert.match((await p.probe({ method: 'icmp', target: '192.0.2.1', timeoutMs: 0 })).error!, /bad probe timeout/);
-  assert.match((await p.probe({ method: 'ftp' as 'tcp', target: '192.0.2.1', timeoutMs: 10 })).error!, /unknown probe method/);
+  assert.match(
+    (await p.probe({ method: 'ftp' as 'tcp', target: '192.0.2.1', timeoutMs: 10 })).error!,
+    /unknown probe method/,
+  );
   await p.stop();
-  assert.deepEqual(await p.probe({ method: 'tcp', target: '192.0.2.1:80', timeoutMs: 100 }), { ok: false, error: 'prober stopped' });
+  assert.deepEqual(await p.probe({ method: 'tcp', target: '192.0.2.1:80', timeoutMs: 100 }), {
+    ok: false,
+    error: 'prober stopped',
+  });
 });

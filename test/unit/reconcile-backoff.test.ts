@@ -44,7 +44,10 @@ test('backoff: cleared says what ended; retain forgets ops no longer wanted; nex
   b.failed('b', 'y', 500, 1);
   assert.equal(b.nextAt(), 1000);
   b.retain((op) => op === 'b');
-  assert.deepEqual(b.view().map((f) => f.op), ['b']);
+  assert.deepEqual(
+    b.view().map((f) => f.op),
+    ['b'],
+  );
   assert.equal(b.cleared('b')?.count, 1);
   assert.equal(b.cleared('b'), undefined);
   assert.equal(b.nextAt(), undefined);

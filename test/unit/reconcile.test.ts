@@ -15,7 +15,15 @@ import { loadState, stateFile } from '../../src/uplinks/persist.js';
 import { World } from '../../src/world/world.js';
 
 const log = pino({ level: 'silent' });
-const link = (index: number, name: string, o: Partial<LinkInfo> = {}): LinkInfo => ({ index, name, up: true, carrier: true, operstate: 'up', mtu: 1500, ...o });
+const link = (index: number, name: string, o: Partial<LinkInfo> = {}): LinkInfo => ({
+  index,
+  name,
+  up: true,
+  carrier: true,
+  operstate: 'up',
+  mtu: 1500,
+  ...o,
+});
 const uplinks = (extra = '') => `
 uplinks:
   wan1: { interface: wan1, priority: 10, gateway: 198.51.100.1, probe: { profile: fast }, failback_delay: 0s }
@@ -27,11 +35,19 @@ function kernelWithTwoUplinks(system = new FakeSystem()) {
   k.links.set(1, link(1, 'lo'));
   k.links.set(2, link(2, 'wan1'));
   k.links.set(3, link(3, 'wan2'));
-  k.addrs.push({ family: 4, index: 2, address: '198.51.100.2', prefixlen: 30, scope: 0 }, { family: 4, index: 3, address: '203.0.113.2', prefixlen: 30, scope: 0 });
+  k.addrs.push(
+    { family: 4, index: 2, address: '198.51.100.2', prefixlen: 30, scope: 0 },
+    { family: 4, index: 3, address: '203.0.113.2', prefixlen: 30, scope: 0 },
+  );
   return system;
 }
 
-async function loop(t: { after(fn: () => unknown): void }, system = kernelWithTwoUplinks(), text = uplinks(), dir?: string) {
+async function loop(
+  t: { after(fn: () => unknown): void },
+  system = kernelWithTwoUplinks(),
+  text = uplinks(),
+  dir?: string,
+) {
   const stateDir = dir ?? mkdtempSync(join(tmpdir(), 'uplinkd-unit-'));
 
   let config = parseConfigText(`control: { state_dir: ${stateDir} }\n${text}`, 'test.yaml');
@@ -40,8 +56,24 @@ async function loop(t: { after(fn: () => unknown): void }, system = kernelWithTw
   bus.subscribe((e) => events.push(e));
   let rec: Reconciler | undefined;
   const world = new World((r) => rec?.markDirty(r));
-  const manager = new UplinkManager({ config: () => config, system: system as never, bus, log, stateFile: stateFile(stateDir), onDirty: (w) => rec?.markDirty(w) });
-  rec = new Reconciler({ system: system as never, world, manager, bus, log, config: () => config, coalesceMs: 1, retryMs: 5 });
+  const manager = new UplinkManager({
+    config: () => config,
+    system: system as never,
+    bus,
+    log,
+    stateFile: stateFile(stateDir),
+    onDirty: (w) => rec?.markDirty(w),
+  });
+  rec = new Reconciler({
+    system: system as never,
+    world,
+    manager,
+    bus,
+    log,
+    config: () => config,
+    coalesceMs: 1,
+    retryMs: 5,
+  });
   await system.kernelWatch().start(world);
   await manager.start();
   rec.start();
@@ -72,7 +104,10 @@ const selectionRoute = (s: FakeSystem, metric: number) =>
 
 test('the loop builds tables, rules and the selection; a second run changes nothing', async (t) => {
   const { system, rec, manager } = await loop(t);
-  await until('wan1 selected', () => manager.selection.selected === 'wan1' && selectionRoute(system, 100) === '198.51.100.1');
+  await until(
+    'wan1 selected',
+    () => manager.selection.selected === 'wan1' && selectionRoute(system, 100) === '198.51.100.1',
+  );
   await rec.settle();
   assert.equal(selectionRoute(system, 101), '203.0.113.1', 'the backup is the next candidate');
   assert.ok(system.commands.includes('ip -4 rule add priority 7310 from 198.51.100.2/32 lookup 7301 protocol 201'));
@@ -88,14 +123,17 @@ test('the loop builds tables, rules and the selection; a second run changes noth
 test('probes failing on wan1 move the default to wan2; recovery moves it back', async (t) => {
   const system = kernelWithTwoUplinks();
   let wan1Dead = false;
-  system.probeAnswer = (req) => (wan1Dead && req.source === '198.51.100.2' ? { ok: false, error: 'timeout' } : { ok: true, rttMs: 1 });
+  system.probeAnswer = (req) =>
+    wan1Dead && req.source === '198.51.100.2' ? { ok: false, error: 'timeout' } : { ok: true, rttMs: 1 };
   const { manager, events } = await loop(t, system);
   await until('wan1 selected', () => selectionRoute(system, 100) === '198.51.100.1');
   wan1Dead = true;
   await until('wan2 selected', () => selectionRoute(system, 100) === '203.0.113.1');
   assert.equal(manager.uplinks.get('wan1')!.state, 'failed');
   assert.equal(selectionRoute(system, 101), undefined, 'a failed uplink is no candidate');
-  assert.ok(system.commands.includes('ip -4 route replace 0.0.0.0/0 via 203.0.113.1 dev wan2 table 7300 proto 201 metric 100'));
+  assert.ok(
+    system.commands.includes('ip -4 route replace 0.0.0.0/0 via 203.0.113.1 dev wan2 table 7300 proto 201 metric 100'),
+  );
   assert.ok(events.some((e) => e.type === 'selection' && e.selected === 'wan2' && e.prev === 'wan1'));
   wan1Dead = false;
   await until('wan1 back', () => selectionRoute(system, 100) === '198.51.100.1', 15_000);
@@ -105,7 +143,8 @@ test('probes failing on wan1 move the default to wan2; recovery moves it back', 
 test('snat: when traffic leaves an uplink, the flows pinned to its fixed address are released, once per switch', async (t) => {
   const system = kernelWithTwoUplinks();
   let wan1Dead = false;
-  system.probeAnswer = (req) => (wan1Dead && req.source === '198.51.100.2' ? { ok: false, error: 'timeout' } : { ok: true, rttMs: 1 });
+  system.probeAnswer = (req) =>
+    wan1Dead && req.source === '198.51.100.2' ? { ok: false, error: 'timeout' } : { ok: true, rttMs: 1 };
   const text = uplinks().replace('failback_delay: 0s }', 'failback_delay: 0s, snat: 198.51.100.9 }');
   const { events, rec } = await loop(t, system, text);
   await until('wan1 selected', () => selectionRoute(system, 100) === '198.51.100.1');
@@ -163,15 +202,22 @@ test('a restarted daemon adopts the judged state and deletes nothing before its 
   let release!: () => void;
   const held = new Promise<void>((r) => (release = r));
   first.system.probeAnswer = async () => (await held, { ok: false, error: 'timeout' });
-  const second = await loop(t, first.system, uplinks().replace(/  wan2: .*\n/, ''), first.stateDir);
+  const second = await loop(t, first.system, uplinks().replace(/ {2}wan2: .*\n/, ''), first.stateDir);
   await second.rec.settle();
-  assert.ok(!first.system.commands.some((c) => c.includes(' del ')), `nothing deleted before judged: ${first.system.commands}`);
+  assert.ok(
+    !first.system.commands.some((c) => c.includes(' del ')),
+    `nothing deleted before judged: ${first.system.commands}`,
+  );
   assert.equal(second.manager.uplinks.get('wan1')!.state, 'up', 'adopted as up');
   assert.equal(second.manager.selection.selected, 'wan1');
   release();
   await until('judged', () => second.rec.isJudged());
   await second.rec.settle();
-  assert.ok(first.system.commands.some((c) => c === 'ip -4 route del unreachable 0.0.0.0/0 table 7302 proto 201 metric 4294967295'));
+  assert.ok(
+    first.system.commands.some(
+      (c) => c === 'ip -4 route del unreachable 0.0.0.0/0 table 7302 proto 201 metric 4294967295',
+    ),
+  );
 });
 
 test('a failed apply is reported and retried', async (t) => {
@@ -214,16 +260,24 @@ test('a reload that changes the selected uplink keeps it selected and touches no
 
 test('dual stack: IPv6 follows the selection, and an uplink whose IPv6 probes fail carries only IPv4', async (t) => {
   const system = kernelWithTwoUplinks();
-  system.kernel.addrs.push({ family: 6, index: 2, address: '2001:db8:1::2', prefixlen: 64, scope: 0 }, { family: 6, index: 3, address: '2001:db8:2::2', prefixlen: 64, scope: 0 });
+  system.kernel.addrs.push(
+    { family: 6, index: 2, address: '2001:db8:1::2', prefixlen: 64, scope: 0 },
+    { family: 6, index: 3, address: '2001:db8:2::2', prefixlen: 64, scope: 0 },
+  );
   let v6Dead = false;
-  system.probeAnswer = (req) => (v6Dead && req.source === '2001:db8:1::2' ? { ok: false, error: 'timeout' } : { ok: true, rttMs: 1 });
+  system.probeAnswer = (req) =>
+    v6Dead && req.source === '2001:db8:1::2' ? { ok: false, error: 'timeout' } : { ok: true, rttMs: 1 };
   const text = `
 uplinks:
   wan1: { interface: wan1, priority: 10, gateway: 198.51.100.1, gateway6: "2001:db8:1::1", probe: { profile: fast }, failback_delay: 0s }
   wan2: { interface: wan2, mode: backup, priority: 20, gateway: 203.0.113.1, gateway6: "2001:db8:2::1", probe: { profile: fast } }
 `;
   const { manager } = await loop(t, system, text);
-  const s6 = () => [...system.kernel.routes.values()].filter((r) => r.family === 6 && r.table === 7300).sort((a, b) => a.metric - b.metric).map((r) => r.gateway);
+  const s6 = () =>
+    [...system.kernel.routes.values()]
+      .filter((r) => r.family === 6 && r.table === 7300)
+      .sort((a, b) => a.metric - b.metric)
+      .map((r) => r.gateway);
   await until('v6 defaults in the selection table', () => s6().join() === '2001:db8:1::1,2001:db8:2::1');
   assert.ok(system.commands.includes('ip -6 rule add priority 7310 from 2001:db8:1::2/128 lookup 7301 protocol 201'));
   v6Dead = true;
@@ -238,8 +292,28 @@ test('a restarted daemon keeps a connect uplink blocked that had given up', asyn
   const dir = mkdtempSync(join(tmpdir(), 'uplinkd-unit-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const system = kernelWithTwoUplinks();
-  await system.store.write(stateFile(dir), JSON.stringify({ version: 1, uplinks: { dsl: { state: 'blocked', since: 1, adminDown: false, adminBlocked: false, dialRequested: false, dial: { failures: 3, gaveUp: 'gave up after 3 failed dial(s)' } } } }));
-  const { manager, events } = await loop(t, system, 'uplinks:\n  dsl: { interface: ppp0, connect: "exit 1", redial: { retries: 2 } }\n', dir);
+  await system.store.write(
+    stateFile(dir),
+    JSON.stringify({
+      version: 1,
+      uplinks: {
+        dsl: {
+          state: 'blocked',
+          since: 1,
+          adminDown: false,
+          adminBlocked: false,
+          dialRequested: false,
+          dial: { failures: 3, gaveUp: 'gave up after 3 failed dial(s)' },
+        },
+      },
+    }),
+  );
+  const { manager, events } = await loop(
+    t,
+    system,
+    'uplinks:\n  dsl: { interface: ppp0, connect: "exit 1", redial: { retries: 2 } }\n',
+    dir,
+  );
   await until('evaluated', () => manager.uplinks.get('dsl')!.reason.includes('gave up'));
   assert.equal(manager.uplinks.get('dsl')!.state, 'blocked');
   await new Promise((r) => setTimeout(r, 100));

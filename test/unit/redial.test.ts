@@ -29,33 +29,106 @@ const nextCases: NextCase[] = [
   { name: '2 failures → 2 × backoff', in: { policy: P0, failures: 2, hangup: 'peer', now: NOW }, want: NOW + 20_000 },
   { name: '3 failures → 4 × backoff', in: { policy: P0, failures: 3, hangup: 'peer', now: NOW }, want: NOW + 40_000 },
   { name: '6 failures → 32 × backoff', in: { policy: P0, failures: 6, hangup: 'peer', now: NOW }, want: NOW + 320_000 },
-  { name: '7 failures → capped at max_backoff (640 s > 600 s)', in: { policy: P0, failures: 7, hangup: 'peer', now: NOW }, want: NOW + 600_000 },
-  { name: '50 failures → max_backoff', in: { policy: P0, failures: 50, hangup: 'peer', now: NOW }, want: NOW + 600_000 },
-  { name: '5000 failures (2^n overflows to Infinity) → still max_backoff', in: { policy: P0, failures: 5000, hangup: 'peer', now: NOW }, want: NOW + 600_000 },
-  { name: 'max_backoff = backoff → constant', in: { policy: { backoff: 5_000, max_backoff: 5_000, holdoff: 0, min_interval: 0 }, failures: 4, hangup: 'peer', now: NOW }, want: NOW + 5_000 },
+  {
+    name: '7 failures → capped at max_backoff (640 s > 600 s)',
+    in: { policy: P0, failures: 7, hangup: 'peer', now: NOW },
+    want: NOW + 600_000,
+  },
+  {
+    name: '50 failures → max_backoff',
+    in: { policy: P0, failures: 50, hangup: 'peer', now: NOW },
+    want: NOW + 600_000,
+  },
+  {
+    name: '5000 failures (2^n overflows to Infinity) → still max_backoff',
+    in: { policy: P0, failures: 5000, hangup: 'peer', now: NOW },
+    want: NOW + 600_000,
+  },
+  {
+    name: 'max_backoff = backoff → constant',
+    in: {
+      policy: { backoff: 5_000, max_backoff: 5_000, holdoff: 0, min_interval: 0 },
+      failures: 4,
+      hangup: 'peer',
+      now: NOW,
+    },
+    want: NOW + 5_000,
+  },
 
   // Holdoff after the peer hung up.
-  { name: 'peer hung up a link that was up (no failure) → holdoff', in: { policy: P, failures: 0, hangup: 'peer', now: NOW }, want: NOW + 30_000 },
-  { name: 'peer hang-up, backoff shorter than holdoff → holdoff', in: { policy: P, failures: 1, hangup: 'peer', now: NOW }, want: NOW + 30_000 },
-  { name: 'peer hang-up, backoff longer than holdoff → backoff', in: { policy: P, failures: 3, hangup: 'peer', now: NOW }, want: NOW + 40_000 },
+  {
+    name: 'peer hung up a link that was up (no failure) → holdoff',
+    in: { policy: P, failures: 0, hangup: 'peer', now: NOW },
+    want: NOW + 30_000,
+  },
+  {
+    name: 'peer hang-up, backoff shorter than holdoff → holdoff',
+    in: { policy: P, failures: 1, hangup: 'peer', now: NOW },
+    want: NOW + 30_000,
+  },
+  {
+    name: 'peer hang-up, backoff longer than holdoff → backoff',
+    in: { policy: P, failures: 3, hangup: 'peer', now: NOW },
+    want: NOW + 40_000,
+  },
   { name: 'peer hang-up, holdoff 0 → now', in: { policy: P0, failures: 0, hangup: 'peer', now: NOW }, want: NOW },
 
   // Never after an idle hang-up.
   { name: 'idle hang-up → no holdoff', in: { policy: P, failures: 0, hangup: 'idle', now: NOW }, want: NOW },
-  { name: 'idle hang-up with a long holdoff → still no holdoff', in: { policy: { ...P, holdoff: 3_600_000 }, failures: 0, hangup: 'idle', lastDialAt: NOW - 600_000, now: NOW }, want: NOW },
+  {
+    name: 'idle hang-up with a long holdoff → still no holdoff',
+    in: { policy: { ...P, holdoff: 3_600_000 }, failures: 0, hangup: 'idle', lastDialAt: NOW - 600_000, now: NOW },
+    want: NOW,
+  },
 
   // The driver hung up (probes failed, connect timed out): DESIGN says holdoff applies.
-  { name: 'driver hung up after failed probes → holdoff', in: { policy: P, failures: 1, hangup: 'probe', now: NOW }, want: NOW + 30_000, },
-  { name: 'driver hung up after the connect timeout → holdoff', in: { policy: P, failures: 1, hangup: 'timeout', now: NOW }, want: NOW + 30_000, },
+  {
+    name: 'driver hung up after failed probes → holdoff',
+    in: { policy: P, failures: 1, hangup: 'probe', now: NOW },
+    want: NOW + 30_000,
+  },
+  {
+    name: 'driver hung up after the connect timeout → holdoff',
+    in: { policy: P, failures: 1, hangup: 'timeout', now: NOW },
+    want: NOW + 30_000,
+  },
 
   // Minimum interval between the starts of two dials.
-  { name: 'min_interval 0 (default) → no wait after a dial that just started', in: { policy: P, failures: 0, hangup: 'idle', lastDialAt: NOW, now: NOW }, want: NOW },
-  { name: 'min_interval not yet elapsed since the last dial start → wait for it', in: { policy: { ...P, min_interval: 60_000 }, failures: 0, hangup: 'idle', lastDialAt: NOW - 10_000, now: NOW }, want: NOW + 50_000 },
-  { name: 'min_interval already elapsed → now', in: { policy: { ...P, min_interval: 60_000 }, failures: 0, hangup: 'idle', lastDialAt: NOW - 90_000, now: NOW }, want: NOW },
-  { name: 'min_interval longer than backoff → min_interval wins', in: { policy: { ...P0, min_interval: 60_000 }, failures: 1, hangup: 'peer', lastDialAt: NOW - 5_000, now: NOW }, want: NOW + 55_000 },
-  { name: 'backoff longer than min_interval → backoff wins', in: { policy: { ...P0, min_interval: 20_000 }, failures: 3, hangup: 'peer', lastDialAt: NOW - 5_000, now: NOW }, want: NOW + 40_000 },
-  { name: 'holdoff longer than the rest of min_interval → holdoff wins', in: { policy: { ...P, min_interval: 60_000 }, failures: 0, hangup: 'peer', lastDialAt: NOW - 50_000, now: NOW }, want: NOW + 30_000 },
-  { name: 'rest of min_interval longer than holdoff → min_interval wins', in: { policy: { ...P, min_interval: 120_000 }, failures: 0, hangup: 'peer', lastDialAt: NOW - 50_000, now: NOW }, want: NOW + 70_000 },
+  {
+    name: 'min_interval 0 (default) → no wait after a dial that just started',
+    in: { policy: P, failures: 0, hangup: 'idle', lastDialAt: NOW, now: NOW },
+    want: NOW,
+  },
+  {
+    name: 'min_interval not yet elapsed since the last dial start → wait for it',
+    in: { policy: { ...P, min_interval: 60_000 }, failures: 0, hangup: 'idle', lastDialAt: NOW - 10_000, now: NOW },
+    want: NOW + 50_000,
+  },
+  {
+    name: 'min_interval already elapsed → now',
+    in: { policy: { ...P, min_interval: 60_000 }, failures: 0, hangup: 'idle', lastDialAt: NOW - 90_000, now: NOW },
+    want: NOW,
+  },
+  {
+    name: 'min_interval longer than backoff → min_interval wins',
+    in: { policy: { ...P0, min_interval: 60_000 }, failures: 1, hangup: 'peer', lastDialAt: NOW - 5_000, now: NOW },
+    want: NOW + 55_000,
+  },
+  {
+    name: 'backoff longer than min_interval → backoff wins',
+    in: { policy: { ...P0, min_interval: 20_000 }, failures: 3, hangup: 'peer', lastDialAt: NOW - 5_000, now: NOW },
+    want: NOW + 40_000,
+  },
+  {
+    name: 'holdoff longer than the rest of min_interval → holdoff wins',
+    in: { policy: { ...P, min_interval: 60_000 }, failures: 0, hangup: 'peer', lastDialAt: NOW - 50_000, now: NOW },
+    want: NOW + 30_000,
+  },
+  {
+    name: 'rest of min_interval longer than holdoff → min_interval wins',
+    in: { policy: { ...P, min_interval: 120_000 }, failures: 0, hangup: 'peer', lastDialAt: NOW - 50_000, now: NOW },
+    want: NOW + 70_000,
+  },
 ];
 
 for (const c of nextCases) {

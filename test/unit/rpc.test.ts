@@ -6,9 +6,22 @@ import { UplinkError } from '../../src/errors.js';
 
 const ctx = { push: () => undefined, onClose: () => undefined };
 const table: MethodTable = {
-  echo: method({ params: z.object({ text: z.string() }).strict(), handler: (p: { text: string }) => ({ text: p.text }) }),
-  fails: method({ params: z.object({}), handler: () => { throw new UplinkError('CONFIG_INVALID', 'bad config', 'fix it'); } }),
-  bug: method({ params: z.object({}), handler: () => { throw new TypeError('oops'); } }),
+  echo: method({
+    params: z.object({ text: z.string() }).strict(),
+    handler: (p: { text: string }) => ({ text: p.text }),
+  }),
+  fails: method({
+    params: z.object({}),
+    handler: () => {
+      throw new UplinkError('CONFIG_INVALID', 'bad config', 'fix it');
+    },
+  }),
+  bug: method({
+    params: z.object({}),
+    handler: () => {
+      throw new TypeError('oops');
+    },
+  }),
 };
 
 test('dispatch answers every malformed request with a coded error', async () => {
@@ -33,7 +46,7 @@ test('dispatch answers every malformed request with a coded error', async () => 
     } else assert.deepEqual(r.ok && r.result, c.result);
   }
   const unknown = await dispatch(table, '{"id":9,"method":"nope"}', ctx);
-  assert.match(!unknown.ok ? unknown.error.hint ?? '' : '', /known methods: bug, echo, fails/);
+  assert.match(!unknown.ok ? (unknown.error.hint ?? '') : '', /known methods: bug, echo, fails/);
   const hinted = await dispatch(table, '{"id":10,"method":"fails"}', ctx);
   assert.equal(!hinted.ok && hinted.error.hint, 'fix it');
 });

@@ -73,7 +73,14 @@ function startFromHelper(command: string, logFile?: string): Promise<{ pid: numb
 
 test('proc stat parsing copes with spaces and parentheses in comm', () => {
   const line = '4242 (we ird) (name) S 1 4242 4242 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 1 0 987654 0 0';
-  assert.deepEqual(parseProcStat(line), { pid: 4242, state: 'S', ppid: 1, pgrp: 4242, session: 4242, startTime: 987654 });
+  assert.deepEqual(parseProcStat(line), {
+    pid: 4242,
+    state: 'S',
+    ppid: 1,
+    pgrp: 4242,
+    session: 4242,
+    startTime: 987654,
+  });
   const self = readProcStat(process.pid);
   assert.ok(self && self.startTime > 0 && self.pid === process.pid);
 });
@@ -123,7 +130,11 @@ test('disconnect runs before the signal, while the main process is still alive',
   const marker = join(dir, 'disconnected');
   const s = Supervised.start({ command: 'sleep 30' }, log);
   reap(t, s.pid);
-  const reason = await within(s.stop({ disconnect: `kill -0 ${s.pid} && echo main-was-alive > ${marker}` }), 5000, 'stop');
+  const reason = await within(
+    s.stop({ disconnect: `kill -0 ${s.pid} && echo main-was-alive > ${marker}` }),
+    5000,
+    'stop',
+  );
   assert.equal(readFileSync(marker, 'utf8'), 'main-was-alive\n');
   assert.equal(reason.signal, 'SIGTERM');
   assert.equal(processGroupAlive(s.pid), false);
@@ -145,7 +156,11 @@ test('a hanging disconnect is killed after disconnectTimeoutMs and the stop goes
   reap(t, s.pid);
   const t0 = Date.now();
   const stopping = s.stop({ disconnect: `echo $$ > ${pidFile}; exec sleep 30`, disconnectTimeoutMs: 300 });
-  await eventually(() => existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n'), 3000, 'disconnect started');
+  await eventually(
+    () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').endsWith('\n'),
+    3000,
+    'disconnect started',
+  );
   const disconnectPid = readPid(pidFile);
   reap(t, disconnectPid);
   const reason = await within(stopping, 5000, 'stop');
@@ -178,16 +193,23 @@ test('a process that exits at once: exited resolves, stop() resolves at once', a
 });
 
 test('start in a missing working directory throws an UplinkError', () => {
-  assert.throws(() => Supervised.start({ command: 'true', cwd: '/nonexistent/uplinkd' }, log),
-    (e: unknown) => e instanceof UplinkError && e.code === 'SPAWN');
-  assert.throws(() => Supervised.start({ command: 'true', logFile: '/nonexistent/uplinkd/x.log' }, log),
-    (e: unknown) => e instanceof UplinkError && e.code === 'SPAWN');
+  assert.throws(
+    () => Supervised.start({ command: 'true', cwd: '/nonexistent/uplinkd' }, log),
+    (e: unknown) => e instanceof UplinkError && e.code === 'SPAWN',
+  );
+  assert.throws(
+    () => Supervised.start({ command: 'true', logFile: '/nonexistent/uplinkd/x.log' }, log),
+    (e: unknown) => e instanceof UplinkError && e.code === 'SPAWN',
+  );
 });
 
 test('output goes to logFile, and the child outlives the Node process that started it', async (t) => {
   const dir = tmp(t);
   const logFile = join(dir, 'connect.log');
-  const { pid, startTime } = await startFromHelper(`echo started; echo oops >&2; sleep 0.5; echo alive >> ${logFile}; sleep 30`, logFile);
+  const { pid, startTime } = await startFromHelper(
+    `echo started; echo oops >&2; sleep 0.5; echo alive >> ${logFile}; sleep 30`,
+    logFile,
+  );
   reap(t, pid);
   // The parent has exited by now; 'alive' is written afterwards.
   assert.ok(!readFileSync(logFile, 'utf8').includes('alive'), 'helper exited before the child wrote "alive"');

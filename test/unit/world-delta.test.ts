@@ -5,45 +5,124 @@ import { emptyWorld, type WorldState } from '../../src/world/state.js';
 import { World } from '../../src/world/world.js';
 import { addrKey, routeKey, type AddrInfo, type LinkInfo, type RouteInfo } from '../../src/model/kernel.js';
 
-const link = (index: number, name: string, o: Partial<LinkInfo> = {}): LinkInfo =>
-  ({ index, name, up: true, carrier: true, operstate: 'up', mtu: 1500, ...o });
-const addr = (index: number, address: string, prefixlen: number): AddrInfo => ({ family: 4, index, address, prefixlen, scope: 0 });
-const route = (o: Partial<RouteInfo>): RouteInfo =>
-  ({ family: 4, table: 254, protocol: 3, type: 'unicast', dst: '0.0.0.0', dstLen: 0, metric: 0, linkdown: false, ...o });
+const link = (index: number, name: string, o: Partial<LinkInfo> = {}): LinkInfo => ({
+  index,
+  name,
+  up: true,
+  carrier: true,
+  operstate: 'up',
+  mtu: 1500,
+  ...o,
+});
+const addr = (index: number, address: string, prefixlen: number): AddrInfo => ({
+  family: 4,
+  index,
+  address,
+  prefixlen,
+  scope: 0,
+});
+const route = (o: Partial<RouteInfo>): RouteInfo => ({
+  family: 4,
+  table: 254,
+  protocol: 3,
+  type: 'unicast',
+  dst: '0.0.0.0',
+  dstLen: 0,
+  metric: 0,
+  linkdown: false,
+  ...o,
+});
 
-function world(links: LinkInfo[], addrs: AddrInfo[] = [], routes: RouteInfo[] = [], foreign = { ipv4: {}, ipv6: {} }): WorldState {
+function world(
+  links: LinkInfo[],
+  addrs: AddrInfo[] = [],
+  routes: RouteInfo[] = [],
+  foreign = { ipv4: {}, ipv6: {} },
+): WorldState {
   return {
-    links: new Map(links.map((l) => [l.index, l])), addrs: new Map(addrs.map((a) => [addrKey(a), a])),
-    routes: new Map(routes.map((r) => [routeKey(r), r])), rules: new Map(), foreign,
+    links: new Map(links.map((l) => [l.index, l])),
+    addrs: new Map(addrs.map((a) => [addrKey(a), a])),
+    routes: new Map(routes.map((r) => [routeKey(r), r])),
+    rules: new Map(),
+    foreign,
   };
 }
 
 test('computeDelta names each change', () => {
-  const base = world([link(1, 'lo'), link(2, 'wan1')], [addr(2, '198.51.100.2', 30)], [route({ gateway: '198.51.100.1', oif: 2 })]);
+  const base = world(
+    [link(1, 'lo'), link(2, 'wan1')],
+    [addr(2, '198.51.100.2', 30)],
+    [route({ gateway: '198.51.100.1', oif: 2 })],
+  );
   const cases: { name: string; next: WorldState; want: string }[] = [
     { name: 'nothing', next: base, want: 'no change' },
-    { name: 'carrier lost', next: world([link(1, 'lo'), link(2, 'wan1', { carrier: false })], [...base.addrs.values()], [...base.routes.values()]), want: 'carrier down: wan1' },
-    { name: 'admin down', next: world([link(1, 'lo'), link(2, 'wan1', { up: false })], [...base.addrs.values()], [...base.routes.values()]), want: 'admin down: wan1' },
-    { name: 'link added', next: world([...base.links.values(), link(3, 'wan2')], [...base.addrs.values()], [...base.routes.values()]), want: 'links added: wan2' },
-    { name: 'address removed', next: world([...base.links.values()], [], [...base.routes.values()]), want: 'addresses removed: 198.51.100.2/30 dev wan1' },
-    { name: 'default route removed', next: world([...base.links.values()], [...base.addrs.values()]), want: 'routes removed: default via 198.51.100.1 dev wan1 table 254 metric 0' },
-    { name: 'gateway changed', next: world([...base.links.values()], [...base.addrs.values()], [route({ gateway: '198.51.100.9', oif: 2 })]),
-      want: 'routes added: default via 198.51.100.9 dev wan1 table 254 metric 0; routes removed: default via 198.51.100.1 dev wan1 table 254 metric 0' },
-    { name: 'foreign counts', next: world([...base.links.values()], [...base.addrs.values()], [...base.routes.values()], { ipv4: { '100': 5 }, ipv6: {} }), want: 'foreign route counts changed' },
+    {
+      name: 'carrier lost',
+      next: world(
+        [link(1, 'lo'), link(2, 'wan1', { carrier: false })],
+        [...base.addrs.values()],
+        [...base.routes.values()],
+      ),
+      want: 'carrier down: wan1',
+    },
+    {
+      name: 'admin down',
+      next: world([link(1, 'lo'), link(2, 'wan1', { up: false })], [...base.addrs.values()], [...base.routes.values()]),
+      want: 'admin down: wan1',
+    },
+    {
+      name: 'link added',
+      next: world([...base.links.values(), link(3, 'wan2')], [...base.addrs.values()], [...base.routes.values()]),
+      want: 'links added: wan2',
+    },
+    {
+      name: 'address removed',
+      next: world([...base.links.values()], [], [...base.routes.values()]),
+      want: 'addresses removed: 198.51.100.2/30 dev wan1',
+    },
+    {
+      name: 'default route removed',
+      next: world([...base.links.values()], [...base.addrs.values()]),
+      want: 'routes removed: default via 198.51.100.1 dev wan1 table 254 metric 0',
+    },
+    {
+      name: 'gateway changed',
+      next: world([...base.links.values()], [...base.addrs.values()], [route({ gateway: '198.51.100.9', oif: 2 })]),
+      want: 'routes added: default via 198.51.100.9 dev wan1 table 254 metric 0; routes removed: default via 198.51.100.1 dev wan1 table 254 metric 0',
+    },
+    {
+      name: 'foreign counts',
+      next: world([...base.links.values()], [...base.addrs.values()], [...base.routes.values()], {
+        ipv4: { '100': 5 },
+        ipv6: {},
+      }),
+      want: 'foreign route counts changed',
+    },
   ];
   for (const c of cases) {
     const d = computeDelta(base, c.next);
     assert.equal(describeDelta(d), c.want, c.name);
     assert.equal(isEmptyDelta(d), c.want === 'no change', c.name);
   }
-  const moved = computeDelta(base, world([...base.links.values()], [...base.addrs.values()], [route({ gateway: '198.51.100.9', oif: 2 })]));
+  const moved = computeDelta(
+    base,
+    world([...base.links.values()], [...base.addrs.values()], [route({ gateway: '198.51.100.9', oif: 2 })]),
+  );
   assert.equal(moved.defaultRoutesChanged, true);
 });
 
 test('World applies events, forgets a deleted link\'s addresses and routes, and says "look again"', () => {
   const reasons: string[] = [];
   const w = new World((r) => reasons.push(r));
-  w.reset({ links: [link(1, 'lo'), link(2, 'wan1')], addrs: [addr(2, '198.51.100.2', 30)], routes: [route({ oif: 2, gateway: '198.51.100.1' })], rules: [] }, 'initial dump');
+  w.reset(
+    {
+      links: [link(1, 'lo'), link(2, 'wan1')],
+      addrs: [addr(2, '198.51.100.2', 30)],
+      routes: [route({ oif: 2, gateway: '198.51.100.1' })],
+      rules: [],
+    },
+    'initial dump',
+  );
   w.apply([{ kind: 'link', op: 'new', link: link(2, 'wan1', { carrier: false }) }]);
   assert.equal(w.snapshot().links.get(2)?.carrier, false);
   w.apply([{ kind: 'link', op: 'del', link: link(2, 'wan1') }]);
@@ -62,5 +141,8 @@ test('a carrier change is urgent for the reconcile loop; other link news is not'
   w.apply([{ kind: 'link', op: 'new', link: l }]);
   w.apply([{ kind: 'link', op: 'new', link: { ...l, mtu: 1400 } }]);
   w.apply([{ kind: 'link', op: 'new', link: { ...l, carrier: true, operstate: 'up' } }]);
-  assert.deepEqual(calls.map((c) => c[1]), [false, false, true]);
+  assert.deepEqual(
+    calls.map((c) => c[1]),
+    [false, false, true],
+  );
 });

@@ -62,7 +62,10 @@ function tupleAddr(buf: Buffer, off: number, len: number, which: number): string
 export function parseCtEntry(m: NlMessage): CtEntry | undefined {
   const body = m.off + 4; // after nfgenmsg
   if (body > m.end || m.buf[m.off] !== C.AF_INET) return undefined;
-  let origSrc: string | undefined, replyDst: string | undefined, origTuple: Buffer | undefined, zone: Buffer | undefined;
+  let origSrc: string | undefined,
+    replyDst: string | undefined,
+    origTuple: Buffer | undefined,
+    zone: Buffer | undefined;
   for (const [t, o, l] of attrs(m.buf, body, m.end)) {
     if (t === CTA.TUPLE_ORIG) {
       origSrc = tupleAddr(m.buf, o, l, CTA.IP_V4_SRC);

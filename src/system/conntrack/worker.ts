@@ -25,32 +25,44 @@ function dump(addrs: ReadonlySet<string>): { examined: number; pinned: CtEntry[]
   const mySeq = ++seq;
   let examined = 0;
   const pinned: CtEntry[] = [];
-  sock.exchange(ctDumpRequest(mySeq), mySeq, buf, (m) => {
-    if (m.type === C.NLMSG_DONE) return true;
-    if (m.type === C.NLMSG_ERROR) {
-      const err = errorCode(m);
-      if (err) throw new NetlinkError('conntrack dump', err);
-      return true;
-    }
-    const e = parseCtEntry(m);
-    if (!e) return false;
-    examined++;
-    if (pinnedTo(e, addrs)) pinned.push(e);
-    return false;
-  }, TIMEOUT_MS);
+  sock.exchange(
+    ctDumpRequest(mySeq),
+    mySeq,
+    buf,
+    (m) => {
+      if (m.type === C.NLMSG_DONE) return true;
+      if (m.type === C.NLMSG_ERROR) {
+        const err = errorCode(m);
+        if (err) throw new NetlinkError('conntrack dump', err);
+        return true;
+      }
+      const e = parseCtEntry(m);
+      if (!e) return false;
+      examined++;
+      if (pinnedTo(e, addrs)) pinned.push(e);
+      return false;
+    },
+    TIMEOUT_MS,
+  );
   return { examined, pinned };
 }
 
 function remove(e: CtEntry): 'deleted' | 'vanished' {
   const mySeq = ++seq;
   let result: 'deleted' | 'vanished' = 'deleted';
-  sock.exchange(ctDeleteRequest(e, mySeq), mySeq, buf, (m) => {
-    if (m.type !== C.NLMSG_ERROR) return false;
-    const err = errorCode(m);
-    if (err === C.ENOENT) result = 'vanished';
-    else if (err) throw new NetlinkError('conntrack delete', err);
-    return true;
-  }, TIMEOUT_MS);
+  sock.exchange(
+    ctDeleteRequest(e, mySeq),
+    mySeq,
+    buf,
+    (m) => {
+      if (m.type !== C.NLMSG_ERROR) return false;
+      const err = errorCode(m);
+      if (err === C.ENOENT) result = 'vanished';
+      else if (err) throw new NetlinkError('conntrack delete', err);
+      return true;
+    },
+    TIMEOUT_MS,
+  );
   return result;
 }
 

@@ -56,12 +56,19 @@ export function formatIp(buf: Buffer, off: number, len: number): string {
 
 /** RFC 5952: the longest run (≥ 2) of zero groups becomes `::`. */
 function compressV6(groups: string[]): string {
-  let best = -1, bestLen = 0;
+  let best = -1,
+    bestLen = 0;
   for (let i = 0; i < 8; ) {
-    if (groups[i] !== '0') { i++; continue; }
+    if (groups[i] !== '0') {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && groups[j] === '0') j++;
-    if (j - i > bestLen && j - i >= 2) { best = i; bestLen = j - i; }
+    if (j - i > bestLen && j - i >= 2) {
+      best = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   if (best < 0) return groups.join(':');
@@ -77,14 +84,19 @@ export function parseLink(m: NlMessage): LinkInfo {
   const { buf, off } = m;
   const flags = buf.readUInt32LE(off + 8);
   const link: LinkInfo = {
-    index: buf.readInt32LE(off + 4), name: '', up: (flags & C.IFF_UP) !== 0,
-    carrier: (flags & C.IFF_LOWER_UP) !== 0, operstate: 'unknown', mtu: 0,
+    index: buf.readInt32LE(off + 4),
+    name: '',
+    up: (flags & C.IFF_UP) !== 0,
+    carrier: (flags & C.IFF_LOWER_UP) !== 0,
+    operstate: 'unknown',
+    mtu: 0,
   };
   for (const [t, o, l] of attrs(buf, off + 16, m.end)) {
     if (t === C.IFLA_IFNAME) link.name = cstr(buf, o, l);
     else if (t === C.IFLA_MTU && l >= 4) link.mtu = buf.readUInt32LE(o);
     else if (t === C.IFLA_OPERSTATE && l >= 1) link.operstate = C.OPERSTATES[buf[o]] ?? 'unknown';
-    else if (t === C.IFLA_ADDRESS && l === 6) link.mac = [...buf.subarray(o, o + 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
+    else if (t === C.IFLA_ADDRESS && l === 6)
+      link.mac = [...buf.subarray(o, o + 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
     else if (t === C.IFLA_LINKINFO) {
       for (const [nt, no, nl] of attrs(buf, o, o + l)) if (nt === C.IFLA_INFO_KIND) link.kind = cstr(buf, no, nl);
     }
@@ -98,7 +110,13 @@ export function parseAddr(m: NlMessage): AddrInfo | undefined {
   const { buf, off } = m;
   const family = familyOf(buf[off]);
   if (!family) return undefined;
-  const a: AddrInfo = { family, prefixlen: buf[off + 1], scope: buf[off + 3], index: buf.readUInt32LE(off + 4), address: '' };
+  const a: AddrInfo = {
+    family,
+    prefixlen: buf[off + 1],
+    scope: buf[off + 3],
+    index: buf.readUInt32LE(off + 4),
+    address: '',
+  };
   let ifaAddress = '';
   for (const [t, o, l] of attrs(buf, off + 8, m.end)) {
     if (t === C.IFA_LOCAL) a.address = formatIp(buf, o, l);
@@ -127,9 +145,14 @@ export function parseRoute(m: NlMessage): RouteInfo | undefined {
   const family = familyOf(buf[off]);
   if (!family) return undefined;
   const r: RouteInfo = {
-    family, dstLen: buf[off + 1], table: buf[off + 4], protocol: buf[off + 5],
-    type: C.ROUTE_TYPES[buf[off + 7]] ?? String(buf[off + 7]), dst: family === 4 ? '0.0.0.0' : '::',
-    metric: 0, linkdown: (buf.readUInt32LE(off + 8) & C.RTNH_F_LINKDOWN) !== 0,
+    family,
+    dstLen: buf[off + 1],
+    table: buf[off + 4],
+    protocol: buf[off + 5],
+    type: C.ROUTE_TYPES[buf[off + 7]] ?? String(buf[off + 7]),
+    dst: family === 4 ? '0.0.0.0' : '::',
+    metric: 0,
+    linkdown: (buf.readUInt32LE(off + 8) & C.RTNH_F_LINKDOWN) !== 0,
   };
   for (const [t, o, l] of attrs(buf, off + 12, m.end)) {
     if (t === C.RTA_DST) r.dst = formatIp(buf, o, l);
@@ -147,8 +170,13 @@ export function parseRule(m: NlMessage): RuleInfo | undefined {
   const family = familyOf(buf[off]);
   if (!family) return undefined;
   const r: RuleInfo = {
-    family, srcLen: buf[off + 2], table: buf[off + 4], action: C.RULE_ACTIONS[buf[off + 7]] ?? String(buf[off + 7]),
-    priority: 0, protocol: 0, suppressPrefixlen: -1,
+    family,
+    srcLen: buf[off + 2],
+    table: buf[off + 4],
+    action: C.RULE_ACTIONS[buf[off + 7]] ?? String(buf[off + 7]),
+    priority: 0,
+    protocol: 0,
+    suppressPrefixlen: -1,
   };
   for (const [t, o, l] of attrs(buf, off + 12, m.end)) {
     if (t === C.FRA_SRC) r.src = formatIp(buf, o, l);
@@ -194,7 +222,8 @@ export function ipBytes(addr: string, family: 4 | 6): Buffer {
   if (family === 4) return Buffer.from(addr.split('.').map(Number));
   const [head = '', tail] = addr.split('::');
   const parts = (s: string) => (s ? s.split(':') : []);
-  const h = parts(head), t = tail === undefined ? [] : parts(tail);
+  const h = parts(head),
+    t = tail === undefined ? [] : parts(tail);
   const groups = [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
   const b = Buffer.alloc(16);
   groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), i * 2));

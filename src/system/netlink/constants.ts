@@ -74,8 +74,16 @@ export const ENOENT = 2;
 export const ETIMEDOUT = 110;
 
 export const ROUTE_TYPES: Record<number, string> = {
-  1: 'unicast', 2: 'local', 3: 'broadcast', 4: 'anycast', 5: 'multicast',
-  6: 'blackhole', 7: 'unreachable', 8: 'prohibit', 9: 'throw', 10: 'nat',
+  1: 'unicast',
+  2: 'local',
+  3: 'broadcast',
+  4: 'anycast',
+  5: 'multicast',
+  6: 'blackhole',
+  7: 'unreachable',
+  8: 'prohibit',
+  9: 'throw',
+  10: 'nat',
 };
 export const OPERSTATES = ['unknown', 'notpresent', 'down', 'lowerlayerdown', 'testing', 'dormant', 'up'];
 
@@ -95,4 +103,11 @@ export const FRA_SUPPRESS_PREFIXLEN = 14;
 export const FRA_TABLE = 15;
 export const FRA_FWMASK = 16;
 export const FRA_PROTOCOL = 21;
-export const RULE_ACTIONS: Record<number, string> = { 1: 'lookup', 2: 'goto', 3: 'nop', 6: 'blackhole', 7: 'unreachable', 8: 'prohibit' };
+export const RULE_ACTIONS: Record<number, string> = {
+  1: 'lookup',
+  2: 'goto',
+  3: 'nop',
+  6: 'blackhole',
+  7: 'unreachable',
+  8: 'prohibit',
+};

@@ -1,6 +1,16 @@
 /** Synchronous dumps on the dump socket, filtered by the kernel where it can. */
 import * as C from './constants.js';
-import { dumpRequest, errorCode, parseAddr, parseLink, parseRoute, parseRule, routeHeader, type DumpRequest, type NlMessage } from './codec.js';
+import {
+  dumpRequest,
+  errorCode,
+  parseAddr,
+  parseLink,
+  parseRoute,
+  parseRule,
+  routeHeader,
+  type DumpRequest,
+  type NlMessage,
+} from './codec.js';
 import { NetlinkError, type NetlinkSocket } from './socket.js';
 import type { DumpResult, DumpWhat } from './protocol.js';
 import { isStoredRoute, isStoredRule, routeKey, type RouteFilter } from '../../model/kernel.js';
@@ -9,17 +19,23 @@ let seq = 1;
 
 function dumpOne(sock: NetlinkSocket, buf: Buffer, req: DumpRequest, onMsg: (m: NlMessage) => void): void {
   const mySeq = ++seq;
-  sock.exchange(dumpRequest(req, mySeq), mySeq, buf, (m) => {
-    if (m.type === C.NLMSG_DONE) return true;
-    if (m.type !== C.NLMSG_ERROR) {
-      onMsg(m);
-      return false;
-    }
-    const err = errorCode(m);
-    // ENOENT: a table that does not exist yet (IPv4 or IPv6) dumps as empty.
-    if (err === 0 || err === C.ENOENT) return true;
-    throw new NetlinkError('dump', err);
-  }, 5000);
+  sock.exchange(
+    dumpRequest(req, mySeq),
+    mySeq,
+    buf,
+    (m) => {
+      if (m.type === C.NLMSG_DONE) return true;
+      if (m.type !== C.NLMSG_ERROR) {
+        onMsg(m);
+        return false;
+      }
+      const err = errorCode(m);
+      // ENOENT: a table that does not exist yet (IPv4 or IPv6) dumps as empty.
+      if (err === 0 || err === C.ENOENT) return true;
+      throw new NetlinkError('dump', err);
+    },
+    5000,
+  );
 }
 
 /** The tables whose routes we store: main (for default routes) and our own range. */

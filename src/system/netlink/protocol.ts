@@ -6,9 +6,7 @@ export interface WorkerInit {
   rcvbuf: number;
 }
 
-export type ToWorker =
-  | { t: 'dump'; id: number; what: DumpWhat }
-  | { t: 'stop' };
+export type ToWorker = { t: 'dump'; id: number; what: DumpWhat } | { t: 'stop' };
 
 /** `state`: links, addresses and the routes we store (filtered dumps); `count6`: a counting-only IPv6 route dump. */
 export type DumpWhat = 'state' | 'routes' | 'count6';

@@ -21,7 +21,15 @@ const TYPES: Record<RouteSpec['type'], number> = { unicast: 1, blackhole: 6, unr
  * (RT_TABLE_UNSPEC when it does not fit: the 32-bit table attribute carries it). `fill` sets
  * the rest of the header.
  */
-function request(type: number, flags: number, seq: number, family: 4 | 6, table: number, attrs: Buffer[], fill: (h: Buffer) => void): Buffer {
+function request(
+  type: number,
+  flags: number,
+  seq: number,
+  family: 4 | 6,
+  table: number,
+  attrs: Buffer[],
+  fill: (h: Buffer) => void,
+): Buffer {
   const body = Buffer.concat(attrs);
   const b = nlHeader(C.NLMSG_HDRLEN + 12 + body.length, type, C.NLM_F_REQUEST | C.NLM_F_ACK | flags, seq);
   const h = b.subarray(C.NLMSG_HDRLEN, C.NLMSG_HDRLEN + 12);
@@ -33,7 +41,12 @@ function request(type: number, flags: number, seq: number, family: 4 | 6, table:
 }
 
 /** The request for `ip route add|replace|del` of one of our routes; `oif` is the device's index. */
-export function routeRequest(op: 'add' | 'replace' | 'del', r: RouteSpec, oif: number | undefined, seq: number): Buffer {
+export function routeRequest(
+  op: 'add' | 'replace' | 'del',
+  r: RouteSpec,
+  oif: number | undefined,
+  seq: number,
+): Buffer {
   const family = r.family;
   if (r.gateway && isIPv4(r.gateway) !== (family === 4)) throw new Error(`gateway ${r.gateway} is not IPv${family}`);
   const attrs = [nlAttr(C.RTA_TABLE, u32le(r.table)), nlAttr(C.RTA_PRIORITY, u32le(r.metric))];
@@ -53,13 +66,18 @@ export function routeRequest(op: 'add' | 'replace' | 'del', r: RouteSpec, oif: n
 /** The request for `ip rule add|del` of one of our rules. */
 export function ruleRequest(op: 'add' | 'del', r: RuleSpec, seq: number): Buffer {
   const family = r.family;
-  const attrs = [nlAttr(C.FRA_PRIORITY, u32le(r.priority)), nlAttr(C.FRA_TABLE, u32le(r.table)), nlAttr(C.FRA_PROTOCOL, Buffer.from([r.protocol]))];
+  const attrs = [
+    nlAttr(C.FRA_PRIORITY, u32le(r.priority)),
+    nlAttr(C.FRA_TABLE, u32le(r.table)),
+    nlAttr(C.FRA_PROTOCOL, Buffer.from([r.protocol])),
+  ];
   if (r.src) attrs.push(nlAttr(C.FRA_SRC, ipBytes(r.src, family)));
-  if (r.fwmark !== undefined) attrs.push(nlAttr(C.FRA_FWMARK, u32le(r.fwmark)), nlAttr(C.FRA_FWMASK, u32le(r.fwmask ?? 0xffffffff)));
+  if (r.fwmark !== undefined)
+    attrs.push(nlAttr(C.FRA_FWMARK, u32le(r.fwmark)), nlAttr(C.FRA_FWMASK, u32le(r.fwmask ?? 0xffffffff)));
   if (r.suppressPrefixlen !== undefined) attrs.push(nlAttr(C.FRA_SUPPRESS_PREFIXLEN, u32le(r.suppressPrefixlen)));
   const flags = op === 'add' ? C.NLM_F_CREATE | C.NLM_F_EXCL : 0;
   return request(op === 'add' ? C.RTM_NEWRULE : C.RTM_DELRULE, flags, seq, family, r.table, attrs, (h) => {
-    h[2] = r.src ? r.srcLen ?? (family === 4 ? 32 : 128) : 0;
+    h[2] = r.src ? (r.srcLen ?? (family === 4 ? 32 : 128)) : 0;
     h[7] = FR_ACT_TO_TBL;
   });
 }

@@ -36,11 +36,17 @@ function request(msg: Buffer, mySeq: number): string | undefined {
   let err = 0;
   try {
     // The answer is one NLMSG_ERROR: errno 0 is the ACK.
-    sock.exchange(msg, mySeq, buf, (m) => {
-      if (m.type !== C.NLMSG_ERROR) return false;
-      err = errorCode(m);
-      return true;
-    }, 1000);
+    sock.exchange(
+      msg,
+      mySeq,
+      buf,
+      (m) => {
+        if (m.type !== C.NLMSG_ERROR) return false;
+        err = errorCode(m);
+        return true;
+      },
+      1000,
+    );
   } catch (e) {
     if (e instanceof NetlinkError && e.errno === C.ETIMEDOUT) return 'no answer from the kernel within 1 s';
     throw e;

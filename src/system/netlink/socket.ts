@@ -12,7 +12,10 @@ import { bind, close, recv, send, setsockopt, socket, waitReadable } from '../li
 const MSG_DONTWAIT = 0x40;
 
 export class NetlinkError extends Error {
-  constructor(readonly op: string, readonly errno: number) {
+  constructor(
+    readonly op: string,
+    readonly errno: number,
+  ) {
     super(`netlink ${op} failed: errno ${errno}`);
   }
 }

@@ -59,7 +59,8 @@ function handleRoute(m: NlMessage, op: 'new' | 'del', b: Batch): void {
   if (!isStoredRoute(h, init.filter)) {
     if (h.family === 4) b.foreign4 = true;
     // A notification for a replaced route carries NLM_F_REPLACE: the count does not change.
-    else if (op === 'del' || (m.flags & 0x100) === 0) b.foreign6[h.table] = (b.foreign6[h.table] ?? 0) + (op === 'new' ? 1 : -1);
+    else if (op === 'del' || (m.flags & 0x100) === 0)
+      b.foreign6[h.table] = (b.foreign6[h.table] ?? 0) + (op === 'new' ? 1 : -1);
     return;
   }
   const route = parseRoute(m);

@@ -19,7 +19,8 @@ export function encodeName(name: string): Buffer {
     const b = Buffer.from(label, 'ascii');
     if (b.length === 0) throw new DnsNameError(`empty label in DNS name "${name}"`);
     if (b.length > 63) throw new DnsNameError(`label longer than 63 bytes in DNS name "${name}"`);
-    if (!/^[\x21-\x7e]+$/.test(label)) throw new DnsNameError(`DNS name "${name}" has characters other than printable ASCII`);
+    if (!/^[\x21-\x7e]+$/.test(label))
+      throw new DnsNameError(`DNS name "${name}" has characters other than printable ASCII`);
     parts.push(Buffer.from([b.length]), b);
   }
   parts.push(Buffer.from([0]));
@@ -77,7 +78,7 @@ export function parseHeader(buf: Uint8Array): DnsHeader | undefined {
 /** True when `buf` is a response to the query with this id (any rcode: the server answered). */
 export function isResponseTo(buf: Uint8Array, id: number): boolean {
   const h = parseHeader(buf);
-  return h !== undefined && h.qr && h.id === id && h.opcode === 0;
+  return h?.qr === true && h.id === id && h.opcode === 0;
 }
 
 /** Makes a minimal response to `query` (for test responders): same id and question, QR=1, RA=1. */

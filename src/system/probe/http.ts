@@ -9,7 +9,12 @@ import type { ProbeResult } from './types.js';
 
 const elapsedMs = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 
-export function httpProbe(url: URL, source: string | undefined, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> {
+export function httpProbe(
+  url: URL,
+  source: string | undefined,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<ProbeResult> {
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
     let done = false;

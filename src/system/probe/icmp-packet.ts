@@ -53,8 +53,12 @@ export function parseIcmp(family: 4 | 6, buf: Uint8Array, ipHeader: boolean): Ic
   const type = buf[off]!;
   const code = buf[off + 1]!;
   const u16 = (o: number) => (buf[o]! << 8) | buf[o + 1]!;
-  if (type === (family === 4 ? ICMP_ECHO_REPLY : ICMP6_ECHO_REPLY)) return { kind: 'reply', id: u16(off + 4), seq: u16(off + 6) };
-  const isError = family === 4 ? type === ICMP_DEST_UNREACH || type === ICMP_TIME_EXCEEDED : type === ICMP6_DEST_UNREACH || type === ICMP6_TIME_EXCEEDED;
+  if (type === (family === 4 ? ICMP_ECHO_REPLY : ICMP6_ECHO_REPLY))
+    return { kind: 'reply', id: u16(off + 4), seq: u16(off + 6) };
+  const isError =
+    family === 4
+      ? type === ICMP_DEST_UNREACH || type === ICMP_TIME_EXCEEDED
+      : type === ICMP6_DEST_UNREACH || type === ICMP6_TIME_EXCEEDED;
   if (!isError) return undefined;
   // The quoted packet: its IP header, then at least 8 bytes of our echo request.
   let inner = off + 8;
@@ -73,10 +77,19 @@ export function parseIcmp(family: 4 | 6, buf: Uint8Array, ipHeader: boolean): Ic
 export function icmpErrorName(family: 4 | 6, type: number, code: number): string {
   if (family === 4) {
     if (type === ICMP_TIME_EXCEEDED) return 'time exceeded';
-    return ['network unreachable', 'host unreachable', 'protocol unreachable', 'port unreachable'][code] ??
-      (code === 13 ? 'administratively prohibited' : `destination unreachable (code ${code})`);
+    return (
+      ['network unreachable', 'host unreachable', 'protocol unreachable', 'port unreachable'][code] ??
+      (code === 13 ? 'administratively prohibited' : `destination unreachable (code ${code})`)
+    );
   }
   if (type === ICMP6_TIME_EXCEEDED) return 'time exceeded';
-  return ['no route to destination', 'administratively prohibited', 'beyond scope of source address', 'address unreachable', 'port unreachable'][code] ??
-    `destination unreachable (code ${code})`;
+  return (
+    [
+      'no route to destination',
+      'administratively prohibited',
+      'beyond scope of source address',
+      'address unreachable',
+      'port unreachable',
+    ][code] ?? `destination unreachable (code ${code})`
+  );
 }

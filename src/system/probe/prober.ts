@@ -28,7 +28,10 @@ export class Prober {
   private stopped = false;
   private abort = new AbortController();
 
-  constructor(private readonly log: Logger, private readonly opts: ProberOptions = {}) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly opts: ProberOptions = {},
+  ) {}
 
   /** How ICMP probes are sent; 'unknown' before start() (or when neither socket kind is allowed). */
   get icmpMode(): IcmpMode {
@@ -56,7 +59,8 @@ export class Prober {
   async probe(req: ProbeRequest): Promise<ProbeResult> {
     try {
       if (this.stopped) return { ok: false, error: 'prober stopped' };
-      if (!Number.isFinite(req.timeoutMs) || req.timeoutMs <= 0) return { ok: false, error: `bad probe timeout ${req.timeoutMs}` };
+      if (!Number.isFinite(req.timeoutMs) || req.timeoutMs <= 0)
+        return { ok: false, error: `bad probe timeout ${req.timeoutMs}` };
       switch (req.method) {
         case 'icmp':
           return await this.icmp(req);
@@ -89,7 +93,14 @@ export class Prober {
     if (!t.ok) return { ok: false, error: t.error };
     const bad = checkSource(req.source, t.value.family);
     if (bad) return { ok: false, error: bad };
-    return this.ensureWorker().run({ kind: 'icmp', family: t.value.family, host: t.value.host, port: 0, timeoutMs: req.timeoutMs, ...extras(req) });
+    return this.ensureWorker().run({
+      kind: 'icmp',
+      family: t.value.family,
+      host: t.value.host,
+      port: 0,
+      timeoutMs: req.timeoutMs,
+      ...extras(req),
+    });
   }
 
   private async dns(req: ProbeRequest): Promise<ProbeResult> {
@@ -106,7 +117,16 @@ export class Prober {
       throw e;
     }
     const { host, family, port } = t.value;
-    return this.ensureWorker().run({ kind: 'dns', family, host, port, timeoutMs: req.timeoutMs, payload, dnsId, ...extras(req) });
+    return this.ensureWorker().run({
+      kind: 'dns',
+      family,
+      host,
+      port,
+      timeoutMs: req.timeoutMs,
+      payload,
+      dnsId,
+      ...extras(req),
+    });
   }
 
   private async tcp(req: ProbeRequest): Promise<ProbeResult> {

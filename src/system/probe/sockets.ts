@@ -6,8 +6,15 @@
 import koffi from 'koffi';
 import { constants as osConstants } from 'node:os';
 import {
-  bind as c_bind, close as c_close, ifNameToIndex as c_if_nametoindex, libc, recv as c_recv, send as c_send,
-  setsockopt as c_setsockopt, socket as c_socket, strerror as c_strerror,
+  bind as c_bind,
+  close as c_close,
+  ifNameToIndex as c_if_nametoindex,
+  libc,
+  recv as c_recv,
+  send as c_send,
+  setsockopt as c_setsockopt,
+  socket as c_socket,
+  strerror as c_strerror,
 } from '../libc.js';
 
 const c_connect = libc.func('int connect(int, void *, uint32_t)');
@@ -54,7 +61,11 @@ export function errnoText(errno: number): string {
 }
 
 export class SockError extends Error {
-  constructor(readonly op: string, readonly errno: number, detail = '') {
+  constructor(
+    readonly op: string,
+    readonly errno: number,
+    detail = '',
+  ) {
     super(`${op}${detail ? ` ${detail}` : ''}: ${errnoText(errno)}`);
   }
 }
@@ -108,11 +119,15 @@ export function trySocket(family: 4 | 6, type: number, proto: number): number {
 }
 
 export function setMark(fd: number, mark: number): void {
-  check('setsockopt SO_MARK', c_setsockopt(fd, SOL_SOCKET, SO_MARK, int32(mark | 0), 4), `0x${(mark >>> 0).toString(16)}`);
+  check(
+    'setsockopt SO_MARK',
+    c_setsockopt(fd, SOL_SOCKET, SO_MARK, int32(mark | 0), 4),
+    `0x${(mark >>> 0).toString(16)}`,
+  );
 }
 
 export function bindToDevice(fd: number, dev: string): void {
-  const b = Buffer.from(dev + '\0', 'ascii');
+  const b = Buffer.from(`${dev}\0`, 'ascii');
   check('setsockopt SO_BINDTODEVICE', c_setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, b, b.length), dev);
 }
 

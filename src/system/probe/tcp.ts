@@ -11,18 +11,29 @@ import type { ProbeResult } from './types.js';
 const elapsedMs = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 const errCode = (e: unknown) => (e as NodeJS.ErrnoException).code ?? (e as Error).message;
 
-export function tcpProbe(ep: Endpoint, source: string | undefined, timeoutMs: number, signal: AbortSignal): Promise<ProbeResult> {
+export function tcpProbe(
+  ep: Endpoint,
+  source: string | undefined,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<ProbeResult> {
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
     let done = false;
-    const sock = connect({ host: ep.host, port: ep.port, family: ep.family, ...(source ? { localAddress: source } : {}) });
+    const sock = connect({
+      host: ep.host,
+      port: ep.port,
+      family: ep.family,
+      ...(source ? { localAddress: source } : {}),
+    });
     const finish = (r: ProbeResult) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       signal.removeEventListener('abort', onAbort);
       // RST instead of FIN: no TIME_WAIT left behind per probe.
-      if (typeof sock.resetAndDestroy === 'function' && !sock.destroyed && sock.readyState === 'open') sock.resetAndDestroy();
+      if (typeof sock.resetAndDestroy === 'function' && !sock.destroyed && sock.readyState === 'open')
+        sock.resetAndDestroy();
       else sock.destroy();
       resolve(r);
     };

@@ -20,7 +20,10 @@ export class ProbeWorker {
   private nextId = 1;
   private lastDetail = '';
 
-  constructor(private readonly log: Logger, private readonly init: WorkerInit) {}
+  constructor(
+    private readonly log: Logger,
+    private readonly init: WorkerInit,
+  ) {}
 
   /** Starts the worker (once); resolves when it has decided how to send ICMP. */
   start(): Promise<void> {
@@ -47,7 +50,11 @@ export class ProbeWorker {
         } else if (m.t === 'result') {
           const wt = this.waiters.get(m.id);
           if (!wt) return;
-          this.settle(m.id, { ok: m.ok, ...(m.rttMs !== undefined ? { rttMs: m.rttMs } : {}), ...(m.error ? { error: m.error } : {}) });
+          this.settle(m.id, {
+            ok: m.ok,
+            ...(m.rttMs !== undefined ? { rttMs: m.rttMs } : {}),
+            ...(m.error ? { error: m.error } : {}),
+          });
         } else if (m.t === 'fatal') {
           this.log.error({ error: m.error }, 'probe worker error');
         }
@@ -70,7 +77,12 @@ export class ProbeWorker {
     this.mode = mode;
     if (detail === this.lastDetail) return;
     this.lastDetail = detail;
-    const line = mode === 'dgram' ? 'icmp probes use datagram sockets' : mode === 'raw' ? 'icmp probes use raw sockets' : 'icmp probes impossible';
+    const line =
+      mode === 'dgram'
+        ? 'icmp probes use datagram sockets'
+        : mode === 'raw'
+          ? 'icmp probes use raw sockets'
+          : 'icmp probes impossible';
     if (mode === 'unknown') this.log.error({ icmpMode: mode, detail }, line);
     else this.log.info({ icmpMode: mode, detail }, line);
   }
@@ -86,7 +98,10 @@ export class ProbeWorker {
     if (!w) return { ok: false, error: 'probe worker exited' };
     const id = this.nextId++;
     return new Promise<ProbeResult>((resolve) => {
-      const timer = setTimeout(() => this.settle(id, { ok: false, error: 'timeout (probe worker did not answer)' }), req.timeoutMs + GRACE_MS);
+      const timer = setTimeout(
+        () => this.settle(id, { ok: false, error: 'timeout (probe worker did not answer)' }),
+        req.timeoutMs + GRACE_MS,
+      );
       this.waiters.set(id, { resolve, timer });
       this.updateRef();
       const msg: ToWorker = { t: 'probe', id, ...req };

@@ -182,7 +182,10 @@ function loop(): void {
     for (const p of pending.values()) if (nearest < 0n || p.deadline < nearest) nearest = p.deadline;
     const wait = Math.min(POLL_MS, Math.max(0, ms(nearest - now())));
     const list = [...pending.values()];
-    const revents = S.pollFds(list.map((p) => p.fd), wait);
+    const revents = S.pollFds(
+      list.map((p) => p.fd),
+      wait,
+    );
     list.forEach((p, i) => {
       if (revents[i] && pending.get(p.fd) === p) readable(p);
     });

@@ -35,7 +35,10 @@ export function parseProcStat(text: string): ProcStat | undefined {
   const close = text.lastIndexOf(')');
   if (close < 0) return undefined;
   const pid = Number.parseInt(text, 10);
-  const f = text.slice(close + 1).trim().split(/\s+/); // f[n - 3] is field n
+  const f = text
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/); // f[n - 3] is field n
   const num = (n: number): number => Number(f[n - 3]);
   const st = { pid, state: f[0] ?? '', ppid: num(4), pgrp: num(5), session: num(6), startTime: num(22) };
   return Number.isFinite(st.pid) && Number.isFinite(st.pgrp) && Number.isFinite(st.startTime) ? st : undefined;

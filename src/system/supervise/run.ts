@@ -37,8 +37,11 @@ export function spawnShell(command: string, opts: SpawnShellOptions, log: Logger
     try {
       fd = openSync(opts.logFile, 'a', 0o640);
     } catch (err) {
-      throw new UplinkError('SPAWN', `cannot run "${command}": cannot open log file ${opts.logFile}: ${(err as Error).message}`,
-        'check that the directory exists and is writable');
+      throw new UplinkError(
+        'SPAWN',
+        `cannot run "${command}": cannot open log file ${opts.logFile}: ${(err as Error).message}`,
+        'check that the directory exists and is writable',
+      );
     }
   }
   let child: ChildProcess;
@@ -55,7 +58,11 @@ export function spawnShell(command: string, opts: SpawnShellOptions, log: Logger
   // Errors (a failed spawn, a failed kill) arrive as events; an unhandled one would crash us.
   child.on('error', (err) => log.warn({ err, command }, 'process error'));
   if (child.pid === undefined) {
-    throw new UplinkError('SPAWN', `cannot run "${command}"`, 'the system may be out of processes or memory; see the log');
+    throw new UplinkError(
+      'SPAWN',
+      `cannot run "${command}"`,
+      'the system may be out of processes or memory; see the log',
+    );
   }
   return child as ChildProcess & { pid: number };
 }
@@ -91,7 +98,10 @@ export function keepAlive(): () => void {
  * caller goes on to signal the main process group anyway.
  */
 export async function runDisconnect(
-  command: string, opts: SpawnShellOptions & { timeoutMs: number }, log: Logger, mainGone: Promise<unknown>,
+  command: string,
+  opts: SpawnShellOptions & { timeoutMs: number },
+  log: Logger,
+  mainGone: Promise<unknown>,
 ): Promise<void> {
   let child: ChildProcess & { pid: number };
   try {
@@ -106,13 +116,17 @@ export async function runDisconnect(
     child.once('exit', (code, signal) => resolve(signal ? `killed by ${signal}` : `exit ${code}`));
   });
   let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<string>((resolve) => { timer = setTimeout(() => resolve('timeout'), opts.timeoutMs); });
+  const timedOut = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), opts.timeoutMs);
+  });
   const outcome = await Promise.race([done, timedOut, mainGone.then(() => 'main gone')]);
   clearTimeout(timer);
   if (outcome === 'timeout') {
     log.warn({ command, pid: pgid, timeoutMs: opts.timeoutMs }, 'disconnect command timed out; killing it');
     signalGroup(pgid, 'SIGTERM');
-    setTimeout(() => { if (processGroupAlive(pgid)) signalGroup(pgid, 'SIGKILL'); }, 1000).unref();
+    setTimeout(() => {
+      if (processGroupAlive(pgid)) signalGroup(pgid, 'SIGKILL');
+    }, 1000).unref();
   } else if (outcome === 'main gone') {
     // Let it finish by itself (e.g. `poff` returns after pppd went away), bounded by its timeout.
     child.unref();

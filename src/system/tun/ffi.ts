@@ -23,7 +23,10 @@ const IFF_NO_PI = 0x1000;
 export const EAGAIN = 11;
 
 export class TunError extends Error {
-  constructor(op: string, readonly errno: number) {
+  constructor(
+    op: string,
+    readonly errno: number,
+  ) {
     super(`${op}: ${strerror(errno)} (errno ${errno})`);
   }
 }

@@ -10,7 +10,11 @@ export interface TunHandle {
   close(): Promise<void>;
 }
 
-export function openTunReader(name: string, onPackets: (pkts: Buffer[]) => void, onError: (message: string) => void): TunHandle {
+export function openTunReader(
+  name: string,
+  onPackets: (pkts: Buffer[]) => void,
+  onError: (message: string) => void,
+): TunHandle {
   const fd = openTun(name);
   const stop = new SharedArrayBuffer(4);
   const worker = new Worker(new URL('./worker.js', import.meta.url), { workerData: { fd, stop } });

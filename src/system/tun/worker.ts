@@ -18,7 +18,11 @@ try {
     for (let n = readPacket(fd, buf); n > 0; n = batch.length < MAX_BATCH ? readPacket(fd, buf) : 0) {
       batch.push(Uint8Array.prototype.slice.call(buf, 0, n));
     }
-    if (batch.length) parentPort!.postMessage(batch, batch.map((b) => b.buffer as ArrayBuffer));
+    if (batch.length)
+      parentPort!.postMessage(
+        batch,
+        batch.map((b) => b.buffer as ArrayBuffer),
+      );
   }
 } catch (e) {
   parentPort!.postMessage({ error: (e as Error).message });
