@@ -8,46 +8,16 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import { parseConfigText } from '../../src/config/load.js';
 import { Controller } from '../../src/daemon/controller.js';
-import { FakeSystem } from '../../src/system/fake.js';
-import type { LinkInfo } from '../../src/model/kernel.js';
+import type { FakeSystem } from '../../src/system/fake.js';
+import { kernelWithTwoUplinks, link, until } from './fixtures.js';
 
 const log = pino({ level: 'silent' });
-const link = (index: number, name: string, o: Partial<LinkInfo> = {}): LinkInfo => ({
-  index,
-  name,
-  up: true,
-  carrier: true,
-  operstate: 'up',
-  mtu: 1500,
-  ...o,
-});
 const CONFIG = `control: { state_dir: /fake/state, socket: /fake/uplinkd.sock }
 uplinks:
   wan1: { interface: wan1, priority: 10, gateway: 198.51.100.1, probe: { profile: fast }, failback_delay: 0s }
   wan2: { interface: wan2, mode: backup, priority: 20, gateway: 203.0.113.1, probe: { profile: fast } }
   dsl: { interface: ppp0, mode: backup, priority: 30, connect: "pppd call isp nodetach" }
 `;
-
-function machine() {
-  const system = new FakeSystem();
-  const k = system.kernel;
-  k.links.set(1, link(1, 'lo'));
-  k.links.set(2, link(2, 'wan1'));
-  k.links.set(3, link(3, 'wan2'));
-  k.addrs.push(
-    { family: 4, index: 2, address: '198.51.100.2', prefixlen: 30, scope: 0 },
-    { family: 4, index: 3, address: '203.0.113.2', prefixlen: 30, scope: 0 },
-  );
-  return system;
-}
-
-const until = async (what: string, fn: () => boolean, ms = 5000) => {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 async function started(system: FakeSystem, text = CONFIG, logger = log) {
   const ctl = new Controller({
@@ -88,7 +58,7 @@ const FIRST_RUN = [
 ];
 
 test('controller on the fake System: config, kernel events and probe verdicts give exactly these ops; stop leaves them', async () => {
-  const system = machine();
+  const system = kernelWithTwoUplinks();
   let wan2Dead = false;
   system.probeAnswer = (req) =>
     wan2Dead && req.source === '203.0.113.2' ? { ok: false, error: 'timeout' } : { ok: true, rttMs: 1 };
@@ -138,7 +108,7 @@ test('controller on the fake System: config, kernel events and probe verdicts gi
 });
 
 test('controller on the fake System: a restart adopts; quit --teardown removes every route and rule of ours', async () => {
-  const system = machine();
+  const system = kernelWithTwoUplinks();
   const first = await started(system);
   await until('first runs', () => system.commands.length >= FIRST_RUN.length);
   await first.stop('restart');
@@ -159,7 +129,7 @@ test('controller on the fake System: a restart adopts; quit --teardown removes e
 });
 
 test('controller on the fake System: a ruleset nft refuses is logged once, retried with backoff, and applied once nft accepts', async () => {
-  const system = machine();
+  const system = kernelWithTwoUplinks();
   system.kernel.links.set(4, link(4, 'lan0'));
   system.nftReject = 'Error: Could not process rule: No such file or directory';
   const lines: { msg: string }[] = [];

@@ -8,39 +8,18 @@ import pino from 'pino';
 import { parseConfigText } from '../../src/config/load.js';
 import { EventBus, type DaemonEvent } from '../../src/events/bus.js';
 import { Reconciler } from '../../src/daemon/reconciler.js';
-import { FakeSystem } from '../../src/system/fake.js';
-import type { LinkInfo } from '../../src/model/kernel.js';
+import type { FakeSystem } from '../../src/system/fake.js';
+import { kernelWithTwoUplinks, link, until } from './fixtures.js';
 import { UplinkManager } from '../../src/uplinks/manager.js';
 import { loadState, stateFile } from '../../src/uplinks/persist.js';
 import { World } from '../../src/world/world.js';
 
 const log = pino({ level: 'silent' });
-const link = (index: number, name: string, o: Partial<LinkInfo> = {}): LinkInfo => ({
-  index,
-  name,
-  up: true,
-  carrier: true,
-  operstate: 'up',
-  mtu: 1500,
-  ...o,
-});
 const uplinks = (extra = '') => `
 uplinks:
   wan1: { interface: wan1, priority: 10, gateway: 198.51.100.1, probe: { profile: fast }, failback_delay: 0s }
   wan2: { interface: wan2, mode: backup, priority: 20, gateway: 203.0.113.1, probe: { profile: fast } }
 ${extra}`;
-
-function kernelWithTwoUplinks(system = new FakeSystem()) {
-  const k = system.kernel;
-  k.links.set(1, link(1, 'lo'));
-  k.links.set(2, link(2, 'wan1'));
-  k.links.set(3, link(3, 'wan2'));
-  k.addrs.push(
-    { family: 4, index: 2, address: '198.51.100.2', prefixlen: 30, scope: 0 },
-    { family: 4, index: 3, address: '203.0.113.2', prefixlen: 30, scope: 0 },
-  );
-  return system;
-}
 
 async function loop(
   t: { after(fn: () => unknown): void },
@@ -92,13 +71,6 @@ async function loop(
   return { system, rec, manager, events, stateDir, stop, reload };
 }
 
-const until = async (what: string, fn: () => boolean, ms = 5000) => {
-  const end = Date.now() + ms;
-  while (!fn()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 const selectionRoute = (s: FakeSystem, metric: number) =>
   [...s.kernel.routes.values()].find((r) => r.table === 7300 && r.metric === metric)?.gateway;
 

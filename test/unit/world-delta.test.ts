@@ -4,16 +4,8 @@ import { computeDelta, describeDelta, isEmptyDelta } from '../../src/world/delta
 import { emptyWorld, type WorldState } from '../../src/world/state.js';
 import { World } from '../../src/world/world.js';
 import { addrKey, routeKey, type AddrInfo, type LinkInfo, type RouteInfo } from '../../src/model/kernel.js';
+import { link } from './fixtures.js';
 
-const link = (index: number, name: string, o: Partial<LinkInfo> = {}): LinkInfo => ({
-  index,
-  name,
-  up: true,
-  carrier: true,
-  operstate: 'up',
-  mtu: 1500,
-  ...o,
-});
 const addr = (index: number, address: string, prefixlen: number): AddrInfo => ({
   family: 4,
   index,
