@@ -2,7 +2,7 @@
 import type { Config } from '../config/schema.js';
 import { uplinkTables } from '../routing/tables.js';
 import type { WatchStats } from '../model/kernel.js';
-import type { uplinkView } from '../uplinks/manager.js';
+import type { uplinkView } from '../uplinks/view.js';
 import type { FirewallStatus } from '../firewall/apply.js';
 import type { ReconcileStatus } from '../reconcile/status.js';
 import type { DemandView } from '../demand/proxy.js';

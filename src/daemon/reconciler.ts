@@ -21,7 +21,6 @@
  * a count, shown in status, and it is retried at once when the world or the desire changes.
  */
 import { performance } from 'node:perf_hooks';
-import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { System } from '../system/system.js';
@@ -33,6 +32,7 @@ import type { World } from '../world/world.js';
 import { planKernel, type Plan } from '../routing/plan.js';
 import type { UplinkManager } from '../uplinks/manager.js';
 import type { Firewall } from '../firewall/apply.js';
+import { BesideLoop } from './beside.js';
 import type { EventBus } from '../events/bus.js';
 import { Backoff } from '../reconcile/backoff.js';
 import type { ReconcileStatus, RunRecord } from '../reconcile/status.js';
@@ -56,32 +56,32 @@ export interface ReconcilerDeps {
   startSettleMs?: number;
 }
 
-const FIREWALL_OP = 'nft ruleset';
-const CONNTRACK_OP = 'conntrack release';
-
 export class Reconciler implements Component {
   readonly name = 'reconcile loop';
   private timer?: NodeJS.Timeout;
   private wakeTimer?: NodeJS.Timeout;
   private running?: Promise<void>;
-  private firewallRun?: Promise<void>;
-  private snatRun?: Promise<void>;
   private again = false;
-  private firewallAgain = false;
   private last: WorldState = emptyWorld();
   private judged = false;
   private stopped = true;
   private readonly reasons = new Reasons();
   private backoff!: Backoff;
+  private beside!: BesideLoop;
   private lastRun?: RunRecord;
-  /** The SNAT release last done (selection and addresses). */
-  private snatDone?: Desired['snatRelease'];
   runs = 0;
 
   constructor(private readonly d: ReconcilerDeps) {}
 
   async start(): Promise<void> {
     this.backoff = new Backoff(this.d.retryMs);
+    this.beside = new BesideLoop({
+      ...this.d,
+      backoff: this.backoff,
+      cleared: (op) => this.cleared(op),
+      markDirty: (why) => this.markDirty(why),
+      wake: () => this.scheduleWake([this.backoff.nextAt()]),
+    });
     this.stopped = false;
     this.markDirty('start');
     await this.settle(this.d.startSettleMs ?? 5000);
@@ -93,8 +93,7 @@ export class Reconciler implements Component {
     clearTimeout(this.wakeTimer);
     this.timer = undefined;
     await this.running;
-    await this.firewallRun;
-    await this.snatRun;
+    await this.beside.drain();
     // A run that finished while we waited may have armed a wake: a stopped loop never runs again.
     clearTimeout(this.wakeTimer);
   }
@@ -149,9 +148,9 @@ export class Reconciler implements Component {
    */
   async settle(maxMs = Infinity): Promise<void> {
     const end = Date.now() + maxMs;
-    while ((this.timer || this.running || this.firewallRun) && Date.now() < end) {
+    while ((this.timer || this.running || this.beside.firewallRun) && Date.now() < end) {
       await Promise.race([
-        this.running ?? this.firewallRun ?? new Promise((r) => setTimeout(r, 5)),
+        this.running ?? this.beside.firewallRun ?? new Promise((r) => setTimeout(r, 5)),
         new Promise((r) => setTimeout(r, Math.max(0, Math.min(50, end - Date.now())))),
       ]);
     }
@@ -212,8 +211,8 @@ export class Reconciler implements Component {
     const sysctls = await this.applySysctls(want, now, stamp);
     const { applied, throttled } = await this.applyPlan(plan, want, now, stamp);
     manager.connect(want.connect, now);
-    this.kickFirewall(want, now, stamp);
-    this.releaseSnat(want, now, stamp);
+    this.beside.kickFirewall(want, now, stamp);
+    this.beside.releaseSnat(want, now, stamp);
     if (!this.judged && manager.allJudged()) this.setJudged();
     this.lastRun = {
       at: new Date(now).toISOString(),
@@ -308,95 +307,6 @@ export class Reconciler implements Component {
   private cleared(op: string): void {
     const f = this.backoff.cleared(op);
     if (f) this.d.log.info({ op, failures: f.count }, `${op}: works again after ${f.count} failure(s)`);
-  }
-
-  /**
-   * Step 6: the firewall follows without holding up the loop: its apply spawns nft several
-   * times (tens of ms), and a dialed link's held packets or a failover must not wait for
-   * that. A refused ruleset is retried with backoff; newly armed proxies get their routes
-   * on the next run.
-   */
-  private kickFirewall(want: Desired, now: number, stamp: number): void {
-    const fw = this.d.firewall;
-    if (!fw) return;
-    if (this.firewallRun) {
-      this.firewallAgain = true;
-      return;
-    }
-    if (!this.backoff.allowed(FIREWALL_OP, now, stamp, want.firewall)) return;
-    const armedBefore = [...fw.armedProxies()].join();
-    this.firewallRun = fw
-      .ensure(want.firewall)
-      .then(
-        () => this.cleared(FIREWALL_OP),
-        (e: unknown) => {
-          const error = (e as Error).message;
-          if (this.backoff.failed(FIREWALL_OP, error, now, stamp, want.firewall)) {
-            this.d.log.error({ error }, 'firewall: ruleset rejected; the running one stays; retrying with backoff');
-            this.d.bus.publish({ type: 'firewall', generation: fw.status().generation, ok: false, message: error });
-          }
-          this.scheduleWake([this.backoff.nextAt()]);
-        },
-      )
-      .finally(() => {
-        this.firewallRun = undefined;
-        if ([...fw.armedProxies()].join() !== armedBefore) this.markDirty('demand proxies armed');
-        // The desire may have moved on while nft ran: look again.
-        if (this.firewallAgain) {
-          this.firewallAgain = false;
-          this.markDirty('firewall: apply what is wanted now');
-        }
-      });
-  }
-
-  /**
-   * Step 7: once routes point elsewhere, drop the conntrack entries pinned by SNAT to the
-   * uplinks that no longer carry traffic, so their flows start over through the selected one
-   * (firewall/snat.ts). It runs beside the loop (a big table's dump takes a while; failover
-   * must not wait); a failure is a warning retried with backoff: only those flows stay stuck.
-   */
-  private releaseSnat(want: Desired, now: number, stamp: number): void {
-    const job = want.snatRelease;
-    if (
-      this.snatRun ||
-      !job ||
-      isDeepStrictEqual(job, this.snatDone) ||
-      !this.backoff.allowed(CONNTRACK_OP, now, stamp, job)
-    )
-      return;
-    const { addresses } = job;
-    this.snatRun = this.d.system
-      .conntrackFlush(addresses)
-      .then(
-        (r) => {
-          this.snatDone = job;
-          this.cleared(CONNTRACK_OP);
-          const message = `released ${r.deleted} flow(s) pinned by SNAT to ${addresses.join(', ')} (of ${r.examined} tracked)`;
-          if (r.deleted) this.d.log.info({ addresses, ...r }, `conntrack: ${message}`);
-          this.d.bus.publish({
-            type: 'conntrack',
-            addresses,
-            deleted: r.deleted,
-            examined: r.examined,
-            ok: true,
-            message,
-          });
-        },
-        (e: unknown) => {
-          const message = `could not release the flows pinned by SNAT to ${addresses.join(', ')}: ${(e as Error).message}; retrying`;
-          if (this.backoff.failed(CONNTRACK_OP, (e as Error).message, now, stamp, job)) {
-            this.d.log.warn({ addresses }, `conntrack: ${message}`);
-            this.d.bus.publish({ type: 'conntrack', addresses, deleted: 0, examined: 0, ok: false, message });
-          }
-          this.scheduleWake([this.backoff.nextAt()]);
-        },
-      )
-      .finally(() => {
-        this.snatRun = undefined;
-        // The selection moved again meanwhile: its release is due now.
-        if (this.d.manager.selection.selected !== job.selected)
-          this.markDirty('selection moved during a conntrack release');
-      });
   }
 
   /** Wakes the loop at the earliest of these (a failback delay ending, a backoff running out). */

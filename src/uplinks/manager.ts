@@ -21,7 +21,7 @@ import { UplinkError } from '../errors.js';
 import type { UplinkVerdict, Verdicts } from '../reconcile/desired.js';
 import type { Component } from '../model/component.js';
 import { check, isUsable } from './state.js';
-import { effectiveProbe, probeReady, thresholds, type Uplink } from './uplink.js';
+import { effectiveProbe, newUplink, probeReady, savedUplink, thresholds, type Uplink } from './uplink.js';
 
 export interface ManagerDeps {
   config: () => Config;
@@ -105,25 +105,7 @@ export class UplinkManager implements Component {
     const cfg = this.d.config();
     const ucfg = cfg.uplinks[name];
     const log = this.d.log.child({ uplink: name });
-    const u: Uplink = {
-      name,
-      cfg: ucfg,
-      table,
-      index,
-      state: saved?.state ?? 'down',
-      since: saved?.since ?? Date.now(),
-      reason: saved ? 'adopted from the state file' : 'starting',
-      adopted: saved?.state === 'up' || saved?.state === 'degraded',
-      adminDown: saved?.adminDown ?? false,
-      adminBlocked: saved?.adminBlocked ?? false,
-      dialRequested: saved?.dialRequested ?? false,
-      demandWanted: saved?.demandWanted ?? false,
-      demandOff: saved?.demandOff ?? false,
-      facts: { present: false, carrier: false },
-      factsKey: '',
-      routed: false,
-      health: undefined as unknown as HealthChecker,
-    };
+    const u = newUplink(name, index, table, ucfg, saved);
     u.health = this.newHealth(u, cfg);
     if (ucfg.connect) {
       u.driver = new CommandDriver({
@@ -397,22 +379,8 @@ export class UplinkManager implements Component {
   }
 
   persist(): void {
-    const s: SavedState = { version: 1, selected: this.selection.selected, forced: this.forced, uplinks: {} };
-    for (const u of this.all.values()) {
-      s.uplinks[u.name] = {
-        state: u.state,
-        since: u.since,
-        adminDown: u.adminDown,
-        adminBlocked: u.adminBlocked,
-        dialRequested: u.dialRequested,
-        ...(u.demandWanted ? { demandWanted: true } : {}),
-        ...(u.demandOff ? { demandOff: true } : {}),
-        ...(u.driver?.pid ? { pid: u.driver.pid, startTime: u.driver.startTime } : {}),
-        ...(u.driver
-          ? { dial: { failures: u.driver.failures, gaveUp: u.driver.gaveUpReason, nextDialAt: u.driver.nextDialAt } }
-          : {}),
-      };
-    }
+    const uplinks = Object.fromEntries([...this.all.values()].map((u) => [u.name, savedUplink(u)]));
+    const s: SavedState = { version: 1, selected: this.selection.selected, forced: this.forced, uplinks };
     const key = {
       ...s,
       uplinks: Object.fromEntries(Object.entries(s.uplinks).map(([n, u]) => [n, { ...u, since: 0 }])),
@@ -423,42 +391,4 @@ export class UplinkManager implements Component {
       .then(() => saveState(this.d.system.store, this.d.stateFile, s))
       .catch((e) => this.d.log.error({ err: e }, 'cannot write the state file'));
   }
-}
-
-/** Plain per-uplink status for `uplink status`. */
-export function uplinkView(m: UplinkManager, u: Uplink) {
-  const s = u.health.stats.view();
-  const round = (n: number | undefined) => (n === undefined ? undefined : Math.round(n * 100) / 100);
-  return {
-    state: u.state,
-    since: new Date(u.since).toISOString(),
-    reason: u.reason,
-    selected: m.selection.selected === u.name,
-    usable: m.usable(u),
-    adopted: u.adopted,
-    // Which families this uplink may carry now (its probes of that family pass).
-    families: { ipv4: !!u.facts.v4 && m.familyOk(u, 4), ipv6: !!u.facts.v6 && m.familyOk(u, 6) },
-    adminDown: u.adminDown,
-    adminBlocked: u.adminBlocked,
-    gateway: u.facts.v4?.gateway ?? u.facts.v6?.gateway,
-    probe: {
-      rounds: s.rounds,
-      passStreak: s.passStreak,
-      failStreak: s.failStreak,
-      lossPct: round(s.lossPct),
-      rttMs: { last: round(s.lastRttMs), avg: round(s.avgRttMs), jitter: round(s.jitterMs) },
-    },
-    ...(u.driver
-      ? {
-          dial: {
-            attempts: u.driver.dials,
-            failures: u.driver.failures,
-            pid: u.driver.pid,
-            lastExit: u.driver.lastExit,
-            nextDialAt: u.driver.nextDialAt ? new Date(u.driver.nextDialAt).toISOString() : undefined,
-            gaveUp: u.driver.gaveUpReason,
-          },
-        }
-      : {}),
-  };
 }

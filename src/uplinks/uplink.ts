@@ -5,6 +5,7 @@ import type { CommandDriver } from './command.js';
 import type { HealthChecker } from './health.js';
 import type { LinkFacts } from './facts.js';
 import type { Thresholds, UplinkState } from './state.js';
+import type { SavedUplink } from './persist.js';
 
 export interface Uplink {
   name: string;
@@ -65,4 +66,54 @@ export function probeReady(u: Uplink): boolean {
     !!(f.v4?.gateway || f.v6?.gateway || u.cfg.probe?.targets?.length) &&
     !!(f.v4 || f.v6)
   );
+}
+
+/**
+ * A configured uplink at start or when a reload adds it, resumed from its state file entry:
+ * an uplink that was up or degraded is adopted (usable until its first probe round).
+ * Its health checker and driver are the manager's to attach.
+ */
+export function newUplink(
+  name: string,
+  index: number,
+  table: number,
+  cfg: UplinkConfig,
+  saved: SavedUplink | undefined,
+): Uplink {
+  return {
+    name,
+    cfg,
+    table,
+    index,
+    state: saved?.state ?? 'down',
+    since: saved?.since ?? Date.now(),
+    reason: saved ? 'adopted from the state file' : 'starting',
+    adopted: saved?.state === 'up' || saved?.state === 'degraded',
+    adminDown: saved?.adminDown ?? false,
+    adminBlocked: saved?.adminBlocked ?? false,
+    dialRequested: saved?.dialRequested ?? false,
+    demandWanted: saved?.demandWanted ?? false,
+    demandOff: saved?.demandOff ?? false,
+    facts: { present: false, carrier: false },
+    factsKey: '',
+    routed: false,
+    health: undefined as unknown as HealthChecker,
+  };
+}
+
+/** What the state file keeps of an uplink. */
+export function savedUplink(u: Readonly<Uplink>): SavedUplink {
+  return {
+    state: u.state,
+    since: u.since,
+    adminDown: u.adminDown,
+    adminBlocked: u.adminBlocked,
+    dialRequested: u.dialRequested,
+    ...(u.demandWanted ? { demandWanted: true } : {}),
+    ...(u.demandOff ? { demandOff: true } : {}),
+    ...(u.driver?.pid ? { pid: u.driver.pid, startTime: u.driver.startTime } : {}),
+    ...(u.driver
+      ? { dial: { failures: u.driver.failures, gaveUp: u.driver.gaveUpReason, nextDialAt: u.driver.nextDialAt } }
+      : {}),
+  };
 }

@@ -1,0 +1,40 @@
+/** Plain per-uplink status for `uplink status` (read only). */
+import type { UplinkManager } from './manager.js';
+import type { Uplink } from './uplink.js';
+
+export function uplinkView(m: UplinkManager, u: Readonly<Uplink>) {
+  const s = u.health.stats.view();
+  const round = (n: number | undefined) => (n === undefined ? undefined : Math.round(n * 100) / 100);
+  return {
+    state: u.state,
+    since: new Date(u.since).toISOString(),
+    reason: u.reason,
+    selected: m.selection.selected === u.name,
+    usable: m.usable(u),
+    adopted: u.adopted,
+    // Which families this uplink may carry now (its probes of that family pass).
+    families: { ipv4: !!u.facts.v4 && m.familyOk(u, 4), ipv6: !!u.facts.v6 && m.familyOk(u, 6) },
+    adminDown: u.adminDown,
+    adminBlocked: u.adminBlocked,
+    gateway: u.facts.v4?.gateway ?? u.facts.v6?.gateway,
+    probe: {
+      rounds: s.rounds,
+      passStreak: s.passStreak,
+      failStreak: s.failStreak,
+      lossPct: round(s.lossPct),
+      rttMs: { last: round(s.lastRttMs), avg: round(s.avgRttMs), jitter: round(s.jitterMs) },
+    },
+    ...(u.driver
+      ? {
+          dial: {
+            attempts: u.driver.dials,
+            failures: u.driver.failures,
+            pid: u.driver.pid,
+            lastExit: u.driver.lastExit,
+            nextDialAt: u.driver.nextDialAt ? new Date(u.driver.nextDialAt).toISOString() : undefined,
+            gaveUp: u.driver.gaveUpReason,
+          },
+        }
+      : {}),
+  };
+}
