@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { displayCommand, type KernelOp } from '../model/ops.js';
 import type { RouteFilter } from '../model/kernel.js';
 import { KernelOverlay } from './kernel-overlay.js';
+import type { KernelWatch } from './kernel.js';
 import { LinuxSystem, readSysctl } from './linux.js';
 import { NftMemory } from './nft-memory.js';
 import { Prober } from './probe/prober.js';
@@ -50,7 +51,11 @@ export class DryRunSystem extends LinuxSystem {
     this.once(`write ${path}`, { file: path }, 'dry-run: would write this state file'),
   );
 
-  constructor(log: Logger) {
+  /** `watch`: the kernel watch to lay the overlay over (tests); default the real one. */
+  constructor(
+    log: Logger,
+    private readonly realWatch?: (filter: RouteFilter) => KernelWatch,
+  ) {
     super(log);
   }
 
@@ -62,7 +67,7 @@ export class DryRunSystem extends LinuxSystem {
   }
 
   override kernelWatch(filter: RouteFilter, rcvbuf?: number, carrierPollMs?: number) {
-    return this.overlay.wrap(super.kernelWatch(filter, rcvbuf, carrierPollMs));
+    return this.overlay.wrap(this.realWatch?.(filter) ?? super.kernelWatch(filter, rcvbuf, carrierPollMs));
   }
 
   override prober() {
