@@ -65,20 +65,31 @@ export async function nftListTable(name: string): Promise<{ nftables: Record<str
 
 import type { NftSetElement } from '../model/nft.js';
 
-const keyText = (v: unknown): string =>
-  typeof v === 'object' && v !== null && 'concat' in v
-    ? (v as { concat: unknown[] }).concat.map(keyText).join(' . ')
-    : String(v);
+/**
+ * nft prints an `inet_proto` by the name /etc/protocols gives it, or as a number where that
+ * file is missing (a minimal system without netbase). The protocols nft knows without the
+ * file are shown by name either way, so a key reads the same on every machine (and the name
+ * goes back into a set without the file too).
+ */
+const BUILTIN_PROTO: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp' };
+
+function keyText(v: unknown, types: readonly string[] = []): string {
+  if (typeof v === 'object' && v !== null && 'concat' in v) {
+    return (v as { concat: unknown[] }).concat.map((x, i) => keyText(x, [types[i] ?? ''])).join(' . ');
+  }
+  return types[0] === 'inet_proto' && typeof v === 'number' ? (BUILTIN_PROTO[v] ?? String(v)) : String(v);
+}
 
 /** Parses `nft -j list set …` output into elements (pure; nft gives timeouts and expiry in seconds). */
 export function parseSetElements(listing: unknown): NftSetElement[] {
-  const items = (listing as { nftables?: { set?: { elem?: unknown[] } }[] })?.nftables ?? [];
-  const elems = items.find((i) => i.set)?.set?.elem ?? [];
-  return elems.map((e) => {
+  const items = (listing as { nftables?: { set?: { elem?: unknown[]; type?: string | string[] } }[] })?.nftables ?? [];
+  const set = items.find((i) => i.set)?.set;
+  const types = set?.type === undefined ? [] : [set.type].flat();
+  return (set?.elem ?? []).map((e) => {
     const inner = (e as { elem?: { val: unknown; expires?: number } }).elem;
-    if (!inner) return { key: keyText(e) };
+    if (!inner) return { key: keyText(e, types) };
     return {
-      key: keyText(inner.val),
+      key: keyText(inner.val, types),
       ...(inner.expires !== undefined ? { expiresMs: Math.round(inner.expires * 1000) } : {}),
     };
   });
