@@ -32,7 +32,7 @@ import type { World } from '../world/world.js';
 import { planKernel, type Plan } from '../routing/plan.js';
 import type { UplinkManager } from '../uplinks/manager.js';
 import type { Firewall } from '../firewall/apply.js';
-import { BesideLoop } from './beside.js';
+import { BesideLoop, CONNTRACK_OP, FIREWALL_OP } from './beside.js';
 import type { EventBus } from '../events/bus.js';
 import { Backoff } from '../reconcile/backoff.js';
 import type { ReconcileStatus, RunRecord } from '../reconcile/status.js';
@@ -69,6 +69,8 @@ export class Reconciler implements Component {
   private backoff!: Backoff;
   private beside!: BesideLoop;
   private lastRun?: RunRecord;
+  /** When a held-back failback becomes due (the loop must look again then, not at the next probe round). */
+  private failbackAt?: number;
   runs = 0;
 
   constructor(private readonly d: ReconcilerDeps) {}
@@ -80,7 +82,7 @@ export class Reconciler implements Component {
       backoff: this.backoff,
       cleared: (op) => this.cleared(op),
       markDirty: (why) => this.markDirty(why),
-      wake: () => this.scheduleWake([this.backoff.nextAt()]),
+      wake: () => this.scheduleWake(),
     });
     this.stopped = false;
     this.markDirty('start');
@@ -208,6 +210,14 @@ export class Reconciler implements Component {
       judged: this.judged,
     });
     for (const c of plan.conflicts) this.d.log.warn(c);
+    // Failures of ops no longer wanted are forgotten (their uplink went, the config changed).
+    const wanted = new Set([
+      ...plan.ops.map(displayCommand),
+      ...want.sysctls.map(sysctlOp),
+      FIREWALL_OP,
+      ...(want.snatRelease ? [CONNTRACK_OP] : []),
+    ]);
+    this.backoff.retain((op) => wanted.has(op));
     const sysctls = await this.applySysctls(want, now, stamp);
     const { applied, throttled } = await this.applyPlan(plan, want, now, stamp);
     manager.connect(want.connect, now);
@@ -230,14 +240,15 @@ export class Reconciler implements Component {
       );
       this.d.bus.publish({ type: 'reconcile', commands, deferred: plan.deferred.length });
     }
-    this.scheduleWake([manager.nextWakeAt(now), this.backoff.nextAt()]);
+    this.failbackAt = manager.nextWakeAt(now);
+    this.scheduleWake();
   }
 
   /** Step 1. Best effort: a read-only /proc/sys (containers) must not stop routes from being applied. */
   private async applySysctls(want: Desired, now: number, stamp: number): Promise<number> {
     let n = 0;
     for (const { key, value } of want.sysctls) {
-      const op = `sysctl ${key.replace(/\//g, '.')}=${value}`;
+      const op = sysctlOp({ key, value });
       if (!this.backoff.allowed(op, now, stamp)) continue;
       try {
         if (await this.d.system.sysctl(key, value)) {
@@ -264,8 +275,6 @@ export class Reconciler implements Component {
     now: number,
     stamp: number,
   ): Promise<{ applied: KernelOp[]; throttled: number }> {
-    const wanted = new Set(plan.ops.map(displayCommand));
-    this.backoff.retain((op) => wanted.has(op) || !op.startsWith('ip '));
     const ok = (o: KernelOp) => this.backoff.allowed(displayCommand(o), now, stamp);
     const first = plan.ops.slice(0, plan.routesReady);
     const rest = plan.ops.slice(plan.routesReady);
@@ -310,14 +319,15 @@ export class Reconciler implements Component {
   }
 
   /** Wakes the loop at the earliest of these (a failback delay ending, a backoff running out). */
-  private scheduleWake(times: (number | undefined)[]): void {
-    const at = Math.min(...times.filter((t): t is number => t !== undefined));
-    if (!Number.isFinite(at) || this.stopped) return;
+  private scheduleWake(): void {
+    const now = Date.now();
+    // Past times are not waited for: every op still failing was tried in the last run, or is in flight.
+    const times = [this.failbackAt, this.backoff.nextAt(now)].filter((t): t is number => t !== undefined && t > now);
+    if (!times.length || this.stopped) return;
+    const at = Math.min(...times);
     clearTimeout(this.wakeTimer);
-    this.wakeTimer = setTimeout(
-      () => this.markDirty(at === this.backoff.nextAt() ? 'retry after backoff' : 'failback delay over'),
-      Math.max(0, at - Date.now() + 1),
-    ).unref();
+    const why = at === this.failbackAt ? 'failback delay over' : 'retry after backoff';
+    this.wakeTimer = setTimeout(() => this.markDirty(why), at - now + 1).unref();
   }
 
   /** The kernel ops a config would cause now, without applying them (`uplink plan`). */
@@ -349,3 +359,5 @@ export class Reconciler implements Component {
     }
   }
 }
+
+const sysctlOp = (s: { key: string; value: string }) => `sysctl ${s.key.replace(/\//g, '.')}=${s.value}`;

@@ -70,10 +70,10 @@ export class Backoff {
     for (const op of this.entries.keys()) if (!wanted(op)) this.entries.delete(op);
   }
 
-  /** The earliest retry due, to wake the loop then. */
-  nextAt(): number | undefined {
+  /** The earliest retry due after `after`, to wake the loop then. */
+  nextAt(after = Number.NEGATIVE_INFINITY): number | undefined {
     let at: number | undefined;
-    for (const e of this.entries.values()) if (at === undefined || e.nextAt < at) at = e.nextAt;
+    for (const e of this.entries.values()) if (e.nextAt > after && (at === undefined || e.nextAt < at)) at = e.nextAt;
     return at;
   }
 

@@ -262,7 +262,11 @@ export class FakeSystem implements System {
     return this.ruleset.table;
   }
 
+  /** Sysctls (by key) that refuse to be written, as a read-only /proc/sys would. */
+  sysctlRefuses?: (key: string) => boolean;
+
   async sysctl(key: string, value: string): Promise<boolean> {
+    if (this.sysctlRefuses?.(key)) throw new Error(`EROFS: cannot write /proc/sys/${key}`);
     const changed = this.sysctls.get(key) !== value;
     this.sysctls.set(key, value);
     return changed;

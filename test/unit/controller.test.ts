@@ -164,3 +164,30 @@ test('controller on the fake System: a ruleset nft refuses is logged once, retri
   assert.ok(last.reasons.length > 0 && last.durationMs >= 0, JSON.stringify(last));
   await ctl.stop('test');
 });
+
+test('controller on the fake System: a refusing sysctl is retried with backoff, and forgotten (no busy loop) once its uplink is gone', async () => {
+  const system = kernelWithTwoUplinks();
+  system.sysctlRefuses = (key) => key.includes('/wan2/');
+  const frugal = CONFIG.replace(/profile: fast/g, 'profile: frugal');
+  const ctl = await started(system, frugal);
+  await until('routes in', () => system.commands.length >= 10);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(
+    ctl
+      .status()
+      .reconcile.failing.map((f) => f.op)
+      .sort(),
+    [
+      'sysctl net.ipv4.conf.wan2.ignore_routes_with_linkdown=1',
+      'sysctl net.ipv6.conf.wan2.ignore_routes_with_linkdown=1',
+    ],
+  );
+  // wan2 goes away: its sysctls are no longer wanted, so their failures are forgotten.
+  system.kernel.emit([{ kind: 'link', op: 'del', link: link(3, 'wan2') }]);
+  await until('forgotten', () => ctl.status().reconcile.failing.length === 0);
+  const runs = ctl.status().reconcile.runs;
+  await new Promise((r) => setTimeout(r, 1000));
+  const more = ctl.status().reconcile.runs - runs;
+  assert.ok(more <= 5, `the loop idles: ${more} runs in 1 s`);
+  await ctl.stop('test');
+});

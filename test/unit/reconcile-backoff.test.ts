@@ -43,6 +43,7 @@ test('backoff: cleared says what ended; retain forgets ops no longer wanted; nex
   b.failed('a', 'x', 0, 1);
   b.failed('b', 'y', 500, 1);
   assert.equal(b.nextAt(), 1000);
+  assert.equal(b.nextAt(1000), 1500, 'the earliest still to come');
   b.retain((op) => op === 'b');
   assert.deepEqual(
     b.view().map((f) => f.op),
