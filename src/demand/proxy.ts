@@ -129,17 +129,25 @@ export class DemandProxy {
 
   private replay(now: number): void {
     // No TUN (being reopened): keep holding; the next routed apply replays.
-    if (!this.tun) return;
+    const tun = this.tun;
+    if (!tun) return;
     const pkts = this.queue.drain(now);
     if (!pkts.length) return;
-    const written = this.tun.write(pkts);
-    this.replayFailed += pkts.length - written;
+    // The first packet alone, the rest a moment later: the first one on a new link waits for
+    // the gateway's neighbour entry, and a packet right behind it could overtake it.
+    const written = tun.write(pkts.slice(0, 1));
+    if (pkts.length === 1) return this.replayed(now, written, 1);
+    setImmediate(() => this.replayed(now, written + (this.tun === tun ? tun.write(pkts.slice(1)) : 0), pkts.length));
+  }
+
+  private replayed(now: number, written: number, of: number): void {
+    this.replayFailed += of - written;
     this.lastReplay = {
       at: new Date(now).toISOString(),
       packets: written,
       delayMs: this.routedSince === undefined ? 0 : now - this.routedSince,
     };
-    this.d.log.info({ packets: written, of: pkts.length }, `replayed ${written} held packet(s) through the new link`);
+    this.d.log.info({ packets: written, of }, `replayed ${written} held packet(s) through the new link`);
     this.d.bus.publish({
       type: 'demand',
       name: this.d.name,

@@ -57,7 +57,7 @@ test('NTP is ignored: no dial, not held, counted', () => {
   assert.equal(p.queue.size, 0);
 });
 
-test('the first matching packet dials once; everything after it is held while dialing; replay in order once routed', () => {
+test('the first matching packet dials once; everything after it is held while dialing; replay in order once routed', async () => {
   const { p, state } = proxy();
   p.onPackets([udp(7000, 1), udp(7000, 2)]);
   p.onPackets([udp(123, 3)]); // while dialing, even NTP is held: it would have flowed
@@ -69,9 +69,16 @@ test('the first matching packet dials once; everything after it is held while di
   p.setRouted(true, 1000);
   assert.deepEqual(
     state.written.map((b) => b[28]),
+    [1],
+    'the first packet goes alone: on a new link it waits for the neighbour entry, and the next could overtake it',
+  );
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(
+    state.written.map((b) => b[28]),
     [1, 2, 3],
   );
   assert.equal(p.view(true).queue.replayed, 3);
+  assert.equal(p.view(true).lastReplay?.packets, 3);
 });
 
 test('routed but the link has no carrier (deleted under us): nothing is written back, it would loop', () => {
