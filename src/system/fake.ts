@@ -4,7 +4,7 @@
  * (watch → world → reconcile → apply → watch) runs without a machine.
  */
 import type { KernelSink, KernelWatch } from './kernel.js';
-import { displayCommand, specToRoute, specToRule, type KernelOp } from '../model/ops.js';
+import { displayCommand, KernelRefused, specToRoute, specToRule, type KernelOp, type RefusedOp } from '../model/ops.js';
 import type { ProbeRequest, ProbeResult } from './probe/types.js';
 import type {
   AdoptOptions,
@@ -137,7 +137,13 @@ export class FakeSystem implements System {
       this.failNext = undefined;
       throw new Error(msg);
     }
+    const refused: RefusedOp[] = [];
     for (const o of ops) {
+      const error = this.refuses?.(o);
+      if (error) {
+        refused.push({ op: o, error });
+        continue;
+      }
       this.commands.push(displayCommand(o));
       if ('addr' in o) {
         const a = o.addr;
@@ -163,7 +169,11 @@ export class FakeSystem implements System {
       const route = specToRoute(o.route, this.kernel.indexOf(o.route.dev));
       this.kernel.emit([{ kind: 'route', op: o.op === 'del' ? 'del' : 'new', route }]);
     }
+    if (refused.length) throw new KernelRefused(refused);
   }
+
+  /** Ops the fake kernel refuses (the error it gives), e.g. a route through a link that is down. */
+  refuses?: (op: KernelOp) => string | undefined;
 
   /** nftables as `nft list` shows it: `ruleset.batches` were applied, `ruleset.table` is the result. */
   readonly ruleset = new NftMemory();

@@ -191,3 +191,22 @@ test('controller on the fake System: a refusing sysctl is retried with backoff, 
   assert.ok(more <= 5, `the loop idles: ${more} runs in 1 s`);
   await ctl.stop('test');
 });
+
+test('controller on the fake System: a route refused while its link is admin-down goes in the moment the link is up, whatever the backoff', async () => {
+  const system = kernelWithTwoUplinks();
+  system.kernel.links.set(3, link(3, 'wan2', { up: false, carrier: false }));
+  const down = () => [...system.kernel.links.values()].find((l) => l.name === 'wan2')?.up === false;
+  // The kernel refuses a route through a link that is administratively down.
+  system.refuses = (o) => ('route' in o && o.route.dev === 'wan2' && down() ? 'Network is down' : undefined);
+  const ctl = await started(system);
+  const wan2Route = 'ip -4 route add 0.0.0.0/0 via 203.0.113.1 dev wan2 table 7302 proto 201 metric 10';
+  await until('refused twice: the backoff has grown', () => (ctl.status().reconcile.failing[0]?.count ?? 0) >= 2, 4000);
+  const f = ctl.status().reconcile.failing[0]!;
+  assert.equal(f.op, wan2Route);
+  assert.ok(Date.parse(f.nextAt) - Date.now() > 500, 'the next timed retry is a while away');
+  assert.ok(!system.commands.includes(wan2Route));
+  system.kernel.emit([{ kind: 'link', op: 'new', link: link(3, 'wan2') }]);
+  await until('in at once', () => system.commands.includes(wan2Route), 300);
+  await until('no longer failing', () => ctl.status().reconcile.failing.length === 0, 300);
+  await ctl.stop('test');
+});
