@@ -13,6 +13,7 @@ export interface OptionSpec {
   help: string;
   /** Shown in usage for string options: `--socket PATH`. */
   value?: string;
+  short?: string;
 }
 
 export interface CommandSpec {
@@ -41,7 +42,7 @@ export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
     help: "the daemon's control socket (default $UPLINKD_SOCKET or /run/uplinkd/uplinkd.sock)",
   },
   json: { type: 'boolean', help: 'machine-readable output where a command has it' },
-  help: { type: 'boolean', help: 'show help' },
+  help: { type: 'boolean', short: 'h', help: 'show help' },
 };
 
 /** A USAGE error carries the usage line of the command it is about. */
@@ -128,7 +129,9 @@ export function parseCommandLine(argv: string[], commands: Record<string, Comman
   let values: Record<string, string | boolean | undefined>;
   let positionals: string[];
   try {
-    const config = Object.fromEntries(Object.entries(options).map(([n, o]) => [n, { type: o.type }]));
+    const config = Object.fromEntries(
+      Object.entries(options).map(([n, o]) => [n, { type: o.type, ...(o.short ? { short: o.short } : {}) }]),
+    );
     ({ values, positionals } = parseArgs({ args: rest, options: config, strict: true, allowPositionals: true }));
   } catch (e) {
     throw parseError(

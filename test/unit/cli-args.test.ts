@@ -27,6 +27,7 @@ const OK: [string, string[], Partial<ReturnType<typeof parse>>][] = [
   ['positional arguments', ['demand', 'dsl', 'off'], { command: 'demand', args: ['dsl', 'off'] }],
   ['an optional argument left out', ['help'], { command: 'help', args: [] }],
   ['--version alone', ['--version'], { command: undefined, version: true }],
+  ['-h is --help', ['status', '-h'], { command: 'status', help: true }],
   ['--help after a command does not need its arguments', ['up', '--help'], { command: 'up', help: true, args: [] }],
 ];
 
