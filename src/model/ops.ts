@@ -4,7 +4,7 @@
  * through `ip -4 -batch` / `ip -6 -batch` (batch lines take no family flag).
  */
 import { UplinkError } from '../errors.js';
-import type { Family, RouteInfo, RuleInfo } from './kernel.js';
+import type { Family, KernelEvent, RouteInfo, RuleInfo } from './kernel.js';
 
 export interface RouteSpec {
   family: Family;
@@ -107,6 +107,20 @@ export function specToRule(s: RuleSpec): RuleInfo {
     suppressPrefixlen: s.suppressPrefixlen ?? -1,
     ...(s.fwmark !== undefined ? { fwmark: s.fwmark, fwmask: s.fwmask ?? 0xffffffff } : {}),
   };
+}
+
+/**
+ * The event the kernel announces once `o` is applied (what the fake kernel and --dry-run's
+ * overlay echo back); `indexOf` gives a device's ifindex.
+ */
+export function opEvent(o: KernelOp, indexOf: (dev: string | undefined) => number | undefined): KernelEvent {
+  const op = o.op === 'del' ? 'del' : 'new';
+  if ('addr' in o) {
+    const { family, address, prefixlen, dev } = o.addr;
+    return { kind: 'addr', op: 'new', addr: { family, index: indexOf(dev) ?? 0, address, prefixlen, scope: 0 } };
+  }
+  if ('rule' in o) return { kind: 'rule', op, rule: specToRule(o.rule) };
+  return { kind: 'route', op, route: specToRoute(o.route, indexOf(o.route.dev)) };
 }
 
 /** An op the kernel refused, and what it said. */

@@ -4,7 +4,7 @@
  * (watch → world → reconcile → apply → watch) runs without a machine.
  */
 import type { KernelSink, KernelWatch } from './kernel.js';
-import { displayCommand, KernelRefused, specToRoute, specToRule, type KernelOp, type RefusedOp } from '../model/ops.js';
+import { displayCommand, KernelRefused, opEvent, type KernelOp, type RefusedOp } from '../model/ops.js';
 import type { ProbeRequest, ProbeResult } from './probe/types.js';
 import type {
   AdoptOptions,
@@ -145,29 +145,7 @@ export class FakeSystem implements System {
         continue;
       }
       this.commands.push(displayCommand(o));
-      if ('addr' in o) {
-        const a = o.addr;
-        this.kernel.emit([
-          {
-            kind: 'addr',
-            op: 'new',
-            addr: {
-              family: a.family,
-              index: this.kernel.indexOf(a.dev) ?? 0,
-              address: a.address,
-              prefixlen: a.prefixlen,
-              scope: 0,
-            },
-          },
-        ]);
-        continue;
-      }
-      if ('rule' in o) {
-        this.kernel.emit([{ kind: 'rule', op: o.op === 'add' ? 'new' : 'del', rule: specToRule(o.rule) }]);
-        continue;
-      }
-      const route = specToRoute(o.route, this.kernel.indexOf(o.route.dev));
-      this.kernel.emit([{ kind: 'route', op: o.op === 'del' ? 'del' : 'new', route }]);
+      this.kernel.emit([opEvent(o, (dev) => this.kernel.indexOf(dev))]);
     }
     if (refused.length) throw new KernelRefused(refused);
   }

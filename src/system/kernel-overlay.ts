@@ -12,18 +12,47 @@ import {
   type RouteInfo,
   type RuleInfo,
 } from '../model/kernel.js';
-import { specToRoute, specToRule, type KernelOp } from '../model/ops.js';
+import { opEvent, type KernelOp } from '../model/ops.js';
 import type { KernelSink, KernelWatch } from './kernel.js';
 
 /** Indexes for interfaces that exist only in the overlay (demand proxies). */
 const SYNTHETIC_INDEX_BASE = 1_000_000;
 
+/**
+ * Objects of one kind (routes or rules) as the overlay changes them: those it would have
+ * added, and the keys of those it would have deleted.
+ */
+class Layer<T> {
+  private readonly added = new Map<string, T>();
+  private readonly gone = new Set<string>();
+  constructor(private readonly key: (v: T) => string) {}
+
+  lay(op: 'new' | 'del', v: T): void {
+    const k = this.key(v);
+    if (op === 'del') {
+      this.added.delete(k);
+      this.gone.add(k);
+    } else {
+      this.gone.delete(k);
+      this.added.set(k, v);
+    }
+  }
+
+  /** A real dump, as the overlay would leave it. */
+  over(real: T[]): T[] {
+    return [...real.filter((v) => !this.gone.has(this.key(v))), ...this.added.values()];
+  }
+
+  /** A real event the overlay overrides: the re-add of what it deleted, the delete of what it added. */
+  hides(op: 'new' | 'del', v: T): boolean {
+    return op === 'new' ? this.gone.has(this.key(v)) : this.added.has(this.key(v));
+  }
+}
+
 export class KernelOverlay {
   private sink?: KernelSink;
-  private readonly routes = new Map<string, RouteInfo>();
-  private readonly goneRoutes = new Set<string>();
-  private readonly rules = new Map<string, RuleInfo>();
-  private readonly goneRules = new Set<string>();
+  private readonly routes = new Layer<RouteInfo>(routeKey);
+  private readonly rules = new Layer<RuleInfo>(ruleKey);
   private readonly addrs: AddrInfo[] = [];
   private readonly links = new Map<string, LinkInfo>();
   private readonly index = new Map<string, number>();
@@ -48,41 +77,11 @@ export class KernelOverlay {
 
   /** Lays would-be ops over the kernel, as if it had applied them. */
   apply(ops: KernelOp[]): void {
-    const events: KernelEvent[] = [];
-    for (const o of ops) {
-      if ('addr' in o) {
-        const a: AddrInfo = {
-          family: o.addr.family,
-          index: this.index.get(o.addr.dev) ?? 0,
-          address: o.addr.address,
-          prefixlen: o.addr.prefixlen,
-          scope: 0,
-        };
-        this.addrs.push(a);
-        events.push({ kind: 'addr', op: 'new', addr: a });
-      } else if ('rule' in o) {
-        const r = specToRule(o.rule);
-        const key = ruleKey(r);
-        if (o.op === 'del') {
-          this.rules.delete(key);
-          this.goneRules.add(key);
-        } else {
-          this.goneRules.delete(key);
-          this.rules.set(key, r);
-        }
-        events.push({ kind: 'rule', op: o.op === 'del' ? 'del' : 'new', rule: r });
-      } else {
-        const r = specToRoute(o.route, this.index.get(o.route.dev ?? ''));
-        const key = routeKey(r);
-        if (o.op === 'del') {
-          this.routes.delete(key);
-          this.goneRoutes.add(key);
-        } else {
-          this.goneRoutes.delete(key);
-          this.routes.set(key, r);
-        }
-        events.push({ kind: 'route', op: o.op === 'del' ? 'del' : 'new', route: r });
-      }
+    const events = ops.map((o) => opEvent(o, (dev) => this.index.get(dev ?? '')));
+    for (const e of events) {
+      if (e.kind === 'addr') this.addrs.push(e.addr);
+      else if (e.kind === 'rule') this.rules.lay(e.op, e.rule);
+      else if (e.kind === 'route') this.routes.lay(e.op, e.route);
     }
     this.sink?.apply(events);
   }
@@ -122,8 +121,8 @@ export class KernelOverlay {
       {
         links: part.links && [...part.links, ...this.links.values()],
         addrs: part.addrs && [...part.addrs, ...this.addrs],
-        routes: [...part.routes.filter((r) => !this.goneRoutes.has(routeKey(r))), ...this.routes.values()],
-        rules: [...part.rules.filter((r) => !this.goneRules.has(ruleKey(r))), ...this.rules.values()],
+        routes: this.routes.over(part.routes),
+        rules: this.rules.over(part.rules),
       },
       reason,
     );
@@ -132,13 +131,11 @@ export class KernelOverlay {
   /** Real events, less those the overlay overrides (a route it deleted, or added). */
   private passThrough(events: KernelEvent[]): void {
     this.learn(events.flatMap((e) => (e.kind === 'link' && e.op === 'new' ? [e.link] : [])));
-    const kept = events.filter((e) => {
-      if (e.kind === 'route')
-        return e.op === 'new' ? !this.goneRoutes.has(routeKey(e.route)) : !this.routes.has(routeKey(e.route));
-      if (e.kind === 'rule')
-        return e.op === 'new' ? !this.goneRules.has(ruleKey(e.rule)) : !this.rules.has(ruleKey(e.rule));
-      return true;
-    });
+    const kept = events.filter(
+      (e) =>
+        !(e.kind === 'route' && this.routes.hides(e.op, e.route)) &&
+        !(e.kind === 'rule' && this.rules.hides(e.op, e.rule)),
+    );
     if (kept.length) this.sink?.apply(kept);
   }
 }
