@@ -105,21 +105,24 @@ function parseError(e: unknown, known: string[], usage: string): UsageError {
   return new UsageError(err.message, undefined, usage);
 }
 
+/** The command named `name`; a UsageError with a did-you-mean when there is none. */
+export function commandSpec<C extends CommandSpec>(name: string, commands: Record<string, C>, topUsage: string): C {
+  if (Object.hasOwn(commands, name)) return commands[name]!;
+  const near = closest(name, Object.keys(commands));
+  throw new UsageError(
+    `unknown command "${name}"`,
+    near ? `did you mean "${near}"?` : 'uplink help lists the commands',
+    topUsage,
+  );
+}
+
 /**
  * Parses argv against the command table. Throws UsageError for an unknown command, option,
  * a missing or an extra argument.
  */
 export function parseCommandLine(argv: string[], commands: Record<string, CommandSpec>, topUsage: string): ParsedLine {
   const { name, index } = findCommand(argv);
-  const spec = name !== undefined && Object.hasOwn(commands, name) ? commands[name] : undefined;
-  if (name !== undefined && !spec) {
-    const near = closest(name, Object.keys(commands));
-    throw new UsageError(
-      `unknown command "${name}"`,
-      near ? `did you mean "${near}"?` : 'uplink help lists the commands',
-      topUsage,
-    );
-  }
+  const spec = name === undefined ? undefined : commandSpec(name, commands, topUsage);
   const usage = spec ? usageLine(name!, spec) : topUsage;
   const options = {
     ...GLOBAL_OPTIONS,

@@ -2,20 +2,20 @@
 /** `uplink`: the command-line client. One module per command; exit codes in usage(). */
 import { isUplinkError } from '../errors.js';
 import { VERSION } from '../daemon/version.js';
-import { commandHelp, parseCommandLine, UsageError } from './args.js';
+import { commandHelp, commandSpec, parseCommandLine, UsageError } from './args.js';
 import { COMMANDS, usage } from './commands.js';
 
 const DEFAULT_SOCKET = '/run/uplinkd/uplinkd.sock';
 
 async function main(argv: string[]): Promise<number> {
-  const line = parseCommandLine(argv, COMMANDS, usage().split('\n')[0]!);
+  const top = usage().split('\n')[0]!;
+  const line = parseCommandLine(argv, COMMANDS, top);
   if (line.version) return (console.log(`uplink ${VERSION}`), 0);
   const name = line.command;
   if (name === 'help') {
     const topic = line.args[0];
     if (topic === undefined) return (console.log(usage()), 0);
-    if (!Object.hasOwn(COMMANDS, topic)) parseCommandLine([topic], COMMANDS, usage().split('\n')[0]!);
-    return (console.log(commandHelp(topic, COMMANDS[topic]!)), 0);
+    return (console.log(commandHelp(topic, commandSpec(topic, COMMANDS, top))), 0);
   }
   if (!name) {
     if (line.help) return (console.log(usage()), 0);

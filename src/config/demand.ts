@@ -21,7 +21,17 @@ export function demandProxies(
     }));
 }
 
-/** The demand rules in force: the config's, or the shipped defaults when it has none. */
+const parsed = new WeakMap<Config['demand'], DemandRule[]>();
+
+/**
+ * The demand rules in force: the config's, or the shipped defaults when it has none. Parsed
+ * once per config (every reconcile run's desired() asks).
+ */
 export function demandRules(cfg: Config): DemandRule[] {
-  return parseRules(cfg.demand.rules.length ? cfg.demand.rules : DEFAULT_RULES).rules;
+  let rules = parsed.get(cfg.demand);
+  if (!rules) {
+    rules = parseRules(cfg.demand.rules.length ? cfg.demand.rules : DEFAULT_RULES).rules;
+    parsed.set(cfg.demand, rules);
+  }
+  return rules;
 }

@@ -42,6 +42,10 @@ const VERIFY_MS = 2000;
 /** Two inputs render the same table unless they differ beyond the generation and the address set. */
 const shape = (i: FirewallInput): FirewallInput => ({ ...i, generation: 0, wanAddrs4: [] });
 
+/** The table in an `nft -j list table` answer. */
+const tableOf = (listing: { nftables: Record<string, unknown>[] } | undefined) =>
+  listing?.nftables.find((e) => 'table' in e)?.table as { handle?: number } | undefined;
+
 export class Firewall implements Component {
   readonly name = 'firewall';
   private generation = 0;
@@ -194,9 +198,7 @@ export class Firewall implements Component {
   }
 
   private async tableHandle(): Promise<number | undefined> {
-    const t = await this.d.system.nftList(TABLE);
-    const table = t?.nftables.find((e) => 'table' in e)?.table as { handle?: number } | undefined;
-    return table?.handle;
+    return tableOf(await this.d.system.nftList(TABLE))?.handle;
   }
 
   /**
@@ -207,7 +209,7 @@ export class Firewall implements Component {
     if (this.busy) await this.busy.catch(() => undefined);
     if (!this.applied || !firewallEnabled(this.d.config())) return;
     const listing = await this.d.system.nftList(TABLE);
-    const table = listing?.nftables.find((e) => 'table' in e)?.table as { handle?: number } | undefined;
+    const table = tableOf(listing);
     if (table && table.handle === this.handle && readGeneration(listing) === this.generation) return;
     const why = !table ? 'our table is gone (nft flush ruleset?)' : 'our table was replaced or changed by someone else';
     this.d.log.warn(`firewall: ${why}; restoring it`);
