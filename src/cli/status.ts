@@ -45,6 +45,10 @@ export function formatStatus(s: Status): string {
   out.push(
     `uplinkd ${s.daemon.version} pid ${s.daemon.pid} since ${s.daemon.startedAt} (${s.daemon.system}), config ${s.daemon.config}`,
   );
+  const el = s.daemon.eventLoop;
+  out.push(
+    `event loop: delay p99 ${el.p99Ms} ms, max ${el.maxMs} ms over the last ${el.windowS} s (worst since start ${el.maxSinceStartMs} ms)`,
+  );
   const r = s.reconcile;
   if (r.last)
     out.push(

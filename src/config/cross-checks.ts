@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { closest, hinted, splitHint } from './errors.js';
 import { checkProbeTarget, PROBE_METHODS, type ProbeMethod } from './probe.js';
 import { defaultProxyAddress, defaultProxyName } from './demand-defaults.js';
+import { forwardOverlaps, type ForwardSpan } from './forward-overlaps.js';
 
 type Path = (string | number)[];
 type Ctx = z.core.$RefinementCtx<unknown>;
@@ -289,7 +290,8 @@ function checkProbes(cfg: Obj, uplinks: [string, Obj][], add: Add): void {
 
 /** Two forwards of one protocol whose ports overlap on a shared uplink would fight over the same packets. */
 function checkForwardOverlaps(forwards: Obj[], add: Add): void {
-  const spans = forwards.map((f) => {
+  const spans: ForwardSpan[] = [];
+  forwards.forEach((f, index) => {
     const p = f.port;
     const m =
       typeof p === 'number'
@@ -301,26 +303,18 @@ function checkForwardOverlaps(forwards: Obj[], add: Add): void {
               .map((x, _k, a) => Number(x ?? a[0]))
           : undefined;
     const u = f.uplink;
-    const uplinks = u === undefined ? undefined : new Set(Array.isArray(u) ? u.map(String) : [String(u)]);
-    return m && typeof f.proto === 'string' ? { proto: f.proto, first: m[0]!, last: m[1]!, uplinks } : undefined;
+    const uplinks = u === undefined ? undefined : Array.isArray(u) ? u.map(String) : [String(u)];
+    if (m && typeof f.proto === 'string') spans.push({ index, proto: f.proto, first: m[0]!, last: m[1]!, uplinks });
   });
-  spans.forEach((b, j) => {
-    if (!b) return;
-    const i = spans.findIndex(
-      (a, k) =>
-        k < j &&
-        a &&
-        a.proto === b.proto &&
-        a.first <= b.last &&
-        b.first <= a.last &&
-        (!a.uplinks || !b.uplinks || [...a.uplinks].some((x) => b.uplinks!.has(x))),
-    );
-    if (i < 0) return;
+  const found = forwardOverlaps(spans);
+  for (const b of spans) {
+    const i = found.get(b.index);
+    if (i === undefined) continue;
     add(
-      ['forwards', j, 'port'],
-      forwards[j]!.port,
+      ['forwards', b.index, 'port'],
+      forwards[b.index]!.port,
       `port ${b.first === b.last ? b.first : `${b.first}-${b.last}`}/${b.proto} overlaps forwards[${i}]`,
       'each port of an uplink can go to one place: remove one, change the port, or give them different uplink: lists',
     );
-  });
+  }
 }

@@ -9,6 +9,13 @@ import { hinted } from './errors.js';
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
 type Unit = keyof typeof UNIT_MS;
 
+/**
+ * No duration is longer than a year: every delay the daemon arms waits as written (model/timer),
+ * and a year keeps every deadline a valid date (`1e9d` would not be one).
+ */
+export const MAX_DURATION_MS = 365 * UNIT_MS.d;
+const LONGEST = 'must be at most 365d (no duration is longer than a year)';
+
 const DURATION_RE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
 /** For JSON Schema (editors): what the config accepts as a duration string. */
 const DURATION_PATTERN = '^\\s*(0|(\\d+(\\.\\d+)?(ms|s|m|h|d))+)\\s*$';
@@ -86,6 +93,7 @@ export function checkDuration(input: unknown): DurationCheck {
   if (DURATION_RE.test(text)) {
     let ms = 0;
     for (const [, num, unit] of text.matchAll(PART_RE)) ms += Number(num) * UNIT_MS[unit as Unit];
+    if (!(ms <= MAX_DURATION_MS)) return { ok: false, message: `${shown} is too long`, hint: LONGEST };
     return { ok: true, ms: Math.round(ms) };
   }
   if (text.startsWith('-')) {
@@ -128,8 +136,10 @@ export function formatDuration(ms: number): string {
 export interface DurationOptions {
   /** Smallest allowed value in ms (inclusive). Default 0. */
   min?: number;
-  /** Largest allowed value in ms (inclusive). */
+  /** Largest allowed value in ms (inclusive); never more than MAX_DURATION_MS. */
   max?: number;
+  /** Why `max` is the limit, for the hint. */
+  why?: string;
 }
 
 /**
@@ -138,6 +148,8 @@ export interface DurationOptions {
  */
 export function durationType(opts: DurationOptions = {}) {
   const min = opts.min ?? 0;
+  // Past a year checkDuration already refused it.
+  const max = opts.max ?? MAX_DURATION_MS;
   return z
     .union([z.string().meta({ pattern: DURATION_PATTERN }), z.literal(0)], {
       error: (iss) => {
@@ -162,10 +174,13 @@ export function durationType(opts: DurationOptions = {}) {
         });
         return z.NEVER;
       }
-      if (opts.max !== undefined && r.ms > opts.max) {
+      if (r.ms > max) {
         ctx.addIssue({
           code: 'custom',
-          message: hinted(`${JSON.stringify(value)} is too long`, `must be at most ${formatDuration(opts.max)}`),
+          message: hinted(
+            `${JSON.stringify(value)} is too long`,
+            `must be at most ${formatDuration(max)}${opts.why ? ` (${opts.why})` : ''}`,
+          ),
           input: value,
         });
         return z.NEVER;

@@ -1,6 +1,6 @@
 /** Schema of `control`: socket, state dir, HTTP listener and our kernel object ranges. */
 import { z } from 'zod';
-import { duration } from './duration.js';
+import { durationType } from './duration.js';
 import { hinted } from './errors.js';
 import { absolutePath, evenAfterChildErrors, listenAddress } from './types.js';
 
@@ -218,10 +218,10 @@ export const controlSchema = z
       .describe(
         'Receive buffer of the netlink event socket in bytes (default 8388608). A burst that overruns it costs a full resync, never a crash.',
       ),
-    carrier_poll: duration
+    carrier_poll: durationType({ max: 60_000, why: 'a slower poll is slower than the kernel; 0 turns it off' })
       .prefault('10ms')
       .describe(
-        "How often the uplinks' carrier is read from /sys (default 10ms; 0 turns it off). The kernel's own carrier events can lag up to 1s behind for physical NICs.",
+        "How often the uplinks' carrier is read from /sys (default 10ms, at most 1m; 0 turns it off). The kernel's own carrier events can lag up to 1s behind for physical NICs.",
       ),
     log_level: z
       .enum(LOG_LEVELS)

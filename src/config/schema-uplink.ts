@@ -1,6 +1,6 @@
 /** Schema of one uplink: interface, mode, probe, connect command, redial policy. */
 import { z } from 'zod';
-import { duration, formatDuration, positiveDuration } from './duration.js';
+import { duration, durationType, formatDuration, positiveDuration } from './duration.js';
 import { hinted } from './errors.js';
 import { PROBE_METHODS, PROBE_PROFILE_NAMES } from './probe.js';
 import { cidr, command, evenAfterChildErrors, ifname, ipAddress, ipv4Address, ipv6Address } from './types.js';
@@ -32,9 +32,9 @@ export const probeSchema = z
       .optional()
       .describe('How many targets must answer for a round to pass (1..number of targets; default 1).'),
     interval: positiveDuration.optional().describe('Time between probe rounds (default from the profile).'),
-    timeout: positiveDuration
+    timeout: durationType({ min: 1, max: 60_000, why: 'an answer later than that is a lost probe' })
       .optional()
-      .describe('How long a probe waits for an answer; must be shorter than interval.'),
+      .describe('How long a probe waits for an answer (at most 1m); must be shorter than interval.'),
     down_after: z.int().min(1).optional().describe('Failed rounds in a row before the uplink is judged down.'),
     up_after: z.int().min(1).optional().describe('Passed rounds in a row before the uplink is judged up again.'),
     query: z.string().min(1).optional().describe('dns method: the name to query (default ".").'),

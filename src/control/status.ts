@@ -8,6 +8,14 @@ import type { ReconcileStatus } from '../reconcile/status.js';
 import type { DemandView } from '../demand/proxy.js';
 import { defaultRoutes, foreignTotal, linkName, type WorldState } from '../world/state.js';
 
+/** Event-loop delay in ms over the last full minute and the current one; the worst since start. */
+export interface LoopDelayStatus {
+  p99Ms: number;
+  maxMs: number;
+  windowS: number;
+  maxSinceStartMs: number;
+}
+
 export interface StatusExtras {
   pid: number;
   version: string;
@@ -15,6 +23,8 @@ export interface StatusExtras {
   configPath: string;
   system: string;
   judged: boolean;
+  /** The main thread's event-loop delay: what probing, judging and failover wait behind. */
+  eventLoop: LoopDelayStatus;
   watch: WatchStats;
   reconcileRuns: number;
   lastError?: string;
@@ -41,6 +51,7 @@ export function buildStatus(cfg: Config, w: WorldState, x: StatusExtras) {
       config: x.configPath,
       system: x.system,
       judged: x.judged,
+      eventLoop: x.eventLoop,
       reconcileRuns: x.reconcileRuns,
       ...(x.lastError ? { lastError: x.lastError } : {}),
     },

@@ -26,6 +26,7 @@ import { stateFile } from '../uplinks/persist.js';
 import { EventBus } from '../events/bus.js';
 import { Reconciler } from './reconciler.js';
 import { VERSION } from './version.js';
+import { LoopDelay } from './loop-delay.js';
 
 /** Rulesets with more forwards than this are rendered in the offload worker (1,000 take ~12 ms here). */
 const RENDER_INLINE_MAX = 200;
@@ -55,6 +56,7 @@ export class Controller {
   private started: Component[] = [];
   private stopping?: Promise<void>;
   private readonly offload = new Offload();
+  private readonly loopDelay = new LoopDelay();
   private readonly startedAt = new Date().toISOString();
 
   constructor(private readonly o: ControllerOptions) {}
@@ -145,7 +147,7 @@ export class Controller {
     const kernel: Component = { name: 'kernel watch', start: () => watch.start(world), stop: () => watch.stop() };
     this.server = new ControlServer(system, ctl.socket, controlMethods(this.api()));
     const worker: Component = { name: 'offload worker', start: async () => undefined, stop: () => offload.close() };
-    return [worker, kernel, this.manager, this.demand, this.reconciler, this.firewall, this.server];
+    return [this.loopDelay, worker, kernel, this.manager, this.demand, this.reconciler, this.firewall, this.server];
   }
 
   /**
@@ -242,6 +244,7 @@ export class Controller {
           configPath: this.o.configPath,
           system: this.o.system.kind,
           judged: this.reconciler!.isJudged(),
+          eventLoop: this.loopDelay.status(),
           watch: this.watch!.stats(),
           reconcileRuns: this.reconciler!.runs,
           lastError: this.reconciler!.lastError,

@@ -38,6 +38,7 @@ import { Backoff } from '../reconcile/backoff.js';
 import type { ReconcileStatus, RunRecord } from '../reconcile/status.js';
 import { desired, type Desired } from '../reconcile/desired.js';
 import { Reasons } from '../reconcile/reasons.js';
+import { after, type Timer } from '../model/timer.js';
 
 export interface ReconcilerDeps {
   system: System;
@@ -59,7 +60,7 @@ export interface ReconcilerDeps {
 export class Reconciler implements Component {
   readonly name = 'reconcile loop';
   private timer?: NodeJS.Timeout;
-  private wakeTimer?: NodeJS.Timeout;
+  private wakeTimer?: Timer;
   private running?: Promise<void>;
   private again = false;
   private last: WorldState = emptyWorld();
@@ -92,12 +93,12 @@ export class Reconciler implements Component {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    clearTimeout(this.wakeTimer);
+    this.wakeTimer?.clear();
     this.timer = undefined;
     await this.running;
     await this.beside.drain();
     // A run that finished while we waited may have armed a wake: a stopped loop never runs again.
-    clearTimeout(this.wakeTimer);
+    this.wakeTimer?.clear();
   }
 
   /** After one full probe round has been judged, our unwanted routes and rules may be deleted. */
@@ -325,9 +326,9 @@ export class Reconciler implements Component {
     const times = [this.failbackAt, this.backoff.nextAt(now)].filter((t): t is number => t !== undefined && t > now);
     if (!times.length || this.stopped) return;
     const at = Math.min(...times);
-    clearTimeout(this.wakeTimer);
+    this.wakeTimer?.clear();
     const why = at === this.failbackAt ? 'failback delay over' : 'retry after backoff';
-    this.wakeTimer = setTimeout(() => this.markDirty(why), at - now + 1).unref();
+    this.wakeTimer = after(at - now + 1, () => this.markDirty(why));
   }
 
   /** The kernel ops a config would cause now, without applying them (`uplink plan`). */

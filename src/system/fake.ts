@@ -139,7 +139,7 @@ export class FakeSystem implements System {
     }
     const refused: RefusedOp[] = [];
     for (const o of ops) {
-      const error = this.refuses?.(o);
+      const error = this.refuses?.(o) ?? this.noDevice(o);
       if (error) {
         refused.push({ op: o, error });
         continue;
@@ -148,6 +148,12 @@ export class FakeSystem implements System {
       this.kernel.emit([opEvent(o, (dev) => this.kernel.indexOf(dev))]);
     }
     if (refused.length) throw new KernelRefused(refused);
+  }
+
+  /** As the kernel: a route or address on a device that does not exist is refused ("Cannot find device"). */
+  private noDevice(o: KernelOp): string | undefined {
+    const dev = 'addr' in o ? o.addr.dev : 'route' in o && o.op !== 'del' ? o.route.dev : undefined;
+    return dev !== undefined && this.kernel.indexOf(dev) === undefined ? `Cannot find device "${dev}"` : undefined;
   }
 
   /** Ops the fake kernel refuses (the error it gives), e.g. a route through a link that is down. */
@@ -218,6 +224,12 @@ export class FakeSystem implements System {
   async openProxy(o: ProxyOptions) {
     const p = { o, written: [] as Buffer[], open: true };
     this.proxies.set(o.name, p);
+    // As a TUN device: a link of its own, up, with carrier.
+    if (this.kernel.indexOf(o.name) === undefined) {
+      const index = Math.max(100, ...this.kernel.links.keys()) + 1;
+      const link = { index, name: o.name, up: true, carrier: true, operstate: 'up', mtu: 1500 };
+      this.kernel.emit([{ kind: 'link', op: 'new', link }]);
+    }
     return {
       name: o.name,
       write: (pkts: Buffer[]) => (p.written.push(...pkts), pkts.length),
@@ -227,6 +239,9 @@ export class FakeSystem implements System {
 
   async removeProxy(name: string): Promise<void> {
     this.proxies.delete(name);
+    const index = this.kernel.indexOf(name);
+    const link = index === undefined ? undefined : this.kernel.links.get(index);
+    if (link) this.kernel.emit([{ kind: 'link', op: 'del', link }]);
   }
 
   /** conntrackFlush calls, newest last. */

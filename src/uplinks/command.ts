@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { UplinkConfig } from '../config/schema.js';
 import type { SupervisedProcess, System } from '../system/system.js';
 import { gaveUp, nextDialAt, type Hangup } from './redial.js';
+import { after, type Timer } from '../model/timer.js';
 
 export interface CommandDriverOptions {
   name: string;
@@ -26,8 +27,8 @@ const DEFAULT_CONNECT_TIMEOUT_MS = 60_000;
 
 export class CommandDriver {
   private proc?: SupervisedProcess;
-  private dialTimer?: NodeJS.Timeout;
-  private connectTimer?: NodeJS.Timeout;
+  private dialTimer?: Timer;
+  private connectTimer?: Timer;
   private wasUp = false;
   private stopping?: Promise<unknown>;
   failures = 0;
@@ -80,7 +81,7 @@ export class CommandDriver {
     }
     if (this.running || this.stopping || this.gaveUpReason || this.dialTimer) return;
     const at = this.nextDialAt ?? now;
-    this.dialTimer = setTimeout(() => this.dial(), Math.max(0, at - now)).unref();
+    this.dialTimer = after(at - now, () => this.dial());
   }
 
   /** A reload changed the uplink: the running connection stays; the next dial uses the new command. */
@@ -91,7 +92,7 @@ export class CommandDriver {
   markUp(): void {
     this.wasUp = true;
     this.failures = 0;
-    clearTimeout(this.connectTimer);
+    this.connectTimer?.clear();
   }
 
   /** Probes judged the link failed: tear down and re-dial (counts as a failure). */
@@ -107,13 +108,13 @@ export class CommandDriver {
 
   async stop(teardown: boolean): Promise<void> {
     this.cancelDial();
-    clearTimeout(this.connectTimer);
+    this.connectTimer?.clear();
     // Hitless restart: a stopping daemon leaves the link up unless told to tear down.
     if (teardown && this.proc?.running) await this.hangup('admin');
   }
 
   private cancelDial(): void {
-    clearTimeout(this.dialTimer);
+    this.dialTimer?.clear();
     this.dialTimer = undefined;
   }
 
@@ -137,7 +138,7 @@ export class CommandDriver {
       return;
     }
     const timeout = this.o.cfg.max_connect ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    this.connectTimer = setTimeout(() => !this.wasUp && void this.hangup('timeout'), timeout).unref();
+    this.connectTimer = after(timeout, () => !this.wasUp && void this.hangup('timeout'));
     this.o.onChange('dial started');
   }
 
@@ -146,7 +147,7 @@ export class CommandDriver {
     void p.exited.then((r) => {
       if (this.proc !== p) return;
       this.proc = undefined;
-      clearTimeout(this.connectTimer);
+      this.connectTimer?.clear();
       this.lastExit = r.signal ? `killed by ${r.signal}` : `exited with ${r.code}`;
       if (!this.stopping) this.afterHangup('peer', `connect process ${this.lastExit}`);
       this.o.onChange(`connect process ${this.lastExit}`);

@@ -10,6 +10,7 @@ import { targetFamily } from '../model/probe-target.js';
 import type { ProbeRequest, ProbeResult } from '../system/probe/types.js';
 import type { ProbeRunner } from '../system/system.js';
 import { ProbeStats } from './stats.js';
+import { after, type Timer } from '../model/timer.js';
 
 export interface ProbeSource {
   /** Probing makes sense now: carrier, address, and something to probe. */
@@ -36,7 +37,7 @@ export class HealthChecker {
   readonly stats = new ProbeStats();
   /** Per address family, for targets of that family: an uplink may carry IPv4 but not IPv6. */
   readonly family = { 4: new ProbeStats(), 6: new ProbeStats() };
-  private timer?: NodeJS.Timeout;
+  private timer?: Timer;
   private wake?: () => void;
   private running = false;
   private loopDone?: Promise<void>;
@@ -63,7 +64,7 @@ export class HealthChecker {
 
   /** Probe now instead of at the next tick (the link just came back). */
   kick(): void {
-    clearTimeout(this.timer);
+    this.timer?.clear();
     this.wake?.();
   }
 
@@ -97,8 +98,8 @@ export class HealthChecker {
       if (!this.running) break;
       await new Promise<void>((resolve) => {
         this.wake = resolve;
-        // unref: the daemon is kept alive by its socket; a forgotten checker must not keep a process.
-        this.timer = setTimeout(resolve, Math.max(0, started + delay - Date.now())).unref();
+        // unref (after's default): the daemon is kept alive by its socket; a forgotten checker must not keep a process.
+        this.timer = after(started + delay - Date.now(), resolve);
       });
     }
   }
