@@ -1,24 +1,34 @@
 /**
  * The control socket: a unix socket (mode 0660) speaking newline-delimited
- * JSON-RPC. A client can never crash the daemon: oversized lines, bad JSON and
- * handler errors all become coded replies or a closed connection.
+ * JSON-RPC. A client can never crash the daemon nor grow it without bound: oversized
+ * lines, bad JSON and handler errors become coded replies or a closed connection; each
+ * connection's memory is bounded (connection.ts); at most MAX_CLIENTS are open, the
+ * longest-idle one making room for a new client; silent ones are closed.
  */
 import type { Socket } from 'node:net';
 import type { Component } from '../model/component.js';
 import type { Listener, System } from '../system/system.js';
-import { dispatch, type MethodTable } from './rpc.js';
+import type { MethodTable } from './rpc.js';
+import { Connection, LIMITS } from './connection.js';
 
-const MAX_LINE = 1 << 20;
+export interface ServerLimits {
+  maxClients: number;
+  connection: typeof LIMITS;
+}
+
+export const SERVER_LIMITS: ServerLimits = { maxClients: 64, connection: LIMITS };
 
 export class ControlServer implements Component {
   readonly name = 'control socket';
   private listener?: Listener;
-  private readonly clients = new Set<Socket>();
+  private readonly clients = new Map<Socket, Connection>();
+  private sweep?: NodeJS.Timeout;
 
   constructor(
     private readonly system: Pick<System, 'listen'>,
     private readonly path: string,
     private readonly methods: MethodTable,
+    private readonly limits = SERVER_LIMITS,
   ) {}
 
   async start(): Promise<void> {
@@ -33,44 +43,53 @@ export class ControlServer implements Component {
   }
 
   closeClients(): void {
-    for (const c of this.clients) c.destroy();
+    for (const c of this.clients.keys()) c.destroy();
     this.clients.clear();
+    this.updateSweep();
   }
 
   private onClient(sock: Socket): void {
-    this.clients.add(sock);
-    const closers: (() => void)[] = [];
-    sock.on('close', () => {
+    if (this.clients.size >= this.limits.maxClients && !this.evictIdlest()) {
+      sock.on('error', () => undefined);
+      const error = {
+        code: 'RPC_BUSY',
+        message: `too many control connections (${this.limits.maxClients}), all busy`,
+        hint: 'close idle `uplink monitor` sessions, or try again',
+      };
+      sock.end(`${JSON.stringify({ id: null, ok: false, error })}\n`);
+      return;
+    }
+    const conn = new Connection(sock, this.methods, this.limits.connection);
+    this.clients.set(sock, conn);
+    conn.start(() => {
       this.clients.delete(sock);
-      for (const fn of closers) fn();
+      this.updateSweep();
     });
-    sock.on('error', () => undefined);
-    let buf = '';
-    const ctx = {
-      push: (event: unknown) => write(sock, { event }),
-      onClose: (fn: () => void) => closers.push(fn),
-    };
-    sock.setEncoding('utf8');
-    sock.on('data', (chunk: string) => {
-      buf += chunk;
-      if (buf.length > MAX_LINE && !buf.includes('\n')) {
-        buf = '';
-        sock.end(
-          `${JSON.stringify({ id: null, ok: false, error: { code: 'RPC_BAD_REQUEST', message: 'request line too long' } })}\n`,
-        );
-        sock.removeAllListeners('data');
-        return;
-      }
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        if (line) void dispatch(this.methods, line, ctx).then((reply) => write(sock, reply));
-      }
-    });
+    this.updateSweep();
   }
-}
 
-function write(sock: Socket, obj: unknown): void {
-  if (!sock.destroyed && sock.writable) sock.write(`${JSON.stringify(obj)}\n`);
+  /** Closes the connection idle the longest (nothing in flight, no stream); false if none is. */
+  private evictIdlest(): boolean {
+    let worst: Connection | undefined;
+    for (const c of this.clients.values()) if (c.idleFor >= 0 && (!worst || c.idleFor > worst.idleFor)) worst = c;
+    if (!worst) return false;
+    worst.sock.destroy();
+    this.clients.delete(worst.sock);
+    return true;
+  }
+
+  /** One timer for all clients, only while there are any: an idle daemon arms none. */
+  private updateSweep(): void {
+    if (this.clients.size === 0) {
+      clearInterval(this.sweep);
+      this.sweep = undefined;
+    } else
+      this.sweep ??= setInterval(
+        () => {
+          const now = Date.now();
+          for (const c of [...this.clients.values()]) c.checkIdle(now);
+        },
+        Math.max(10, this.limits.connection.idleMs / 4),
+      ).unref();
+  }
 }
