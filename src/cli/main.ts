@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** `uplink`: the command-line client. One module per command; exit codes in usage(). */
 import { isUplinkError } from '../errors.js';
-import { VERSION } from '../daemon/version.js';
+import { VERSION } from '../version.js';
 import { commandHelp, commandSpec, parseCommandLine, UsageError } from './args.js';
 import { COMMANDS, usage } from './commands.js';
 

@@ -49,6 +49,7 @@ export function formatStatus(s: Status): string {
   out.push(
     `event loop: delay p99 ${el.p99Ms} ms, max ${el.maxMs} ms over the last ${el.windowS} s (worst since start ${el.maxSinceStartMs} ms)`,
   );
+  for (const w of s.warnings) out.push(`WARNING ${w.path}: ${w.message}${w.hint ? ` — ${w.hint}` : ''}`);
   const r = s.reconcile;
   if (r.last)
     out.push(

@@ -43,7 +43,27 @@ export function formatProblem(p: ConfigProblem): string {
 }
 
 export function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
-  return [...problems].sort((a, b) => a.line - b.line || a.column - b.column || a.path.localeCompare(b.path));
+  return tightest(problems).sort((a, b) => a.line - b.line || a.column - b.column || a.path.localeCompare(b.path));
+}
+
+/** Two bounds of one value (zod's safe-integer limit and the key's own) would say it twice: keep the tighter. */
+function tightest(problems: ConfigProblem[]): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const bound = new Map<string, number>();
+  for (const p of problems) {
+    const m = /^must be at (most|least) (-?\d+(?:\.\d+)?)$/.exec(p.hint ?? '');
+    const key = m && `${p.file}:${p.line}:${p.column}:${p.path}:${p.message}:${m[1]}`;
+    const at = key ? bound.get(key) : undefined;
+    if (!key || at === undefined) {
+      if (key) bound.set(key, out.length);
+      out.push(p);
+      continue;
+    }
+    const limit = (q: ConfigProblem) => Number(/(-?\d+(?:\.\d+)?)$/.exec(q.hint ?? '')![1]);
+    const tighter = m[1] === 'most' ? limit(p) < limit(out[at]!) : limit(p) > limit(out[at]!);
+    if (tighter) out[at] = p;
+  }
+  return out;
 }
 
 /** Thrown when a config file does not validate; `problems` lists every problem, sorted. */

@@ -58,7 +58,14 @@ function show(v: unknown): string {
   if (v === null) return 'an empty value';
   if (v === undefined) return 'nothing';
   if (Array.isArray(v)) return 'a list';
+  // YAML tags make values JSON has no name for.
+  if (v instanceof Uint8Array) return 'binary data (!!binary)';
+  if (v instanceof Date) return 'a date';
+  if (v instanceof Set) return 'a set (!!set)';
+  if (v instanceof Map) return 'a map with keys that are not names';
   if (typeof v === 'object') return 'a map';
+  if (typeof v === 'number' && !Number.isFinite(v))
+    return Number.isNaN(v) ? 'not a number (.nan)' : 'a number too large to hold (it reads as infinity)';
   const s = JSON.stringify(v) ?? String(v);
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }

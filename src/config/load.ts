@@ -3,7 +3,7 @@
  * (YAML syntax and schema) is reported together, sorted, in one ConfigError.
  */
 import { readFile } from 'node:fs/promises';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { UplinkError } from '../errors.js';
 import { ConfigError, sortProblems, type ConfigProblem } from './errors.js';
 import { issueToProblems } from './issues.js';
@@ -28,7 +28,7 @@ export function checkConfigText(text: string, file: string): ConfigCheck {
   try {
     data = doc.toJS({ maxAliasCount: 1000 });
   } catch (e) {
-    problems.push({ file, line: 1, column: 1, path: '', message: `cannot read the YAML: ${(e as Error).message}` });
+    problems.push(unreadable(e as Error, doc, lc, file));
     return { problems: sortProblems(problems) };
   }
   if (data === null || data === undefined) data = {};
@@ -57,6 +57,29 @@ export function checkConfigText(text: string, file: string): ConfigCheck {
   }
   if (problems.length > 0 || !result.success) return { problems: sortProblems(problems) };
   return { config: result.data, problems: [] };
+}
+
+/** toJS failed: an alias bomb (the only way a parsed document fails to expand), at its first alias. */
+function unreadable(e: Error, doc: Document, lc: LineCounter, file: string): ConfigProblem {
+  let at: number | undefined;
+  visit(doc, {
+    Alias(_k, node) {
+      at = node.range?.[0];
+      return visit.BREAK;
+    },
+  });
+  const pos = at === undefined ? { line: 1, col: 1 } : lc.linePos(at);
+  const bomb = /alias count/i.test(e.message);
+  return {
+    file,
+    line: pos.line,
+    column: pos.col,
+    path: '',
+    message: bomb ? 'the YAML expands its aliases (*name) into too many copies' : `cannot read the YAML: ${e.message}`,
+    ...(bomb
+      ? { hint: 'aliases may be expanded at most 1,000 times in all (a "billion laughs" guard): write the values out' }
+      : {}),
+  };
 }
 
 /** Parses and validates config text; throws ConfigError (CONFIG_INVALID) listing every problem. */

@@ -2,7 +2,7 @@
  * Pure checks for network-ish strings in the config: IP addresses, CIDRs, host:port,
  * kernel interface names, URLs. Each returns undefined when fine, or a hinted message.
  */
-import { isIP, isIPv4, isIPv6 } from 'node:net';
+import { BlockList, isIP, isIPv4, isIPv6 } from 'node:net';
 import { hinted } from './errors.js';
 
 export { isIP, isIPv4, isIPv6 };
@@ -73,6 +73,39 @@ export function parseHostPort(s: string): HostPort | undefined {
   return { host: m[1]!, port };
 }
 
+/** Addresses no port forward can deliver to: a forward needs a host's unicast address. */
+const NOWHERE: [string, number, 'ipv4' | 'ipv6', string][] = [
+  ['0.0.0.0', 8, 'ipv4', 'is unspecified ("this host")'],
+  [
+    '127.0.0.0',
+    8,
+    'ipv4',
+    "is loopback: DNAT to it is dropped as a martian (it never reaches the gateway's own services)",
+  ],
+  ['224.0.0.0', 4, 'ipv4', 'is multicast'],
+  ['255.255.255.255', 32, 'ipv4', 'is the broadcast address'],
+  ['::', 128, 'ipv6', 'is unspecified'],
+  ['::1', 128, 'ipv6', 'is loopback: DNAT to it is dropped as a martian'],
+  ['ff00::', 8, 'ipv6', 'is multicast'],
+];
+const NOWHERE_LISTS = NOWHERE.map(([net, len, fam, why]) => {
+  const list = new BlockList();
+  list.addSubnet(net, len, fam);
+  return { list, fam, why };
+});
+
+/** Why a port forward can never reach `ip` (loopback, unspecified, broadcast, multicast), or undefined. */
+export function checkForwardHost(ip: string): string | undefined {
+  const addr = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1] ?? ip;
+  const fam = isIPv4(addr) ? 'ipv4' : 'ipv6';
+  const hit = NOWHERE_LISTS.find((n) => n.fam === fam && n.list.check(addr, fam));
+  if (!hit) return undefined;
+  return hinted(
+    `forward target ${ip} ${hit.why}`,
+    "forward to a LAN host's address; to reach a service on the gateway itself, open it with firewall.input",
+  );
+}
+
 /** `ip:port` where ip is an IP address (IPv6 in brackets). */
 export function checkIpPort(s: string, what = 'address'): string | undefined {
   const hp = parseHostPort(s);
@@ -93,7 +126,15 @@ export function checkIpPort(s: string, what = 'address'): string | undefined {
 export function checkIfname(s: string): string | undefined {
   const HINT = 'interface names are 1–15 characters without /, : or spaces';
   if (s.length === 0) return hinted('interface name is empty', HINT);
-  if (Buffer.byteLength(s) > 15) return hinted(`interface name ${q(s)} is longer than 15 characters`, HINT);
+  const bytes = Buffer.byteLength(s);
+  // The kernel counts bytes (IFNAMSIZ): "é" is two of them.
+  if (bytes > 15)
+    return hinted(
+      bytes === s.length
+        ? `interface name ${q(s)} is longer than 15 characters`
+        : `interface name ${q(s)} is ${bytes} bytes long (${[...s].length} characters), more than the kernel's 15`,
+      bytes === s.length ? HINT : 'the kernel counts bytes: a letter like é takes 2; use 1–15 ASCII characters',
+    );
   if (s === '.' || s === '..') return hinted(`${q(s)} is not a valid interface name`, HINT);
   const bad = /[/:\s]/.exec(s);
   if (bad) {

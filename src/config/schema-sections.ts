@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { positiveDuration, duration } from './duration.js';
 import { hinted } from './errors.js';
-import { checkIpPort, isIP } from './net.js';
+import { checkForwardHost, checkIpPort, isIP, parseHostPort } from './net.js';
 import { parseRule, RuleError } from './demand-rules.js';
 import {
   absolutePath,
@@ -79,9 +79,10 @@ export const forwardSchema = z
   .strictObject({
     proto: z.enum(['tcp', 'udp']).describe('tcp or udp.'),
     port: portOrRange.describe('Port or range ("8000-8100") arriving on the uplinks.'),
-    to: checked((s) => (isIP(s) ? undefined : checkIpPort(s, 'forward target'))).describe(
-      'Where to send it: "IP:PORT" ([v6]:PORT), or just "IP" to keep the port.',
-    ),
+    to: checked((s) => {
+      const bad = isIP(s) ? undefined : checkIpPort(s, 'forward target');
+      return bad ?? checkForwardHost(isIP(s) ? s : parseHostPort(s)!.host);
+    }).describe('Where to send it: "IP:PORT" ([v6]:PORT), or just "IP" to keep the port.'),
     uplink: z
       .union([z.string(), z.array(z.string()).min(1)])
       .optional()

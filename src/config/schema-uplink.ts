@@ -129,6 +129,12 @@ export const uplinkSchema = z
     gateway6: ipv6Address
       .optional()
       .describe('IPv6 gateway, when gateway is IPv4. Optional; else learned from the kernel.'),
+    ipv6_prefixes: z
+      .array(cidr)
+      .optional()
+      .describe(
+        "IPv6 prefixes this uplink's ISP routes to you (a delegated or assigned LAN prefix). Only for the warning when an uplink carries LAN IPv6 from a prefix its ISP does not route.",
+      ),
     address: cidr
       .optional()
       .describe('Static address with prefix length (e.g. 198.51.100.2/24). Optional; else whatever the interface has.'),

@@ -6,6 +6,7 @@ import type { uplinkView } from '../uplinks/view.js';
 import type { FirewallStatus } from '../firewall/apply.js';
 import type { ReconcileStatus } from '../reconcile/status.js';
 import type { DemandView } from '../demand/proxy.js';
+import type { ConfigWarning } from '../reconcile/warnings.js';
 import { defaultRoutes, foreignTotal, linkName, type WorldState } from '../world/state.js';
 
 /** Event-loop delay in ms over the last full minute and the current one; the worst since start. */
@@ -25,6 +26,8 @@ export interface StatusExtras {
   judged: boolean;
   /** The main thread's event-loop delay: what probing, judging and failover wait behind. */
   eventLoop: LoopDelayStatus;
+  /** Setups that validate but cannot work as written (forward targets, IPv6 prefixes). */
+  warnings: ConfigWarning[];
   watch: WatchStats;
   reconcileRuns: number;
   lastError?: string;
@@ -55,6 +58,7 @@ export function buildStatus(cfg: Config, w: WorldState, x: StatusExtras) {
       reconcileRuns: x.reconcileRuns,
       ...(x.lastError ? { lastError: x.lastError } : {}),
     },
+    warnings: x.warnings,
     reconcile: x.reconcile,
     selection: x.selection,
     firewall: x.firewall,

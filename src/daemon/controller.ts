@@ -9,10 +9,10 @@ import type { Logger } from 'pino';
 import { Offload } from '../offload/pool.js';
 import { renderRuleset, type FirewallInput } from '../firewall/render.js';
 import type { Config } from '../config/schema.js';
+import { refuseRestartOnly } from '../config/restart-only.js';
 import { ControlServer } from '../control/server.js';
 import { controlMethods } from '../control/methods.js';
 import { buildStatus } from '../control/status.js';
-import { UplinkError } from '../errors.js';
 import type { KernelWatch } from '../system/kernel.js';
 import type { InstanceLockHandle, System } from '../system/system.js';
 import type { Component } from '../model/component.js';
@@ -25,8 +25,9 @@ import { Demand } from '../demand/demand.js';
 import { stateFile } from '../uplinks/persist.js';
 import { EventBus } from '../events/bus.js';
 import { Reconciler } from './reconciler.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../version.js';
 import { LoopDelay } from './loop-delay.js';
+import { WarningWatch } from './warnings.js';
 
 /** Rulesets with more forwards than this are rendered in the offload worker (1,000 take ~12 ms here). */
 const RENDER_INLINE_MAX = 200;
@@ -57,6 +58,7 @@ export class Controller {
   private stopping?: Promise<void>;
   private readonly offload = new Offload();
   private readonly loopDelay = new LoopDelay();
+  private warnings!: WarningWatch;
   private readonly startedAt = new Date().toISOString();
 
   constructor(private readonly o: ControllerOptions) {}
@@ -91,6 +93,7 @@ export class Controller {
     const ctl = this.config.control;
     const cfg = () => this.config;
     this.world = new World((reason, urgent) => this.reconciler?.markDirty(reason, urgent));
+    this.warnings = new WarningWatch(log.child({ component: 'config' }));
     this.manager = new UplinkManager({
       config: cfg,
       system,
@@ -129,6 +132,7 @@ export class Controller {
       bus: this.bus,
       log: log.child({ component: 'reconcile' }),
       config: cfg,
+      afterRun: (world, c) => this.warnings.update(c, world, this.ipv6Carriers()),
     });
     const k = ctl.kernel;
     const watch = system.kernelWatch(
@@ -199,17 +203,11 @@ export class Controller {
       next.control,
       Object.fromEntries(Object.entries(this.o.overrides ?? {}).filter(([, v]) => v !== undefined)),
     );
-    const cur = this.config.control;
-    if (next.control.socket !== cur.socket || next.control.state_dir !== cur.state_dir) {
-      throw new UplinkError(
-        'CONFIG_INVALID',
-        'control.socket and control.state_dir cannot change on reload',
-        'restart uplinkd to move them',
-      );
-    }
     try {
+      refuseRestartOnly(this.config, next);
       await this.firewall?.check(next);
     } catch (e) {
+      this.o.log.error({ error: (e as Error).message }, 'reload rejected; keeping the running config');
       this.bus.publish({ type: 'config', ok: false, message: `reload rejected: ${(e as Error).message}` });
       throw e;
     }
@@ -245,6 +243,7 @@ export class Controller {
           system: this.o.system.kind,
           judged: this.reconciler!.isJudged(),
           eventLoop: this.loopDelay.status(),
+          warnings: this.warnings.current,
           watch: this.watch!.stats(),
           reconcileRuns: this.reconciler!.runs,
           lastError: this.reconciler!.lastError,
@@ -275,6 +274,12 @@ export class Controller {
       subscribe: (fn: Parameters<EventBus['subscribe']>[0]) => this.bus.subscribe(fn),
       history: () => this.bus.history(),
     };
+  }
+
+  /** Uplinks that may carry IPv6 now: they have an IPv6 address and their IPv6 probes pass. */
+  private ipv6Carriers(): string[] {
+    const m = this.manager!;
+    return [...m.uplinks.values()].filter((u) => uplinkView(m, u).families.ipv6).map((u) => u.name);
   }
 
   private demandView(name: string) {

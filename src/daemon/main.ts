@@ -7,7 +7,7 @@ import { DryRunSystem } from '../system/dry-run.js';
 import { LinuxSystem } from '../system/linux.js';
 import { Controller } from './controller.js';
 import { createLogger, type LogFormat } from './log.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../version.js';
 
 const USAGE = `usage: uplinkd [--config FILE] [--dry-run] [--log-format json|pretty] [--log-level LEVEL]
                [--socket PATH] [--state-dir DIR]

@@ -55,6 +55,8 @@ export interface ReconcilerDeps {
   retryMs?: number;
   /** How long start() waits for the first runs to settle (default 5 s). */
   startSettleMs?: number;
+  /** After each run, with what it saw (the config warnings follow the world). */
+  afterRun?: (world: WorldState, cfg: Config) => void;
 }
 
 export class Reconciler implements Component {
@@ -243,6 +245,7 @@ export class Reconciler implements Component {
     }
     this.failbackAt = manager.nextWakeAt(now);
     this.scheduleWake();
+    this.d.afterRun?.(world, cfg);
   }
 
   /** Step 1. Best effort: a read-only /proc/sys (containers) must not stop routes from being applied. */

@@ -60,6 +60,14 @@ export class LinuxKernelWatch implements KernelWatch {
     this.carrier.watch(names);
   }
 
+  /**
+   * Tells the world about kernel state it learns from an answer rather than an event: a rule
+   * add answered EEXIST means the identical rule is there (the kernel announces nothing).
+   */
+  echo(events: KernelEvent[]): void {
+    if (events.length) this.sink?.apply(events);
+  }
+
   async start(sink: KernelSink): Promise<void> {
     this.sink = sink;
     await this.spawn();

@@ -13,8 +13,8 @@ import type { Logger } from 'pino';
 import { UplinkError } from '../errors.js';
 import { LinuxKernelWatch } from './kernel-watch.js';
 import type { KernelWatch } from './kernel.js';
-import { applyRoute, applyRule } from './netlink/route-ops.js';
-import { batchLine, KernelRefused, opFamily, type KernelOp, type RefusedOp } from '../model/ops.js';
+import { applyRoute, applyRule, EXISTS_ANSWER } from './netlink/route-ops.js';
+import { batchLine, KernelRefused, opEvent, opFamily, type KernelOp, type RefusedOp } from '../model/ops.js';
 import { flushSnatFlows } from './conntrack/index.js';
 import { openTunReader, type TunHandle } from './tun/index.js';
 import { nftApply, nftListChains, nftListSet, nftListTable, nftListText } from './nft.js';
@@ -103,8 +103,10 @@ export class LinuxSystem implements System {
   }
 
   kernelWatch(filter: RouteFilter, rcvbuf?: number, carrierPollMs?: number): KernelWatch {
-    return new LinuxKernelWatch(filter, this.log.child({ component: 'netlink' }), rcvbuf, carrierPollMs);
+    this.watch = new LinuxKernelWatch(filter, this.log.child({ component: 'netlink' }), rcvbuf, carrierPollMs);
+    return this.watch;
   }
+  private watch?: LinuxKernelWatch;
 
   prober() {
     return new Prober(this.log.child({ component: 'probe' }));
@@ -126,7 +128,9 @@ export class LinuxSystem implements System {
       if (direct) {
         for (const o of seg) {
           const error = 'route' in o ? applyRoute(o.op, o.route) : 'rule' in o ? applyRule(o.op, o.rule) : undefined;
-          if (error) refused.push({ op: o, error });
+          // The identical rule is there already (the world had not seen it yet): adopt it, quietly.
+          if ('rule' in o && o.op === 'add' && error === EXISTS_ANSWER) this.watch?.echo([opEvent(o, () => 0)]);
+          else if (error) refused.push({ op: o, error });
         }
         continue;
       }

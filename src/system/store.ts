@@ -3,7 +3,7 @@
  * the old one, fsync the directory), so a crash or power cut leaves the old file or the new
  * one, never half of one, and the rename itself survives.
  */
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { StateStore } from './system.js';
 
@@ -42,7 +42,12 @@ export const diskStore: StateStore = {
     await rm(path, { force: true });
   },
   async ensureDir(path) {
-    await mkdir(path, { recursive: true, mode: 0o755 });
+    await mkdir(path, { recursive: true, mode: 0o700 });
+    const st = await stat(path);
+    // Only a directory we own: tightening someone else's (a shared /var/lib) is not ours to do.
+    if ((st.mode & 0o077) === 0 || st.uid !== process.getuid?.()) return {};
+    await chmod(path, 0o700);
+    return { tightenedFrom: st.mode & 0o777 };
   },
 };
 
@@ -59,5 +64,7 @@ export class MemoryStore implements StateStore {
   async remove(path: string) {
     this.files.delete(path);
   }
-  async ensureDir() {}
+  async ensureDir() {
+    return {};
+  }
 }

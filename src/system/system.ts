@@ -31,7 +31,11 @@ export interface StateStore {
   read(path: string): Promise<string | undefined>;
   write(path: string, text: string): Promise<void>;
   remove(path: string): Promise<void>;
-  ensureDir(path: string): Promise<void>;
+  /**
+   * Creates the directory 0700 (it holds the state file, later the API token); an existing
+   * one of ours that others can read is tightened to 0700, and its old mode returned.
+   */
+  ensureDir(path: string): Promise<{ tightenedFrom?: number }>;
 }
 
 export interface InstanceLockHandle {

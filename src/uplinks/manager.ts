@@ -15,9 +15,10 @@ import type { WorldState } from '../world/state.js';
 import { CommandDriver } from './command.js';
 import { factsKey, linkFacts } from './facts.js';
 import { HealthChecker } from './health.js';
-import { loadState, saveState, type SavedState } from './persist.js';
+import { loadState, saveState, STATE_VERSION, type SavedState } from './persist.js';
 import { adminChange, type AdminAction } from './admin.js';
 import { UplinkError } from '../errors.js';
+import { VERSION } from '../version.js';
 import type { UplinkVerdict, Verdicts } from '../reconcile/desired.js';
 import type { Component } from '../model/component.js';
 import { check, isUsable } from './state.js';
@@ -51,7 +52,13 @@ export class UplinkManager implements Component {
 
   /** Adopts where the state file left off: judged states, admin actions, connect processes. */
   async start(): Promise<void> {
-    await this.d.system.store.ensureDir(this.d.config().control.state_dir);
+    const dir = this.d.config().control.state_dir;
+    const { tightenedFrom } = await this.d.system.store.ensureDir(dir);
+    if (tightenedFrom !== undefined)
+      this.d.log.warn(
+        { dir, was: `0${tightenedFrom.toString(8)}` },
+        `state dir ${dir} was readable by others (0${tightenedFrom.toString(8)}); made it 0700`,
+      );
     const saved = await loadState(this.d.system.store, this.d.stateFile);
     this.prober = this.d.system.prober();
     await this.prober.start();
@@ -380,7 +387,13 @@ export class UplinkManager implements Component {
 
   persist(): void {
     const uplinks = Object.fromEntries([...this.all.values()].map((u) => [u.name, savedUplink(u)]));
-    const s: SavedState = { version: 1, selected: this.selection.selected, forced: this.forced, uplinks };
+    const s: SavedState = {
+      version: STATE_VERSION,
+      writtenBy: VERSION,
+      selected: this.selection.selected,
+      forced: this.forced,
+      uplinks,
+    };
     const key = {
       ...s,
       uplinks: Object.fromEntries(Object.entries(s.uplinks).map(([n, u]) => [n, { ...u, since: 0 }])),

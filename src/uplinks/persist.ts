@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import type { StateStore } from '../system/system.js';
 import type { UplinkState } from './state.js';
+import { UplinkError } from '../errors.js';
 
 export interface SavedUplink {
   state: UplinkState;
@@ -24,8 +25,17 @@ export interface SavedUplink {
   dial?: { failures: number; gaveUp?: string; nextDialAt?: number };
 }
 
+/**
+ * The format this daemon writes. Version 2 added `writtenBy`; each older version a daemon has
+ * written is read through `migrate` (test/fixtures holds a file of each); a version this
+ * daemon does not know is refused, never guessed at.
+ */
+export const STATE_VERSION = 2;
+
 export interface SavedState {
-  version: 1;
+  version: typeof STATE_VERSION;
+  /** The uplinkd version that wrote it (for the admin reading the file after a downgrade). */
+  writtenBy: string;
   selected?: string;
   forced?: string;
   uplinks: Record<string, SavedUplink>;
@@ -33,15 +43,41 @@ export interface SavedState {
 
 export const stateFile = (stateDir: string) => join(stateDir, 'state.json');
 
-/** The state file, or undefined when there is none (or it is not one we can read). */
+/** Version 1 (uplinkd 0.1 before the format carried its writer): the same fields. */
+function migrate(raw: Record<string, unknown>): SavedState | undefined {
+  if (typeof raw.uplinks !== 'object' || raw.uplinks === null) return undefined;
+  if (raw.version === STATE_VERSION) return raw as unknown as SavedState;
+  if (raw.version === 1) return { ...(raw as unknown as SavedState), version: STATE_VERSION, writtenBy: 'unknown' };
+  return undefined;
+}
+
+/**
+ * The state file in the current format, or undefined when there is none or it is not JSON
+ * (a start without it only loses the admin overrides). A format version this daemon does not
+ * know (a newer daemon wrote it, then was downgraded) throws STATE_VERSION: misread, it
+ * could adopt the wrong processes or drop an admin's block.
+ */
 export async function loadState(store: StateStore, path: string): Promise<SavedState | undefined> {
+  const text = await store.read(path);
+  if (text === undefined) return undefined;
+  let raw: unknown;
   try {
-    const text = await store.read(path);
-    const s = text === undefined ? undefined : (JSON.parse(text) as SavedState);
-    return s?.version === 1 && typeof s.uplinks === 'object' ? s : undefined;
+    raw = JSON.parse(text);
   } catch {
     return undefined;
   }
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const r = raw as Record<string, unknown>;
+  const v = r.version;
+  if (typeof v === 'number' && v > STATE_VERSION) {
+    const by = typeof r.writtenBy === 'string' ? ` (written by uplinkd ${r.writtenBy})` : '';
+    throw new UplinkError(
+      'STATE_VERSION',
+      `state file ${path} has format version ${v}${by}; this uplinkd reads versions 1 to ${STATE_VERSION}`,
+      `run the newer uplinkd again, or move ${path} away to start without it (admin overrides such as force and block are then lost)`,
+    );
+  }
+  return migrate(r);
 }
 
 export function saveState(store: StateStore, path: string, s: SavedState): Promise<void> {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { labForTest, pidAlive, waitFor } from '../../src/lab/harness.js';
 import { monitor, startDaemon, uplinkCli, UPLINKD } from '../../src/lab/daemon.js';
+import { rpc } from '../../src/control/client.js';
 
 const UPLINKS = `uplinks:
   wan1: { interface: wan1, priority: 10 }
@@ -149,4 +150,34 @@ test('--dry-run watches the kernel but only logs the ip commands', async (t) => 
   assert.equal((await d.status()).daemon.system, 'dry-run');
   const tables = (await gw.ip(['-4', 'route', 'show', 'table', 'all'], { check: false })).stdout;
   assert.doesNotMatch(tables, /proto 201/, 'nothing of ours was written');
+});
+
+test('reload: control.kernel and netlink_buffer changes are refused with a coded error; our routes stay ours', async (t) => {
+  const lab = await labForTest(t);
+  const gw = await lab.ns('gw');
+  const d = await startDaemon(lab, gw, `control:\n  kernel: { table_base: 7300 }\n${UPLINKS}`, { controlYaml: true });
+  await waitFor(
+    async () => /unreachable default/.test((await gw.ip(['-4', 'route', 'show', 'table', '7301'])).stdout),
+    {
+      what: 'our table 7301',
+    },
+  );
+  const good = readFileSync(d.configFile, 'utf8');
+  for (const [from, to] of [
+    ['table_base: 7300', 'table_base: 7400'],
+    ['kernel: { table_base: 7300 }', 'kernel: { table_base: 7300 }\n  netlink_buffer: 65536'],
+  ]) {
+    writeFileSync(d.configFile, good.replace(from!, to!));
+    const err = await rpc(d.socket, 'reload').then(
+      () => assert.fail(`reload accepted ${to}`),
+      (e: Error & { code?: string; hint?: string }) => e,
+    );
+    assert.equal(err.code, 'CONFIG_RESTART_ONLY', err.message);
+    assert.match(`${err.message} ${err.hint}`, /cannot change on reload.*(--teardown|restart)/);
+  }
+  // Nothing changed: the tables are still ours (cleaned up on teardown), none under 7400.
+  writeFileSync(d.configFile, good);
+  assert.equal((await d.cli(['quit', '--teardown'])).code, 0);
+  await d.proc.exited;
+  assert.equal((await gw.ip(['-4', 'route', 'show', 'table', '7301'], { check: false })).stdout.trim(), '');
 });

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { parseCommandLine, UsageError } from '../../src/cli/args.js';
 import { COMMANDS, usage } from '../../src/cli/commands.js';
 import { UPLINK, UPLINKD } from '../../src/lab/daemon.js';
-import { VERSION } from '../../src/daemon/version.js';
+import { VERSION } from '../../src/version.js';
 
 const TOP = usage().split('\n')[0]!;
 const parse = (argv: string[]) => parseCommandLine(argv, COMMANDS, TOP);

@@ -739,4 +739,70 @@ export const BAD: BadCase[] = [
     path: 'notify[0]',
     has: 'notify needs mail, webhook or command',
   },
+  // YAML values JSON has no word for, and limits said once
+  {
+    name: 'an interface name of 9 two-byte letters',
+    yaml: 'uplinks:\n  a: { interface: ééééééééé }\n',
+    line: 2,
+    column: 19,
+    path: 'uplinks.a.interface',
+    has: 'is 18 bytes long (9 characters)',
+  },
+  {
+    name: 'a !!binary value where a map belongs',
+    yaml: 'uplinks: !!binary aGVsbG8=\n',
+    line: 1,
+    column: 19,
+    path: 'uplinks',
+    has: 'got binary data (!!binary)',
+  },
+  {
+    name: 'a number too large to hold',
+    yaml: 'uplinks:\n  a: { interface: eth0, priority: 1e999 }\n',
+    line: 2,
+    column: 35,
+    path: 'uplinks.a.priority',
+    has: 'a number too large to hold',
+  },
+  {
+    name: 'a huge number gets one limit, the tighter',
+    yaml: 'uplinks:\n  a: { interface: eth0, priority: 99999999999999999999999 }\n',
+    line: 2,
+    column: 35,
+    path: 'uplinks.a.priority',
+    has: 'must be at most 65535',
+  },
+  {
+    name: 'an alias bomb, at its first alias, with a hint',
+    yaml: `x:\n  a: &a [x,x,x,x,x,x,x,x,x,x]\n${Array.from(
+      { length: 8 },
+      (_, i) =>
+        `  a${i + 1}: &a${i + 1} [${Array(10)
+          .fill(i ? `*a${i}` : '*a')
+          .join(',')}]\n`,
+    ).join('')}`,
+    line: 3,
+    column: 12,
+    path: '',
+    has: 'too many copies — aliases may be expanded at most 1,000 times',
+  },
+  // forward targets that can never work
+  ...(
+    [
+      ['127.0.0.1:80', 'is loopback'],
+      ['0.0.0.0', 'is unspecified'],
+      ['255.255.255.255', 'is the broadcast address'],
+      ['224.0.0.1:5', 'is multicast'],
+      ['[::1]:80', 'is loopback'],
+      ['[::ffff:127.0.0.1]:80', 'is loopback'],
+      ['[ff02::1]:80', 'is multicast'],
+    ] as const
+  ).map(([to, has]) => ({
+    name: `a forward to ${to}`,
+    yaml: `forwards:\n  - { proto: tcp, port: 80, to: "${to}" }\n`,
+    line: 2,
+    column: 33,
+    path: 'forwards[0].to',
+    has,
+  })),
 ];

@@ -26,6 +26,9 @@ export function applyRoute(op: 'add' | 'replace' | 'del', r: RouteSpec): string 
 }
 
 /** One rule op; returns undefined when done, else the kernel's refusal as text. */
+/** What applyRule/applyRoute answer when the identical object exists (EEXIST). */
+export const EXISTS_ANSWER = `RTNETLINK answers: ${strerror(C.EEXIST)}`;
+
 export function applyRule(op: 'add' | 'del', r: RuleSpec): string | undefined {
   const mySeq = ++seq;
   return request(ruleRequest(op, r, mySeq), mySeq);
