@@ -85,11 +85,16 @@ const typeName = (t: string): string => TYPE_NAMES[t] ?? t;
 
 const entries = (n: number): string => (n === 1 ? '1 entry' : `${n} entries`);
 
+const TYPE_CODES = new Set<string>(['invalid_type', 'invalid_union', 'invalid_value']);
+
 /** Message and hint of one issue (not its position). */
 export function describeIssue(issue: Issue): { message: string; hint?: string } {
-  if (issue.message.includes('\u001f')) return splitHint(issue.message);
   const last = issue.path[issue.path.length - 1];
   const input = (issue as { input?: unknown }).input;
+  // A key that is not there is missing, whatever its type's own error would say ("undefined is not a port").
+  if (input === undefined && last !== undefined && TYPE_CODES.has(issue.code))
+    return { message: `missing required key "${String(last)}"` };
+  if (issue.message.includes('\u001f')) return splitHint(issue.message);
   switch (issue.code) {
     case 'invalid_type': {
       if (input === undefined) return { message: `missing required key "${String(last)}"` };

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import pino from 'pino';
 import { z } from 'zod';
 import { rpc } from '../../src/control/client.js';
@@ -156,4 +157,46 @@ test('control limits: a stream whose reader falls behind is dropped, and unsubsc
   await sleep(50);
   assert.equal(gone, 1, 'the lagging stream was dropped and its subscription ended');
   s.destroy();
+});
+
+test('fuzz: control framing: requests split at random points get every answer, in order', async (t) => {
+  const path = await serve(t, {
+    echo: method({ params: z.object({ n: z.number() }).strict(), handler: (p: { n: number }) => ({ n: p.n }) }),
+  });
+  let tried = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 1, max: 30 }), fc.array(fc.nat(), { maxLength: 12 }), async (n, cuts) => {
+      tried++;
+      const text = Array.from({ length: n }, (_, i) => `{"id":${i},"method":"echo","params":{"n":${i}}}\n`).join('');
+      const at = [...new Set(cuts.map((c) => c % text.length))].sort((a, b) => a - b);
+      const s = await connect(path);
+      const got: number[] = [];
+      const done = new Promise<void>((resolve) => {
+        let buf = '';
+        s.on('data', (c) => {
+          buf += c;
+          let nl: number;
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            got.push((JSON.parse(buf.slice(0, nl)) as { result: { n: number } }).result.n);
+            buf = buf.slice(nl + 1);
+          }
+          if (got.length === n) resolve();
+        });
+      });
+      let prev = 0;
+      for (const c of [...at, text.length]) {
+        s.write(text.slice(prev, c));
+        prev = c;
+        await new Promise((r) => setImmediate(r));
+      }
+      await done;
+      s.destroy();
+      assert.deepEqual(
+        got,
+        Array.from({ length: n }, (_, i) => i),
+      );
+    }),
+    { numRuns: 100 },
+  );
+  assert.equal(tried, 100);
 });

@@ -175,14 +175,18 @@ test('property: parsePacket never throws, on byte soup or on damaged real packet
       return b.subarray(0, cut);
     });
   const soup = fc.uint8Array({ maxLength: 80 }).map((a) => Buffer.from(a));
+  const runs = Math.round(5000 * Number(process.env.UPLINKD_FUZZ_SCALE ?? 1));
+  let tried = 0;
   fc.assert(
     fc.property(fc.oneof(soup, damaged), (buf) => {
+      tried++;
       const p = parsePacket(buf);
       if (p !== undefined) {
         assert.equal(p.length, buf.length);
         assert.equal(typeof summarize(p), 'string');
       }
     }),
-    { numRuns: 5000 },
+    { numRuns: runs },
   );
+  assert.equal(tried, runs);
 });
