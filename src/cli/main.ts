@@ -28,16 +28,24 @@ async function main(argv: string[]): Promise<number> {
   return cmd.run({ socket, json: line.json, args: line.args, opts: line.opts });
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (e) => {
-    if (isUplinkError(e)) {
-      console.error(`uplink: ${e.message}`);
-      if (e.hint) console.error(`  hint: ${e.hint}`);
-      if (e instanceof UsageError) console.error(`  ${e.usage}`);
-      process.exit(e.code === 'USAGE' ? 2 : 1);
-    }
-    console.error(e);
-    process.exit(70);
-  },
-);
+/**
+ * Exits once stdout and stderr are flushed: into a pipe they are written asynchronously, and
+ * process.exit() at once cut a big `plan --json` off at 200 KB.
+ */
+function exit(code: number): void {
+  let pending = 2;
+  const done = () => --pending === 0 && process.exit(code);
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
+main(process.argv.slice(2)).then(exit, (e) => {
+  if (isUplinkError(e)) {
+    console.error(`uplink: ${e.message}`);
+    if (e.hint) console.error(`  hint: ${e.hint}`);
+    if (e instanceof UsageError) console.error(`  ${e.usage}`);
+    return exit(e.code === 'USAGE' ? 2 : 1);
+  }
+  console.error(e);
+  exit(70);
+});

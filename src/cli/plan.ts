@@ -4,11 +4,15 @@
  * system. Nothing is applied.
  */
 import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { rpc } from '../control/client.js';
 import { checkConfigText } from '../config/load.js';
 import { UplinkError, isUplinkError } from '../errors.js';
 import { diffRulesets } from '../firewall/diff.js';
 import type { Command } from './args.js';
+
+/** Configs up to this size travel in the request; bigger ones by path. */
+const INLINE_MAX = 512 << 10;
 
 export interface PlanResult {
   against: 'running daemon' | 'empty system';
@@ -32,7 +36,9 @@ export const plan: Command = {
     }
     let result: PlanResult;
     try {
-      result = (await rpc(socket, 'plan', { text, file })) as PlanResult;
+      // A request line is at most 1 MiB: a bigger config is read by the daemon from its path.
+      const params = Buffer.byteLength(text) > INLINE_MAX ? { path: resolve(file), file } : { text, file };
+      result = (await rpc(socket, 'plan', params)) as PlanResult;
     } catch (e) {
       if (!isUplinkError(e) || e.code !== 'DAEMON_NOT_RUNNING') throw e;
       result = { against: 'empty system', kernel: [], firewall: diffRulesets(undefined, config) };

@@ -4,6 +4,13 @@ import { UplinkError } from '../errors.js';
 import type { Reply } from './rpc.js';
 
 export function notRunning(path: string, cause: string): UplinkError {
+  // The daemon may well be running: the socket is root's and 0660, and this user is neither.
+  if (cause === 'EACCES' || cause === 'EPERM')
+    return new UplinkError(
+      'DAEMON_PERMISSION',
+      `permission denied on ${path} (${cause})`,
+      "the control socket is root's (mode 0660): run uplink as root, e.g. with sudo",
+    );
   return new UplinkError(
     'DAEMON_NOT_RUNNING',
     `uplinkd is not running (no answer on ${path}: ${cause})`,

@@ -9,12 +9,14 @@ export interface ControlApi {
   status(): Status;
   reload(): Promise<{ changed: boolean; message: string }>;
   quit(teardown: boolean): void;
-  plan(text: string, file: string): Promise<unknown>;
+  plan(source: { text: string } | { path: string }, file: string): Promise<unknown>;
   admin(action: AdminAction, name: string): Promise<{ message: string }>;
   unforce(): Promise<{ message: string }>;
   demand(name: string, on: boolean): Promise<{ message: string }>;
   subscribe(fn: (e: DaemonEvent) => void): () => void;
   history(): DaemonEvent[];
+  /** Memory in MB; with `gc` and a daemon run with --expose-gc, after a full collection (soak tests). */
+  memory(gc: boolean): { rssMb: number; heapUsedMb: number; heapDataMb: number; gcForced: boolean };
 }
 
 const none = z.object({}).strict();
@@ -34,13 +36,22 @@ export function controlMethods(api: ControlApi): MethodTable {
       ]),
     ),
     unforce: method({ params: none, handler: () => api.unforce() }),
+    memory: method({
+      params: z.object({ gc: z.boolean().default(false) }).strict(),
+      handler: (p: { gc: boolean }) => api.memory(p.gc),
+    }),
     demand: method({
       params: z.object({ name: z.string().min(1), on: z.boolean() }).strict(),
       handler: (p: { name: string; on: boolean }) => api.demand(p.name, p.on),
     }),
     plan: method({
-      params: z.object({ text: z.string(), file: z.string().default('config') }).strict(),
-      handler: (p: { text: string; file: string }) => api.plan(p.text, p.file),
+      // `path`: a config too big for one request line, read by the daemon.
+      params: z
+        .object({ text: z.string().optional(), path: z.string().optional(), file: z.string().default('config') })
+        .strict()
+        .refine((p) => (p.text === undefined) !== (p.path === undefined), 'give text or path'),
+      handler: (p: { text?: string; path?: string; file: string }) =>
+        api.plan(p.text !== undefined ? { text: p.text } : { path: p.path! }, p.file),
     }),
     quit: method({
       params: z.object({ teardown: z.boolean().default(false) }).strict(),

@@ -5,6 +5,7 @@
  * state as it is (hitless restarts) unless asked to tear down.
  */
 import { isDeepStrictEqual } from 'node:util';
+import { getHeapSpaceStatistics } from 'node:v8';
 import type { Logger } from 'pino';
 import { Offload } from '../offload/pool.js';
 import { renderRuleset, type FirewallInput } from '../firewall/render.js';
@@ -78,6 +79,7 @@ export class Controller {
       await this.stopComponents(false);
       throw e;
     }
+    await this.warnFileModes();
     this.bus.publish({ type: 'daemon', message: `started (pid ${process.pid}, ${system.kind})` });
     log.info({ socket: ctl.socket, uplinks: Object.keys(this.config.uplinks) }, 'uplinkd started');
   }
@@ -211,6 +213,7 @@ export class Controller {
       this.bus.publish({ type: 'config', ok: false, message: `reload rejected: ${(e as Error).message}` });
       throw e;
     }
+    await this.warnFileModes();
     const changed = !isDeepStrictEqual(next, this.config);
     this.config = next;
     this.manager?.sync();
@@ -221,6 +224,10 @@ export class Controller {
     this.bus.publish({ type: 'config', ok: true, message });
     this.reconciler?.markDirty('config reload');
     return { changed, message };
+  }
+
+  private async warnFileModes(): Promise<void> {
+    for (const w of await this.o.system.configFileWarnings(this.o.configPath)) this.o.log.warn(w);
   }
 
   private watchCarrier(): void {
@@ -261,8 +268,11 @@ export class Controller {
       admin: (action: AdminAction, name: string) => this.admin(() => this.manager!.admin(action, name)),
       unforce: () => this.admin(() => this.manager!.unforce()),
       demand: (name: string, on: boolean) => this.admin(() => this.demand!.setEnabled(name, on)),
-      plan: async (text: string, file: string) => {
-        const next = await this.offload.parseConfig(text, file);
+      plan: async (source: { text: string } | { path: string }, file: string) => {
+        const next =
+          'text' in source
+            ? await this.offload.parseConfig(source.text, file)
+            : await this.offload.loadConfig(source.path);
         return {
           against: 'running daemon',
           kernel: this.reconciler!.planFor(next),
@@ -273,6 +283,22 @@ export class Controller {
         setImmediate(() => this.stopSafely(teardown ? 'quit --teardown requested' : 'quit requested', teardown)),
       subscribe: (fn: Parameters<EventBus['subscribe']>[0]) => this.bus.subscribe(fn),
       history: () => this.bus.history(),
+      memory: (gc: boolean) => {
+        const collect = (globalThis as { gc?: () => void }).gc;
+        if (gc) collect?.();
+        const m = process.memoryUsage();
+        const mb = (n: number) => Math.round((n / 1048576) * 100) / 100;
+        // Data, not code: compiled code grows for minutes while V8 tiers up, and is no leak.
+        const data = getHeapSpaceStatistics()
+          .filter((sp) => !sp.space_name.startsWith('code'))
+          .reduce((n, sp) => n + sp.space_used_size, 0);
+        return {
+          rssMb: mb(m.rss),
+          heapUsedMb: mb(m.heapUsed),
+          heapDataMb: mb(data),
+          gcForced: gc && collect !== undefined,
+        };
+      },
     };
   }
 

@@ -209,6 +209,11 @@ export class FakeSystem implements System {
 
   /** Files the daemon wrote (the state file), by path. */
   readonly store = new MemoryStore();
+  /** What configFileWarnings answers (a test sets a world-writable config's warning). */
+  configWarnings: string[] = [];
+  async configFileWarnings(): Promise<string[]> {
+    return this.configWarnings;
+  }
 
   lock(): InstanceLockHandle {
     return { release: () => undefined };

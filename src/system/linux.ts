@@ -29,6 +29,7 @@ import type {
 } from './system.js';
 import { Supervised } from './supervise.js';
 import { diskStore } from './store.js';
+import { configFileWarnings } from './file-modes.js';
 import { InstanceLock } from './lock.js';
 import { listenUnix } from './control-socket.js';
 import type { Socket } from 'node:net';
@@ -82,6 +83,7 @@ async function runBatch(family: 4 | 6, lines: string[]): Promise<void> {
 export class LinuxSystem implements System {
   readonly kind: 'linux' | 'dry-run' = 'linux';
   readonly store = diskStore;
+  readonly configFileWarnings = configFileWarnings;
   constructor(protected readonly log: Logger) {}
 
   spawn(o: SuperviseOptions): SupervisedProcess {

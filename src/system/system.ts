@@ -95,6 +95,8 @@ export interface System {
   adopt(pid: number, o: AdoptOptions): SupervisedProcess | undefined;
   /** The state directory's files. */
   readonly store: StateStore;
+  /** What the config file's owner and mode let others do (it runs commands as root). */
+  configFileWarnings(path: string): Promise<string[]>;
   /** The single-instance lock (flock on PATH); throws UplinkError('ALREADY_RUNNING'). */
   lock(path: string): InstanceLockHandle;
   /** The control socket: a unix socket (mode 0660) at `path`, a stale file there removed first. */

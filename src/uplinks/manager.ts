@@ -33,6 +33,9 @@ export interface ManagerDeps {
   onDirty: (why: string) => void;
 }
 
+/** States that say the link itself is not there (no carrier, no interface, no address). */
+const LINK_GONE = new Set<Uplink['state']>(['down', 'connecting']);
+
 export class UplinkManager implements Component {
   readonly name = 'uplinks';
   /** Owned here: other modules read uplinks, and change them only through the methods below. */
@@ -295,6 +298,8 @@ export class UplinkManager implements Component {
       hasGateway: !!(u.facts.v4?.gateway || u.facts.v6?.gateway),
       health: stats,
       t: thresholds(cfg, u.cfg),
+      // A dial-up link is judged afresh on each dial; hysteresis is for links that flap.
+      returning: !drv && u.returning,
     });
     // An adopted uplink keeps its judged state until its first round, if its link is still there.
     const keep = u.adopted && (u.state === 'up' || u.state === 'degraded') && v.state === 'verifying';
@@ -312,6 +317,8 @@ export class UplinkManager implements Component {
 
   private transition(u: Uplink, state: Uplink['state'], reason: string, now: number): void {
     const prev = u.state;
+    if (state === 'up' || state === 'degraded') u.returning = false;
+    else if (LINK_GONE.has(state) && (prev === 'up' || prev === 'degraded' || prev === 'failed')) u.returning = true;
     u.state = state;
     u.since = now;
     u.reason = reason;

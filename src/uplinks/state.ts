@@ -47,6 +47,8 @@ export interface CheckInput {
   hasGateway: boolean;
   health: HealthFacts;
   t: Thresholds;
+  /** The link went away after carrying traffic and is back: up only after up_after good rounds. */
+  returning?: boolean;
 }
 
 export interface Verdict {
@@ -91,6 +93,8 @@ export function check(i: CheckInput): Verdict {
   if (h.failStreak >= t.downAfter) return { state: 'failed', reason: `${h.failStreak} probe rounds failed` };
   if (i.prev === 'failed' && h.passStreak < t.upAfter)
     return { state: 'failed', reason: `recovering: ${h.passStreak}/${t.upAfter} good rounds` };
+  if (i.returning && h.passStreak < t.upAfter)
+    return { state: 'verifying', reason: `link back: ${h.passStreak}/${t.upAfter} good rounds` };
   if (h.rounds === 0 || (h.passStreak === 0 && i.prev === 'verifying'))
     return { state: 'verifying', reason: 'waiting for the first probe round' };
   const poor = poorQuality(h, t, i.prev === 'up');

@@ -29,6 +29,12 @@ export interface Uplink {
   /** Why the last hang-up the manager asked for happened (idle, max_up): no holdoff after it. */
   hangupWhy?: 'idle' | 'max_up';
   goodSince?: number;
+  /**
+   * The link went away (carrier, interface, address) after it had carried traffic: coming
+   * back it must pass up_after rounds, as a failed one must, or a flapping carrier would move
+   * routes on every flap.
+   */
+  returning?: boolean;
   facts: LinkFacts;
   factsKey: string;
   /** Our `from <address> lookup <table>` rule is in place: probes leave through this uplink. */

@@ -115,6 +115,12 @@ test('nft flush ruleset: our table is back within 5 s and NAT works again', asyn
   assert.match(plan.stdout, /\+ nft map fwd4_tcp: \[\[8080,"10\.77\.0\.2"\],\[8443,"10\.77\.0\.2"\]\]/);
   assert.doesNotMatch(plan.stdout, /ip -4 route/, 'the routes would not change');
   assert.equal((await d.status()).firewall.generation, s.firewall.generation, 'plan applied nothing');
+  // A config bigger than a request line (1 MiB) is planned too: the daemon reads it by path.
+  const many = Array.from({ length: 20_000 }, (_, i) => `  - { proto: udp, port: ${20_000 + i}, to: "10.77.0.2" }\n`);
+  writeFileSync(next, readFileSync(d.configFile, 'utf8').replace('forwards:\n', `forwards:\n${many.join('')}`));
+  const big = await d.cli(['plan', '--json', next]);
+  assert.equal(big.code, 0, big.stderr);
+  assert.ok((JSON.parse(big.stdout) as { firewall: { added: string[] } }).firewall.added.some((l) => /39999/.test(l)));
 });
 
 test("a config whose ruleset nft rejects is refused on reload with nft's message; the running ruleset stays", async (t) => {

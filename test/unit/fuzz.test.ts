@@ -193,6 +193,7 @@ const api: ControlApi = {
   demand: async (n) => ({ message: n }),
   subscribe: () => () => undefined,
   history: () => [],
+  memory: () => ({ rssMb: 1, heapUsedMb: 1, heapDataMb: 1, gcForced: false }),
 };
 const CODES = new Set(['RPC_BAD_JSON', 'RPC_BAD_REQUEST', 'RPC_UNKNOWN_METHOD', 'RPC_BAD_PARAMS']);
 

@@ -350,6 +350,27 @@ const checkCases: CheckCase[] = [
     in: { prev: 'up', health: { rounds: 20, passStreak: 5, failStreak: 0, lossPct: 30, avgRttMs: 400 } },
     want: { state: 'degraded', reason: 'loss 30%' },
   },
+  // A link that went away after carrying traffic (carrier flap) comes back like a failed one.
+  {
+    name: 'link back after a carrier loss, 1 good round of 2 → verifying, not up',
+    in: { prev: 'down', returning: true, health: { rounds: 1, passStreak: 1, failStreak: 0, lossPct: 0 } },
+    want: { state: 'verifying', reason: 'link back: 1/2 good rounds' },
+  },
+  {
+    name: 'link back after a carrier loss, up_after good rounds → up',
+    in: { prev: 'verifying', returning: true, health: { rounds: 2, passStreak: 2, failStreak: 0, lossPct: 0 } },
+    want: { state: 'up' },
+  },
+  {
+    name: 'link back, failing → failed at once (hysteresis never delays leaving)',
+    in: { prev: 'verifying', returning: true, health: { rounds: 3, passStreak: 0, failStreak: 3, lossPct: 100 } },
+    want: { state: 'failed' },
+  },
+  {
+    name: 'a new link (not returning): the first good round is enough',
+    in: { prev: 'verifying', health: { rounds: 1, passStreak: 1, failStreak: 0, lossPct: 0 } },
+    want: { state: 'up' },
+  },
 ];
 
 for (const c of checkCases) {
