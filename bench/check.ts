@@ -3,7 +3,8 @@
  * ports, and all on one port: every forward but the first an overlap error), each a fresh
  * process. The peer is the YAML parse alone (yaml's parseDocument with positions, as check
  * does) of the same file in a fresh process: what validation adds on top. Validation must grow
- * linearly; the goal is 25,000 forwards in ≤ 3 s. Prints one JSON line.
+ * linearly; the goal is 25,000 forwards in ≤ 3 s. It also times rendering each config's
+ * ruleset (in-process), which must grow linearly as well. Prints one JSON line.
  * Usage: node dist/bench/check.js
  */
 import { execFileSync } from 'node:child_process';
@@ -11,6 +12,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UPLINK } from '../src/lab/daemon.js';
+import { parseConfigText } from '../src/config/load.js';
+import { firewallInput } from '../src/firewall/input.js';
+import { renderRuleset } from '../src/firewall/render.js';
 
 function config(n: number, shape: 'distinct' | 'same'): string {
   let s =
@@ -47,6 +51,13 @@ try {
       writeFileSync(file, config(n, shape));
       out[`check_${shape}_${n}_ms`] = timed([UPLINK, 'check', file]);
       out[`peer_yaml_${shape}_${n}_ms`] = timed(['-e', PEER, file]);
+      if (shape === 'distinct') {
+        // Rendering (in the offload worker in the daemon) must be linear too: it was quadratic.
+        const cfg = parseConfigText(config(n, shape), file);
+        const t0 = performance.now();
+        renderRuleset(firewallInput(cfg, 1));
+        out[`render_${n}_ms`] = Math.round(performance.now() - t0);
+      }
     }
   }
   const growth = out.check_distinct_60000_ms! / out.check_distinct_5000_ms!;

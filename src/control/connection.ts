@@ -66,15 +66,15 @@ export class Connection {
   private onData(chunk: string): void {
     this.buf += chunk;
     this.lastProgress = Date.now();
-    if (this.buf.length > this.limits.maxLine && !this.buf.includes('\n')) {
-      this.buf = '';
-      this.sock.removeAllListeners('data');
-      this.sock.end(
-        `${JSON.stringify({ id: null, ok: false, error: { code: 'RPC_BAD_REQUEST', message: 'request line too long' } })}\n`,
-      );
-      return;
-    }
     this.pump();
+  }
+
+  private tooLong(): void {
+    this.buf = '';
+    this.sock.removeAllListeners('data');
+    this.sock.end(
+      `${JSON.stringify({ id: null, ok: false, error: { code: 'RPC_BAD_REQUEST', message: 'request line too long' } })}\n`,
+    );
   }
 
   /** Takes requests while there is room; pauses reading while there is none. */
@@ -85,7 +85,11 @@ export class Connection {
       !this.sock.destroyed
     ) {
       const nl = this.buf.indexOf('\n');
-      if (nl < 0) break;
+      if (nl < 0) {
+        // Only the unfinished last line is left: past the limit it never becomes a request.
+        if (this.buf.length > this.limits.maxLine) return this.tooLong();
+        break;
+      }
       const line = this.buf.slice(0, nl).trim();
       this.buf = this.buf.slice(nl + 1);
       if (line) this.handle(line);

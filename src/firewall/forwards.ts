@@ -23,6 +23,7 @@ import { isIP, parseHostPort } from '../config/net.js';
 import { portRange } from '../config/schema-sections.js';
 import type { Family, Proto } from '../model/nft.js';
 import { familyOf } from '../model/nft.js';
+import { PortOwners } from './port-owners.js';
 
 export interface ForwardSpec {
   proto: Proto;
@@ -102,7 +103,10 @@ const validPort = (n: number) => Number.isInteger(n) && n >= 1 && n <= 65535;
 export function planForwards(forwards: ForwardSpec[], uplinks: { name: string; iface: string }[]): ForwardPlan {
   const notes: ForwardNote[] = [];
   const rules: DnatRule[] = [];
-  const maps = new Map<string, { family: Family; proto: Proto; keepPort: boolean; entries: DnatMapEntry[] }>();
+  const maps = new Map<
+    string,
+    { family: Family; proto: Proto; keepPort: boolean; entries: DnatMapEntry[]; owners: PortOwners }
+  >();
   const ifaceOf = new Map(uplinks.map((u) => [u.name, u.iface]));
 
   forwards.forEach((f, index) => {
@@ -149,14 +153,20 @@ export function planForwards(forwards: ForwardSpec[], uplinks: { name: string; i
     // An earlier forward of the same family and protocol keeps its ports. Within one map a
     // clash would make nft reject the batch; across the two maps the port-map rule comes
     // first, so a later range only loses the single ports an earlier forward holds.
-    const overlap = (s: string) => maps.get(s)?.entries.find((e) => e.first <= last && first <= e.last);
+    const overlap = (s: string) => {
+      const m = maps.get(s);
+      const at = m?.owners.find(first, last);
+      return at === undefined ? undefined : m!.entries[at];
+    };
     const same = overlap(name);
     const other = overlap(`fwd${target.family}_${f.proto}${keepPort ? '' : '_keep'}`);
     const clash = same ?? (keepPort ? undefined : other);
     if (clash) return note(`port ${f.port}/${f.proto} overlaps forwards[${clash.index}], which keeps it: not rendered`);
     if (other) note(`ports of forwards[${other.index}] inside ${f.port}/${f.proto} stay with forwards[${other.index}]`);
     let m = maps.get(name);
-    if (!m) maps.set(name, (m = { family: target.family, proto: f.proto, keepPort, entries: [] }));
+    if (!m)
+      maps.set(name, (m = { family: target.family, proto: f.proto, keepPort, entries: [], owners: new PortOwners() }));
+    m.owners.take(first, last, m.entries.length);
     m.entries.push({ first, last, addr: target.addr, ...(keepPort ? {} : { port: target.port! }), index });
   });
 

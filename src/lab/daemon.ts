@@ -63,11 +63,17 @@ export function labConfig(dir: string, extra: string, controlYaml = false): stri
 
 export async function uplinkCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await promisify(execFile)(process.execPath, [UPLINK, ...args], { encoding: 'utf8', timeout: 30000 });
+    // 64 MB: a plan of tens of thousands of forwards prints a line each.
+    const r = await promisify(execFile)(process.execPath, [UPLINK, ...args], {
+      encoding: 'utf8',
+      timeout: 30000,
+      maxBuffer: 64 << 20,
+    });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (e) {
-    const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === 'number' ? err.code : -1, stdout: err.stdout ?? '', stderr: err.stderr ?? '' };
+    const err = e as { code?: number | string; stdout?: string; stderr?: string; message?: string };
+    const why = typeof err.code === 'number' ? '' : `(${err.code ?? 'killed'}: ${err.message ?? ''})`;
+    return { code: typeof err.code === 'number' ? err.code : -1, stdout: err.stdout ?? '', stderr: err.stderr || why };
   }
 }
 

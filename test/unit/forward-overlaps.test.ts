@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { forwardOverlaps, type ForwardSpan } from '../../src/config/forward-overlaps.js';
+import { PortOwners } from '../../src/firewall/port-owners.js';
 
 /** The definition: two forwards conflict on one protocol, overlapping ports and a shared uplink. */
 function conflict(a: ForwardSpan, b: ForwardSpan): boolean {
@@ -80,3 +81,28 @@ const SHAPES: [string, ForwardSpan[], [number, number][]][] = [
 for (const [name, spans, want] of SHAPES) {
   test(`overlap sweep: ${name}`, () => assert.deepEqual([...forwardOverlaps(spans)], want));
 }
+
+test('port owners (the renderer clash check): find agrees with a scan of what was taken', () => {
+  let tried = 0;
+  const op = fc.tuple(fc.integer({ min: 1, max: 200 }), fc.integer({ min: 0, max: 20 }));
+  fc.assert(
+    fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+      tried++;
+      const owners = new PortOwners();
+      const taken: { first: number; last: number; who: number }[] = [];
+      ops.forEach(([first, w], who) => {
+        const last = Math.min(65535, first + w);
+        const scan = taken.filter((e) => e.first <= last && first <= e.last).sort((a, b) => a.first - b.first)[0];
+        const at = owners.find(first, last);
+        // The lowest taken port in the range belongs to the entry that starts lowest among those overlapping it.
+        assert.equal(at, scan?.who, `find(${first}, ${last})`);
+        if (!scan) {
+          owners.take(first, last, who);
+          taken.push({ first, last, who });
+        }
+      });
+    }),
+    { numRuns: 1000 },
+  );
+  assert.equal(tried, 1000);
+});
