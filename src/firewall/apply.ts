@@ -13,7 +13,7 @@ import type { Config } from '../config/schema.js';
 import type { EventBus } from '../events/bus.js';
 import type { System } from '../system/system.js';
 import type { Component } from '../model/component.js';
-import { readGeneration, renderRuleset, type FirewallInput } from './render.js';
+import { GENERATION_SET, readGeneration, renderRuleset, type FirewallInput } from './render.js';
 import { firewallEnabled, firewallInput } from './input.js';
 import { WAN_ADDRS4 } from './hairpin.js';
 import { demandSet } from '../demand/nft.js';
@@ -198,7 +198,7 @@ export class Firewall implements Component {
   }
 
   private async tableHandle(): Promise<number | undefined> {
-    return tableOf(await this.d.system.nftList(TABLE))?.handle;
+    return tableOf(await this.d.system.nftList(TABLE, { full: [] }))?.handle;
   }
 
   /**
@@ -208,7 +208,8 @@ export class Firewall implements Component {
   private async verify(): Promise<void> {
     if (this.busy) await this.busy.catch(() => undefined);
     if (!this.applied || !firewallEnabled(this.d.config())) return;
-    const listing = await this.d.system.nftList(TABLE);
+    // Terse (no map elements): every 2 s, a big table's listing must not be parsed here.
+    const listing = await this.d.system.nftList(TABLE, { full: [GENERATION_SET] });
     const table = tableOf(listing);
     if (table && table.handle === this.handle && readGeneration(listing) === this.generation) return;
     const why = !table ? 'our table is gone (nft flush ruleset?)' : 'our table was replaced or changed by someone else';
@@ -222,7 +223,7 @@ export class Firewall implements Component {
   /** Firewall turned off, or `quit --teardown`: our table goes (it is ours by name); nothing else is touched. */
   async remove(): Promise<void> {
     if (this.applied === undefined && this.absent) return;
-    if (this.applied === undefined && !(await this.d.system.nftList(TABLE))) {
+    if (this.applied === undefined && !(await this.d.system.nftList(TABLE, { full: [] }))) {
       this.absent = true;
       return;
     }

@@ -27,7 +27,7 @@ const hostOf = (to: string) => /^\[([^\]]+)\](?::\d+)?$/.exec(to)?.[1] ?? /^([^:
 const familyOf = (ip: string): 4 | 6 => (ip.includes(':') ? 6 : 4);
 const isGlobal6 = (ip: string) => /^[23]/i.test(ip);
 
-/** A set of networks, each `addr/len` with the interfaces it is on. */
+/** The networks these addresses are on, as one set to look addresses up in. */
 function networks(addrs: IfAddr[]): BlockList {
   const b = new BlockList();
   for (const a of addrs) b.addSubnet(a.address, a.prefixlen, famName(a.family));

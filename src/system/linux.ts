@@ -151,8 +151,8 @@ export class LinuxSystem implements System {
     return nftApply(batch, check);
   }
 
-  nftList(table: string) {
-    return nftListTable(table);
+  nftList(table: string, terse?: { full: string[] }) {
+    return nftListTable(table, terse);
   }
 
   nftChains() {

@@ -54,10 +54,19 @@ export async function nftListChains(): Promise<NftChain[]> {
 }
 
 /** `nft -j list table inet NAME`, or undefined when the table does not exist. */
-export async function nftListTable(name: string): Promise<{ nftables: Record<string, unknown>[] } | undefined> {
+type Listing = { nftables: Record<string, unknown>[] };
+
+export async function nftListTable(name: string, terse?: { full: string[] }): Promise<Listing | undefined> {
   try {
-    const { stdout } = await run('nft', ['-j', 'list', 'table', 'inet', name], { maxBuffer: 64 << 20 });
-    return JSON.parse(stdout) as { nftables: Record<string, unknown>[] };
+    const args = ['-j', ...(terse ? ['-t'] : []), 'list', 'table', 'inet', name];
+    const listing = JSON.parse((await run('nft', args, { maxBuffer: 64 << 20 })).stdout) as Listing;
+    for (const set of terse?.full ?? []) {
+      const { stdout } = await run('nft', ['-j', 'list', 'set', 'inet', name, set]);
+      const full = (JSON.parse(stdout) as Listing).nftables.find((e) => 'set' in e);
+      const i = listing.nftables.findIndex((e) => (e.set as { name?: string } | undefined)?.name === set);
+      if (full && i >= 0) listing.nftables[i] = full;
+    }
+    return listing;
   } catch {
     return undefined;
   }

@@ -71,8 +71,12 @@ export interface System {
   sysctl(key: string, value: string): Promise<boolean>;
   /** Applies (or with `check`, only validates) an nftables JSON batch (data, or its JSON text), whole or not at all. */
   nft(batch: unknown, check?: boolean): Promise<void>;
-  /** `nft -j list table inet NAME`; undefined when there is no such table. */
-  nftList(table: string): Promise<{ nftables: Record<string, unknown>[] } | undefined>;
+  /**
+   * `nft -j list table inet NAME`; undefined when there is no such table. `terse`: without
+   * the elements of its sets (`nft -t`) except those named in `full` — a table of 60,000
+   * forwards lists in a few KB instead of megabytes that the main thread would parse.
+   */
+  nftList(table: string, terse?: { full: string[] }): Promise<{ nftables: Record<string, unknown>[] } | undefined>;
   /** Elements of a (dynamic) set of `table inet TABLE`, with expiry; undefined when it cannot be read. */
   nftSetElements(table: string, set: string): Promise<NftSetElement[] | undefined>;
   /** All base and regular chains of all tables, to spot foreign drop policies. */
