@@ -22,16 +22,41 @@ export interface ConfigWarning {
   hint?: string;
 }
 
-const famName = (f: 4 | 6) => (f === 4 ? 'ipv4' : 'ipv6');
-const hostOf = (to: string) => /^\[([^\]]+)\](?::\d+)?$/.exec(to)?.[1] ?? /^([^:]+)(?::\d+)?$/.exec(to)?.[1] ?? to;
+const hostOf = (to: string): string => {
+  if (to.startsWith('[')) return to.slice(1, to.indexOf(']'));
+  const colon = to.indexOf(':');
+  // One colon: IPv4:PORT; none: IPv4; more: a bare IPv6 address.
+  return colon < 0 || to.indexOf(':', colon + 1) >= 0 ? to : to.slice(0, colon);
+};
 const familyOf = (ip: string): 4 | 6 => (ip.includes(':') ? 6 : 4);
 const isGlobal6 = (ip: string) => /^[23]/i.test(ip);
 
-/** The networks these addresses are on, as one set to look addresses up in. */
-function networks(addrs: IfAddr[]): BlockList {
-  const b = new BlockList();
-  for (const a of addrs) b.addSubnet(a.address, a.prefixlen, famName(a.family));
-  return b;
+/**
+ * The networks these addresses are on, as a lookup. IPv4 by integer masks: node's BlockList
+ * costs ~2.5 µs a lookup, 150 ms of main thread for 60,000 forwards after each reload.
+ */
+function networks(addrs: IfAddr[]): (ip: string) => boolean {
+  const v4 = addrs
+    .filter((a) => a.family === 4)
+    .map((a) => {
+      const mask = a.prefixlen === 0 ? 0 : (0xffffffff << (32 - a.prefixlen)) >>> 0;
+      return { mask, net: (ipv4Int(a.address)! & mask) >>> 0 };
+    });
+  const v6 = new BlockList();
+  for (const a of addrs) if (a.family === 6) v6.addSubnet(a.address, a.prefixlen, 'ipv6');
+  return (ip) => {
+    const n = ipv4Int(ip);
+    if (n !== undefined) return v4.some((x) => (n & x.mask) >>> 0 === x.net);
+    return v6.check(ip, 'ipv6');
+  };
+}
+
+function ipv4Int(ip: string): number | undefined {
+  const p = ip.split('.');
+  if (p.length !== 4) return undefined;
+  let n = 0;
+  for (const x of p) n = n * 256 + Number(x);
+  return Number.isInteger(n) ? n : undefined;
 }
 
 function forwardWarnings(cfg: Config, addrs: IfAddr[]): ConfigWarning[] {
@@ -50,7 +75,7 @@ function forwardWarnings(cfg: Config, addrs: IfAddr[]): ConfigWarning[] {
         message: `forward target ${ip} is the gateway's own address on uplink ${uplink}: DNAT to it is never delivered`,
         hint: 'to reach a service on the gateway, open its port with firewall.input instead',
       });
-    } else if (lanAddrs.length && !lanNets.check(ip, famName(familyOf(ip)))) {
+    } else if (lanAddrs.length && !lanNets(ip)) {
       const nets = lanAddrs.map((a) => `${a.ifname} ${a.address}/${a.prefixlen}`).join(', ');
       out.push({
         path: `forwards[${i}].to`,
@@ -71,13 +96,15 @@ function ipv6Warnings(cfg: Config, addrs: IfAddr[], carriers: string[]): ConfigW
     const u = cfg.uplinks[name];
     if (!u) continue;
     const mine = addrs.filter((a) => a.ifname === u.interface && a.family === 6 && isGlobal6(a.address));
-    const routed = networks(mine);
-    for (const p of u.ipv6_prefixes ?? []) {
-      const [net, len] = p.split('/');
-      if (familyOf(net!) === 6) routed.addSubnet(net!, Number(len ?? 128), 'ipv6');
-    }
+    const declared = (u.ipv6_prefixes ?? []).flatMap((p) => {
+      const [address, len] = p.split('/');
+      return familyOf(address!) === 6
+        ? [{ ifname: '', family: 6 as const, address: address!, prefixlen: Number(len ?? 128) }]
+        : [];
+    });
+    const routed = networks([...mine, ...declared]);
     for (const l of lan6) {
-      if (routed.check(l.address, 'ipv6')) continue;
+      if (routed(l.address)) continue;
       const theirs = [...mine.map((a) => `${a.address}/${a.prefixlen}`), ...(u.ipv6_prefixes ?? [])];
       out.push({
         path: `uplinks.${name}`,
