@@ -1,10 +1,10 @@
 /**
  * One control-socket client, with bounded memory. A client that pipelines requests without
  * reading the replies once grew the daemon by a gigabyte in 15 s: requests are now taken one
- * line at a time, at most MAX_INFLIGHT at once, and none while MAX_OUT bytes of replies wait
- * unread; reading from the socket pauses meanwhile, so the kernel's buffer pushes back on the
- * client. A stream (monitor) whose reader falls MAX_OUT behind is dropped: events are not
- * worth a daemon's memory. A connection that makes no progress for IDLE_MS is closed.
+ * line at a time, at most LIMITS.maxInflight at once, and none while LIMITS.maxOut bytes of
+ * replies wait unread; reading from the socket pauses meanwhile, so the kernel's buffer pushes
+ * back on the client. A stream (monitor) whose reader falls maxOut behind is dropped: events
+ * are not worth a daemon's memory. A connection that makes no progress for idleMs is closed.
  */
 import type { Socket } from 'node:net';
 import { dispatch, type MethodTable, type RpcContext } from './rpc.js';

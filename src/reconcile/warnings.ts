@@ -59,6 +59,9 @@ function ipv4Int(ip: string): number | undefined {
   return Number.isInteger(n) ? n : undefined;
 }
 
+/** Forward warnings listed one by one; the rest are counted. */
+const MAX_LISTED = 20;
+
 function forwardWarnings(cfg: Config, addrs: IfAddr[]): ConfigWarning[] {
   const lanIfs = new Set(cfg.lan.map((l) => l.interface));
   const upIfs = new Map(Object.entries(cfg.uplinks).map(([n, u]) => [u.interface, n]));
@@ -84,7 +87,12 @@ function forwardWarnings(cfg: Config, addrs: IfAddr[]): ConfigWarning[] {
       });
     }
   });
-  return out;
+  // Thousands of bad forwards are one problem: say it a few times and count the rest.
+  if (out.length <= MAX_LISTED) return out;
+  return [
+    ...out.slice(0, MAX_LISTED),
+    { path: 'forwards', message: `and ${out.length - MAX_LISTED} more forward(s) like these`, hint: out[0]!.hint },
+  ];
 }
 
 /** Uplinks in `carriers` that carry IPv6 for a LAN prefix that is not one of theirs. */

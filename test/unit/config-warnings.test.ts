@@ -66,3 +66,13 @@ for (const [name, extra, carriers, want] of CASES) {
     want.forEach((w, i) => assert.ok(got[i]!.startsWith(w), `${got[i]} starts with ${w}`));
   });
 }
+
+test('config warnings: thousands of bad forwards are listed 20 times and counted', () => {
+  const many = Array.from(
+    { length: 5000 },
+    (_, i) => `  - { proto: tcp, port: ${i + 1}, to: "10.99.${i >> 8}.${i & 255}" }\n`,
+  );
+  const got = configWarnings(base(`forwards:\n${many.join('')}`), ADDRS, []);
+  assert.equal(got.length, 21);
+  assert.equal(got[20]!.message, 'and 4980 more forward(s) like these');
+});
