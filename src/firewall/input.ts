@@ -33,6 +33,7 @@ export function firewallInput(cfg: Config, generation: number, wanAddrs4: string
     input: cfg.firewall.input,
     mssClamp: cfg.firewall.mss_clamp,
     fwmarkMask: k.fwmark_mask >>> 0,
+    probeMark: k.fwmark >>> 0,
     generation,
     wanAddrs4,
     demand: {

@@ -71,6 +71,11 @@ export interface FirewallInput {
   /** Clamp TCP MSS to the route MTU on SYNs leaving through an uplink (config firewall.mss_clamp; default true). */
   mssClamp?: boolean;
   fwmarkMask: number;
+  /**
+   * The mark our probes carry (control.kernel.fwmark): ICMP probes with it are not tracked, so
+   * probing leaves no conntrack entries (two `fast` uplinks kept ~200 alive).
+   */
+  probeMark?: number;
   generation: number;
   /** The uplinks' IPv4 addresses now: hairpin forwards match LAN packets sent to them. */
   wanAddrs4?: string[];
@@ -80,6 +85,7 @@ export interface FirewallInput {
 
 export const WAN_SET = 'wan_ifaces';
 export const GENERATION_SET = 'generation';
+const PROBE_CHAIN = 'probe_out';
 export const PROXY_SET = 'proxy_ifaces';
 export { zoneSet };
 
@@ -158,6 +164,23 @@ export function renderTable(i: FirewallInput): { nftables: unknown[] } {
   }
   for (const [name, hook, prio] of demand.baseChains)
     out.push({ chain: { ...ids, name, type: 'filter', hook, prio, policy: 'accept' } });
+  if (i.probeMark !== undefined) {
+    // Raw priority: before conntrack sees them. The replies then arrive untracked (ct state
+    // invalid): the input chain accepts ICMP from the uplinks whatever its state.
+    out.push({ chain: { ...ids, name: PROBE_CHAIN, type: 'filter', hook: 'output', prio: -300, policy: 'accept' } });
+    out.push({
+      rule: {
+        ...ids,
+        chain: PROBE_CHAIN,
+        comment: comment('our ICMP probes leave no conntrack entries'),
+        expr: [
+          eq({ '&': [meta('mark'), mask] }, i.probeMark >>> 0),
+          eq(meta('l4proto'), { set: ['icmp', 'icmpv6'] }),
+          { notrack: null },
+        ],
+      },
+    });
+  }
   for (const name of demand.regularChains) out.push({ chain: { ...ids, name } });
   for (const [chain, rules] of chains) {
     for (const r of rules) out.push({ rule: { ...ids, chain, comment: comment(r.c), expr: r.e } });
