@@ -6,7 +6,7 @@
 import { loadConfigFile } from '../config/load.js';
 import { ConfigError } from '../config/errors.js';
 import type { Config } from '../config/schema.js';
-import { configWarnings, type ConfigWarning } from '../reconcile/warnings.js';
+import { configWarnings, isGlobal6, type ConfigWarning } from '../reconcile/warnings.js';
 import { readAddresses } from '../system/addresses.js';
 import type { Command } from './args.js';
 
@@ -26,7 +26,7 @@ async function localWarnings(cfg: Config): Promise<{ warnings: ConfigWarning[]; 
       ([, u]) =>
         u.gateway6 ||
         u.gateway?.includes(':') ||
-        addrs.some((a) => a.ifname === u.interface && a.family === 6 && /^[23]/.test(a.address)),
+        addrs.some((a) => a.ifname === u.interface && a.family === 6 && isGlobal6(a.address)),
     )
     .map(([n]) => n);
   return { warnings: configWarnings(cfg, addrs, carriers) };

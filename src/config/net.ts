@@ -88,20 +88,23 @@ const NOWHERE: [string, number, 'ipv4' | 'ipv6', string][] = [
   ['::1', 128, 'ipv6', 'is loopback: DNAT to it is dropped as a martian'],
   ['ff00::', 8, 'ipv6', 'is multicast'],
 ];
-const NOWHERE_LISTS = NOWHERE.map(([net, len, fam, why]) => {
-  const list = new BlockList();
-  list.addSubnet(net, len, fam);
-  return { list, fam, why };
-});
+const nowhere = new BlockList();
+for (const [net, len, fam] of NOWHERE) nowhere.addSubnet(net, len, fam);
 
 /** Why a port forward can never reach `ip` (loopback, unspecified, broadcast, multicast), or undefined. */
 export function checkForwardHost(ip: string): string | undefined {
   const addr = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)?.[1] ?? ip;
   const fam = isIPv4(addr) ? 'ipv4' : 'ipv6';
-  const hit = NOWHERE_LISTS.find((n) => n.fam === fam && n.list.check(addr, fam));
+  // One lookup for every forward (validation of 60,000 must stay fast); which range, only on a hit.
+  if (!nowhere.check(addr, fam)) return undefined;
+  const hit = NOWHERE.find(([net, len, f]) => {
+    const one = new BlockList();
+    one.addSubnet(net, len, f);
+    return f === fam && one.check(addr, fam);
+  });
   if (!hit) return undefined;
   return hinted(
-    `forward target ${ip} ${hit.why}`,
+    `forward target ${ip} ${hit![3]}`,
     "forward to a LAN host's address; to reach a service on the gateway itself, open it with firewall.input",
   );
 }

@@ -20,7 +20,7 @@ import type { Component } from '../model/component.js';
 import { World } from '../world/world.js';
 import type { AdminAction } from '../uplinks/admin.js';
 import { UplinkManager } from '../uplinks/manager.js';
-import { uplinkView } from '../uplinks/view.js';
+import { carriedFamilies, uplinkView } from '../uplinks/view.js';
 import { Firewall } from '../firewall/apply.js';
 import { Demand } from '../demand/demand.js';
 import { stateFile } from '../uplinks/persist.js';
@@ -302,10 +302,10 @@ export class Controller {
     };
   }
 
-  /** Uplinks that may carry IPv6 now: they have an IPv6 address and their IPv6 probes pass. */
+  /** Uplinks that may carry IPv6 now (after every run: not the whole status view). */
   private ipv6Carriers(): string[] {
     const m = this.manager!;
-    return [...m.uplinks.values()].filter((u) => uplinkView(m, u).families.ipv6).map((u) => u.name);
+    return [...m.uplinks.values()].filter((u) => carriedFamilies(m, u).ipv6).map((u) => u.name);
   }
 
   private demandView(name: string) {

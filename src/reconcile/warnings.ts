@@ -7,6 +7,9 @@
  */
 import { BlockList } from 'node:net';
 import type { Config } from '../config/schema.js';
+import { ipToInt, maskOf } from '../config/demand-rules.js';
+import { familyOf } from '../model/nft.js';
+import { parseTarget } from '../firewall/forwards.js';
 
 export interface IfAddr {
   ifname: string;
@@ -22,41 +25,21 @@ export interface ConfigWarning {
   hint?: string;
 }
 
-const hostOf = (to: string): string => {
-  if (to.startsWith('[')) return to.slice(1, to.indexOf(']'));
-  const colon = to.indexOf(':');
-  // One colon: IPv4:PORT; none: IPv4; more: a bare IPv6 address.
-  return colon < 0 || to.indexOf(':', colon + 1) >= 0 ? to : to.slice(0, colon);
-};
-const familyOf = (ip: string): 4 | 6 => (ip.includes(':') ? 6 : 4);
-const isGlobal6 = (ip: string) => /^[23]/i.test(ip);
+/** A global unicast IPv6 address (2000::/3): the prefixes a provider assigns. */
+export const isGlobal6 = (ip: string) => /^[23]/i.test(ip);
 
-/**
- * The networks these addresses are on, as a lookup. IPv4 by integer masks: node's BlockList
- * costs ~2.5 µs a lookup, 150 ms of main thread for 60,000 forwards after each reload.
- */
+/** The networks these addresses are on, as a lookup (IPv4 by integer masks: BlockList costs ~2.5 µs a lookup). */
 function networks(addrs: IfAddr[]): (ip: string) => boolean {
   const v4 = addrs
     .filter((a) => a.family === 4)
-    .map((a) => {
-      const mask = a.prefixlen === 0 ? 0 : (0xffffffff << (32 - a.prefixlen)) >>> 0;
-      return { mask, net: (ipv4Int(a.address)! & mask) >>> 0 };
-    });
+    .map((a) => ({ mask: maskOf(a.prefixlen), net: (ipToInt(a.address) & maskOf(a.prefixlen)) >>> 0 }));
   const v6 = new BlockList();
   for (const a of addrs) if (a.family === 6) v6.addSubnet(a.address, a.prefixlen, 'ipv6');
   return (ip) => {
-    const n = ipv4Int(ip);
-    if (n !== undefined) return v4.some((x) => (n & x.mask) >>> 0 === x.net);
-    return v6.check(ip, 'ipv6');
+    if (familyOf(ip) === 6) return v6.check(ip, 'ipv6');
+    const n = ipToInt(ip);
+    return v4.some((x) => (n & x.mask) >>> 0 === x.net);
   };
-}
-
-function ipv4Int(ip: string): number | undefined {
-  const p = ip.split('.');
-  if (p.length !== 4) return undefined;
-  let n = 0;
-  for (const x of p) n = n * 256 + Number(x);
-  return Number.isInteger(n) ? n : undefined;
 }
 
 /** Forward warnings listed one by one; the rest are counted. */
@@ -70,7 +53,8 @@ function forwardWarnings(cfg: Config, addrs: IfAddr[]): ConfigWarning[] {
   const own = new Map(addrs.filter((a) => upIfs.has(a.ifname)).map((a) => [a.address, upIfs.get(a.ifname)!]));
   const out: ConfigWarning[] = [];
   cfg.forwards.forEach((f, i) => {
-    const ip = hostOf(f.to);
+    const ip = parseTarget(f.to)?.addr;
+    if (ip === undefined) return;
     const uplink = own.get(ip);
     if (uplink !== undefined) {
       out.push({

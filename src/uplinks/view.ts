@@ -2,6 +2,11 @@
 import type { UplinkManager } from './manager.js';
 import type { Uplink } from './uplink.js';
 
+/** Which families this uplink may carry now: it has an address of the family and its probes of it pass. */
+export function carriedFamilies(m: UplinkManager, u: Readonly<Uplink>): { ipv4: boolean; ipv6: boolean } {
+  return { ipv4: !!u.facts.v4 && m.familyOk(u, 4), ipv6: !!u.facts.v6 && m.familyOk(u, 6) };
+}
+
 export function uplinkView(m: UplinkManager, u: Readonly<Uplink>) {
   const s = u.health.stats.view();
   const round = (n: number | undefined) => (n === undefined ? undefined : Math.round(n * 100) / 100);
@@ -12,8 +17,7 @@ export function uplinkView(m: UplinkManager, u: Readonly<Uplink>) {
     selected: m.selection.selected === u.name,
     usable: m.usable(u),
     adopted: u.adopted,
-    // Which families this uplink may carry now (its probes of that family pass).
-    families: { ipv4: !!u.facts.v4 && m.familyOk(u, 4), ipv6: !!u.facts.v6 && m.familyOk(u, 6) },
+    families: carriedFamilies(m, u),
     adminDown: u.adminDown,
     adminBlocked: u.adminBlocked,
     gateway: u.facts.v4?.gateway ?? u.facts.v6?.gateway,
