@@ -49,34 +49,24 @@ async function failover(topo: Topo): Promise<number> {
   return Math.round(ms);
 }
 
-/** Starts a reload to `yaml`, fails over 200 ms into it; returns both times. */
-async function duringReload(d: RunningDaemon, topo: Topo, yaml: string) {
+/** Runs `uplink ARGS` (after `prepare`), fails over 200 ms into it; returns both times. */
+async function during(d: RunningDaemon, topo: Topo, args: string[], prepare = () => undefined as void) {
   await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', { timeoutMs: 20_000, what: 'on wan1' });
   await sleep(1500);
-  writeFileSync(d.configFile, labConfig(dirname(d.configFile), yaml));
+  prepare();
   const t0 = performance.now();
-  const reload = d.cli(['reload']).then((r) => {
-    if (r.code !== 0) throw new Error(`reload failed: ${r.stderr}`);
+  const work = d.cli(args).then((r) => {
+    if (r.code !== 0) throw new Error(`${args[0]} failed: ${r.stderr}`);
     return Math.round(performance.now() - t0);
   });
   await sleep(200);
   const moved = await failover(topo);
-  return { moved, reloadMs: await reload };
+  return { moved, reloadMs: await work };
 }
 
-/** `uplink plan` of the big config (read by the daemon from its path), failing over 200 ms into it. */
-async function duringPlan(d: RunningDaemon, topo: Topo, file: string) {
-  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', { timeoutMs: 20_000, what: 'on wan1' });
-  await sleep(1500);
-  const t0 = performance.now();
-  const plan = d.cli(['plan', file]).then((r) => {
-    if (r.code !== 0) throw new Error(`plan failed: ${r.stderr}`);
-    return Math.round(performance.now() - t0);
-  });
-  await sleep(200);
-  const moved = await failover(topo);
-  return { moved, reloadMs: await plan };
-}
+/** A reload to `yaml`. */
+const duringReload = (d: RunningDaemon, topo: Topo, yaml: string) =>
+  during(d, topo, ['reload'], () => writeFileSync(d.configFile, labConfig(dirname(d.configFile), yaml)));
 
 async function main() {
   const n = Number(process.argv[2] ?? 60_000);
@@ -97,7 +87,8 @@ async function main() {
       peer.push(await failover(topo));
       grow.push(await duringReload(d, topo, big));
       shrink.push(await duringReload(d, topo, small));
-      planned.push(await duringPlan(d, topo, planFile));
+      // `uplink plan` of the big config, read by the daemon from its path.
+      planned.push(await during(d, topo, ['plan', planFile]));
     }
     const loop = (await d.status()).daemon.eventLoop;
     const max = (xs: number[]) => Math.max(...xs);

@@ -5,7 +5,6 @@
  * state as it is (hitless restarts) unless asked to tear down.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { getHeapSpaceStatistics } from 'node:v8';
 import type { Logger } from 'pino';
 import { Offload } from '../offload/pool.js';
 import { renderRuleset, type FirewallInput } from '../firewall/render.js';
@@ -28,6 +27,7 @@ import { EventBus } from '../events/bus.js';
 import { Reconciler } from './reconciler.js';
 import { VERSION } from '../version.js';
 import { LoopDelay } from './loop-delay.js';
+import { memoryNow } from './memory.js';
 import { WarningWatch } from './warnings.js';
 
 /** Rulesets with more forwards than this are rendered in the offload worker (1,000 take ~12 ms here). */
@@ -283,22 +283,7 @@ export class Controller {
         setImmediate(() => this.stopSafely(teardown ? 'quit --teardown requested' : 'quit requested', teardown)),
       subscribe: (fn: Parameters<EventBus['subscribe']>[0]) => this.bus.subscribe(fn),
       history: () => this.bus.history(),
-      memory: (gc: boolean) => {
-        const collect = (globalThis as { gc?: () => void }).gc;
-        if (gc) collect?.();
-        const m = process.memoryUsage();
-        const mb = (n: number) => Math.round((n / 1048576) * 100) / 100;
-        // Data, not code: compiled code grows for minutes while V8 tiers up, and is no leak.
-        const data = getHeapSpaceStatistics()
-          .filter((sp) => !sp.space_name.startsWith('code'))
-          .reduce((n, sp) => n + sp.space_used_size, 0);
-        return {
-          rssMb: mb(m.rss),
-          heapUsedMb: mb(m.heapUsed),
-          heapDataMb: mb(data),
-          gcForced: gc && collect !== undefined,
-        };
-      },
+      memory: memoryNow,
     };
   }
 

@@ -230,22 +230,16 @@ function renderMaps(m: DnatMap): Json[] {
     map: { ...ids, name, type: 'inet_service', map: type, ...(interval ? { flags: ['interval'] } : {}), elem },
   });
   const addrType = m.family === 4 ? 'ipv4_addr' : 'ipv6_addr';
-  if (m.keepPort)
-    return [
-      map(
-        m.name,
-        addrType,
-        m.entries.map((e) => [key(e), e.addr]),
-        true,
-      ),
-    ];
+  // Keep-port maps are intervals to addresses; the others pair an address map with a port map.
+  const addrs = map(
+    m.name,
+    addrType,
+    m.entries.map((e) => [key(e), e.addr]),
+    m.keepPort,
+  );
+  if (m.keepPort) return [addrs];
   return [
-    map(
-      m.name,
-      addrType,
-      m.entries.map((e) => [key(e), e.addr]),
-      false,
-    ),
+    addrs,
     map(
       portMap(m.name),
       'inet_service',

@@ -215,20 +215,15 @@ export async function twoUplinkTopology(lab: Lab, opts: TwoUplinkOptions = {}): 
     addLanRoute6('isp2'),
   ]);
   if (lanReturnVia !== 'none') {
-    const hops =
+    // The way back to the LAN: through one ISP, or both (multipath).
+    const hops = (via1: string, via2: string) =>
       lanReturnVia === 'both'
-        ? ['nexthop', 'via', ISP1_UP, 'dev', 'isp1', 'nexthop', 'via', ISP2_UP, 'dev', 'isp2']
+        ? ['nexthop', 'via', via1, 'dev', 'isp1', 'nexthop', 'via', via2, 'dev', 'isp2']
         : lanReturnVia === 'isp1'
-          ? ['via', ISP1_UP, 'dev', 'isp1']
-          : ['via', ISP2_UP, 'dev', 'isp2'];
-    await inet.ip(['route', 'add', LAN_NET, ...hops]);
-    const hops6 =
-      lanReturnVia === 'both'
-        ? ['nexthop', 'via', ISP1_UP_6, 'dev', 'isp1', 'nexthop', 'via', ISP2_UP_6, 'dev', 'isp2']
-        : lanReturnVia === 'isp1'
-          ? ['via', ISP1_UP_6, 'dev', 'isp1']
-          : ['via', ISP2_UP_6, 'dev', 'isp2'];
-    await inet.ip(['-6', 'route', 'add', LAN_NET6, ...hops6]);
+          ? ['via', via1, 'dev', 'isp1']
+          : ['via', via2, 'dev', 'isp2'];
+    await inet.ip(['route', 'add', LAN_NET, ...hops(ISP1_UP, ISP2_UP)]);
+    await inet.ip(['-6', 'route', 'add', LAN_NET6, ...hops(ISP1_UP_6, ISP2_UP_6)]);
   }
 
   if (opts.bcp38 !== false) {

@@ -36,12 +36,3 @@ export function after(ms: number, fn: () => void, opts: AfterOptions = {}): Time
   arm(ms);
   return { clear: () => clearTimeout(handle) };
 }
-
-/** A promise that resolves `ms` from now; see `after`. */
-export function delay(ms: number, opts?: AfterOptions): { done: Promise<void>; timer: Timer } {
-  let timer!: Timer;
-  const done = new Promise<void>((resolve) => {
-    timer = after(ms, resolve, opts);
-  });
-  return { done, timer };
-}

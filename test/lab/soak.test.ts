@@ -4,7 +4,8 @@
  * storm: wan1 never stays up long enough to pass its up_after rounds, so the selection settles
  * and route changes stay a handful, not one per flap. No memory growth: heap after a forced
  * collection and RSS, sampled through the run. At the end the daemon's view equals the
- * kernel's (links and default routes, against `ip -j` dumps).
+ * kernel's (links and default routes, against `ip -j` dumps). UPLINKD_SOAK_DEBUG=1 prints the
+ * first route changes seen.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

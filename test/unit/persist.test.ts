@@ -15,6 +15,18 @@ const fixture = (name: string) =>
   readFileSync(fileURLToPath(new URL(`../../../test/fixtures/${name}`, import.meta.url)), 'utf8');
 const PATH = '/fake/state/state.json';
 
+/** A daemon on the fake System with one uplink (the state file is what it reads and writes). */
+const daemon = (system: ReturnType<typeof kernelWithTwoUplinks>) =>
+  new Controller({
+    configPath: 'x.yaml',
+    config: parseConfigText(
+      'control: { state_dir: /fake/state, socket: /fake/uplinkd.sock }\nuplinks:\n  wan1: { interface: wan1, gateway: 198.51.100.1 }\n',
+      'x.yaml',
+    ),
+    system,
+    log: pino({ level: 'silent' }),
+  });
+
 async function stored(text: string) {
   const store = new MemoryStore();
   await store.write(PATH, text);
@@ -44,15 +56,7 @@ test('state file: a version from a newer daemon is refused with a hint, not misr
   // The daemon does not start on it.
   const system = kernelWithTwoUplinks();
   await system.store.write(PATH, newer);
-  const ctl = new Controller({
-    configPath: 'x.yaml',
-    config: parseConfigText(
-      'control: { state_dir: /fake/state, socket: /fake/uplinkd.sock }\nuplinks:\n  wan1: { interface: wan1, gateway: 198.51.100.1 }\n',
-      'x.yaml',
-    ),
-    system,
-    log: pino({ level: 'silent' }),
-  });
+  const ctl = daemon(system);
   await assert.rejects(ctl.start(), (e: unknown) => isUplinkError(e) && e.code === 'STATE_VERSION');
 });
 
@@ -63,15 +67,7 @@ test('state file: none, or not JSON, starts without it', async () => {
 
 test('state file: what this daemon writes carries the version and its writer', async () => {
   const system = kernelWithTwoUplinks();
-  const ctl = new Controller({
-    configPath: 'x.yaml',
-    config: parseConfigText(
-      'control: { state_dir: /fake/state, socket: /fake/uplinkd.sock }\nuplinks:\n  wan1: { interface: wan1, gateway: 198.51.100.1 }\n',
-      'x.yaml',
-    ),
-    system,
-    log: pino({ level: 'silent' }),
-  });
+  const ctl = daemon(system);
   await ctl.start();
   await ctl.stop('test');
   const s = JSON.parse(system.store.files.get(PATH) ?? '{}');
