@@ -63,4 +63,7 @@ test('control overload: 1,000 silent connections and a non-reading pipeliner gro
   assert.ok(during.peakGrowthMb <= 50, `daemon grew by ${during.peakGrowthMb.toFixed(1)} MB`);
   assert.ok(during.slowestMs < 1000, `a normal status took ${during.slowestMs} ms under load`);
   assert.ok(after < 1000, `a normal status took ${after} ms after`);
+  // Status reports the main thread's event-loop delay (what probing and failover wait behind).
+  const loop = (await d.status()).daemon.eventLoop;
+  assert.ok(loop.maxMs >= loop.p99Ms && loop.p99Ms > 0 && loop.windowS >= 0, JSON.stringify(loop));
 });
