@@ -83,7 +83,8 @@ export interface KernelSnapshot {
 export type KernelEvent =
   | { kind: 'link'; op: 'new' | 'del'; link: LinkInfo }
   | { kind: 'addr'; op: 'new' | 'del'; addr: AddrInfo }
-  | { kind: 'route'; op: 'new' | 'del'; route: RouteInfo }
+  /** `replaced`: the kernel's answer to a replace (NLM_F_REPLACE): the route it replaced is gone, unannounced. */
+  | { kind: 'route'; op: 'new' | 'del'; route: RouteInfo; replaced?: boolean }
   | { kind: 'rule'; op: 'new' | 'del'; rule: RuleInfo };
 
 export interface WatchStats {
@@ -93,8 +94,44 @@ export interface WatchStats {
   resyncs: number;
 }
 
-export function routeKey(r: Pick<RouteInfo, 'family' | 'table' | 'dst' | 'dstLen' | 'metric' | 'type'>): string {
+/**
+ * What the kernel replaces by (`ip route replace`): family, table, type, destination, metric.
+ * The planner pairs its ops by it, so switching a route's gateway is one `replace`.
+ */
+export function replaceKey(r: Pick<RouteInfo, 'family' | 'table' | 'dst' | 'dstLen' | 'metric' | 'type'>): string {
   return `${r.family}|${r.table}|${r.type}|${r.dst}/${r.dstLen}|${r.metric}`;
+}
+
+/**
+ * A route's full identity: the replace key plus device and gateway. The kernel holds siblings
+ * that differ only in those (two IPv6 router-advertised defaults, one per interface, or
+ * defaults in main with the same metric), and the world model must keep every one.
+ */
+export function routeKey(
+  r: Pick<RouteInfo, 'family' | 'table' | 'dst' | 'dstLen' | 'metric' | 'type' | 'oif' | 'gateway'>,
+): string {
+  return `${replaceKey(r)}|${r.oif ?? '-'}|${r.gateway ?? '-'}`;
+}
+
+/**
+ * Stores a route as the kernel announced it. A replace is announced as a new route only: the
+ * route it replaced (same replace key, same owner) vanishes without a word, so drop it here.
+ */
+export function putRoute(
+  routes: Map<string, RouteInfo>,
+  e: { op: 'new' | 'del'; route: RouteInfo; replaced?: boolean },
+): void {
+  const key = routeKey(e.route);
+  if (e.op === 'del') {
+    routes.delete(key);
+    return;
+  }
+  if (e.replaced) {
+    const rk = replaceKey(e.route);
+    for (const [k, r] of routes)
+      if (k !== key && r.protocol === e.route.protocol && replaceKey(r) === rk) routes.delete(k);
+  }
+  routes.set(key, e.route);
 }
 
 export function addrKey(a: Pick<AddrInfo, 'index' | 'address' | 'prefixlen'>): string {

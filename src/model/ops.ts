@@ -120,7 +120,8 @@ export function opEvent(o: KernelOp, indexOf: (dev: string | undefined) => numbe
     return { kind: 'addr', op: 'new', addr: { family, index: indexOf(dev) ?? 0, address, prefixlen, scope: 0 } };
   }
   if ('rule' in o) return { kind: 'rule', op, rule: specToRule(o.rule) };
-  return { kind: 'route', op, route: specToRoute(o.route, indexOf(o.route.dev)) };
+  const route = specToRoute(o.route, indexOf(o.route.dev));
+  return o.op === 'replace' ? { kind: 'route', op, route, replaced: true } : { kind: 'route', op, route };
 }
 
 /** An op the kernel refused, and what it said. */

@@ -7,7 +7,7 @@
  * has been judged, so a restarted daemon adopts instead of tearing down.
  */
 import type { AddrSpec, KernelOp, RouteSpec, RuleSpec } from '../model/ops.js';
-import { routeKey, ruleKey, type RouteInfo } from '../model/kernel.js';
+import { replaceKey, routeKey, ruleKey, type RouteInfo } from '../model/kernel.js';
 import { linkName, type WorldState } from '../world/state.js';
 
 export interface PlanInput {
@@ -64,20 +64,43 @@ const ruleSpecKey = (r: RuleSpec) =>
     fwmask: r.fwmark !== undefined ? (r.fwmask ?? 0xffffffff) : undefined,
   });
 
+/** Observed routes by replace key: siblings that differ in device or gateway share one. */
+function byReplaceKey(w: WorldState): Map<string, RouteInfo[]> {
+  const groups = new Map<string, RouteInfo[]>();
+  for (const r of w.routes.values()) {
+    const k = replaceKey(r);
+    const g = groups.get(k);
+    if (g) g.push(r);
+    else groups.set(k, [r]);
+  }
+  return groups;
+}
+
+/**
+ * Ops are paired by the kernel's replace key, so moving a route to another gateway is one
+ * `replace`; our other routes under that key (stale siblings) are deleted.
+ */
 function planRoutes(input: PlanInput, plan: Plan, dels: KernelOp[]): void {
   const { world, protocol } = input;
-  const wanted = new Map(input.routes.map((d) => [routeKey(d), d]));
-  for (const [key, have] of world.routes) {
-    if (have.protocol !== protocol || wanted.has(key)) continue;
-    if (input.judged) dels.push({ op: 'del', route: toSpec(have, world) });
-    else plan.deferred.push(key);
+  const wanted = new Map(input.routes.map((d) => [replaceKey(d), d]));
+  const groups = byReplaceKey(world);
+  for (const [key, members] of groups) {
+    const want = wanted.get(key);
+    const ours = members.filter((r) => r.protocol === protocol);
+    const keep = want ? (ours.find((r) => sameRoute(want, r, world)) ?? ours[0]) : undefined;
+    for (const r of ours) {
+      if (r === keep) continue;
+      if (input.judged) dels.push({ op: 'del', route: toSpec(r, world) });
+      else plan.deferred.push(routeKey(r));
+    }
   }
   for (const [key, want] of wanted) {
-    const have = world.routes.get(key);
-    if (!have) plan.ops.push({ op: 'add', route: want });
-    else if (have.protocol !== protocol)
-      plan.conflicts.push(`route ${key} is held by a foreign route (proto ${have.protocol}); left alone`);
-    else if (!sameRoute(want, have, world)) plan.ops.push({ op: 'replace', route: want });
+    const members = groups.get(key) ?? [];
+    const ours = members.filter((r) => r.protocol === protocol);
+    if (!members.length) plan.ops.push({ op: 'add', route: want });
+    else if (!ours.length)
+      plan.conflicts.push(`route ${key} is held by a foreign route (proto ${members[0]!.protocol}); left alone`);
+    else if (!ours.some((r) => sameRoute(want, r, world))) plan.ops.push({ op: 'replace', route: want });
   }
 }
 

@@ -23,7 +23,7 @@ import { UplinkError } from '../errors.js';
 import { NftMemory } from './nft-memory.js';
 import { MemoryStore } from './store.js';
 import {
-  routeKey,
+  putRoute,
   ruleKey,
   type AddrInfo,
   type KernelEvent,
@@ -45,8 +45,7 @@ export class FakeKernel {
     this.stats.messages += events.length;
     for (const e of events) {
       if (e.kind === 'link') e.op === 'new' ? this.links.set(e.link.index, e.link) : this.links.delete(e.link.index);
-      else if (e.kind === 'route')
-        e.op === 'new' ? this.routes.set(routeKey(e.route), e.route) : this.routes.delete(routeKey(e.route));
+      else if (e.kind === 'route') putRoute(this.routes, e);
       else if (e.kind === 'rule')
         e.op === 'new' ? this.rules.set(ruleKey(e.rule), e.rule) : this.rules.delete(ruleKey(e.rule));
       else if (e.op === 'new') this.addrs.push(e.addr);

@@ -4,6 +4,7 @@
  * not plan them again and each is logged once, while nothing of the machine changes.
  */
 import {
+  replaceKey,
   routeKey,
   ruleKey,
   type AddrInfo,
@@ -25,9 +26,14 @@ const SYNTHETIC_INDEX_BASE = 1_000_000;
 class Layer<T> {
   private readonly added = new Map<string, T>();
   private readonly gone = new Set<string>();
-  constructor(private readonly key: (v: T) => string) {}
+  /** Replace groups (routes) the overlay replaced into: their other members are gone. */
+  private readonly replaced = new Map<string, string>();
+  constructor(
+    private readonly key: (v: T) => string,
+    private readonly group: (v: T) => string = key,
+  ) {}
 
-  lay(op: 'new' | 'del', v: T): void {
+  lay(op: 'new' | 'del', v: T, replaced = false): void {
     const k = this.key(v);
     if (op === 'del') {
       this.added.delete(k);
@@ -35,12 +41,17 @@ class Layer<T> {
     } else {
       this.gone.delete(k);
       this.added.set(k, v);
+      if (replaced) this.replaced.set(this.group(v), k);
     }
   }
 
   /** A real dump, as the overlay would leave it. */
   over(real: T[]): T[] {
-    return [...real.filter((v) => !this.gone.has(this.key(v))), ...this.added.values()];
+    const hidden = (v: T) => {
+      const keep = this.replaced.get(this.group(v));
+      return this.gone.has(this.key(v)) || (keep !== undefined && keep !== this.key(v));
+    };
+    return [...real.filter((v) => !hidden(v)), ...this.added.values()];
   }
 
   /** A real event the overlay overrides: the re-add of what it deleted, the delete of what it added. */
@@ -51,7 +62,7 @@ class Layer<T> {
 
 export class KernelOverlay {
   private sink?: KernelSink;
-  private readonly routes = new Layer<RouteInfo>(routeKey);
+  private readonly routes = new Layer<RouteInfo>(routeKey, (r) => `${replaceKey(r)}|${r.protocol}`);
   private readonly rules = new Layer<RuleInfo>(ruleKey);
   private readonly addrs: AddrInfo[] = [];
   private readonly links = new Map<string, LinkInfo>();
@@ -81,7 +92,7 @@ export class KernelOverlay {
     for (const e of events) {
       if (e.kind === 'addr') this.addrs.push(e.addr);
       else if (e.kind === 'rule') this.rules.lay(e.op, e.rule);
-      else if (e.kind === 'route') this.routes.lay(e.op, e.route);
+      else if (e.kind === 'route') this.routes.lay(e.op, e.route, e.replaced);
     }
     this.sink?.apply(events);
   }

@@ -152,6 +152,9 @@ export class LinuxKernelWatch implements KernelWatch {
     if (Object.keys(foreign6).length) this.sink?.foreign(this.copyForeign());
     if (foreign4) this.scheduleCount4();
     for (const e of events) {
+      // The kernel deletes every route through a gateway that a removed address made reachable,
+      // in every table, and announces none of them: re-read ours.
+      if (e.kind === 'addr' && e.op === 'del') this.reread(`address ${e.addr.address} removed`);
       if (e.kind !== 'link') continue;
       this.trackAdmin(e.link.index, e.op === 'new' && e.link.up);
       if (e.op === 'new') this.links.set(e.link.name, e.link);
@@ -159,11 +162,19 @@ export class LinuxKernelWatch implements KernelWatch {
     }
   }
 
+  /**
+   * Re-reads routes and rules (spaced out like every resync): after the kernel may have dropped
+   * some silently, or answered that one we believed in does not exist.
+   */
+  reread(reason: string): void {
+    this.scheduleResync('routes', reason);
+  }
+
   /** The kernel flushes a downed link's IPv4 routes without telling anyone: re-read ours. */
   private trackAdmin(index: number, up: boolean): void {
     const was = this.adminUp.get(index);
     this.adminUp.set(index, up);
-    if (was && !up) this.scheduleResync('routes', `link ${index} set down`);
+    if (was && !up) this.reread(`link ${index} set down`);
   }
 
   private scheduleResync(what: DumpWhat, reason: string): void {

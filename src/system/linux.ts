@@ -13,8 +13,16 @@ import type { Logger } from 'pino';
 import { UplinkError } from '../errors.js';
 import { LinuxKernelWatch } from './kernel-watch.js';
 import type { KernelWatch } from './kernel.js';
-import { applyRoute, applyRule, EXISTS_ANSWER } from './netlink/route-ops.js';
-import { batchLine, KernelRefused, opEvent, opFamily, type KernelOp, type RefusedOp } from '../model/ops.js';
+import { applyRoute, applyRule, EXISTS_ANSWER, GONE_ANSWER } from './netlink/route-ops.js';
+import {
+  batchLine,
+  displayCommand,
+  KernelRefused,
+  opEvent,
+  opFamily,
+  type KernelOp,
+  type RefusedOp,
+} from '../model/ops.js';
 import { flushSnatFlows } from './conntrack/index.js';
 import { openTunReader, type TunHandle } from './tun/index.js';
 import { nftApply, nftListChains, nftListSet, nftListTable, nftListText } from './nft.js';
@@ -132,6 +140,9 @@ export class LinuxSystem implements System {
           const error = 'route' in o ? applyRoute(o.op, o.route) : 'rule' in o ? applyRule(o.op, o.rule) : undefined;
           // The identical rule is there already (the world had not seen it yet): adopt it, quietly.
           if ('rule' in o && o.op === 'add' && error === EXISTS_ANSWER) this.watch?.echo([opEvent(o, () => 0)]);
+          // Gone already: the kernel dropped it unannounced. Re-read rather than retry (no storm).
+          else if ('route' in o && o.op === 'del' && error === GONE_ANSWER)
+            this.watch?.reread(`${displayCommand(o)}: no such route`);
           else if (error) refused.push({ op: o, error });
         }
         continue;

@@ -54,3 +54,34 @@ export function linkFacts(w: WorldState, cfg: UplinkConfig): LinkFacts {
 /** A change here means: judge the link afresh, and probe at once (a late DHCP gateway included). */
 export const factsKey = (f: LinkFacts) =>
   `${f.index}|${f.carrier}|${f.v4?.address}|${f.v4?.gateway}|${f.v6?.address}|${f.v6?.gateway}`;
+
+/**
+ * Per family: the uplink has an address and gateway of it, but its own table holds no default
+ * route of ours through that gateway — a probe to the gateway (it leaves by the connected route)
+ * would pass while everything from the uplink's address finds only `unreachable`.
+ */
+export function missingTableDefault(
+  w: WorldState,
+  f: LinkFacts,
+  table: number,
+  protocol: number,
+): { 4: boolean; 6: boolean } {
+  const has = (family: 4 | 6, gw: string) => {
+    for (const r of w.routes.values())
+      if (
+        r.family === family &&
+        r.table === table &&
+        r.dstLen === 0 &&
+        r.type === 'unicast' &&
+        r.protocol === protocol &&
+        r.oif === f.index &&
+        r.gateway === gw
+      )
+        return true;
+    return false;
+  };
+  return {
+    4: !!(f.v4?.gateway && !has(4, f.v4.gateway)),
+    6: !!(f.v6?.gateway && !has(6, f.v6.gateway)),
+  };
+}

@@ -13,7 +13,7 @@ import { selectUplinks, type Selection } from '../routing/select.js';
 import type { System, ProbeRunner } from '../system/system.js';
 import type { WorldState } from '../world/state.js';
 import { CommandDriver } from './command.js';
-import { factsKey, linkFacts } from './facts.js';
+import { factsKey, linkFacts, missingTableDefault } from './facts.js';
 import { HealthChecker } from './health.js';
 import { loadState, saveState, STATE_VERSION, type SavedState } from './persist.js';
 import { adminChange, type AdminAction } from './admin.js';
@@ -266,6 +266,8 @@ export class UplinkManager implements Component {
 
   private evaluateOne(u: Uplink, w: WorldState, now: number, cfg: Config): boolean {
     u.facts = linkFacts(w, u.cfg);
+    u.tableMissing = missingTableDefault(w, u.facts, u.table, cfg.control.kernel.route_protocol);
+    const gwFamilies = ([4, 6] as const).filter((f) => u.facts[f === 4 ? 'v4' : 'v6']?.gateway);
     const routed = [...w.rules.values()].some((r) => r.table === u.table && r.src !== undefined);
     if (routed !== u.routed) {
       u.routed = routed;
@@ -300,6 +302,10 @@ export class UplinkManager implements Component {
       t: thresholds(cfg, u.cfg),
       // A dial-up link is judged afresh on each dial; hysteresis is for links that flap.
       returning: !drv && u.returning,
+      noTableRoute:
+        gwFamilies.length && gwFamilies.every((f) => u.tableMissing[f])
+          ? `no default route in table ${u.table}`
+          : undefined,
     });
     // An adopted uplink keeps its judged state until its first round, if its link is still there.
     const keep = u.adopted && (u.state === 'up' || u.state === 'degraded') && v.state === 'verifying';
@@ -368,12 +374,13 @@ export class UplinkManager implements Component {
   }
 
   /**
-   * Whether this uplink may carry a family: its probes of that family (if it
-   * has any) have not failed `down_after` rounds in a row.
+   * Whether this uplink may carry a family: its probes of that family (if it has any) have not
+   * failed `down_after` rounds in a row, and (once judged) its table has the family's default.
    */
   familyOk(u: Uplink, family: 4 | 6): boolean {
     const s = u.health.family[family];
-    return s.rounds === 0 || s.failStreak < thresholds(this.d.config(), u.cfg).downAfter;
+    if (s.rounds === 0) return true;
+    return s.failStreak < thresholds(this.d.config(), u.cfg).downAfter && !u.tableMissing[family];
   }
 
   /** When a held-back failback becomes due: the loop must look again then, not at the next probe round. */

@@ -49,6 +49,11 @@ export interface CheckInput {
   t: Thresholds;
   /** The link went away after carrying traffic and is back: up only after up_after good rounds. */
   returning?: boolean;
+  /**
+   * Set when no family with a gateway has its default route in the uplink's own table (the
+   * reason, `no default route in table N`): probes may pass, the uplink carries nothing.
+   */
+  noTableRoute?: string;
 }
 
 export interface Verdict {
@@ -89,6 +94,9 @@ export function check(i: CheckInput): Verdict {
   const link = linkVerdict(i);
   if (link) return link;
   const { health: h, t } = i;
+  // Before the first round our routes may still be on their way in; after it they must be there.
+  if (i.noTableRoute && h.rounds > 0)
+    return { state: i.driver === 'command' ? 'connecting' : 'down', reason: i.noTableRoute };
   // Hysteresis never delays leaving: down_after failed rounds is enough, whatever came before.
   if (h.failStreak >= t.downAfter) return { state: 'failed', reason: `${h.failStreak} probe rounds failed` };
   if (i.prev === 'failed' && h.passStreak < t.upAfter)

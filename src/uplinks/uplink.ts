@@ -37,6 +37,8 @@ export interface Uplink {
   returning?: boolean;
   facts: LinkFacts;
   factsKey: string;
+  /** Per family: it has a gateway but its table holds no default route of ours through it. */
+  tableMissing: { 4: boolean; 6: boolean };
   /** Our `from <address> lookup <table>` rule is in place: probes leave through this uplink. */
   routed: boolean;
   health: HealthChecker;
@@ -102,6 +104,7 @@ export function newUplink(
     demandOff: saved?.demandOff ?? false,
     facts: { present: false, carrier: false },
     factsKey: '',
+    tableMissing: { 4: false, 6: false },
     routed: false,
     health: undefined as unknown as HealthChecker,
   };

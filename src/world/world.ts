@@ -4,6 +4,7 @@
  */
 import {
   addrKey,
+  putRoute,
   routeKey,
   ruleKey,
   type KernelSink,
@@ -55,8 +56,7 @@ export class World implements KernelSink {
       } else if (e.kind === 'rule') {
         if (e.op === 'new') this.rules.set(ruleKey(e.rule), e.rule);
         else this.rules.delete(ruleKey(e.rule));
-      } else if (e.op === 'new') this.routes.set(routeKey(e.route), e.route);
-      else this.routes.delete(routeKey(e.route));
+      } else putRoute(this.routes, e);
     }
     if (!events.length) return;
     this.stamp++;

@@ -210,3 +210,19 @@ test('controller on the fake System: a route refused while its link is admin-dow
   await until('no longer failing', () => ctl.status().reconcile.failing.length === 0, 300);
   await ctl.stop('test');
 });
+
+test('controller on the fake System: probes that pass do not make an uplink up while its table lacks its default route', async () => {
+  const system = kernelWithTwoUplinks();
+  let refuse = true;
+  const wan1Table = (o: Parameters<NonNullable<FakeSystem['refuses']>>[0]) =>
+    'route' in o && o.route.table === 7301 && o.route.type === 'unicast';
+  system.refuses = (o) => (refuse && wan1Table(o) ? 'Network is unreachable' : undefined);
+  const ctl = await started(system);
+  const wan1 = () => ctl.status().uplinks.find((u) => u.name === 'wan1')!;
+  await until('wan1 judged without its table route', () => wan1().reason === 'no default route in table 7301', 4000);
+  assert.equal(wan1().state, 'down');
+  assert.equal(ctl.status().selection.selected, 'wan2', 'traffic goes where the table is whole');
+  refuse = false;
+  await until('wan1 back once its route is in', () => ctl.status().selection.selected === 'wan1', 8000);
+  await ctl.stop('test');
+});

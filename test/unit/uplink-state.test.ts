@@ -371,6 +371,26 @@ const checkCases: CheckCase[] = [
     in: { prev: 'verifying', health: { rounds: 1, passStreak: 1, failStreak: 0, lossPct: 0 } },
     want: { state: 'up' },
   },
+  // Probes to the gateway leave by the connected route: they prove the link, not the table.
+  {
+    name: 'probes pass but the table has no default route → down, with the table named',
+    in: { noTableRoute: 'no default route in table 7301' },
+    want: { state: 'down', reason: 'no default route in table 7301' },
+  },
+  {
+    name: 'no table route, command driver → connecting',
+    in: { driver: 'command', running: true, noTableRoute: 'no default route in table 7303' },
+    want: { state: 'connecting', reason: 'no default route in table 7303' },
+  },
+  {
+    name: 'no table route before the first round (routes on their way in) → verifying',
+    in: {
+      prev: 'down',
+      noTableRoute: 'no default route in table 7301',
+      health: { rounds: 0, passStreak: 0, failStreak: 0, lossPct: 0 },
+    },
+    want: { state: 'verifying' },
+  },
 ];
 
 for (const c of checkCases) {

@@ -138,3 +138,40 @@ test('a carrier change is urgent for the reconcile loop; other link news is not'
     [false, false, true],
   );
 });
+
+test('World keeps routes that differ only in device or gateway; a replace drops the one it replaced', () => {
+  const w = new World(() => undefined);
+  const ra = (oif: number, gateway: string): RouteInfo => ({
+    family: 6,
+    table: 254,
+    protocol: 9,
+    type: 'unicast',
+    dst: '::',
+    dstLen: 0,
+    gateway,
+    oif,
+    metric: 1024,
+    linkdown: false,
+  });
+  w.reset({ routes: [ra(2, 'fe80::1'), ra(3, 'fe80::1')], rules: [] }, 'dump');
+  assert.equal(w.snapshot().routes.size, 2, 'two RA defaults, one per interface, are both kept');
+  const ours = (gateway: string, oif: number): RouteInfo => ({
+    ...ra(oif, gateway),
+    table: 7301,
+    protocol: 201,
+    metric: 10,
+  });
+  w.apply([{ kind: 'route', op: 'new', route: ours('fe80::1', 2) }]);
+  w.apply([{ kind: 'route', op: 'new', route: ours('fe80::2', 3), replaced: true }]);
+  const t = [...w.snapshot().routes.values()].filter((r) => r.table === 7301);
+  assert.deepEqual(
+    t.map((r) => `${r.gateway} ${r.oif}`),
+    ['fe80::2 3'],
+    'the replaced route is gone',
+  );
+  // A replace announced for one owner's route leaves other owners' siblings alone.
+  w.apply([{ kind: 'route', op: 'new', route: { ...ra(2, 'fe80::5'), protocol: 201 }, replaced: true }]);
+  assert.equal([...w.snapshot().routes.values()].filter((r) => r.table === 254).length, 3);
+  w.apply([{ kind: 'route', op: 'del', route: ra(3, 'fe80::1') }]);
+  assert.equal([...w.snapshot().routes.values()].filter((r) => r.table === 254).length, 2);
+});

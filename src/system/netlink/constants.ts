@@ -73,6 +73,7 @@ export const EAGAIN = 11;
 export const ENOENT = 2;
 export const ETIMEDOUT = 110;
 export const EEXIST = 17;
+export const ESRCH = 3;
 
 export const ROUTE_TYPES: Record<number, string> = {
   1: 'unicast',

@@ -28,6 +28,8 @@ export function applyRoute(op: 'add' | 'replace' | 'del', r: RouteSpec): string 
 /** One rule op; returns undefined when done, else the kernel's refusal as text. */
 /** What applyRule/applyRoute answer when the identical object exists (EEXIST). */
 export const EXISTS_ANSWER = `RTNETLINK answers: ${strerror(C.EEXIST)}`;
+/** What applyRoute answers when the route to delete is not there (ESRCH): the world was stale. */
+export const GONE_ANSWER = `RTNETLINK answers: ${strerror(C.ESRCH)}`;
 
 export function applyRule(op: 'add' | 'del', r: RuleSpec): string | undefined {
   const mySeq = ++seq;

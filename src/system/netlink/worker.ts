@@ -59,12 +59,14 @@ function handleRoute(m: NlMessage, op: 'new' | 'del', b: Batch): void {
   if (!isStoredRoute(h, init.filter)) {
     if (h.family === 4) b.foreign4 = true;
     // A notification for a replaced route carries NLM_F_REPLACE: the count does not change.
-    else if (op === 'del' || (m.flags & 0x100) === 0)
+    else if (op === 'del' || (m.flags & C.NLM_F_REPLACE) === 0)
       b.foreign6[h.table] = (b.foreign6[h.table] ?? 0) + (op === 'new' ? 1 : -1);
     return;
   }
   const route = parseRoute(m);
-  if (route) b.events.push({ kind: 'route', op, route });
+  if (!route) return;
+  if (op === 'new' && (m.flags & C.NLM_F_REPLACE) !== 0) b.events.push({ kind: 'route', op, route, replaced: true });
+  else b.events.push({ kind: 'route', op, route });
 }
 
 /** Reads what is queued (bounded, so dumps and stop requests are not starved), then posts one batch. */
