@@ -11,6 +11,13 @@ command -v tcpdump >/dev/null || need_pkgs+=(tcpdump)
 command -v sysctl >/dev/null || need_pkgs+=(procps)         # the lab sets namespace sysctls
 command -v unshare >/dev/null || need_pkgs+=(util-linux)    # tests hide /etc/protocols in a mount namespace
 command -v mount >/dev/null || need_pkgs+=(mount)
+command -v busybox >/dev/null || need_pkgs+=(busybox)       # udhcpc, the DHCP client of `address: dhcp` uplinks
+# The lab's third-party peers: ISPs' DHCP servers and router advertisements, the admin's own
+# DHCP client, and conntrack to read the connection table.
+command -v dnsmasq >/dev/null || need_pkgs+=(dnsmasq-base)
+command -v radvd >/dev/null || need_pkgs+=(radvd)
+command -v dhclient >/dev/null || need_pkgs+=(isc-dhcp-client)
+command -v conntrack >/dev/null || need_pkgs+=(conntrack)
 if [ "${CI:-}" = "true" ] || [ ${#need_pkgs[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

@@ -5,6 +5,12 @@ import type { Command } from './args.js';
 
 const yes = (b: boolean) => (b ? 'yes' : 'no');
 
+/** ", gateway 198.51.100.1 fe80::1" — each family's, when known. */
+function gatewayText(g: { ipv4?: string; ipv6?: string } | undefined): string {
+  const known = [g?.ipv4, g?.ipv6].filter(Boolean);
+  return known.length ? `, gateway ${known.join(' ')}` : '';
+}
+
 const ms = (n: number | undefined) => (n === undefined ? '-' : `${n}ms`);
 
 function formatUplink(u: Status['uplinks'][number]): string[] {
@@ -12,7 +18,7 @@ function formatUplink(u: Status['uplinks'][number]): string[] {
   const link = u.link.present ? `carrier ${yes(u.link.carrier)}` : 'interface absent';
   const lines = [
     `${mark} ${u.name.padEnd(12)} ${String(u.state ?? '?').padEnd(10)} since ${u.since ?? '-'}  ${u.reason ?? ''}`,
-    `    ${u.interface} ${u.mode} prio ${u.priority} table ${u.table}, ${link}, ${u.addresses.join(' ') || 'no address'}${u.gateway ? `, gateway ${u.gateway}` : ''}`,
+    `    ${u.interface} ${u.mode} prio ${u.priority} table ${u.table}, ${link}, ${u.addresses.join(' ') || 'no address'}${gatewayText(u.gateways)}`,
   ];
   if (u.probe) {
     const p = u.probe;

@@ -330,7 +330,8 @@ export class Reconciler implements Component {
     if (!times.length || this.stopped) return;
     const at = Math.min(...times);
     this.wakeTimer?.clear();
-    const why = at === this.failbackAt ? 'failback delay over' : 'retry after backoff';
+    const why =
+      at === this.failbackAt ? 'uplink timer due (failback delay, router solicitation)' : 'retry after backoff';
     this.wakeTimer = after(at - now + 1, () => this.markDirty(why));
   }
 

@@ -90,3 +90,20 @@ export function targetFamily(method: string, target: string): 4 | 6 {
   const e = parseEndpoint(target, 1);
   return e.ok ? e.value.family : 4;
 }
+
+/** fe80::/10: reachable only with the interface named (its scope). */
+export function isLinkLocal6(host: string): boolean {
+  return isIP(host) === 6 && /^fe[89ab]/i.test(host);
+}
+
+/**
+ * A link-local IPv6 target with the interface scope it needs (`fe80::1%wan1`, or
+ * `[fe80::1%wan1]:53`), for icmp, dns and tcp; undefined when the target needs none. Such a
+ * probe proves the link, not the uplink's table (it leaves by the link-local route).
+ */
+export function scopedTarget(method: string, target: string, iface: string): string | undefined {
+  if (method === 'http' || target.includes('%')) return undefined;
+  if (isLinkLocal6(target)) return `${target}%${iface}`;
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(target);
+  return m && isLinkLocal6(m[1]!) ? `[${m[1]}%${iface}]:${m[2]}` : undefined;
+}

@@ -12,7 +12,7 @@ import { unselectedSnat } from '../firewall/snat.js';
 import type { Family } from '../model/kernel.js';
 import { desiredKernel, type DesiredKernel, type RoutedUplink } from '../routing/desired.js';
 import { selectionTable, uplinkTables } from '../routing/tables.js';
-import { linkFacts, type LinkFacts } from '../uplinks/facts.js';
+import { linkFacts, staticGateway6, type LinkFacts } from '../uplinks/facts.js';
 import type { WorldState } from '../world/state.js';
 
 /** What the uplink manager judged of one running uplink. */
@@ -91,6 +91,15 @@ function sysctls(cfg: Config, uplinks: RoutedUplink[]): Desired['sysctls'] {
   // The kernel skips a carrier-less uplink's routes by itself only with this set.
   for (const u of uplinks) {
     if (!u.facts.present) continue;
+    // Router advertisements give an uplink without a configured IPv6 gateway its default, also
+    // with forwarding on (accept_ra=2). First in the list: forwarding switched on while
+    // accept_ra is not 2 purges the RA defaults.
+    const ucfg = cfg.uplinks[u.name];
+    if (ucfg && !staticGateway6(ucfg))
+      out.unshift(
+        { key: `net/ipv6/conf/${u.dev}/accept_ra`, value: '2' },
+        { key: `net/ipv6/conf/${u.dev}/accept_ra_defrtr`, value: '1' },
+      );
     for (const fam of ['ipv4', 'ipv6'])
       out.push({ key: `net/${fam}/conf/${u.dev}/ignore_routes_with_linkdown`, value: '1' });
   }

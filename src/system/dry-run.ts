@@ -87,6 +87,10 @@ export class DryRunSystem extends LinuxSystem {
     return false;
   }
 
+  override async routerSolicit(iface: string): Promise<void> {
+    this.log.info({ command: `rdisc6 ${iface}` }, 'dry-run: would solicit routers');
+  }
+
   override async nft(batch: unknown, check = false): Promise<void> {
     if (check) return;
     this.log.info(

@@ -269,6 +269,12 @@ export class FakeSystem implements System {
     return this.ruleset.table;
   }
 
+  /** Router solicitations sent, by interface, in order. */
+  readonly solicitations: string[] = [];
+  async routerSolicit(iface: string): Promise<void> {
+    this.solicitations.push(iface);
+  }
+
   /** Sysctls (by key) that refuse to be written, as a read-only /proc/sys would. */
   sysctlRefuses?: (key: string) => boolean;
 

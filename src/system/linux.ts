@@ -36,6 +36,7 @@ import type {
   System,
 } from './system.js';
 import { Supervised } from './supervise.js';
+import { sendRouterSolicitation } from './router-solicit.js';
 import { diskStore } from './store.js';
 import { configFileWarnings } from './file-modes.js';
 import { InstanceLock } from './lock.js';
@@ -156,6 +157,10 @@ export class LinuxSystem implements System {
       }
     }
     if (refused.length) throw new KernelRefused(refused);
+  }
+
+  async routerSolicit(iface: string, mac?: string): Promise<void> {
+    sendRouterSolicitation(iface, mac);
   }
 
   nft(batch: unknown, check = false): Promise<void> {

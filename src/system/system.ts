@@ -97,6 +97,8 @@ export interface System {
   spawn(o: SuperviseOptions): SupervisedProcess;
   /** Takes over a process a previous daemon left running; undefined if it is gone, a zombie or the pid was reused. */
   adopt(pid: number, o: AdoptOptions): SupervisedProcess | undefined;
+  /** Sends one IPv6 router solicitation on `iface` (its MAC as the source link-layer address). */
+  routerSolicit(iface: string, mac?: string): Promise<void>;
   /** The state directory's files. */
   readonly store: StateStore;
   /** What the config file's owner and mode let others do (it runs commands as root). */

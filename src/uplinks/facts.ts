@@ -32,12 +32,24 @@ function gatewayOf(
   return peer;
 }
 
+/** The configured IPv6 gateway; without one, the uplink learns it from router advertisements. */
+export function staticGateway6(cfg: Pick<UplinkConfig, 'gateway' | 'gateway6'>): string | undefined {
+  return cfg.gateway6 ?? (cfg.gateway?.includes(':') ? cfg.gateway : undefined);
+}
+
+/** Whether the main table holds an IPv6 default route through this link (a router advertised one). */
+export function hasIpv6Default(w: WorldState, index: number | undefined): boolean {
+  for (const r of w.routes.values())
+    if (r.family === 6 && r.table === 254 && r.dstLen === 0 && r.oif === index && r.gateway) return true;
+  return false;
+}
+
 export function linkFacts(w: WorldState, cfg: UplinkConfig): LinkFacts {
   const link = [...w.links.values()].find((l) => l.name === cfg.interface);
   if (!link) return { present: false, carrier: false };
   const facts: LinkFacts = { present: true, index: link.index, carrier: link.carrier && link.up };
   const gw4 = cfg.gateway?.includes(':') ? undefined : cfg.gateway;
-  const gw6 = cfg.gateway6 ?? (cfg.gateway?.includes(':') ? cfg.gateway : undefined);
+  const gw6 = staticGateway6(cfg);
   const mine = [...w.addrs.values()].filter((a) => a.index === link.index && a.scope === SCOPE_UNIVERSE);
   // A configured static address is the uplink's address once it is on the link.
   const wanted = cfg.address?.split('/')[0];

@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { ResolvedProbe } from '../config/probe.js';
-import { targetFamily } from '../model/probe-target.js';
+import { scopedTarget, targetFamily } from '../model/probe-target.js';
 import type { ProbeRequest, ProbeResult } from '../system/probe/types.js';
 import type { ProbeRunner } from '../system/system.js';
 import { ProbeStats } from './stats.js';
@@ -15,6 +15,8 @@ import { after, type Timer } from '../model/timer.js';
 export interface ProbeSource {
   /** Probing makes sense now: carrier, address, and something to probe. */
   ready: boolean;
+  /** The uplink's interface: the scope of link-local targets (a learned IPv6 gateway often is one). */
+  iface: string;
   address4?: string;
   address6?: string;
   gateway4?: string;
@@ -72,14 +74,18 @@ export class HealthChecker {
   targets(src: ProbeSource): ProbeRequest[] {
     const p = this.o.probe;
     const list = p.targets.length ? p.targets : [src.gateway4, src.gateway6].filter((g): g is string => !!g);
-    return list.map((target) => ({
-      method: p.method,
-      target,
-      timeoutMs: p.timeout,
-      mark: this.o.mark,
-      query: p.query,
-      source: targetFamily(p.method, target) === 6 ? src.address6 : src.address4,
-    }));
+    return list.map((target) => {
+      const scoped = scopedTarget(p.method, target, src.iface);
+      return {
+        method: p.method,
+        target: scoped ?? target,
+        timeoutMs: p.timeout,
+        mark: this.o.mark,
+        query: p.query,
+        source: targetFamily(p.method, target) === 6 ? src.address6 : src.address4,
+        ...(scoped ? { device: src.iface } : {}),
+      };
+    });
   }
 
   private async loop(): Promise<void> {

@@ -13,7 +13,7 @@ import { selectUplinks, type Selection } from '../routing/select.js';
 import type { System, ProbeRunner } from '../system/system.js';
 import type { WorldState } from '../world/state.js';
 import { CommandDriver } from './command.js';
-import { factsKey, linkFacts, missingTableDefault } from './facts.js';
+import { factsKey, hasIpv6Default, linkFacts, missingTableDefault, staticGateway6 } from './facts.js';
 import { HealthChecker } from './health.js';
 import { loadState, saveState, STATE_VERSION, type SavedState } from './persist.js';
 import { adminChange, type AdminAction } from './admin.js';
@@ -32,6 +32,10 @@ export interface ManagerDeps {
   stateFile: string;
   onDirty: (why: string) => void;
 }
+
+/** How long an uplink waits for a router advertisement before it solicits one; then doubling, up to the cap. */
+export const SOLICIT_AFTER_MS = 10_000;
+const SOLICIT_MAX_MS = 300_000;
 
 /** States that say the link itself is not there (no carrier, no interface, no address). */
 const LINK_GONE = new Set<Uplink['state']>(['down', 'connecting']);
@@ -169,6 +173,7 @@ export class UplinkManager implements Component {
       log: this.d.log.child({ uplink: u.name }),
       source: () => ({
         ready: probeReady(u),
+        iface: u.cfg.interface,
         address4: u.facts.v4?.address,
         address6: u.facts.v6?.address,
         gateway4: u.facts.v4?.gateway,
@@ -266,6 +271,7 @@ export class UplinkManager implements Component {
 
   private evaluateOne(u: Uplink, w: WorldState, now: number, cfg: Config): boolean {
     u.facts = linkFacts(w, u.cfg);
+    this.solicit(u, w, now);
     u.tableMissing = missingTableDefault(w, u.facts, u.table, cfg.control.kernel.route_protocol);
     const gwFamilies = ([4, 6] as const).filter((f) => u.facts[f === 4 ? 'v4' : 'v6']?.gateway);
     const routed = [...w.rules.values()].some((r) => r.table === u.table && r.src !== undefined);
@@ -319,6 +325,28 @@ export class UplinkManager implements Component {
     if (drv && (u.state === 'up' || u.state === 'degraded')) drv.markUp();
     if (drv && u.state === 'failed') drv.probeFailed();
     return changed;
+  }
+
+  /**
+   * An uplink that learns IPv6 from router advertisements and has seen none within
+   * SOLICIT_AFTER_MS of its link being there asks for one (then less and less often).
+   */
+  private solicit(u: Uplink, w: WorldState, now: number): void {
+    const waiting = !staticGateway6(u.cfg) && u.facts.carrier && !hasIpv6Default(w, u.facts.index);
+    if (!waiting) {
+      u.solicit = undefined;
+      return;
+    }
+    u.solicit ??= { sent: 0, nextAt: now + SOLICIT_AFTER_MS };
+    if (now < u.solicit.nextAt) return;
+    const s = u.solicit;
+    s.sent++;
+    s.nextAt = now + Math.min(SOLICIT_AFTER_MS * 2 ** s.sent, SOLICIT_MAX_MS);
+    const mac = [...w.links.values()].find((l) => l.index === u.facts.index)?.mac;
+    this.d.log.info({ uplink: u.name, sent: s.sent }, `${u.name}: no router advertisement seen; soliciting one`);
+    this.d.system
+      .routerSolicit(u.cfg.interface, mac)
+      .catch((e) => this.d.log.warn({ uplink: u.name, err: e }, 'router solicitation failed'));
   }
 
   private transition(u: Uplink, state: Uplink['state'], reason: string, now: number): void {
@@ -383,10 +411,12 @@ export class UplinkManager implements Component {
     return s.failStreak < thresholds(this.d.config(), u.cfg).downAfter && !u.tableMissing[family];
   }
 
-  /** When a held-back failback becomes due: the loop must look again then, not at the next probe round. */
+  /** When a held-back failback or a router solicitation becomes due: the loop must look again then. */
   nextWakeAt(now: number): number | undefined {
     let at: number | undefined;
     for (const u of this.all.values()) {
+      const rs = u.solicit?.nextAt;
+      if (rs !== undefined && rs > now && (at === undefined || rs < at)) at = rs;
       if (u.goodSince === undefined || u.name === this.selection.selected) continue;
       const due = u.goodSince + u.cfg.failback_delay;
       if (due > now && (at === undefined || due < at)) at = due;

@@ -39,6 +39,8 @@ export interface Uplink {
   factsKey: string;
   /** Per family: it has a gateway but its table holds no default route of ours through it. */
   tableMissing: { 4: boolean; 6: boolean };
+  /** No router-advertised IPv6 default seen on the link yet: when to solicit routers next. */
+  solicit?: { sent: number; nextAt: number };
   /** Our `from <address> lookup <table>` rule is in place: probes leave through this uplink. */
   routed: boolean;
   health: HealthChecker;

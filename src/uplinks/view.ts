@@ -21,6 +21,8 @@ export function uplinkView(m: UplinkManager, u: Readonly<Uplink>) {
     adminDown: u.adminDown,
     adminBlocked: u.adminBlocked,
     gateway: u.facts.v4?.gateway ?? u.facts.v6?.gateway,
+    /** Each family's gateway (configured, learned from a route or router advertisement, or leased). */
+    gateways: { ipv4: u.facts.v4?.gateway, ipv6: u.facts.v6?.gateway },
     probe: {
       rounds: s.rounds,
       passStreak: s.passStreak,

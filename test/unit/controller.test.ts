@@ -179,6 +179,8 @@ test('controller on the fake System: a refusing sysctl is retried with backoff, 
       .sort(),
     [
       'sysctl net.ipv4.conf.wan2.ignore_routes_with_linkdown=1',
+      'sysctl net.ipv6.conf.wan2.accept_ra=2',
+      'sysctl net.ipv6.conf.wan2.accept_ra_defrtr=1',
       'sysctl net.ipv6.conf.wan2.ignore_routes_with_linkdown=1',
     ],
   );
