@@ -135,9 +135,12 @@ export const uplinkSchema = z
       .describe(
         "IPv6 prefixes this uplink's ISP routes to you (a delegated or assigned LAN prefix). Only for the warning when an uplink carries LAN IPv6 from a prefix its ISP does not route.",
       ),
-    address: cidr
+    address: z
+      .union([z.literal('dhcp'), cidr])
       .optional()
-      .describe('Static address with prefix length (e.g. 198.51.100.2/24). Optional; else whatever the interface has.'),
+      .describe(
+        "Static address with prefix length (e.g. 198.51.100.2/24), or dhcp: uplinkd runs a DHCP client (busybox udhcpc) on the interface and puts the leased address on it and the leased gateway into the uplink's own table. Optional; else whatever the interface has.",
+      ),
     snat: ipv4Address
       .optional()
       .describe(
@@ -208,6 +211,28 @@ export const uplinkSchema = z
         message: hinted(
           'mode demand needs a connect command',
           'add connect: "COMMAND" (e.g. "pppd call isp nodetach"), or use mode always for an interface that is always there',
+        ),
+      });
+    }
+    if (u.address === 'dhcp' && hasConnect) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['address'],
+        input: u.address,
+        message: hinted(
+          'address dhcp is for interface uplinks, not for uplinks with a connect command',
+          'let the connect command obtain the address (pppd does), or drop connect',
+        ),
+      });
+    }
+    if (u.address === 'dhcp' && u.snat !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['snat'],
+        input: u.snat,
+        message: hinted(
+          'snat needs a static address, and this uplink gets its address by DHCP',
+          'remove snat (DHCP uplinks are masqueraded)',
         ),
       });
     }

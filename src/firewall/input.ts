@@ -27,6 +27,7 @@ export function firewallInput(cfg: Config, generation: number, wanAddrs4: string
       iface: u.interface,
       mark: ingressMark(k, index),
       ...(u.snat ? { snat: u.snat } : {}),
+      ...(u.address === 'dhcp' ? { dhcp: true } : {}),
     })),
     zones: cfg.lan.map((l) => ({ iface: l.interface, zone: l.zone })),
     forwards: cfg.forwards,

@@ -15,7 +15,7 @@
  *   nat_post    SNAT to an uplink's fixed address (`snat`), else masquerade IPv4 out of every uplink, always (docs/platform-notes.md: conntrack pins
  *               NAT at a flow's first packet); never into anything else
  *   forward     MSS clamp, established, DNATed, zone policy, wan → anything else dropped
- *   input       from the uplinks: established, ICMP, DHCPv6 replies, opened ports, drop
+ *   input       from the uplinks: established, ICMP, DHCPv6 replies, DHCP answers on DHCP uplinks, opened ports, drop
  */
 import { portRange } from '../config/schema-sections.js';
 import { renderDemand, type DemandNftInput } from '../demand/nft.js';
@@ -61,7 +61,8 @@ export type { DnatMap, DnatMapEntry, DnatRule, ForwardNote, ForwardPlan, Forward
 
 export interface FirewallInput {
   /** Every configured uplink: zone wan. mark = its ingress mark value (already shifted into the mask). */
-  uplinks: { name: string; iface: string; mark: number; snat?: string }[];
+  /** `dhcp`: the uplink runs our DHCP client (its server's broadcast ACKs and NAKs are let in). */
+  uplinks: { name: string; iface: string; mark: number; snat?: string; dhcp?: boolean }[];
   /** `lan` entries: interface → zone (lan, dmz, …). */
   zones: { iface: string; zone: string }[];
   /** Port forwards, from config `forwards`. */
@@ -156,7 +157,13 @@ export function renderTable(i: FirewallInput): { nftables: unknown[] } {
       ],
     ],
     ['forward', forward([...zones.keys()], i.mssClamp !== false, proxies.length > 0)],
-    ['input', input(i.input)],
+    [
+      'input',
+      input(
+        i.input,
+        i.uplinks.filter((u) => u.dhcp).map((u) => u.iface),
+      ),
+    ],
   ];
   for (const [name] of chains) {
     const [type, hook, prio] = CHAINS[name];
@@ -363,7 +370,7 @@ function forward(zones: string[], mssClamp: boolean, proxy: boolean): { c: strin
   return out;
 }
 
-function input(opens: FirewallInput['input']): { c: string; e: Stmt[] }[] {
+function input(opens: FirewallInput['input'], dhcpIfaces: string[]): { c: string; e: Stmt[] }[] {
   const wan = ifMatch('iifname', WAN);
   const out: { c: string; e: Stmt[] }[] = [
     {
@@ -385,6 +392,11 @@ function input(opens: FirewallInput['input']): { c: string; e: Stmt[] }[] {
       ],
     },
   ];
+  if (dhcpIfaces.length)
+    out.push({
+      c: "DHCP uplinks: the server's answers (a broadcast ACK or NAK is no reply conntrack knows)",
+      e: [ifMatch('iifname', dhcpIfaces), eq(payload('udp', 'sport'), 67), eq(payload('udp', 'dport'), 68), accept],
+    });
   opens.forEach((o, index) => {
     const { first, last } = portRange(o.port);
     const what = `input[${index}]: ${o.proto} ${first === last ? first : `${first}-${last}`}`;

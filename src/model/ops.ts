@@ -41,8 +41,11 @@ export interface AddrSpec {
 export type KernelOp =
   | { op: 'add' | 'del' | 'replace'; route: RouteSpec }
   | { op: 'add' | 'del'; rule: RuleSpec }
-  /** Static uplink addresses are only ever added: an address may be the admin's too. */
-  | { op: 'add'; addr: AddrSpec };
+  /**
+   * Static uplink addresses are only ever added (an address may be the admin's too); only
+   * addresses uplinkd itself leased by DHCP (recorded in the state file) are deleted.
+   */
+  | { op: 'add' | 'del'; addr: AddrSpec };
 
 export function opFamily(o: KernelOp): Family {
   return 'route' in o ? o.route.family : 'rule' in o ? o.rule.family : o.addr.family;
@@ -70,7 +73,7 @@ function ruleLine(op: string, r: RuleSpec): string {
 
 /** One `ip -batch` line. */
 export function batchLine(o: KernelOp): string {
-  if ('addr' in o) return `address add ${o.addr.address}/${o.addr.prefixlen} dev ${o.addr.dev}`;
+  if ('addr' in o) return `address ${o.op} ${o.addr.address}/${o.addr.prefixlen} dev ${o.addr.dev}`;
   return 'route' in o ? routeLine(o.op, o.route) : ruleLine(o.op, o.rule);
 }
 
@@ -117,7 +120,7 @@ export function opEvent(o: KernelOp, indexOf: (dev: string | undefined) => numbe
   const op = o.op === 'del' ? 'del' : 'new';
   if ('addr' in o) {
     const { family, address, prefixlen, dev } = o.addr;
-    return { kind: 'addr', op: 'new', addr: { family, index: indexOf(dev) ?? 0, address, prefixlen, scope: 0 } };
+    return { kind: 'addr', op, addr: { family, index: indexOf(dev) ?? 0, address, prefixlen, scope: 0 } };
   }
   if ('rule' in o) return { kind: 'rule', op, rule: specToRule(o.rule) };
   const route = specToRoute(o.route, indexOf(o.route.dev));

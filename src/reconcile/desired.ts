@@ -28,6 +28,8 @@ export interface UplinkVerdict {
   dialRequested: boolean;
   /** Traffic asks for this demand uplink. */
   demandWanted: boolean;
+  /** `address: dhcp`: the leased address to put on the link, earlier ones to take off. */
+  dhcp?: { address?: string; drop: string[] };
 }
 
 export interface Verdicts {
@@ -77,7 +79,8 @@ function routedUplinks(cfg: Config, world: WorldState, v: Verdicts): RoutedUplin
       table: tables.get(name)!,
       index,
       dev: ucfg.interface,
-      staticAddress: ucfg.address,
+      staticAddress: ucfg.address === 'dhcp' ? undefined : ucfg.address,
+      dhcp: running?.dhcp,
       proxyDev: v.proxies.get(name),
       facts: running?.facts ?? linkFacts(world, ucfg),
       familyOk: running?.familyOk,

@@ -38,6 +38,8 @@ export interface RoutedUplink {
   facts: LinkFacts;
   /** `address:` from the config (CIDR), put on the link if it is missing. */
   staticAddress?: string;
+  /** `address: dhcp`: the leased address (CIDR) to put on the link, and earlier leased ones to take off it. */
+  dhcp?: { address?: string; drop: string[] };
   /** The demand proxy (TUN) of this uplink, when it is open. */
   proxyDev?: string;
   /** The uplink may carry this family (its probes of the family pass); default true. */
@@ -48,6 +50,13 @@ export interface DesiredKernel {
   routes: RouteSpec[];
   rules: RuleSpec[];
   addrs: AddrSpec[];
+  /** Addresses of ours to take off their links (earlier DHCP leases), if they are there. */
+  addrDels: AddrSpec[];
+}
+
+function addrSpec(cidr: string, dev: string): AddrSpec {
+  const [address, len] = cidr.split('/') as [string, string];
+  return { family: address.includes(':') ? 6 : 4, address, prefixlen: Number(len), dev };
 }
 
 const any = (f: Family) => (f === 4 ? '0.0.0.0' : '::');
@@ -78,7 +87,7 @@ export function desiredKernel(
 ): DesiredKernel {
   const proto = k.route_protocol;
   const prio = rulePriorities(k);
-  const out: DesiredKernel = { routes: [], rules: [], addrs: [] };
+  const out: DesiredKernel = { routes: [], rules: [], addrs: [], addrDels: [] };
   const def = (family: Family, table: number, metric: number, dev: string, gateway: string | undefined): RouteSpec => ({
     family,
     table,
@@ -91,10 +100,9 @@ export function desiredKernel(
     ...(gateway ? { gateway } : {}),
   });
   for (const u of uplinks) {
-    if (u.staticAddress && u.facts.present) {
-      const [address, len] = u.staticAddress.split('/');
-      out.addrs.push({ family: address.includes(':') ? 6 : 4, address, prefixlen: Number(len), dev: u.dev });
-    }
+    const add = u.staticAddress ?? u.dhcp?.address;
+    if (add && u.facts.present) out.addrs.push(addrSpec(add, u.dev));
+    for (const cidr of u.dhcp?.drop ?? []) out.addrDels.push(addrSpec(cidr, u.dev));
     for (const family of [4, 6] as const) {
       out.routes.push({
         family,

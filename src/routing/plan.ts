@@ -14,6 +14,8 @@ export interface PlanInput {
   routes: RouteSpec[];
   rules: RuleSpec[];
   addrs?: AddrSpec[];
+  /** Addresses of ours to delete where the world shows them (earlier DHCP leases). */
+  addrDels?: AddrSpec[];
   world: WorldState;
   protocol: number;
   /** False until one full probe round has been judged after start. */
@@ -131,8 +133,11 @@ export function planKernel(input: PlanInput): Plan {
   const addrAdds: KernelOp[] = (input.addrs ?? [])
     .filter((a) => !have.has(`${a.dev}|${a.address}/${a.prefixlen}`))
     .map((addr) => ({ op: 'add', addr }));
+  const addrDels: KernelOp[] = (input.addrDels ?? [])
+    .filter((a) => have.has(`${a.dev}|${a.address}/${a.prefixlen}`))
+    .map((addr) => ({ op: 'del', addr }));
   // Addresses first (routes via the uplink need them), routes next (a new rule must find its table filled), then rules; deletions last.
   plan.routesReady = addrAdds.length + plan.ops.length;
-  plan.ops = [...addrAdds, ...plan.ops, ...ruleAdds, ...routeDels, ...ruleDels];
+  plan.ops = [...addrAdds, ...plan.ops, ...ruleAdds, ...routeDels, ...ruleDels, ...addrDels];
   return plan;
 }

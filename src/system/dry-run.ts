@@ -31,6 +31,10 @@ class WouldRun implements SupervisedProcess {
   ) {
     this.exited = new Promise((r) => (this.end = r));
   }
+  signal(sig: NodeJS.Signals): boolean {
+    this.log.info({ command: this.command, signal: sig }, 'dry-run: would signal');
+    return this.running;
+  }
   async stop(): Promise<ExitReason> {
     if (this.running)
       this.log.info({ command: this.command }, 'dry-run: would stop (disconnect, then SIGTERM to its process group)');

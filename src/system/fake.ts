@@ -49,11 +49,10 @@ export class FakeKernel {
       else if (e.kind === 'rule')
         e.op === 'new' ? this.rules.set(ruleKey(e.rule), e.rule) : this.rules.delete(ruleKey(e.rule));
       else if (e.op === 'new') this.addrs.push(e.addr);
-      else
-        this.addrs.splice(
-          this.addrs.findIndex((a) => a.address === e.addr.address && a.index === e.addr.index),
-          1,
-        );
+      else {
+        const i = this.addrs.findIndex((a) => a.address === e.addr.address && a.index === e.addr.index);
+        if (i >= 0) this.addrs.splice(i, 1);
+      }
     }
     this.sink?.apply(events);
   }
@@ -76,6 +75,13 @@ export class FakeProcess implements SupervisedProcess {
     readonly o: SuperviseOptions | AdoptOptions,
   ) {
     this.exited = new Promise((r) => (this.done = r));
+  }
+  /** Signals sent to it, in order. */
+  readonly signals: string[] = [];
+  signal(sig: NodeJS.Signals): boolean {
+    if (!this.running) return false;
+    this.signals.push(sig);
+    return true;
   }
   /** The process ends by itself (the peer hung up). */
   exit(code: number | null = 0, signal: string | null = null): void {
@@ -267,6 +273,16 @@ export class FakeSystem implements System {
 
   async nftList(): Promise<{ nftables: Record<string, unknown>[] } | undefined> {
     return this.ruleset.table;
+  }
+
+  /** Watched directories: a test calls `changed(dir, file)` after writing a file into the store. */
+  readonly watches = new Map<string, (file: string) => void>();
+  watchDir(dir: string, onChange: (file: string) => void) {
+    this.watches.set(dir, onChange);
+    return { close: () => void this.watches.delete(dir) };
+  }
+  changed(dir: string, file: string): void {
+    this.watches.get(dir)?.(file);
   }
 
   /** Router solicitations sent, by interface, in order. */

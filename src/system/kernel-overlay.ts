@@ -90,8 +90,11 @@ export class KernelOverlay {
   apply(ops: KernelOp[]): void {
     const events = ops.map((o) => opEvent(o, (dev) => this.index.get(dev ?? '')));
     for (const e of events) {
-      if (e.kind === 'addr') this.addrs.push(e.addr);
-      else if (e.kind === 'rule') this.rules.lay(e.op, e.rule);
+      if (e.kind === 'addr' && e.op === 'new') this.addrs.push(e.addr);
+      else if (e.kind === 'addr') {
+        const i = this.addrs.findIndex((a) => a.address === e.addr.address && a.index === e.addr.index);
+        if (i >= 0) this.addrs.splice(i, 1);
+      } else if (e.kind === 'rule') this.rules.lay(e.op, e.rule);
       else if (e.kind === 'route') this.routes.lay(e.op, e.route, e.replaced);
     }
     this.sink?.apply(events);

@@ -4,7 +4,7 @@
  * TUN per demand proxy, supervised processes, the state store, the lock and the control socket.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, watch, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -29,6 +29,7 @@ import { nftApply, nftListChains, nftListSet, nftListTable, nftListText } from '
 import { Prober } from './probe/prober.js';
 import type {
   AdoptOptions,
+  DirWatch,
   InstanceLockHandle,
   ProxyOptions,
   SuperviseOptions,
@@ -157,6 +158,12 @@ export class LinuxSystem implements System {
       }
     }
     if (refused.length) throw new KernelRefused(refused);
+  }
+
+  watchDir(dir: string, onChange: (file: string) => void): DirWatch {
+    const w = watch(dir, { persistent: false }, (_event, file) => onChange(String(file ?? '')));
+    w.on('error', (e) => this.log.warn({ err: e, dir }, 'cannot watch directory'));
+    return { close: () => w.close() };
   }
 
   async routerSolicit(iface: string, mac?: string): Promise<void> {

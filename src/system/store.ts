@@ -24,13 +24,14 @@ export const diskStore: StateStore = {
       return undefined;
     }
   },
-  async write(path, text) {
+  async write(path, text, mode = 0o600) {
     const dir = dirname(path);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const tmp = `${path}.tmp`;
-    const fh = await open(tmp, 'w', 0o600);
+    const fh = await open(tmp, 'w', mode);
     try {
       await fh.writeFile(text);
+      await fh.chmod(mode); // an old temp file keeps its mode through open()
       await fh.sync();
     } finally {
       await fh.close();
@@ -58,7 +59,7 @@ export class MemoryStore implements StateStore {
   async read(path: string) {
     return this.files.has(path) ? this.files.get(path) : this.fallback?.read(path);
   }
-  async write(path: string, text: string) {
+  async write(path: string, text: string, _mode?: number) {
     this.files.set(path, text);
   }
   async remove(path: string) {

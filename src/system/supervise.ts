@@ -144,6 +144,11 @@ export class Supervised {
     return s;
   }
 
+  /** Sends `sig` to the main process (checked against its start time); false if it is gone. */
+  signal(sig: NodeJS.Signals): boolean {
+    return this.mainAlive() && signalPid(this.pid, sig, this.startTime);
+  }
+
   /** The main process is alive (the group may outlive it briefly while being killed). */
   get running(): boolean {
     return this.mainAlive();
@@ -201,7 +206,7 @@ export class Supervised {
   }
 
   /** SIGTERM, grace, SIGKILL: to the group, and to the main process if it left the group. */
-  private signal(sig: NodeJS.Signals): void {
+  private signalAll(sig: NodeJS.Signals): void {
     if (this.pgid !== undefined && processGroupAlive(this.pgid)) signalGroup(this.pgid, sig);
     if (!this.mainAlive()) return;
     const st = readProcStat(this.pid);
@@ -222,10 +227,10 @@ export class Supervised {
     const release = keepAlive();
     try {
       this.log.info({ pgid: this.pgid, graceMs, main: this.mainAlive() }, 'sending SIGTERM to the process group');
-      this.signal('SIGTERM');
+      this.signalAll('SIGTERM');
       if (await waitUntil(() => !this.anythingAlive(), graceMs)) return;
       this.log.warn({ pgid: this.pgid, graceMs }, 'still running after the grace period; sending SIGKILL');
-      this.signal('SIGKILL');
+      this.signalAll('SIGKILL');
       // SIGKILL cannot be refused: the main process goes (unless stuck in the kernel, 'D').
       await waitUntil(() => !this.mainAlive(), Number.POSITIVE_INFINITY);
       if (!(await waitUntil(() => !this.anythingAlive(), AFTER_KILL_MS))) {

@@ -23,13 +23,20 @@ export interface SupervisedProcess {
   readonly exited: Promise<ExitReason>;
   /** `disconnect` first if given, then SIGTERM to the group, SIGKILL after the grace. */
   stop(o?: StopOptions): Promise<ExitReason>;
+  /** Sends `sig` to the main process alone (udhcpc: SIGUSR1 renew, SIGUSR2 release); false if it is gone. */
+  signal(sig: NodeJS.Signals): boolean;
+}
+
+export interface DirWatch {
+  close(): void;
 }
 
 /** Files the daemon keeps: written atomically (write, fsync, rename, fsync the directory). */
 export interface StateStore {
   /** The file's text; undefined when it does not exist or cannot be read. */
   read(path: string): Promise<string | undefined>;
-  write(path: string, text: string): Promise<void>;
+  /** `mode` defaults to 0600 (0700 for a script a client of ours runs). */
+  write(path: string, text: string, mode?: number): Promise<void>;
   remove(path: string): Promise<void>;
   /**
    * Creates the directory 0700 (it holds the state file, later the API token); an existing
@@ -99,6 +106,8 @@ export interface System {
   adopt(pid: number, o: AdoptOptions): SupervisedProcess | undefined;
   /** Sends one IPv6 router solicitation on `iface` (its MAC as the source link-layer address). */
   routerSolicit(iface: string, mac?: string): Promise<void>;
+  /** Calls `onChange(file)` when a file in `dir` (which exists) is written, created or renamed. */
+  watchDir(dir: string, onChange: (file: string) => void): DirWatch;
   /** The state directory's files. */
   readonly store: StateStore;
   /** What the config file's owner and mode let others do (it runs commands as root). */

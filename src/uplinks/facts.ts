@@ -17,7 +17,11 @@ export interface LinkFacts {
 
 const SCOPE_UNIVERSE = 0;
 
-/** The gateway: configured, else the main table's default route via this link, else the point-to-point peer. */
+/**
+ * The gateway: configured, else the DHCP lease's, else the main table's default route through
+ * this link whatever its metric (the lowest wins: a second uplink's DHCP client must use
+ * another metric than the first's, or its route is refused), else the point-to-point peer.
+ */
 function gatewayOf(
   w: WorldState,
   index: number,
@@ -26,10 +30,12 @@ function gatewayOf(
   peer: string | undefined,
 ): string | undefined {
   if (configured) return configured;
+  let best: { gw: string; metric: number } | undefined;
   for (const r of w.routes.values()) {
-    if (r.family === family && r.table === 254 && r.dstLen === 0 && r.oif === index && r.gateway) return r.gateway;
+    if (r.family !== family || r.table !== 254 || r.dstLen !== 0 || r.oif !== index || !r.gateway) continue;
+    if (!best || r.metric < best.metric) best = { gw: r.gateway, metric: r.metric };
   }
-  return peer;
+  return best?.gw ?? peer;
 }
 
 /** The configured IPv6 gateway; without one, the uplink learns it from router advertisements. */
@@ -44,13 +50,28 @@ export function hasIpv6Default(w: WorldState, index: number | undefined): boolea
   return false;
 }
 
-export function linkFacts(w: WorldState, cfg: UplinkConfig): LinkFacts {
+/** What an `address: dhcp` uplink's client holds now. */
+export interface LeasedAddress {
+  address: string;
+  gateway?: string;
+}
+
+/**
+ * `lease`: for `address: dhcp` uplinks, the lease now (undefined: none). Their IPv4 address is
+ * the leased one once it is on the link, never another (an earlier lease's address, on its
+ * way off the link, must not get rules).
+ */
+export function linkFacts(w: WorldState, cfg: UplinkConfig, lease?: LeasedAddress): LinkFacts {
   const link = [...w.links.values()].find((l) => l.name === cfg.interface);
   if (!link) return { present: false, carrier: false };
   const facts: LinkFacts = { present: true, index: link.index, carrier: link.carrier && link.up };
-  const gw4 = cfg.gateway?.includes(':') ? undefined : cfg.gateway;
+  const dhcp = cfg.address === 'dhcp';
+  const gw4 = cfg.gateway?.includes(':') ? undefined : (cfg.gateway ?? (dhcp ? lease?.gateway : undefined));
   const gw6 = staticGateway6(cfg);
-  const mine = [...w.addrs.values()].filter((a) => a.index === link.index && a.scope === SCOPE_UNIVERSE);
+  const mine = [...w.addrs.values()].filter(
+    (a) =>
+      a.index === link.index && a.scope === SCOPE_UNIVERSE && (!dhcp || a.family === 6 || a.address === lease?.address),
+  );
   // A configured static address is the uplink's address once it is on the link.
   const wanted = cfg.address?.split('/')[0];
   mine.sort((a, b) => Number(b.address === wanted) - Number(a.address === wanted));

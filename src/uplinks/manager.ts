@@ -13,6 +13,7 @@ import { selectUplinks, type Selection } from '../routing/select.js';
 import type { System, ProbeRunner } from '../system/system.js';
 import type { WorldState } from '../world/state.js';
 import { CommandDriver } from './command.js';
+import { DhcpClient, installDhcpScript } from './dhcp.js';
 import { factsKey, hasIpv6Default, linkFacts, missingTableDefault, staticGateway6 } from './facts.js';
 import { HealthChecker } from './health.js';
 import { loadState, saveState, STATE_VERSION, type SavedState } from './persist.js';
@@ -52,6 +53,8 @@ export class UplinkManager implements Component {
   forced?: string;
   selection: Selection = { order: [], reason: 'not evaluated yet' };
   private saving = Promise.resolve();
+  /** The udhcpc script, installed once (the state dir is restart-only). */
+  private dhcpScript?: Promise<string>;
   /** What was last written: the state file changes on state changes, not on every probe round (flash wears). */
   private savedKey?: SavedState;
 
@@ -83,6 +86,7 @@ export class UplinkManager implements Component {
       [...this.all.values()].map(async (u) => {
         await u.health.stop();
         await u.driver?.stop(false);
+        await u.dhcp?.stop(false);
       }),
     );
     await this.prober?.stop();
@@ -91,7 +95,7 @@ export class UplinkManager implements Component {
 
   /** `quit --teardown`, after stop(): hangs every connect process up and forgets the state file. */
   async teardown(): Promise<void> {
-    await Promise.all([...this.all.values()].map((u) => u.driver?.stop(true)));
+    await Promise.all([...this.all.values()].map((u) => Promise.all([u.driver?.stop(true), this.releaseDhcp(u)])));
     this.all.clear();
     await this.d.system.store.remove(this.d.stateFile);
   }
@@ -104,7 +108,7 @@ export class UplinkManager implements Component {
       if (!cfg.uplinks[u.name] || cfg.uplinks[u.name].interface !== u.cfg.interface) void this.remove(u, true);
     Object.entries(cfg.uplinks).forEach(([name, ucfg], index) => {
       const have = this.all.get(name);
-      if (have && !!have.driver === !!ucfg.connect) {
+      if (have && !!have.driver === !!ucfg.connect && !!have.dhcp === (ucfg.address === 'dhcp')) {
         Object.assign(have, { index, table: tables.get(name)! });
         if (!isDeepStrictEqual(have.cfg, ucfg)) this.reconfigure(have, ucfg);
         return;
@@ -145,8 +149,37 @@ export class UplinkManager implements Component {
       if (saved?.dial) u.driver.restore(saved.dial);
       if (saved?.pid && saved.startTime) u.driver.adopt(saved.pid, saved.startTime);
     }
+    if (ucfg.address === 'dhcp') {
+      u.dhcp = new DhcpClient({
+        name,
+        iface: ucfg.interface,
+        stateDir: cfg.control.state_dir,
+        system: this.d.system,
+        log,
+        onChange: (why) => this.d.onDirty(`${name}: ${why}`),
+        script: () => (this.dhcpScript ??= installDhcpScript(this.d.system, cfg.control.state_dir)),
+      });
+      u.dhcp.start(saved?.dhcp).catch((e) => log.error({ err: e }, `${name}: cannot start DHCP`));
+    }
     this.all.set(name, u);
     u.health.start();
+  }
+
+  /** An `address: dhcp` uplink going for good: release the lease, stop the client, take its addresses off. */
+  private async releaseDhcp(u: Uplink): Promise<void> {
+    if (!u.dhcp) return;
+    await u.dhcp.stop(true);
+    const ops = u.dhcp.ownedAddresses().map((cidr) => {
+      const [address, len] = cidr.split('/') as [string, string];
+      return {
+        op: 'del' as const,
+        addr: { family: 4 as const, address, prefixlen: Number(len), dev: u.cfg.interface },
+      };
+    });
+    if (ops.length)
+      await this.d.system
+        .apply(ops)
+        .catch((e) => this.d.log.warn({ uplink: u.name, err: e }, 'cannot remove the DHCP address'));
   }
 
   /**
@@ -187,6 +220,8 @@ export class UplinkManager implements Component {
     if (this.all.get(u.name) === u) this.all.delete(u.name);
     await u.health.stop();
     await u.driver?.stop(teardown);
+    if (teardown) await this.releaseDhcp(u);
+    else await u.dhcp?.stop(false);
   }
 
   /**
@@ -224,6 +259,7 @@ export class UplinkManager implements Component {
         adminBlocked: u.adminBlocked,
         dialRequested: u.dialRequested,
         demandWanted: u.demandWanted,
+        ...(u.dhcpWant ? { dhcp: u.dhcpWant } : {}),
       });
     }
     return { uplinks, order: this.selection.order, selected: this.selection.selected };
@@ -270,8 +306,10 @@ export class UplinkManager implements Component {
   }
 
   private evaluateOne(u: Uplink, w: WorldState, now: number, cfg: Config): boolean {
-    u.facts = linkFacts(w, u.cfg);
+    const lease = u.dhcp?.lease();
+    u.facts = linkFacts(w, u.cfg, lease && { address: lease.address, gateway: lease.gateway });
     this.solicit(u, w, now);
+    const dhcpChanged = this.dhcpDesired(u, w);
     u.tableMissing = missingTableDefault(w, u.facts, u.table, cfg.control.kernel.route_protocol);
     const gwFamilies = ([4, 6] as const).filter((f) => u.facts[f === 4 ? 'v4' : 'v6']?.gateway);
     const routed = [...w.rules.values()].some((r) => r.table === u.table && r.src !== undefined);
@@ -303,6 +341,7 @@ export class UplinkManager implements Component {
       present: u.facts.present,
       carrier: u.facts.carrier,
       hasAddress: !!(u.facts.v4 || u.facts.v6),
+      waitingFor: u.dhcp && !lease ? 'no DHCP lease' : undefined,
       hasGateway: !!(u.facts.v4?.gateway || u.facts.v6?.gateway),
       health: stats,
       t: thresholds(cfg, u.cfg),
@@ -324,7 +363,23 @@ export class UplinkManager implements Component {
     u.goodSince = good ? (u.goodSince ?? now) : undefined;
     if (drv && (u.state === 'up' || u.state === 'degraded')) drv.markUp();
     if (drv && u.state === 'failed') drv.probeFailed();
-    return changed;
+    return changed || dhcpChanged;
+  }
+
+  /** The DHCP client runs while its interface exists; what its lease wants on the link. True: the state file must change. */
+  private dhcpDesired(u: Uplink, w: WorldState): boolean {
+    const c = u.dhcp;
+    if (!c) return false;
+    const index = u.facts.index;
+    const onLink = (cidr: string) =>
+      [...w.addrs.values()].some((a) => a.index === index && `${a.address}/${a.prefixlen}` === cidr);
+    const pid = c.saved().pid;
+    c.ensure(u.facts.present, (address) =>
+      [...w.addrs.values()].some((a) => a.index === index && a.address === address),
+    );
+    const { want, changed } = c.desired(onLink);
+    u.dhcpWant = want;
+    return changed || c.saved().pid !== pid;
   }
 
   /**

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { StateStore } from '../system/system.js';
 import type { UplinkState } from './state.js';
 import { UplinkError } from '../errors.js';
+import type { SavedDhcp } from './dhcp.js';
 
 export interface SavedUplink {
   state: UplinkState;
@@ -23,6 +24,8 @@ export interface SavedUplink {
   startTime?: number;
   /** Re-dial bookkeeping: a restart must not dial a blocked uplink or skip a holdoff. */
   dial?: { failures: number; gaveUp?: string; nextDialAt?: number };
+  /** `address: dhcp`: the client to adopt, and the addresses its leases put on the link. */
+  dhcp?: SavedDhcp;
 }
 
 /**

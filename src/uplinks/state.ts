@@ -44,6 +44,8 @@ export interface CheckInput {
   present: boolean;
   carrier: boolean;
   hasAddress: boolean;
+  /** What the uplink waits for when it has no (IPv4) address or gateway, when known: `no DHCP lease`. */
+  waitingFor?: string;
   hasGateway: boolean;
   health: HealthFacts;
   t: Thresholds;
@@ -69,6 +71,7 @@ function linkVerdict(i: CheckInput): Verdict | undefined {
   const waiting = i.driver === 'command' ? 'connecting' : 'down';
   if (!i.present) return { state: waiting, reason: 'interface absent' };
   if (!i.carrier) return { state: waiting, reason: 'no carrier' };
+  if (i.waitingFor && (!i.hasAddress || !i.hasGateway)) return { state: waiting, reason: i.waitingFor };
   if (!i.hasAddress) return { state: waiting, reason: 'no address' };
   if (!i.hasGateway) return { state: waiting, reason: 'no gateway known' };
   return undefined;

@@ -2,6 +2,7 @@
 import type { Config, UplinkConfig } from '../config/schema.js';
 import { resolveProbe } from '../config/probe.js';
 import type { CommandDriver } from './command.js';
+import type { DhcpClient } from './dhcp.js';
 import type { HealthChecker } from './health.js';
 import type { LinkFacts } from './facts.js';
 import type { Thresholds, UplinkState } from './state.js';
@@ -45,6 +46,10 @@ export interface Uplink {
   routed: boolean;
   health: HealthChecker;
   driver?: CommandDriver;
+  /** `address: dhcp`: the uplink's DHCP client. */
+  dhcp?: DhcpClient;
+  /** The DHCP address to put on the link and earlier ones to take off (the last judgement's). */
+  dhcpWant?: { address?: string; drop: string[] };
 }
 
 /** No explicit targets means the live gateway of each family (configured or learned): the health checker fills them in. */
@@ -126,5 +131,6 @@ export function savedUplink(u: Readonly<Uplink>): SavedUplink {
     ...(u.driver
       ? { dial: { failures: u.driver.failures, gaveUp: u.driver.gaveUpReason, nextDialAt: u.driver.nextDialAt } }
       : {}),
+    ...(u.dhcp ? { dhcp: u.dhcp.saved() } : {}),
   };
 }

@@ -30,6 +30,7 @@ export function uplinkView(m: UplinkManager, u: Readonly<Uplink>) {
       lossPct: round(s.lossPct),
       rttMs: { last: round(s.lastRttMs), avg: round(s.avgRttMs), jitter: round(s.jitterMs) },
     },
+    ...(u.dhcp ? { dhcp: u.dhcp.view() } : {}),
     ...(u.driver
       ? {
           dial: {

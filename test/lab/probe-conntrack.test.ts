@@ -24,6 +24,10 @@ test('ICMP probes are untracked: no conntrack entries from them, both uplinks up
     .split('\n')
     .filter((l) => /\bicmp\b/.test(l) && (l.includes(`src=${GW_WAN1} `) || l.includes(`src=${GW_WAN2} `)));
   assert.deepEqual(probes, [], 'conntrack entries of our probes');
+  // As an admin would look: the conntrack tool, ICMP only.
+  const listed = (await topo.gw.exec(['conntrack', '-L', '-p', 'icmp'])).stdout;
+  const ours = listed.split('\n').filter((l) => l.includes(`src=${GW_WAN1} `) || l.includes(`src=${GW_WAN2} `));
+  assert.deepEqual(ours, [], '`conntrack -L -p icmp` shows no probe entries');
   const s = await d.status();
   assert.deepEqual(
     s.uplinks.map((u) => [u.name, u.state]),

@@ -371,6 +371,16 @@ const checkCases: CheckCase[] = [
     in: { prev: 'verifying', health: { rounds: 1, passStreak: 1, failStreak: 0, lossPct: 0 } },
     want: { state: 'up' },
   },
+  {
+    name: 'a DHCP uplink without a lease (an IPv6 address, no gateway) → down: no DHCP lease',
+    in: { hasGateway: false, waitingFor: 'no DHCP lease' },
+    want: { state: 'down', reason: 'no DHCP lease' },
+  },
+  {
+    name: 'a DHCP uplink whose IPv6 works without a lease → judged by its probes',
+    in: { waitingFor: 'no DHCP lease' },
+    want: { state: 'up' },
+  },
   // Probes to the gateway leave by the connected route: they prove the link, not the table.
   {
     name: 'probes pass but the table has no default route → down, with the table named',
