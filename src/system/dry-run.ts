@@ -91,6 +91,11 @@ export class DryRunSystem extends LinuxSystem {
     return false;
   }
 
+  /** Nothing of ours writes there in a dry run (no DHCP client runs). */
+  override watchDir() {
+    return { close: () => undefined };
+  }
+
   override async routerSolicit(iface: string): Promise<void> {
     this.log.info({ command: `rdisc6 ${iface}` }, 'dry-run: would solicit routers');
   }

@@ -228,3 +228,62 @@ test('controller on the fake System: probes that pass do not make an uplink up w
   await until('wan1 back once its route is in', () => ctl.status().selection.selected === 'wan1', 8000);
   await ctl.stop('test');
 });
+
+test('controller on the fake System: an address: dhcp uplink — client, lease → address and table, a new lease, loss', async () => {
+  const system = kernelWithTwoUplinks();
+  system.kernel.addrs.splice(0, 1); // wan1 has no address yet
+  const dhcp = CONFIG.replace(
+    'wan1: { interface: wan1, priority: 10, gateway: 198.51.100.1,',
+    'wan1: { interface: wan1, priority: 10, address: dhcp,',
+  );
+  const ctl = await started(system, dhcp);
+  await until('udhcpc started', () =>
+    system.processes.some((p) => 'command' in p.o && /udhcpc -f -i 'wan1'/.test(p.o.command)),
+  );
+  const client = system.processes.find((p) => 'command' in p.o && /udhcpc/.test(p.o.command))!;
+  assert.equal((client.o as { env?: Record<string, string> }).env?.UPLINKD_LEASE_FILE, '/fake/state/dhcp/wan1.lease');
+  assert.match(system.store.files.get('/fake/state/dhcp/udhcpc.script') ?? '', /^#!\/bin\/sh/);
+  const t = Math.floor(Date.now() / 1000);
+  const lease = (event: string, ip = '') =>
+    `${t} ${client.pid} ${event} ip=${ip} subnet=255.255.255.0 router=${ip ? '198.51.100.1' : ''} lease=${ip ? 600 : ''} serverid=198.51.100.1\n`;
+  let file = lease('deconfig') + lease('bound', '198.51.100.2');
+  const write = () => {
+    system.store.files.set('/fake/state/dhcp/wan1.lease', file);
+    system.changed('/fake/state/dhcp', 'wan1.lease');
+  };
+  write();
+  await until(
+    'address and table route',
+    () =>
+      system.commands.includes('ip -4 address add 198.51.100.2/24 dev wan1') &&
+      system.commands.includes('ip -4 route add 0.0.0.0/0 via 198.51.100.1 dev wan1 table 7301 proto 201 metric 10'),
+  );
+  await until('recorded as ours', () => {
+    const s = JSON.parse(system.store.files.get('/fake/state/state.json') ?? '{}');
+    return s.uplinks?.wan1?.dhcp?.owned?.[0] === '198.51.100.2/24' && s.uplinks.wan1.dhcp.pid === client.pid;
+  });
+  const mark = system.commands.length;
+  file += lease('renew', '198.51.100.2');
+  write();
+  await new Promise((r) => setTimeout(r, 200));
+  assert.deepEqual(
+    since(system, mark).filter((c) => !c.includes('table 7300')),
+    [],
+    'a renewal changes nothing',
+  );
+
+  file += lease('nak') + lease('deconfig') + lease('bound', '198.51.100.5');
+  write();
+  await until('the previous address goes', () =>
+    system.commands.includes('ip -4 address del 198.51.100.2/24 dev wan1'),
+  );
+  assert.ok(system.commands.includes('ip -4 address add 198.51.100.5/24 dev wan1'));
+  assert.ok(system.commands.includes('ip -4 rule add priority 7310 from 198.51.100.5/32 lookup 7301 protocol 201'));
+
+  file += lease('deconfig');
+  write();
+  await until('lost: its address goes', () => system.commands.includes('ip -4 address del 198.51.100.5/24 dev wan1'));
+  await until('down', () => ctl.status().uplinks.find((u) => u.name === 'wan1')?.reason === 'no DHCP lease');
+  await ctl.stop('test');
+  assert.ok(client.running, 'quit leaves the client running');
+});
