@@ -11,6 +11,15 @@ function gatewayText(g: { ipv4?: string; ipv6?: string } | undefined): string {
   return known.length ? `, gateway ${known.join(' ')}` : '';
 }
 
+/** "dhcp: 198.51.100.2/24 from 198.51.100.1, 40 s old, renews …, expires …" or why there is none. */
+function dhcpText(d: NonNullable<Status['uplinks'][number]['dhcp']>): string {
+  const pid = d.pid ? ` (udhcpc pid ${d.pid})` : ' (no client running)';
+  const silent = d.serverSilentSince ? `; no server answers since ${d.serverSilentSince}` : '';
+  const overdue = d.renewOverdue ? ', renewal overdue (server not answering?)' : '';
+  if (!d.address) return `dhcp: no lease${d.lost ? ` (${d.lost})` : ''}${silent}${pid}`;
+  return `dhcp: ${d.address} from ${d.server ?? '?'}, ${d.ageS} s old, renews ${d.renewAt}, expires ${d.expiresAt}${overdue}${silent}${pid}`;
+}
+
 const ms = (n: number | undefined) => (n === undefined ? '-' : `${n}ms`);
 
 function formatUplink(u: Status['uplinks'][number]): string[] {
@@ -39,6 +48,7 @@ function formatUplink(u: Status['uplinks'][number]): string[] {
       `    queue: ${q.packets} held (${q.bytes} B), ${q.replayed} replayed, ${q.droppedFull} dropped (full), ${q.droppedAge} dropped (age), ${q.ignored} ignored`,
     );
   }
+  if (u.dhcp) lines.push(`    ${dhcpText(u.dhcp)}`);
   if (u.dial)
     lines.push(
       `    dials: ${u.dial.attempts} (failed in a row: ${u.dial.failures})${u.dial.pid ? `, pid ${u.dial.pid}` : ''}${u.dial.nextDialAt ? `, next ${u.dial.nextDialAt}` : ''}${u.dial.gaveUp ? `, ${u.dial.gaveUp}` : ''}`,

@@ -50,6 +50,8 @@ const RESPAWN_MIN_MS = 1000;
 const RESPAWN_MAX_MS = 60_000;
 /** How long a teardown waits for the release to be written before it stops the client. */
 const RELEASE_WAIT_MS = 2000;
+/** A renewal is overdue this long after T1 (udhcpc retries a renewal a few times within seconds). */
+const RENEW_SLACK_MS = 30_000;
 
 export const dhcpDir = (stateDir: string) => join(stateDir, 'dhcp');
 
@@ -212,6 +214,8 @@ export class DhcpClient {
             ageS: Math.max(0, Math.round((now - l.obtainedAtMs) / 1000)),
             renewAt: iso(renewsAt(l)),
             expiresAt: iso(expiresAt(l)),
+            // udhcpc reports no failed renewals, only a lost lease: a renewal long past due says the server went quiet.
+            renewOverdue: now > renewsAt(l) + RENEW_SLACK_MS,
           }
         : {}),
       ...(this.st.failingSinceMs ? { serverSilentSince: iso(this.st.failingSinceMs) } : {}),
