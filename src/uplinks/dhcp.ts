@@ -17,6 +17,7 @@ import { LEASE_FILE_ENV, UDHCPC_SCRIPT, udhcpcCommand } from '../dhcp/client.js'
 import { expiresAt, foldLeases, renewsAt, type Lease, type LeaseState } from '../dhcp/lease.js';
 import { after, type Timer } from '../model/timer.js';
 import type { DirWatch, SupervisedProcess, System } from '../system/system.js';
+import type { SavedDhcp } from './persist.js';
 
 export interface DhcpDeps {
   name: string;
@@ -36,14 +37,6 @@ export async function installDhcpScript(system: System, stateDir: string): Promi
   const path = join(dir, 'udhcpc.script');
   await system.store.write(path, UDHCPC_SCRIPT, 0o700);
   return path;
-}
-
-/** What the state file keeps of a DHCP client. */
-export interface SavedDhcp {
-  pid?: number;
-  startTime?: number;
-  /** Addresses (CIDR) this uplink's leases put on the link and not yet seen gone. */
-  owned: string[];
 }
 
 const RESPAWN_MIN_MS = 1000;
@@ -68,6 +61,7 @@ export class DhcpClient {
   private stopped = false;
   private ready = false;
   private leaseKey = '';
+  private present = false;
 
   constructor(private readonly d: DhcpDeps) {}
 
@@ -103,6 +97,13 @@ export class DhcpClient {
 
   /** Level-triggered from each judgement: a client runs while the interface exists. */
   ensure(present: boolean, onLink: (address: string) => boolean): void {
+    // An interface that came back (a modem plugged in again) gets its client at once, not after the backoff.
+    if (present && !this.present) {
+      this.respawn?.clear();
+      this.respawn = undefined;
+      this.exits = 0;
+    }
+    this.present = present;
     if (!this.ready || this.stopped || this.proc || this.respawn || !present) return;
     const held = this.st.lease && onLink(this.st.lease.address) ? this.st.lease.address : undefined;
     try {

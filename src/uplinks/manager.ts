@@ -14,7 +14,9 @@ import type { System, ProbeRunner } from '../system/system.js';
 import type { WorldState } from '../world/state.js';
 import { CommandDriver } from './command.js';
 import { DhcpClient, installDhcpScript } from './dhcp.js';
-import { factsKey, hasIpv6Default, linkFacts, missingTableDefault, staticGateway6 } from './facts.js';
+import { dhcpDesired, releaseDhcp } from './dhcp-uplink.js';
+import { solicitRouters } from './solicit.js';
+import { factsKey, linkFacts, missingTableDefault } from './facts.js';
 import { HealthChecker } from './health.js';
 import { loadState, saveState, STATE_VERSION, type SavedState } from './persist.js';
 import { adminChange, type AdminAction } from './admin.js';
@@ -34,10 +36,6 @@ export interface ManagerDeps {
   onDirty: (why: string) => void;
 }
 
-/** How long an uplink waits for a router advertisement before it solicits one; then doubling, up to the cap. */
-export const SOLICIT_AFTER_MS = 10_000;
-const SOLICIT_MAX_MS = 300_000;
-
 /** States that say the link itself is not there (no carrier, no interface, no address). */
 const LINK_GONE = new Set<Uplink['state']>(['down', 'connecting']);
 
@@ -53,6 +51,8 @@ export class UplinkManager implements Component {
   forced?: string;
   selection: Selection = { order: [], reason: 'not evaluated yet' };
   private saving = Promise.resolve();
+  /** DHCP clients starting: the first judgement must know their leases (or it judges the uplinks without addresses). */
+  private dhcpStarts: Promise<void>[] = [];
   /** The udhcpc script, installed once (the state dir is restart-only). */
   private dhcpScript?: Promise<string>;
   /** What was last written: the state file changes on state changes, not on every probe round (flash wears). */
@@ -76,6 +76,8 @@ export class UplinkManager implements Component {
     if (saved?.selected)
       this.selection = { order: [saved.selected], selected: saved.selected, reason: 'adopted from the state file' };
     this.sync(saved);
+    await Promise.all(this.dhcpStarts);
+    this.dhcpStarts = [];
   }
 
   /** Stops probing and dialing; connect processes keep running (hitless restart). */
@@ -95,7 +97,9 @@ export class UplinkManager implements Component {
 
   /** `quit --teardown`, after stop(): hangs every connect process up and forgets the state file. */
   async teardown(): Promise<void> {
-    await Promise.all([...this.all.values()].map((u) => Promise.all([u.driver?.stop(true), this.releaseDhcp(u)])));
+    await Promise.all(
+      [...this.all.values()].map((u) => Promise.all([u.driver?.stop(true), releaseDhcp(u, this.d.system, this.d.log)])),
+    );
     this.all.clear();
     await this.d.system.store.remove(this.d.stateFile);
   }
@@ -159,27 +163,10 @@ export class UplinkManager implements Component {
         onChange: (why) => this.d.onDirty(`${name}: ${why}`),
         script: () => (this.dhcpScript ??= installDhcpScript(this.d.system, cfg.control.state_dir)),
       });
-      u.dhcp.start(saved?.dhcp).catch((e) => log.error({ err: e }, `${name}: cannot start DHCP`));
+      this.dhcpStarts.push(u.dhcp.start(saved?.dhcp).catch((e) => log.error({ err: e }, `${name}: cannot start DHCP`)));
     }
     this.all.set(name, u);
     u.health.start();
-  }
-
-  /** An `address: dhcp` uplink going for good: release the lease, stop the client, take its addresses off. */
-  private async releaseDhcp(u: Uplink): Promise<void> {
-    if (!u.dhcp) return;
-    await u.dhcp.stop(true);
-    const ops = u.dhcp.ownedAddresses().map((cidr) => {
-      const [address, len] = cidr.split('/') as [string, string];
-      return {
-        op: 'del' as const,
-        addr: { family: 4 as const, address, prefixlen: Number(len), dev: u.cfg.interface },
-      };
-    });
-    if (ops.length)
-      await this.d.system
-        .apply(ops)
-        .catch((e) => this.d.log.warn({ uplink: u.name, err: e }, 'cannot remove the DHCP address'));
   }
 
   /**
@@ -220,7 +207,7 @@ export class UplinkManager implements Component {
     if (this.all.get(u.name) === u) this.all.delete(u.name);
     await u.health.stop();
     await u.driver?.stop(teardown);
-    if (teardown) await this.releaseDhcp(u);
+    if (teardown) await releaseDhcp(u, this.d.system, this.d.log);
     else await u.dhcp?.stop(false);
   }
 
@@ -308,8 +295,8 @@ export class UplinkManager implements Component {
   private evaluateOne(u: Uplink, w: WorldState, now: number, cfg: Config): boolean {
     const lease = u.dhcp?.lease();
     u.facts = linkFacts(w, u.cfg, lease && { address: lease.address, gateway: lease.gateway });
-    this.solicit(u, w, now);
-    const dhcpChanged = this.dhcpDesired(u, w);
+    solicitRouters(u, w, now, this.d.system, this.d.log);
+    const dhcpChanged = dhcpDesired(u, w);
     u.tableMissing = missingTableDefault(w, u.facts, u.table, cfg.control.kernel.route_protocol);
     const gwFamilies = ([4, 6] as const).filter((f) => u.facts[f === 4 ? 'v4' : 'v6']?.gateway);
     const routed = [...w.rules.values()].some((r) => r.table === u.table && r.src !== undefined);
@@ -364,44 +351,6 @@ export class UplinkManager implements Component {
     if (drv && (u.state === 'up' || u.state === 'degraded')) drv.markUp();
     if (drv && u.state === 'failed') drv.probeFailed();
     return changed || dhcpChanged;
-  }
-
-  /** The DHCP client runs while its interface exists; what its lease wants on the link. True: the state file must change. */
-  private dhcpDesired(u: Uplink, w: WorldState): boolean {
-    const c = u.dhcp;
-    if (!c) return false;
-    const index = u.facts.index;
-    const onLink = (cidr: string) =>
-      [...w.addrs.values()].some((a) => a.index === index && `${a.address}/${a.prefixlen}` === cidr);
-    const pid = c.saved().pid;
-    c.ensure(u.facts.present, (address) =>
-      [...w.addrs.values()].some((a) => a.index === index && a.address === address),
-    );
-    const { want, changed } = c.desired(onLink);
-    u.dhcpWant = want;
-    return changed || c.saved().pid !== pid;
-  }
-
-  /**
-   * An uplink that learns IPv6 from router advertisements and has seen none within
-   * SOLICIT_AFTER_MS of its link being there asks for one (then less and less often).
-   */
-  private solicit(u: Uplink, w: WorldState, now: number): void {
-    const waiting = !staticGateway6(u.cfg) && u.facts.carrier && !hasIpv6Default(w, u.facts.index);
-    if (!waiting) {
-      u.solicit = undefined;
-      return;
-    }
-    u.solicit ??= { sent: 0, nextAt: now + SOLICIT_AFTER_MS };
-    if (now < u.solicit.nextAt) return;
-    const s = u.solicit;
-    s.sent++;
-    s.nextAt = now + Math.min(SOLICIT_AFTER_MS * 2 ** s.sent, SOLICIT_MAX_MS);
-    const mac = [...w.links.values()].find((l) => l.index === u.facts.index)?.mac;
-    this.d.log.info({ uplink: u.name, sent: s.sent }, `${u.name}: no router advertisement seen; soliciting one`);
-    this.d.system
-      .routerSolicit(u.cfg.interface, mac)
-      .catch((e) => this.d.log.warn({ uplink: u.name, err: e }, 'router solicitation failed'));
   }
 
   private transition(u: Uplink, state: Uplink['state'], reason: string, now: number): void {

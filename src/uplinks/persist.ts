@@ -8,7 +8,14 @@ import { join } from 'node:path';
 import type { StateStore } from '../system/system.js';
 import type { UplinkState } from './state.js';
 import { UplinkError } from '../errors.js';
-import type { SavedDhcp } from './dhcp.js';
+
+/** What the state file keeps of a DHCP client. */
+export interface SavedDhcp {
+  pid?: number;
+  startTime?: number;
+  /** Addresses (CIDR) this uplink's leases put on the link and not yet seen gone. */
+  owned: string[];
+}
 
 export interface SavedUplink {
   state: UplinkState;

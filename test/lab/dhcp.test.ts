@@ -33,6 +33,7 @@ test('two DHCP uplinks: both leased and up, masquerade, failover and back, silen
     fromWan2: 'ip saddr 203.0.113.2 icmp type echo-request',
   });
 
+  const t0 = Date.now();
   const d = await startDaemon(lab, gw, CONFIG);
   const uplink = async (name: string) => (await d.status()).uplinks.find((u) => u.name === name)!;
   await waitFor(
@@ -42,6 +43,7 @@ test('two DHCP uplinks: both leased and up, masquerade, failover and back, silen
     },
     { timeoutMs: 20_000, what: 'both DHCP uplinks up' },
   );
+  t.diagnostic(`both DHCP uplinks up ${Date.now() - t0} ms after the daemon started`);
   const w1 = await uplink('wan1');
   assert.equal(w1.gateways?.ipv4, '198.51.100.1', 'the gateway comes from the lease');
   assert.equal(w1.dhcp?.address, '198.51.100.2/24');
@@ -76,6 +78,7 @@ test('two DHCP uplinks: both leased and up, masquerade, failover and back, silen
 
   // A silent death of isp1 moves the LAN to wan2; its recovery brings it back.
   await topo.blackhole('isp1');
+  const tDeath = Date.now();
   const lanVia = async () => {
     const r = await gw.ip(['route', 'get', SERVER, 'from', LAN_HOST, 'iif', 'lan0'], { check: false });
     return /\bdev (\S+)/.exec(r.stdout)?.[1];
@@ -84,6 +87,7 @@ test('two DHCP uplinks: both leased and up, masquerade, failover and back, silen
     timeoutMs: 5000,
     what: 'failover to wan2',
   });
+  t.diagnostic(`LAN route on wan2 ${Date.now() - tDeath} ms after isp1 went silent`);
   await waitFor(lanPing, { timeoutMs: 5000, what: 'the LAN through wan2' });
   assert.ok((await seen()).fromWan2 >= 1, 'masqueraded to wan2');
   await topo.unblackhole('isp1');
@@ -93,6 +97,7 @@ test('two DHCP uplinks: both leased and up, masquerade, failover and back, silen
   await server1.stop();
   server1 = dnsmasq(lab, isp1, { first: '198.51.100.5', last: '198.51.100.5', router: '198.51.100.1' });
   await sleep(300);
+  const tRenumber = Date.now();
   process.kill((await uplink('wan1')).dhcp!.pid!, 'SIGUSR1');
   await waitFor(async () => (await uplink('wan1')).dhcp?.address === '198.51.100.5/24', {
     timeoutMs: 30_000,
@@ -102,6 +107,7 @@ test('two DHCP uplinks: both leased and up, masquerade, failover and back, silen
     timeoutMs: 15_000,
     what: 'wan1 up and selected on its new address',
   });
+  t.diagnostic(`renumbered (NAK, new lease, up on .5) ${Date.now() - tRenumber} ms after the renewal request`);
   const get = (await gw.ip(['route', 'get', SERVER, 'from', '198.51.100.5'], { check: false })).stdout;
   assert.match(get, /via 198\.51\.100\.1 dev wan1/, `ip route get … from the new address: ${get}`);
   const addrs = (await gw.ip(['-4', 'addr', 'show', 'dev', 'wan1'])).stdout;

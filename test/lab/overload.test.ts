@@ -23,10 +23,16 @@ const net = require('node:net');
 const [path, idle] = [process.argv[1], Number(process.argv[2])];
 const keep = [];
 for (let i = 0; i < idle; i++) { const s = net.createConnection(path); s.on('error', () => {}); keep.push(s); }
-const p = net.createConnection(path);
-p.on('error', () => {});
 const req = '{"id":1,"method":"status"}\\n'.repeat(100);
-p.on('connect', () => { const go = () => { while (p.write(req)); }; p.on('drain', go); go(); console.log('pushing'); });
+let said = false;
+// A unix socket's connect fails at once (EAGAIN) while the listen backlog is full of the idle
+// ones: try again until the daemon has accepted enough (and again whenever it drops us).
+const push = () => {
+  const p = net.createConnection(path);
+  p.on('error', () => setTimeout(push, 50));
+  p.on('connect', () => { const go = () => { while (p.write(req)); }; p.on('drain', go); go(); if (!said) console.log('pushing'); said = true; });
+};
+push();
 `;
 
 const rssKb = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);

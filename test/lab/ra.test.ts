@@ -66,6 +66,7 @@ test('router advertisements: both uplinks learn, probe and route their own IPv6 
   const r1 = radvd(isp1, radvdConf(WAN1_NET6, false));
   radvd(isp2, radvdConf(WAN2_NET6, true));
 
+  const t0 = Date.now();
   const d = await startDaemon(lab, gw, CONFIG);
   const uplink = async (name: string) => (await d.status()).uplinks.find((u) => u.name === name)!;
   await waitFor(async () => (await uplink('wan1')).gateways?.ipv6 === router1, {
@@ -77,6 +78,7 @@ test('router advertisements: both uplinks learn, probe and route their own IPv6 
     timeoutMs: 30_000,
     what: 'wan2 learns its router once uplinkd solicits one',
   });
+  t.diagnostic(`wan2 learned its router by solicitation ${Date.now() - t0} ms after the daemon started`);
   await waitFor(
     async () => {
       const [a, b] = [await uplink('wan1'), await uplink('wan2')];

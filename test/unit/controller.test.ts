@@ -278,7 +278,10 @@ test('controller on the fake System: an address: dhcp uplink â€” client, lease â
     system.commands.includes('ip -4 address del 198.51.100.2/24 dev wan1'),
   );
   assert.ok(system.commands.includes('ip -4 address add 198.51.100.5/24 dev wan1'));
-  assert.ok(system.commands.includes('ip -4 rule add priority 7310 from 198.51.100.5/32 lookup 7301 protocol 201'));
+  // The rule follows once the kernel shows the new address (the next run).
+  await until('the rule for the new address', () =>
+    system.commands.includes('ip -4 rule add priority 7310 from 198.51.100.5/32 lookup 7301 protocol 201'),
+  );
 
   file += lease('deconfig');
   write();
