@@ -50,7 +50,7 @@ async function failover(topo: Topo): Promise<number> {
 }
 
 /** Runs `uplink ARGS` (after `prepare`), fails over 200 ms into it; returns both times. */
-async function during(d: RunningDaemon, topo: Topo, args: string[], prepare = () => undefined as void) {
+async function during(d: RunningDaemon, topo: Topo, args: string[], prepare: () => void = () => undefined) {
   await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', { timeoutMs: 20_000, what: 'on wan1' });
   await sleep(1500);
   prepare();
