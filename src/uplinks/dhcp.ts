@@ -125,7 +125,10 @@ export class DhcpClient {
     void p.exited.then((r) => {
       if (this.proc !== p || this.stopped) return;
       this.proc = undefined;
-      this.d.log.warn({ ...r, pid: p.pid }, `${this.d.name}: DHCP client exited; starting it again`);
+      // 127: the shell found no busybox.
+      if (r.code === 127)
+        this.d.log.error({ pid: p.pid }, `${this.d.name}: busybox not found; install it (apt-get install busybox)`);
+      else this.d.log.warn({ ...r, pid: p.pid }, `${this.d.name}: DHCP client exited; starting it again`);
       this.scheduleRespawn();
       this.d.onChange('dhcp client exited');
     });
