@@ -93,7 +93,7 @@ export function targetFamily(method: string, target: string): 4 | 6 {
 
 /** fe80::/10: reachable only with the interface named (its scope). */
 export function isLinkLocal6(host: string): boolean {
-  return isIP(host) === 6 && /^fe[89ab]/i.test(host);
+  return isIP(host) === 6 && /^fe[89ab][0-9a-f]:/i.test(host);
 }
 
 /**

@@ -98,6 +98,9 @@ function sysctls(cfg: Config, uplinks: RoutedUplink[]): Desired['sysctls'] {
     // with forwarding on (accept_ra=2). First in the list: forwarding switched on while
     // accept_ra is not 2 purges the RA defaults.
     const ucfg = cfg.uplinks[u.name];
+    // A new lease in the same subnet goes on as a secondary address; deleting the old primary
+    // would delete it too unless secondaries are promoted (the kernel's default is not to).
+    if (ucfg?.address === 'dhcp') out.unshift({ key: `net/ipv4/conf/${u.dev}/promote_secondaries`, value: '1' });
     if (ucfg && !staticGateway6(ucfg))
       out.unshift(
         { key: `net/ipv6/conf/${u.dev}/accept_ra`, value: '2' },

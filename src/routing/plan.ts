@@ -102,7 +102,12 @@ function planRoutes(input: PlanInput, plan: Plan, dels: KernelOp[]): void {
     if (!members.length) plan.ops.push({ op: 'add', route: want });
     else if (!ours.length)
       plan.conflicts.push(`route ${key} is held by a foreign route (proto ${members[0]!.protocol}); left alone`);
-    else if (!ours.some((r) => sameRoute(want, r, world))) plan.ops.push({ op: 'replace', route: want });
+    else if (ours.some((r) => sameRoute(want, r, world))) continue;
+    // A replace takes the kernel's first route under the key, which may be the foreign one:
+    // beside a foreign sibling, ours is deleted (by its protocol) and added anew instead.
+    else if (ours.length < members.length)
+      plan.ops.push({ op: 'del', route: toSpec(ours[0]!, world) }, { op: 'add', route: want });
+    else plan.ops.push({ op: 'replace', route: want });
   }
 }
 

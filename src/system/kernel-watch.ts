@@ -17,6 +17,9 @@ interface Resync {
   what: DumpWhat;
   reason: string;
   timer?: NodeJS.Timeout;
+  /** Its dump is on its way: a request now needs a dump of its own afterwards. */
+  running?: boolean;
+  again?: { what: DumpWhat; reason: string };
 }
 
 const RESYNC_SPACING_MS = 1000;
@@ -179,6 +182,12 @@ export class LinuxKernelWatch implements KernelWatch {
 
   private scheduleResync(what: DumpWhat, reason: string): void {
     if (this.stopped) return;
+    if (this.resync?.running) {
+      // The dump may already be past what changed: read once more when it is done.
+      const a = this.resync.again;
+      this.resync.again = { what: a?.what === 'state' ? 'state' : what, reason };
+      return;
+    }
     if (this.resync) {
       if (what === 'state') this.resync.what = 'state';
       return;
@@ -190,6 +199,7 @@ export class LinuxKernelWatch implements KernelWatch {
   }
 
   private async runResync(r: Resync): Promise<void> {
+    r.running = true;
     try {
       if (r.what === 'state') await this.fullSync(r.reason);
       else {
@@ -205,6 +215,7 @@ export class LinuxKernelWatch implements KernelWatch {
     }
     this.lastResyncEnd = Date.now();
     this.resync = undefined;
+    if (r.again) this.scheduleResync(r.again.what, r.again.reason);
   }
 
   private async fullSync(reason: string): Promise<void> {

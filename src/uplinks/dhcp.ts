@@ -6,8 +6,8 @@
  * the gateway into the uplink's table.
  *
  * Hitless: a client is started with `-r` and the address the link holds; a restarted daemon
- * adopts it by pid and start time, reads the file, and asks for a fresh event (SIGUSR1:
- * renew). `quit` leaves client and lease in place; `quit --teardown` releases (SIGUSR2) and
+ * adopts it by pid and start time and reads the file (a client without a lease is asked to
+ * start over, SIGUSR1; a bound one is left alone). `quit` leaves client and lease in place; `quit --teardown` releases (SIGUSR2) and
  * stops it. Addresses it put on the link are recorded (`owned`, in the state file): only
  * those are ever taken off again.
  */
@@ -62,6 +62,7 @@ export class DhcpClient {
   private ready = false;
   private leaseKey = '';
   private present = false;
+  private reading = Promise.resolve();
 
   constructor(private readonly d: DhcpDeps) {}
 
@@ -72,22 +73,30 @@ export class DhcpClient {
 
   /** Installs the script, watches the lease file, adopts a client the last daemon left running. */
   async start(saved?: SavedDhcp): Promise<void> {
-    for (const c of saved?.owned ?? []) this.owned.add(c);
     const dir = dhcpDir(this.d.stateDir);
     this.script = await this.d.script();
+    if (this.stopped) return;
     this.watch = this.d.system.watchDir(dir, (f) => {
       if (f === basename(this.leaseFile)) void this.reread();
     });
     await this.reread();
+    // The interface the client was started on: an uplink moved to another one starts afresh.
+    const same = !saved?.iface || saved.iface === this.d.iface;
+    for (const c of same ? (saved?.owned ?? []) : []) this.owned.add(c);
     if (saved?.pid && saved.startTime) {
       const p = this.d.system.adopt(saved.pid, { startTime: saved.startTime, logFile: this.logFile() });
-      if (p) {
+      if (p && !same) {
+        this.d.log.warn({ pid: p.pid, was: saved.iface }, `${this.d.name}: stopping the DHCP client of ${saved.iface}`);
+        await p.stop();
+      } else if (p) {
         this.follow(p);
-        // A fresh event: the lease as the server sees it now, not as the file last said.
-        p.signal('SIGUSR1');
+        // Only a client without a lease is asked to start over (SIGUSR1): a bound udhcpc renews
+        // once, rebinds for -T seconds and then drops the lease if its server is away
+        // (docs/platform-notes.md). The file already holds all it said while we were away.
+        if (!this.st.lease) p.signal('SIGUSR1');
       }
     }
-    this.ready = true;
+    this.ready = !this.stopped;
     this.d.onChange('dhcp client ready');
   }
 
@@ -143,7 +152,13 @@ export class DhcpClient {
     });
   }
 
-  private async reread(): Promise<void> {
+  /** Re-reads one at a time, in order: an older read finishing last must not win. */
+  private reread(): Promise<void> {
+    this.reading = this.reading.then(() => this.readOnce()).catch((e) => this.d.log.warn({ err: e }, 'lease file'));
+    return this.reading;
+  }
+
+  private async readOnce(): Promise<void> {
     const text = (await this.d.system.store.read(this.leaseFile)) ?? '';
     if (this.stopped) return;
     const now = Date.now();
@@ -177,7 +192,8 @@ export class DhcpClient {
     const l = this.st.lease;
     const address = l ? cidrOf(l) : undefined;
     let changed = false;
-    if (address && !this.owned.has(address)) {
+    // Ours only if we put it there: an address already on the link may be the admin's.
+    if (address && !this.owned.has(address) && !onLink(address)) {
       this.owned.add(address);
       changed = true;
     }
@@ -195,6 +211,7 @@ export class DhcpClient {
 
   saved(): SavedDhcp {
     return {
+      iface: this.d.iface,
       ...(this.proc ? { pid: this.proc.pid, startTime: this.proc.startTime } : {}),
       owned: [...this.owned].sort(),
     };

@@ -1,6 +1,7 @@
 /** What the kernel says about one uplink's interface: the inputs of its state machine and routes. */
 import type { UplinkConfig } from '../config/schema.js';
 import type { WorldState } from '../world/state.js';
+import { canonicalIp } from '../model/ip.js';
 
 export interface FamilyFacts {
   address: string;
@@ -29,7 +30,7 @@ function gatewayOf(
   configured: string | undefined,
   peer: string | undefined,
 ): string | undefined {
-  if (configured) return configured;
+  if (configured) return canonicalIp(configured);
   let best: { gw: string; metric: number } | undefined;
   for (const r of w.routes.values()) {
     if (r.family !== family || r.table !== 254 || r.dstLen !== 0 || r.oif !== index || !r.gateway) continue;

@@ -60,6 +60,15 @@ export class UplinkManager implements Component {
 
   constructor(private readonly d: ManagerDeps) {}
 
+  /** The udhcpc script, once per daemon; a failed install is tried again by the next client. */
+  private installScript(stateDir: string): Promise<string> {
+    this.dhcpScript ??= installDhcpScript(this.d.system, stateDir).catch((e) => {
+      this.dhcpScript = undefined;
+      throw e;
+    });
+    return this.dhcpScript;
+  }
+
   /** Adopts where the state file left off: judged states, admin actions, connect processes. */
   async start(): Promise<void> {
     const dir = this.d.config().control.state_dir;
@@ -161,7 +170,7 @@ export class UplinkManager implements Component {
         system: this.d.system,
         log,
         onChange: (why) => this.d.onDirty(`${name}: ${why}`),
-        script: () => (this.dhcpScript ??= installDhcpScript(this.d.system, cfg.control.state_dir)),
+        script: () => this.installScript(cfg.control.state_dir),
       });
       this.dhcpStarts.push(u.dhcp.start(saved?.dhcp).catch((e) => log.error({ err: e }, `${name}: cannot start DHCP`)));
     }

@@ -13,6 +13,8 @@ import { UplinkError } from '../errors.js';
 export interface SavedDhcp {
   pid?: number;
   startTime?: number;
+  /** The interface it runs on (an uplink moved to another interface does not adopt it). */
+  iface?: string;
   /** Addresses (CIDR) this uplink's leases put on the link and not yet seen gone. */
   owned: string[];
 }

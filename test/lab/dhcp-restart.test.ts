@@ -1,7 +1,7 @@
 /**
  * DHCP is hitless like the rest: `quit` leaves the client and its lease (and the address) in
- * place; the next daemon adopts the client by pid and start time and asks it for a fresh
- * event, without taking the address off or moving traffic; `quit --teardown` releases the
+ * place; the next daemon adopts the client by pid and start time without taking the address
+ * off or moving traffic, also while the DHCP server is away; `quit --teardown` releases the
  * lease, stops the client and takes the address off.
  */
 import { test } from 'node:test';
@@ -22,7 +22,7 @@ test('DHCP across a restart: the client is adopted, the address stays; teardown 
   const topo = await twoUplinkTopology(lab, { bcp38: false });
   const { gw, isp1 } = topo;
   await dhcpCustomerLinks(topo);
-  dnsmasq(lab, isp1, { first: '198.51.100.2', last: '198.51.100.2', router: '198.51.100.1' });
+  let server = dnsmasq(lab, isp1, { first: '198.51.100.2', last: '198.51.100.2', router: '198.51.100.1' });
   const d = await startDaemon(lab, gw, CONFIG);
   const wan1 = async (dd = d) => (await dd.status()).uplinks.find((u) => u.name === 'wan1')!;
   await waitFor(async () => (await wan1()).state === 'up', { timeoutMs: 20_000, what: 'wan1 up' });
@@ -45,19 +45,41 @@ test('DHCP across a restart: the client is adopted, the address stays; teardown 
     }
   })();
   const again = await startDaemon(lab, gw, '', { configFile: d.configFile });
-  await waitFor(async () => readFileSync(leaseFile!, 'utf8').split('\n').length > lines, {
-    timeoutMs: 10_000,
-    what: 'a fresh event from the adopted client',
-  });
   assert.equal((await wan1(again)).dhcp?.pid, pid, 'the same client, adopted');
   await waitFor(async () => (await again.status()).daemon.judged, { what: 'judged after restart' });
   watching = false;
   await watcher;
   assert.deepEqual([...seen], ['wan1'], 'traffic never left wan1');
   assert.equal((await wan1(again)).state, 'up');
+  assert.equal(readFileSync(leaseFile!, 'utf8').split('\n').length, lines, 'a bound client is left alone');
 
-  assert.equal((await again.cli(['quit', '--teardown'])).code, 0);
+  // With its server away, an adopted client keeps its lease: uplinkd does not poke it, because
+  // a SIGUSR1 to a bound udhcpc renews once, rebinds for -T seconds and then drops the lease.
+  await server.stop();
+  assert.equal((await again.cli(['quit'])).code, 0);
   await again.proc.exited;
+  const third = await startDaemon(lab, gw, '', { configFile: d.configFile });
+  await sleep(8000);
+  assert.equal(
+    (await wan1(third)).dhcp?.address,
+    '198.51.100.2/24',
+    'the lease survives a restart with its server away',
+  );
+  assert.equal((await wan1(third)).state, 'up');
+  process.kill(pid!, 'SIGUSR1');
+  await waitFor(async () => (await wan1(third)).reason === 'no DHCP lease', {
+    timeoutMs: 15_000,
+    what: 'the poked client drops its lease (the busybox trap)',
+  });
+  await waitFor(async () => !(await hasAddress()), { timeoutMs: 5000, what: 'uplinkd taking the address off' });
+  server = dnsmasq(lab, isp1, { first: '198.51.100.2', last: '198.51.100.2', router: '198.51.100.1' });
+  await waitFor(async () => (await wan1(third)).state === 'up', {
+    timeoutMs: 30_000,
+    what: 'leased again once the server is back',
+  });
+
+  assert.equal((await third.cli(['quit', '--teardown'])).code, 0);
+  await third.proc.exited;
   await waitFor(async () => !pidAlive(pid!), { timeoutMs: 5000, what: 'the client stopped' });
   assert.ok(!(await hasAddress()), 'the leased address is off the link');
   const last = readFileSync(leaseFile!, 'utf8').trim().split('\n').at(-1) ?? '';

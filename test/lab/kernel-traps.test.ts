@@ -136,3 +136,37 @@ test('rebuilding a table (add, delete, add in one batch) empties its dynamic set
   await ns.nft(`table inet t {}\ndelete table inet t\n${ruleset}`);
   assert.doesNotMatch((await ns.exec(['nft', 'list', 'set', 'inet', 't', 's'])).stdout, /127\.0\.0\.1/);
 });
+
+test('deleting a primary IPv4 address deletes its secondaries unless promote_secondaries=1 (set on DHCP uplinks)', async (t) => {
+  const lab = await labForTest(t);
+  const ns = await lab.ns('a');
+  await ns.ip(['link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1']);
+  await ns.ip(['link', 'set', 'v0', 'up']);
+  const renumber = async () => {
+    await ns.ip(['addr', 'add', '198.51.100.2/24', 'dev', 'v0']);
+    await ns.ip(['addr', 'add', '198.51.100.5/24', 'dev', 'v0']); // the new lease, a secondary
+    await ns.ip(['addr', 'del', '198.51.100.2/24', 'dev', 'v0']);
+    return (await ns.ip(['-4', 'addr', 'show', 'dev', 'v0'])).stdout;
+  };
+  assert.doesNotMatch(await renumber(), /198\.51\.100\.5/, 'the new address went with the old one');
+  await ns.sysctl('net.ipv4.conf.v0.promote_secondaries', 1);
+  assert.match(await renumber(), /198\.51\.100\.5\/24/, 'promoted instead');
+});
+
+test('a route replace is announced as one new route: the route it replaced goes unannounced', async (t) => {
+  const lab = await labForTest(t);
+  const ns = await lab.ns('a');
+  await ns.ip(['link', 'add', 'v0', 'type', 'veth', 'peer', 'name', 'v1']);
+  await ns.ip(['link', 'set', 'v0', 'up']);
+  await ns.ip(['link', 'set', 'v1', 'up']);
+  await ns.ip(['addr', 'add', '198.51.100.2/24', 'dev', 'v0']);
+  await ns.ip(['route', 'add', 'default', 'via', '198.51.100.1', 'table', '7301', 'metric', '10']);
+  const mon = ns.spawn('ip', ['monitor', 'route']);
+  await new Promise((r) => setTimeout(r, 300));
+  await ns.ip(['route', 'replace', 'default', 'via', '198.51.100.9', 'table', '7301', 'metric', '10']);
+  await mon.waitForLine(/198\.51\.100\.9/, { timeoutMs: 3000 });
+  await new Promise((r) => setTimeout(r, 300));
+  const seen = mon.lines().join('\n');
+  assert.doesNotMatch(seen, /Deleted/, `no delete announced: ${seen}`);
+  assert.doesNotMatch((await ns.ip(['route', 'show', 'table', '7301'])).stdout, /198\.51\.100\.1 /);
+});

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { isLinkLocal6, scopedTarget } from '../../src/model/probe-target.js';
+import { canonicalIp } from '../../src/model/ip.js';
 import { solicitation } from '../../src/system/router-solicit.js';
 
 const cases: [method: string, target: string, want: string | undefined][] = [
@@ -26,7 +27,17 @@ for (const [method, target, want] of cases) {
 test('isLinkLocal6: fe80::/10 only', () => {
   assert.ok(isLinkLocal6('fe80::1'));
   assert.ok(!isLinkLocal6('fe00::1'));
+  assert.ok(!isLinkLocal6('fe8::1'), 'fe8::/16 is not fe80::/10');
+  assert.ok(isLinkLocal6('fe9a::1'), 'fe80::/10 runs to febf');
   assert.ok(!isLinkLocal6('169.254.1.1'));
+});
+
+test("canonicalIp: the kernel's form of a configured IPv6 address", () => {
+  assert.equal(canonicalIp('2001:DB8:0:0:0:0:0:1'), '2001:db8::1');
+  assert.equal(canonicalIp('2001:db8:0:1:0:0:0:1'), '2001:db8:0:1::1');
+  assert.equal(canonicalIp('2001:db8:0:1:1:1:1:1'), '2001:db8:0:1:1:1:1:1', 'one zero group stays');
+  assert.equal(canonicalIp('FE80::1'), 'fe80::1');
+  assert.equal(canonicalIp('198.51.100.1'), '198.51.100.1');
 });
 
 test('solicitation: type 133, code 0, and the source link-layer address option when there is a MAC', () => {

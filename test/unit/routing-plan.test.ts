@@ -158,14 +158,18 @@ test('planKernel: table-driven', () => {
       routesReady: 1,
     },
     {
-      name: 'a foreign sibling beside ours is left alone; ours is replaced',
+      name: 'a foreign sibling beside ours is left alone: ours is deleted and added, not replaced (a replace could hit the foreign one)',
       judged: true,
       routes: [gwRoute(7301, 10, '198.51.100.1')],
       have: [
         observed({ ...gwRoute(7301, 10, '198.51.100.7'), protocol: 4 }, { oif: 2 }),
         observed(gwRoute(7301, 10, '198.51.100.9'), { oif: 2 }),
       ],
-      ops: ['ip -4 route replace 0.0.0.0/0 via 198.51.100.1 dev wan1 table 7301 proto 201 metric 10'],
+      ops: [
+        'ip -4 route del 0.0.0.0/0 via 198.51.100.9 dev wan1 table 7301 proto 201 metric 10',
+        'ip -4 route add 0.0.0.0/0 via 198.51.100.1 dev wan1 table 7301 proto 201 metric 10',
+      ],
+      routesReady: 2,
     },
     {
       name: 'a foreign rule in our range is left alone',
