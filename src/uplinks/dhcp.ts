@@ -7,9 +7,9 @@
  *
  * Hitless: a client is started with `-r` and the address the link holds; a restarted daemon
  * adopts it by pid and start time and reads the file (a client without a lease is asked to
- * start over, SIGUSR1; a bound one is left alone). `quit` leaves client and lease in place; `quit --teardown` releases (SIGUSR2) and
- * stops it. Addresses it put on the link are recorded (`owned`, in the state file): only
- * those are ever taken off again.
+ * start over, SIGUSR1; a bound one is left alone). `quit` leaves client and lease in place;
+ * `quit --teardown` releases (SIGUSR2) and stops it. Addresses it put on the link are
+ * recorded (`owned`, in the state file): only those are ever taken off again.
  */
 import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
