@@ -20,6 +20,7 @@ import { World } from '../world/world.js';
 import type { AdminAction } from '../uplinks/admin.js';
 import { UplinkManager } from '../uplinks/manager.js';
 import { carriedFamilies, uplinkView } from '../uplinks/view.js';
+import { firewallEnabled } from '../firewall/input.js';
 import { Firewall } from '../firewall/apply.js';
 import { Demand } from '../demand/demand.js';
 import { stateFile } from '../uplinks/persist.js';
@@ -103,6 +104,7 @@ export class Controller {
       log: log.child({ component: 'uplinks' }),
       stateFile: stateFile(ctl.state_dir),
       onDirty: (why) => this.reconciler?.markDirty(why),
+      probesHeld: () => firewallEnabled(this.config) && !this.firewall?.settled,
     });
     const offload = this.offload;
     // A small ruleset renders in a few ms; a big one would hold up probing and failover.

@@ -111,8 +111,16 @@ export class Firewall implements Component {
   async ensure(want: FirewallInput | undefined): Promise<void> {
     await this.busy?.catch(() => undefined);
     this.busy = want ? this.apply(want) : this.remove();
-    return this.busy;
+    return this.busy.finally(() => {
+      this.settled = true;
+    });
   }
+
+  /**
+   * A first apply has ended (applied or refused): until then ICMP probes would leave before
+   * the rule that keeps them out of conntrack, and each would leave an entry for 30 s.
+   */
+  settled = false;
 
   private render(input: FirewallInput): Promise<unknown> {
     return this.d.render ? this.d.render(input) : Promise.resolve(renderRuleset(input));

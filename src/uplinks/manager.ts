@@ -34,6 +34,8 @@ export interface ManagerDeps {
   log: Logger;
   stateFile: string;
   onDirty: (why: string) => void;
+  /** Probes wait while this says so (the firewall's first apply, with its probe notrack rule). */
+  probesHeld?: () => boolean;
 }
 
 /** States that say the link itself is not there (no carrier, no interface, no address). */
@@ -201,7 +203,7 @@ export class UplinkManager implements Component {
       prober: this.prober!,
       log: this.d.log.child({ uplink: u.name }),
       source: () => ({
-        ready: probeReady(u),
+        ready: probeReady(u) && !this.d.probesHeld?.(),
         iface: u.cfg.interface,
         address4: u.facts.v4?.address,
         address6: u.facts.v6?.address,

@@ -77,12 +77,14 @@ test('two DHCP uplinks: both leased and up, masquerade, failover and back, silen
   assert.equal(await rules(), rulesBefore, 'rules unchanged by the renewal');
 
   // A silent death of isp1 moves the LAN to wan2; its recovery brings it back.
-  await topo.blackhole('isp1');
-  const tDeath = Date.now();
   const lanVia = async () => {
     const r = await gw.ip(['route', 'get', SERVER, 'from', LAN_HOST, 'iif', 'lan0'], { check: false });
     return /\bdev (\S+)/.exec(r.stdout)?.[1];
   };
+  assert.equal(await lanVia(), 'wan1', 'the LAN leaves through wan1 before');
+  await topo.blackhole('isp1');
+  const tDeath = Date.now();
+
   await waitFor(async () => (await lanVia()) === 'wan2', {
     timeoutMs: 5000,
     what: 'failover to wan2',

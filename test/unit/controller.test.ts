@@ -290,3 +290,23 @@ test('controller on the fake System: an address: dhcp uplink â€” client, lease â
   await ctl.stop('test');
   assert.ok(client.running, 'quit leaves the client running');
 });
+
+test('controller on the fake System: no probe leaves before the first ruleset (its probe notrack rule) is applied or refused', async () => {
+  const system = kernelWithTwoUplinks();
+  let nftDoneAt = 0;
+  const nft = system.nft.bind(system);
+  system.nft = async (batch, check) => {
+    await new Promise((r) => setTimeout(r, 400));
+    await nft(batch, check);
+    if (!check) nftDoneAt ||= Date.now();
+  };
+  const probes: number[] = [];
+  system.probeAnswer = () => {
+    probes.push(Date.now());
+    return { ok: true, rttMs: 1 };
+  };
+  const ctl = await started(system, `${CONFIG}lan:\n  - { interface: lan0, zone: lan }\n`);
+  await until('probing', () => probes.length > 0, 5000);
+  assert.ok(nftDoneAt > 0 && probes[0]! >= nftDoneAt, `first probe ${probes[0]! - nftDoneAt} ms after the ruleset`);
+  await ctl.stop('test');
+});
