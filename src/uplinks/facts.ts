@@ -67,7 +67,8 @@ export function linkFacts(w: WorldState, cfg: UplinkConfig, lease?: LeasedAddres
   if (!link) return { present: false, carrier: false };
   const facts: LinkFacts = { present: true, index: link.index, carrier: link.carrier && link.up };
   const dhcp = cfg.address === 'dhcp';
-  const gw4 = cfg.gateway?.includes(':') ? undefined : (cfg.gateway ?? (dhcp ? lease?.gateway : undefined));
+  const static4 = cfg.gateway?.includes(':') ? undefined : cfg.gateway;
+  const gw4 = static4 ?? (dhcp ? lease?.gateway : undefined);
   const gw6 = staticGateway6(cfg);
   const mine = [...w.addrs.values()].filter(
     (a) =>
