@@ -28,9 +28,10 @@ test('two DHCP uplinks: both leased and up, masquerade, failover and back, silen
   let server1 = dnsmasq(lab, isp1, { first: '198.51.100.2', last: '198.51.100.2', router: '198.51.100.1' });
   const server2 = dnsmasq(lab, isp2, { first: '203.0.113.2', last: '203.0.113.2', router: '203.0.113.1' });
   const seen = await countersIn(inet, {
-    from2: 'ip saddr 198.51.100.2 icmp type echo-request',
-    from5: 'ip saddr 198.51.100.5 icmp type echo-request',
-    fromWan2: 'ip saddr 203.0.113.2 icmp type echo-request',
+    // The LAN's pings carry 200 bytes (IP length 228); the gateway's own probes are smaller.
+    from2: 'ip saddr 198.51.100.2 ip length 228 icmp type echo-request',
+    from5: 'ip saddr 198.51.100.5 ip length 228 icmp type echo-request',
+    fromWan2: 'ip saddr 203.0.113.2 ip length 228 icmp type echo-request',
   });
 
   const t0 = Date.now();
@@ -57,7 +58,13 @@ test('two DHCP uplinks: both leased and up, masquerade, failover and back, silen
   const wan2BoundAt = Date.parse((await uplink('wan2')).dhcp!.obtainedAt!);
   await server2.stop();
 
-  const lanPing = async () => (await topo.lan.exec(['ping', '-c1', '-W1', SERVER], { check: false })).code === 0;
+  const lanPing = async () =>
+    (await topo.lan.exec(['ping', '-c1', '-W1', '-s', '200', SERVER], { check: false })).code === 0;
+  // wan2 may have come up first; wan1 wins traffic back after its failback delay.
+  await waitFor(async () => (await d.status()).selection.selected === 'wan1', {
+    timeoutMs: 10_000,
+    what: 'wan1 selected',
+  });
   assert.ok(await lanPing(), 'the LAN reaches the server');
   assert.ok((await seen()).from2 >= 1, 'masqueraded to the leased address of wan1');
 
