@@ -1,7 +1,7 @@
 /**
  * Probe sockets through koffi (Node cannot open ICMP sockets, nor set SO_MARK or
- * SO_BINDTODEVICE). Used only inside the probe worker thread: every call here is
- * synchronous, and the sockets are non-blocking; the worker polls them.
+ * SO_BINDTODEVICE). Every call here is synchronous and the sockets are non-blocking: the probe
+ * worker polls them; the main thread uses them only to send one router solicitation.
  */
 import koffi from 'koffi';
 import { constants as osConstants } from 'node:os';
@@ -37,6 +37,7 @@ const SOL_IP = 0;
 const IP_RECVERR = 11;
 const SOL_IPV6 = 41;
 const IPV6_RECVERR = 25;
+const IPV6_MULTICAST_HOPS = 18;
 const MSG_DONTWAIT = 0x40;
 export const POLLIN = 0x1;
 export const POLLERR = 0x8;
@@ -129,6 +130,11 @@ export function setMark(fd: number, mark: number): void {
 export function bindToDevice(fd: number, dev: string): void {
   const b = Buffer.from(`${dev}\0`, 'ascii');
   check('setsockopt SO_BINDTODEVICE', c_setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, b, b.length), dev);
+}
+
+/** The hop limit of multicast packets sent on this IPv6 socket (router solicitations need 255). */
+export function setMulticastHops(fd: number, hops: number): void {
+  check('setsockopt IPV6_MULTICAST_HOPS', c_setsockopt(fd, SOL_IPV6, IPV6_MULTICAST_HOPS, int32(hops), 4));
 }
 
 /** ICMP errors for our packets then fail recv() quickly instead of timing out. */
