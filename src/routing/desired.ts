@@ -54,7 +54,8 @@ export interface DesiredKernel {
   addrDels: AddrSpec[];
 }
 
-function addrSpec(cidr: string, dev: string): AddrSpec {
+/** An address op's spec from `A/LEN` (either family) on `dev`. */
+export function addrSpec(cidr: string, dev: string): AddrSpec {
   const [address, len] = cidr.split('/') as [string, string];
   return { family: address.includes(':') ? 6 : 4, address, prefixlen: Number(len), dev };
 }

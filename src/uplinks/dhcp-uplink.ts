@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { System } from '../system/system.js';
 import type { WorldState } from '../world/state.js';
 import type { Uplink } from './uplink.js';
+import { addrSpec } from '../routing/desired.js';
 
 /**
  * Per judgement: the client runs while its interface exists, and the uplink's `dhcpWant` is
@@ -25,10 +26,7 @@ export function dhcpDesired(u: Uplink, w: WorldState): boolean {
 export async function releaseDhcp(u: Uplink, system: System, log: Logger): Promise<void> {
   if (!u.dhcp) return;
   await u.dhcp.stop(true);
-  const ops = u.dhcp.ownedAddresses().map((cidr) => {
-    const [address, len] = cidr.split('/') as [string, string];
-    return { op: 'del' as const, addr: { family: 4 as const, address, prefixlen: Number(len), dev: u.cfg.interface } };
-  });
+  const ops = u.dhcp.ownedAddresses().map((cidr) => ({ op: 'del' as const, addr: addrSpec(cidr, u.cfg.interface) }));
   if (ops.length)
     await system.apply(ops).catch((e) => log.warn({ uplink: u.name, err: e }, 'cannot remove the DHCP address'));
 }
