@@ -77,6 +77,11 @@ export function formatStatus(s: Status): string {
   out.push('', `UPLINKS  selected: ${sel.selected ?? 'none'}${sel.forced ? ` (forced)` : ''} — ${sel.reason}`);
   if (!s.uplinks.length) out.push('  (none configured)');
   for (const u of s.uplinks) out.push(...formatUplink(u));
+  if (s.routed.length) out.push('', 'ROUTED PREFIXES');
+  for (const r of s.routed)
+    out.push(
+      `  ${r.prefixes.join(' ')} on ${r.interface} (zone ${r.zone}), via ${r.via.join(', ')}, table ${r.table}: ${r.carrier ? `carried by ${r.carrier}` : `ON FALLBACK ${r.fallback} (no via uplink usable)`}`,
+    );
   out.push('', 'LINKS');
   for (const l of s.links) {
     out.push(

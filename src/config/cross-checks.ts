@@ -8,6 +8,7 @@ import { closest, hinted, splitHint } from './errors.js';
 import { checkProbeTarget, PROBE_METHODS, type ProbeMethod } from './probe.js';
 import { defaultProxyAddress, defaultProxyName } from './demand-defaults.js';
 import { forwardOverlaps, type ForwardSpan } from './forward-overlaps.js';
+import { checkRouted, routedEntryCount } from './routed-checks.js';
 
 type Path = (string | number)[];
 type Ctx = z.core.$RefinementCtx<unknown>;
@@ -92,6 +93,7 @@ export function crossCheck(cfg: unknown, ctx: Ctx): void {
     }
   });
   checkForwardOverlaps(list(cfg.forwards), add);
+  checkRouted(list(cfg.lan), uplinks, add);
   list(cfg.schedule).forEach((s, i) => ref(['schedule', i, 'uplink'], s.uplink));
   list(cfg.announce).forEach((a, i) => ref(['announce', i, 'uplink'], a.uplink));
 
@@ -118,18 +120,36 @@ export function crossCheck(cfg: unknown, ctx: Ctx): void {
           'enable the firewall, or use mode manual',
         );
     }
+    list(cfg.lan).forEach((l, i) => {
+      if (l.routed !== undefined)
+        add(
+          ['lan', i, 'routed'],
+          l.routed,
+          'routed prefixes need the firewall (their NAT exemption and fallback are rules), but firewall.enabled is false',
+          'enable the firewall, or remove routed',
+        );
+    });
+    if (Array.isArray(fw.forward) && fw.forward.length)
+      add(
+        ['firewall', 'forward'],
+        fw.forward,
+        'firewall.forward needs the firewall, but firewall.enabled is false',
+        'enable the firewall, or remove firewall.forward',
+      );
   }
 
-  // Capacity of our table range: the selection table plus one per uplink.
+  // Capacity of our table range: the selection table, one per uplink, one per routed LAN entry.
   const control = cfg.control;
   const kernel = isObj(control) ? control.kernel : undefined;
   const count = isObj(kernel) ? kernel.table_count : undefined;
-  if (typeof count === 'number' && uplinks.length > count - 1) {
+  const routed = routedEntryCount(list(cfg.lan));
+  if (typeof count === 'number' && uplinks.length + routed > count - 1) {
+    const need = `${uplinks.length} uplink${uplinks.length === 1 ? '' : 's'}${routed ? ` and ${routed} routed lan entr${routed === 1 ? 'y' : 'ies'}` : ''}`;
     add(
       ['control', 'kernel', 'table_count'],
       count,
-      `table_count ${count} leaves room for ${count - 1} uplink${count === 2 ? '' : 's'}, but ${uplinks.length} are configured`,
-      `raise table_count to at least ${uplinks.length + 1}`,
+      `table_count ${count} leaves room for ${count - 1} table${count === 2 ? '' : 's'} beside the selection table, but ${need} need one each`,
+      `raise table_count to at least ${uplinks.length + routed + 1}`,
     );
   }
   const tbase = isObj(kernel) ? kernel.table_base : undefined;

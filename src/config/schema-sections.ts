@@ -6,7 +6,8 @@
 import { z } from 'zod';
 import { positiveDuration, duration } from './duration.js';
 import { hinted } from './errors.js';
-import { checkForwardHost, checkIpPort, isIP, parseHostPort } from './net.js';
+import { checkCidr, checkForwardHost, checkIp, checkIpPort, isIP, isIPv6, parseHostPort } from './net.js';
+import { isNetworkForm, prefix4, prefixText } from './prefix4.js';
 import { parseRule, RuleError } from './demand-rules.js';
 import {
   absolutePath,
@@ -36,12 +37,67 @@ export const zoneName = z
     error: hinted('zone "wan" is reserved for the uplinks', 'name the LAN zone something else, e.g. lan or dmz'),
   });
 
+/** When no `via` uplink is usable: what a routed prefix's outbound traffic does (docs/firewall.md). */
+export const ROUTED_FALLBACKS = ['masquerade', 'drop'] as const;
+/**
+ * The default: the servers' outbound traffic (updates, DNS, outgoing mail) keeps working under
+ * the selected uplink's address; inbound to the public addresses is lost either way.
+ */
+export const DEFAULT_ROUTED_FALLBACK = 'masquerade';
+
+/** A public IPv4 prefix routed to the gateway, in network form (the kernel stores rules that way). */
+export const routedPrefix = checked((s) => {
+  const bad = checkCidr(s);
+  if (bad) return bad;
+  if (isIPv6(s.split('/')[0]!))
+    return hinted(
+      `routed prefix ${JSON.stringify(s)} is IPv6`,
+      'routed prefixes are IPv4 for now; IPv6 LAN prefixes are routed without NAT already (docs/uplinks.md, "IPv6 and failover")',
+    );
+  if (!isNetworkForm(s))
+    return hinted(
+      `routed prefix ${JSON.stringify(s)} has host bits set`,
+      `write the network: ${prefixText(prefix4(s))}`,
+    );
+  return undefined;
+});
+
 export const lanSchema = z
   .strictObject({
     interface: ifname.describe('LAN interface (1-15 characters, no /, : or spaces).'),
     zone: zoneName.describe('Zone of the interface (e.g. lan, dmz); "wan" is reserved for uplinks.'),
+    routed: z
+      .array(routedPrefix)
+      .min(1)
+      .optional()
+      .describe(
+        'Public IPv4 prefixes on this interface that your ISP routes to you: they keep their addresses (not masqueraded) out of the via uplinks.',
+      ),
+    via: z
+      .array(z.string())
+      .min(1)
+      .optional()
+      .describe(
+        'The uplink(s) whose ISP routes the routed prefixes (always or backup uplinks); the best usable one carries them.',
+      ),
+    fallback: z
+      .enum(ROUTED_FALLBACKS)
+      .optional()
+      .describe(
+        `When no via uplink is usable: masquerade (the default: outbound goes on through the selected uplink under its address) or drop.`,
+      ),
   })
-  .describe('A LAN interface: traffic from it is masqueraded out of the uplinks.');
+  .superRefine((l, ctx) => {
+    const bad = (key: 'via' | 'fallback', message: string, hint: string) =>
+      ctx.addIssue({ code: 'custom', path: [key], input: l[key], message: hinted(message, hint) });
+    if (l.routed && !l.via)
+      bad('via', 'routed prefixes need via', 'name the uplink(s) whose ISP routes them, e.g. via: [isp1]');
+    if (!l.routed) {
+      if (l.via) bad('via', 'via without routed prefixes', 'add routed: [PREFIX], or remove via');
+      if (l.fallback) bad('fallback', 'fallback without routed prefixes', 'add routed: [PREFIX], or remove fallback');
+    }
+  }, evenAfterChildErrors)
+  .describe('A LAN interface: traffic from it is masqueraded out of the uplinks, except from its routed prefixes.');
 
 /** A port (80) or a range ("8000-8100"). */
 export const portOrRange = z
@@ -107,6 +163,36 @@ export const inputOpenSchema = z
   })
   .describe('A service on the gateway reachable from the uplinks.');
 
+/** `firewall.forward[].to`: one address, or a network (CIDR). */
+const forwardDestination = checked((s) => (s.includes('/') ? checkCidr(s) : checkIp(s)));
+
+export const forwardOpenSchema = z
+  .strictObject({
+    proto: z.enum(['tcp', 'udp']).describe('tcp or udp.'),
+    port: portOrRange.describe('Port or range ("8000-8100") on the destination.'),
+    to: forwardDestination.describe(
+      'The server: an address (203.0.113.70) or a network (203.0.113.64/28), in a routed prefix.',
+    ),
+    from: z.array(cidr).min(1).optional().describe('Only from these source CIDRs; default any source.'),
+  })
+  .superRefine((o, ctx) => {
+    const fam = (s: string) => isIP(s.split('/')[0]!);
+    const to = fam(o.to);
+    (o.from ?? []).forEach((f, j) => {
+      if (to && fam(f) && fam(f) !== to)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['from', j],
+          input: f,
+          message: hinted(
+            `from ${f} is IPv${fam(f)}, but to ${o.to} is IPv${to}`,
+            'list sources of the same family as to',
+          ),
+        });
+    });
+  }, evenAfterChildErrors)
+  .describe('A service on a routed public address opened to the uplinks (the forwarded twin of firewall.input).');
+
 export const firewallSchema = z
   .strictObject({
     enabled: z
@@ -120,6 +206,12 @@ export const firewallSchema = z
       .default([])
       .describe(
         'What the uplinks may reach on the gateway itself; everything else from them is dropped (ICMP and replies pass).',
+      ),
+    forward: z
+      .array(forwardOpenSchema)
+      .default([])
+      .describe(
+        'What the uplinks may reach on routed public addresses behind the gateway; everything else from them is dropped (ICMP errors, echo requests and replies pass).',
       ),
     mss_clamp: z
       .boolean()

@@ -1,6 +1,7 @@
 /** `uplink status` data: a pure view of config + observed world. */
 import type { Config } from '../config/schema.js';
 import { uplinkTables } from '../routing/tables.js';
+import type { RoutedEntry } from '../routing/routed.js';
 import type { WatchStats } from '../model/kernel.js';
 import type { uplinkView } from '../uplinks/view.js';
 import type { FirewallStatus } from '../firewall/apply.js';
@@ -34,6 +35,8 @@ export interface StatusExtras {
   /** The last run (its reasons, op count, duration) and the ops that keep failing. */
   reconcile: ReconcileStatus;
   selection: { selected?: string; forced?: string; reason: string; order: string[] };
+  /** Routed LAN entries with the via uplinks that can carry them now, best first. */
+  routed: RoutedEntry[];
   firewall: FirewallStatus;
   uplinks: Record<string, UplinkRuntimeView>;
 }
@@ -61,6 +64,17 @@ export function buildStatus(cfg: Config, w: WorldState, x: StatusExtras) {
     warnings: x.warnings,
     reconcile: x.reconcile,
     selection: x.selection,
+    routed: x.routed.map((e) => ({
+      lan: e.lan,
+      interface: e.interface,
+      zone: e.zone,
+      prefixes: e.prefixes,
+      via: e.via,
+      table: e.table,
+      fallback: e.fallback,
+      ...(e.carriers[0] ? { carrier: e.carriers[0] } : {}),
+      onFallback: e.carriers.length === 0,
+    })),
     firewall: x.firewall,
     uplinks: Object.entries(cfg.uplinks).map(([name, u]) => {
       const l = byName.get(u.interface);

@@ -13,6 +13,7 @@ import { refuseRestartOnly } from '../config/restart-only.js';
 import { ControlServer } from '../control/server.js';
 import { controlMethods } from '../control/methods.js';
 import { buildStatus } from '../control/status.js';
+import { routedEntries } from '../routing/routed.js';
 import type { KernelWatch } from '../system/kernel.js';
 import type { InstanceLockHandle, System } from '../system/system.js';
 import type { Component } from '../model/component.js';
@@ -258,6 +259,7 @@ export class Controller {
           lastError: this.reconciler!.lastError,
           reconcile: this.reconciler!.status(),
           selection: { ...this.manager!.selection, forced: this.manager!.forced },
+          routed: routedEntries(this.config, this.manager!.verdicts()),
           firewall: this.firewall!.status(),
           uplinks: Object.fromEntries(
             [...this.manager!.uplinks.values()].map((u) => [

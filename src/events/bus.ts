@@ -16,6 +16,17 @@ export type DaemonEvent =
       reason: string;
     }
   | { type: 'selection'; time: string; selected?: string; prev?: string; reason: string }
+  | {
+      /** A routed LAN entry's prefixes moved to another via uplink, onto their fallback, or back. */
+      type: 'routed';
+      time: string;
+      interface: string;
+      prefixes: string[];
+      carrier?: string;
+      prev?: string;
+      fallback: 'masquerade' | 'drop';
+      message: string;
+    }
   | { type: 'firewall'; time: string; generation: number; ok: boolean; message: string }
   | {
       type: 'demand';

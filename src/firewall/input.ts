@@ -2,6 +2,7 @@
 import type { Config } from '../config/schema.js';
 import { demandProxies, demandRules } from '../config/demand.js';
 import { ingressMark } from '../routing/desired.js';
+import { DEFAULT_ROUTED_FALLBACK } from '../config/schema-sections.js';
 import type { FirewallInput } from './render.js';
 
 /**
@@ -14,7 +15,12 @@ export function firewallEnabled(cfg: Config): boolean {
   const demand = Object.values(cfg.uplinks).some((u) => u.mode === 'demand');
   return (
     cfg.firewall.enabled ??
-    (cfg.lan.length > 0 || cfg.forwards.length > 0 || cfg.firewall.input.length > 0 || snat || demand)
+    (cfg.lan.length > 0 ||
+      cfg.forwards.length > 0 ||
+      cfg.firewall.input.length > 0 ||
+      cfg.firewall.forward.length > 0 ||
+      snat ||
+      demand)
   );
 }
 
@@ -30,6 +36,23 @@ export function firewallInput(cfg: Config, generation: number, wanAddrs4: string
       ...(u.address === 'dhcp' ? { dhcp: true } : {}),
     })),
     zones: cfg.lan.map((l) => ({ iface: l.interface, zone: l.zone })),
+    routed: cfg.lan.flatMap((l, lan) =>
+      l.routed && l.via
+        ? [
+            {
+              lan,
+              iface: l.interface,
+              prefixes: l.routed,
+              via: l.via.flatMap((name) => {
+                const u = cfg.uplinks[name];
+                return u ? [{ name, iface: u.interface }] : [];
+              }),
+              fallback: l.fallback ?? DEFAULT_ROUTED_FALLBACK,
+            },
+          ]
+        : [],
+    ),
+    forwardOpens: cfg.firewall.forward,
     forwards: cfg.forwards,
     input: cfg.firewall.input,
     mssClamp: cfg.firewall.mss_clamp,

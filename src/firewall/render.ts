@@ -11,15 +11,19 @@
  *   mangle_pre  ct mark per uplink on new inbound connections; restore it as the packet
  *               mark on replies from the LAN, so a fwmark rule routes them back out the
  *               uplink the connection came in on
- *   nat_pre     port forwards (DNAT), only for packets from the uplinks
- *   nat_post    SNAT to an uplink's fixed address (`snat`), else masquerade IPv4 out of every uplink, always (docs/platform-notes.md: conntrack pins
- *               NAT at a flow's first packet); never into anything else
- *   forward     MSS clamp, established, DNATed, zone policy, wan → anything else dropped
+ *   nat_pre     port forwards (DNAT), only for packets from the uplinks and never to routed prefixes
+ *   nat_post    routed prefixes keep their source out of their via uplinks; SNAT to an uplink's
+ *               fixed address (`snat`), else masquerade IPv4 out of every uplink, always
+ *               (docs/platform-notes.md: conntrack pins NAT at a flow's first packet); never
+ *               into anything else
+ *   forward     MSS clamp, routed prefixes' guard, established, DNATed, zone policy, ICMP and
+ *               firewall.forward to routed addresses, wan → anything else dropped
  *   input       from the uplinks: established, ICMP, DHCPv6 replies, DHCP answers on DHCP uplinks, opened ports, drop
  */
 import { portRange } from '../config/schema-sections.js';
 import { renderDemand, type DemandNftInput } from '../demand/nft.js';
 import { hairpinDnat, hairpinMasquerade, WAN_ADDRS4 } from './hairpin.js';
+import { routedGuard, routedNatPost, routedNatPre, routedOpens, type ForwardOpen, type RoutedSpec } from './routed.js';
 import {
   planForwards,
   type DnatMap,
@@ -67,6 +71,10 @@ export interface FirewallInput {
   zones: { iface: string; zone: string }[];
   /** Port forwards, from config `forwards`. */
   forwards: ForwardSpec[];
+  /** Routed LAN entries (lan[].routed): public prefixes that keep their source out of their via uplinks. */
+  routed?: RoutedSpec[];
+  /** firewall.forward: services on routed addresses that the uplinks may reach. */
+  forwardOpens?: ForwardOpen[];
   /** Input to the gateway from the uplinks that the config opens (everything else from wan is dropped). */
   input: { proto: 'tcp' | 'udp'; port: number | string; from?: string[] }[];
   /** Clamp TCP MSS to the route MTU on SYNs leaving through an uplink (config firewall.mss_clamp; default true). */
@@ -128,6 +136,7 @@ export function renderTable(i: FirewallInput): { nftables: unknown[] } {
     throw new Error(`generation ${i.generation} is not a non-negative integer`);
   const plan = planForwards(i.forwards, i.uplinks);
   const zones = zoneMembers(i.zones);
+  const routed = i.routed ?? [];
 
   const out: Json[] = [{ table: { family: FAMILY, name: TABLE } }];
   const set = (name: string, type: string, elem: Json[]) =>
@@ -144,10 +153,11 @@ export function renderTable(i: FirewallInput): { nftables: unknown[] } {
 
   const chains: [ChainName, { c: string; e: Stmt[] }[]][] = [
     ['mangle_pre', manglePre(i.uplinks, mask)],
-    ['nat_pre', [...natPre(plan), ...hairpinDnat(i.forwards)]],
+    ['nat_pre', [...routedNatPre(routed, WAN), ...natPre(plan), ...hairpinDnat(i.forwards)]],
     [
       'nat_post',
       [
+        ...routedNatPost(routed),
         ...snat(i.uplinks),
         {
           c: 'masquerade IPv4 out of every uplink, always',
@@ -156,7 +166,7 @@ export function renderTable(i: FirewallInput): { nftables: unknown[] } {
         ...hairpinMasquerade(i.forwards),
       ],
     ],
-    ['forward', forward([...zones.keys()], i.mssClamp !== false, proxies.length > 0)],
+    ['forward', forward([...zones.keys()], i.mssClamp !== false, proxies.length > 0, routed, i.forwardOpens ?? [])],
     [
       'input',
       input(
@@ -325,7 +335,13 @@ function natPre(plan: ForwardPlan): { c: string; e: Stmt[] }[] {
   return [...plan.rules.map(rule), ...plan.maps.map(mapRule)];
 }
 
-function forward(zones: string[], mssClamp: boolean, proxy: boolean): { c: string; e: Stmt[] }[] {
+function forward(
+  zones: string[],
+  mssClamp: boolean,
+  proxy: boolean,
+  routed: RoutedSpec[],
+  opens: ForwardOpen[],
+): { c: string; e: Stmt[] }[] {
   const out: { c: string; e: Stmt[] }[] = [];
   if (mssClamp) {
     out.push({
@@ -337,6 +353,7 @@ function forward(zones: string[], mssClamp: boolean, proxy: boolean): { c: strin
       ],
     });
   }
+  out.push(...routedGuard(routed, WAN));
   out.push(
     {
       c: 'replies and related packets of allowed connections',
@@ -366,6 +383,7 @@ function forward(zones: string[], mssClamp: boolean, proxy: boolean): { c: strin
       c: 'packets replayed from a demand proxy go on to the uplinks',
       e: [ifMatch('iifname', `@${PROXY_SET}`), ifMatch('oifname', WAN), accept],
     });
+  out.push(...routedOpens(routed, opens, WAN));
   out.push({ c: 'nothing else from an uplink is forwarded', e: [ifMatch('iifname', WAN), drop] });
   return out;
 }

@@ -11,6 +11,7 @@ import type { FirewallInput } from '../firewall/render.js';
 import { unselectedSnat } from '../firewall/snat.js';
 import type { Family } from '../model/kernel.js';
 import { desiredKernel, type DesiredKernel, type RoutedUplink } from '../routing/desired.js';
+import { routedEntries } from '../routing/routed.js';
 import { selectionTable, uplinkTables } from '../routing/tables.js';
 import { linkFacts, staticGateway6, type LinkFacts } from '../uplinks/facts.js';
 import type { WorldState } from '../world/state.js';
@@ -37,6 +38,8 @@ export interface Verdicts {
   /** The selection, best first; the first carries traffic. */
   order: string[];
   selected?: string;
+  /** Usable uplinks by rank alone (no force, no failback delay): routed prefixes pick from these. */
+  ranked: readonly string[];
   /** Demand uplink → its proxy interface: open, and with its notrack rules applied. */
   proxies: ReadonlyMap<string, string>;
 }
@@ -116,7 +119,7 @@ export function desired(cfg: Config, world: WorldState, v: Verdicts, _clock: Clo
   const k = cfg.control.kernel;
   const uplinks = routedUplinks(cfg, world, v);
   const order = v.order.filter((n) => Object.hasOwn(cfg.uplinks, n));
-  const kernel = desiredKernel(uplinks, order, selectionTable(k), k);
+  const kernel = desiredKernel(uplinks, order, selectionTable(k), k, routedEntries(cfg, v));
   const selectionDevs = kernel.routes
     .filter((r) => r.table === selectionTable(k) && r.family === 4 && r.gateway)
     .map((r) => r.dev!);

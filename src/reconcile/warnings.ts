@@ -10,20 +10,10 @@ import type { Config } from '../config/schema.js';
 import { ipToInt, maskOf } from '../config/demand-rules.js';
 import { familyOf } from '../model/nft.js';
 import { parseTarget } from '../firewall/forwards.js';
+import { routedWarnings, forwardOpenWarnings } from './routed-warnings.js';
+import type { ConfigWarning, IfAddr } from './warning-types.js';
 
-export interface IfAddr {
-  ifname: string;
-  family: 4 | 6;
-  address: string;
-  prefixlen: number;
-}
-
-export interface ConfigWarning {
-  /** Config path it is about, e.g. `forwards[3].to` or `uplinks.wan2`. */
-  path: string;
-  message: string;
-  hint?: string;
-}
+export type { ConfigWarning, IfAddr } from './warning-types.js';
 
 /** A global unicast IPv6 address (2000::/3): the prefixes a provider assigns. */
 export const isGlobal6 = (ip: string) => /^[23]/i.test(ip);
@@ -110,5 +100,10 @@ function ipv6Warnings(cfg: Config, addrs: IfAddr[], carriers: string[]): ConfigW
 
 /** Every warning for this config on these addresses; `ipv6Carriers`: uplinks that may carry IPv6 now. */
 export function configWarnings(cfg: Config, addrs: IfAddr[], ipv6Carriers: string[]): ConfigWarning[] {
-  return [...forwardWarnings(cfg, addrs), ...ipv6Warnings(cfg, addrs, ipv6Carriers)];
+  return [
+    ...forwardWarnings(cfg, addrs),
+    ...ipv6Warnings(cfg, addrs, ipv6Carriers),
+    ...routedWarnings(cfg, addrs),
+    ...forwardOpenWarnings(cfg),
+  ];
 }

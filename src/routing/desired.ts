@@ -5,7 +5,11 @@
  *   4294967295` so a lookup never falls through to another uplink;
  * - rules: `lookup main suppress_prefixlength 0` first (LAN and connected routes
  *   win), `from <uplink address> lookup <uplink table>` (probes and replies leave
- *   the way they came), then `lookup <selection table>`;
+ *   the way they came), `from <routed prefix> lookup <routed table>`, then
+ *   `lookup <selection table>`;
+ * - each routed LAN entry's table: its usable `via` uplinks' defaults, best first (empty:
+ *   lookups fall through to the selection, `fallback: masquerade`; or `unreachable`,
+ *   `fallback: drop`);
  * - the selection table: the selected uplink's default, then the next
  *   candidates at higher metrics, so the kernel switches by itself on carrier loss,
  *   and last the demand proxies (dial on demand).
@@ -15,6 +19,7 @@ import type { AddrSpec, RouteSpec, RuleSpec } from '../model/ops.js';
 import type { Family } from '../model/kernel.js';
 import type { LinkFacts } from '../uplinks/facts.js';
 import type { KernelRanges } from './tables.js';
+import type { RoutedEntry } from './routed.js';
 
 export const LAST_RESORT_METRIC = 4294967295;
 /**
@@ -69,6 +74,11 @@ export function rulePriorities(k: KernelRanges) {
     uplink: (index: number) => k.rule_priority_base + 10 + index,
     /** Replies to connections that came in on an uplink (ct mark restored to the packet mark). */
     ingress: (index: number) => k.rule_priority_base + 50 + index,
+    /**
+     * Routed prefixes: after the ingress rules (replies leave the way their connection came),
+     * before the selection. One priority for all: routed prefixes never overlap.
+     */
+    routed: k.rule_priority_base + k.rule_priority_count - 11,
     selection: k.rule_priority_base + k.rule_priority_count - 10,
   };
 }
@@ -85,6 +95,7 @@ export function desiredKernel(
   order: string[],
   selectionTable: number,
   k: KernelRanges,
+  routed: readonly RoutedEntry[] = [],
 ): DesiredKernel {
   const proto = k.route_protocol;
   const prio = rulePriorities(k);
@@ -100,20 +111,22 @@ export function desiredKernel(
     dev,
     ...(gateway ? { gateway } : {}),
   });
+  /** Ends a table: a lookup never falls through to a later rule. */
+  const unreachable = (family: Family, table: number): RouteSpec => ({
+    family,
+    table,
+    protocol: proto,
+    type: 'unreachable',
+    dst: any(family),
+    dstLen: 0,
+    metric: LAST_RESORT_METRIC,
+  });
   for (const u of uplinks) {
     const add = u.staticAddress ?? u.dhcp?.address;
     if (add && u.facts.present) out.addrs.push(addrSpec(add, u.dev));
     for (const cidr of u.dhcp?.drop ?? []) out.addrDels.push(addrSpec(cidr, u.dev));
     for (const family of [4, 6] as const) {
-      out.routes.push({
-        family,
-        table: u.table,
-        protocol: proto,
-        type: 'unreachable',
-        dst: any(family),
-        dstLen: 0,
-        metric: LAST_RESORT_METRIC,
-      });
+      out.routes.push(unreachable(family, u.table));
       const f = u.facts[famKey(family)];
       if (!u.facts.present || !f) continue;
       if (f.gateway) out.routes.push(def(family, u.table, UPLINK_DEFAULT_METRIC, u.dev, f.gateway));
@@ -150,6 +163,18 @@ export function desiredKernel(
         metric: PROXY_METRIC_BASE + u.index,
         dev: u.proxyDev,
       });
+  }
+  for (const e of routed) {
+    e.carriers.forEach((name, rank) => {
+      const u = byName.get(name);
+      const gw = u?.facts.present ? u.facts.v4?.gateway : undefined;
+      if (u && gw) out.routes.push(def(4, e.table, SELECTION_METRIC_BASE + rank, u.dev, gw));
+    });
+    if (e.fallback === 'drop') out.routes.push(unreachable(4, e.table));
+    for (const p of e.prefixes) {
+      const [src, len] = p.split('/') as [string, string];
+      out.rules.push({ family: 4, priority: prio.routed, table: e.table, protocol: proto, src, srcLen: Number(len) });
+    }
   }
   for (const family of [4, 6] as const) {
     out.rules.push({ family, priority: prio.suppressMain, table: 254, protocol: proto, suppressPrefixlen: 0 });

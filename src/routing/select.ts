@@ -30,6 +30,8 @@ export interface Selection {
   order: string[];
   selected?: string;
   reason: string;
+  /** Usable uplinks by rank alone (no force, no failback delay): routed prefixes pick from these. */
+  ranked: string[];
 }
 
 const MODE_RANK = { always: 0, backup: 1, demand: 2, manual: 3 } as const;
@@ -45,29 +47,27 @@ function better(a: number[], b: number[]): boolean {
 
 export function selectUplinks(input: SelectInput): Selection {
   const { candidates, forced, current, now } = input;
-  if (forced) return { order: [forced], selected: forced, reason: `forced to ${forced} by the admin` };
   const ranked = candidates
     .map((c, i) => ({ c, r: rank(c, i) }))
     // Manual uplinks carry traffic only when forced.
     .filter(({ c }) => c.usable && c.mode !== 'manual')
     .sort((a, b) => (better(a.r, b.r) ? -1 : better(b.r, a.r) ? 1 : 0));
-  if (!ranked.length) return { order: [], reason: 'no usable uplink' };
+  const names = ranked.map(({ c }) => c.name);
+  if (forced) return { order: [forced], selected: forced, reason: `forced to ${forced} by the admin`, ranked: names };
+  if (!ranked.length) return { order: [], reason: 'no usable uplink', ranked: names };
   const best = ranked[0];
   const cur = ranked.find(({ c }) => c.name === current);
   if (!cur) {
     const why = current ? `${current} is not usable` : 'start';
     return {
-      order: ranked.map(({ c }) => c.name),
+      order: names,
       selected: best.c.name,
       reason: `${why}: ${best.c.name} is the best usable uplink`,
+      ranked: names,
     };
   }
   if (best === cur)
-    return {
-      order: ranked.map(({ c }) => c.name),
-      selected: cur.c.name,
-      reason: `${cur.c.name} is the best usable uplink`,
-    };
+    return { order: names, selected: cur.c.name, reason: `${cur.c.name} is the best usable uplink`, ranked: names };
   // Better uplinks than the current one: move to the best of them that has been
   // good for its failback delay (the very best may still be proving itself).
   const ahead = ranked.slice(0, ranked.indexOf(cur));
@@ -79,5 +79,5 @@ export function selectUplinks(input: SelectInput): Selection {
     : best.c.goodSince === undefined
       ? `staying on ${cur.c.name} until ${best.c.name} is judged up`
       : `staying on ${cur.c.name}: ${best.c.name} must be good for ${Math.round(best.c.failbackDelayMs / 1000)}s first`;
-  return { order, selected: chosen.c.name, reason };
+  return { order, selected: chosen.c.name, reason, ranked: names };
 }

@@ -29,3 +29,22 @@ export function uplinkTables(cfg: Pick<Config, 'uplinks' | 'control'>): UplinkTa
   }
   return out;
 }
+
+/**
+ * Routed LAN entries' tables (lan index → table): from the top of our range down, skipping the
+ * uplinks' tables, so adding an uplink moves no routed table and adding a routed entry moves
+ * no uplink's table.
+ */
+export function routedTables(cfg: Pick<Config, 'uplinks' | 'control' | 'lan'>): ReadonlyMap<number, number> {
+  const k = cfg.control.kernel;
+  const taken = new Set<number>([selectionTable(k), ...uplinkTables(cfg).values()]);
+  const out = new Map<number, number>();
+  let next = k.table_base + k.table_count - 1;
+  cfg.lan.forEach((l, i) => {
+    if (!l.routed) return;
+    while (taken.has(next)) next--;
+    out.set(i, next);
+    taken.add(next);
+  });
+  return out;
+}

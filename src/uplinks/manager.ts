@@ -10,6 +10,7 @@ import type { Config } from '../config/schema.js';
 import type { EventBus } from '../events/bus.js';
 import { uplinkTables } from '../routing/tables.js';
 import { selectUplinks, type Selection } from '../routing/select.js';
+import { routedEntries, routedMoves } from '../routing/routed.js';
 import type { System, ProbeRunner } from '../system/system.js';
 import type { WorldState } from '../world/state.js';
 import { CommandDriver } from './command.js';
@@ -51,12 +52,14 @@ export class UplinkManager implements Component {
   }
   private prober?: ProbeRunner;
   forced?: string;
-  selection: Selection = { order: [], reason: 'not evaluated yet' };
+  selection: Selection = { order: [], reason: 'not evaluated yet', ranked: [] };
   private saving = Promise.resolve();
   /** DHCP clients starting: the first judgement must know their leases (or it judges the uplinks without addresses). */
   private dhcpStarts: Promise<void>[] = [];
   /** The udhcpc script, installed once (the state dir is restart-only). */
   private dhcpScript?: Promise<string>;
+  /** Each routed LAN entry's carrier at the last judgement (undefined: on its fallback). */
+  private readonly routedCarrier = new Map<number, string | undefined>();
   /** What was last written: the state file changes on state changes, not on every probe round (flash wears). */
   private savedKey?: SavedState;
 
@@ -85,7 +88,13 @@ export class UplinkManager implements Component {
     await this.prober.start();
     this.forced = saved?.forced;
     if (saved?.selected)
-      this.selection = { order: [saved.selected], selected: saved.selected, reason: 'adopted from the state file' };
+      // ranked stays empty until judged: the routed tables' routes are kept meanwhile (deletions wait).
+      this.selection = {
+        order: [saved.selected],
+        selected: saved.selected,
+        reason: 'adopted from the state file',
+        ranked: [],
+      };
     this.sync(saved);
     await Promise.all(this.dhcpStarts);
     this.dhcpStarts = [];
@@ -242,7 +251,26 @@ export class UplinkManager implements Component {
       this.d.bus.publish({ type: 'selection', selected: this.selection.selected, prev, reason: this.selection.reason });
     }
     if (changed) this.persist();
-    return this.verdicts();
+    const verdicts = this.verdicts();
+    this.reportRouted(cfg, verdicts);
+    return verdicts;
+  }
+
+  /** Routed prefixes that moved to another via uplink, onto their fallback, or back: a log line and an event. */
+  private reportRouted(cfg: Config, v: Omit<Verdicts, 'proxies'>): void {
+    for (const m of routedMoves(routedEntries(cfg, v), this.routedCarrier)) {
+      const log = m.carrier === undefined ? this.d.log.warn.bind(this.d.log) : this.d.log.info.bind(this.d.log);
+      log({ interface: m.entry.interface, carrier: m.carrier, prev: m.prev }, `routed ${m.message}`);
+      this.d.bus.publish({
+        type: 'routed',
+        interface: m.entry.interface,
+        prefixes: m.entry.prefixes,
+        ...(m.carrier ? { carrier: m.carrier } : {}),
+        ...(m.prev ? { prev: m.prev } : {}),
+        fallback: m.entry.fallback,
+        message: m.message,
+      });
+    }
   }
 
   /** The last judgement, as plain data (`uplink plan` reads it without judging again). */
@@ -260,7 +288,7 @@ export class UplinkManager implements Component {
         ...(u.dhcpWant ? { dhcp: u.dhcpWant } : {}),
       });
     }
-    return { uplinks, order: this.selection.order, selected: this.selection.selected };
+    return { uplinks, order: this.selection.order, selected: this.selection.selected, ranked: this.selection.ranked };
   }
 
   /** Tells each connect command's driver whether it should run (level-triggered; desired() decides). */

@@ -1,6 +1,7 @@
 /**
  * Standing property test of the nftables renderer: random valid configs (uplinks with and
- * without snat, zones, forwards of every shape, input rules, hairpin) render to JSON that the
+ * without snat, zones, routed prefixes with their via uplinks and fallbacks, forwards of every
+ * shape, input rules, firewall.forward opens, hairpin) render to JSON that the
  * real nft accepts (`nft -c -j -f`, check mode, inside a lab namespace). Configs the schema
  * refuses (overlapping forwards) are skipped and counted. UPLINKD_FUZZ_SCALE multiplies runs.
  */
@@ -55,12 +56,50 @@ const config = fc
       fc.record({ proto: fc.constantFrom('tcp', 'udp'), port: ports, from: fc.option(cidr4, { nil: undefined }) }),
       { maxLength: 4 },
     ),
+    // Per zone: routed /28 blocks (distinct, so never overlapping), via picks, fallback.
+    routed: fc.array(
+      fc.option(
+        fc.record({
+          blocks: fc.uniqueArray(fc.integer({ min: 0, max: 15 }), { minLength: 1, maxLength: 3 }),
+          via: fc.uniqueArray(fc.nat(3), { minLength: 1, maxLength: 3 }),
+          fallback: fc.constantFrom(undefined, 'masquerade', 'drop'),
+        }),
+        { nil: undefined },
+      ),
+      { minLength: 3, maxLength: 3 },
+    ),
+    opens: fc.array(
+      fc.record({
+        proto: fc.constantFrom('tcp', 'udp'),
+        port: ports,
+        to: fc.oneof(
+          fc.integer({ min: 0, max: 255 }).map((n) => `192.0.2.${n}`),
+          fc.integer({ min: 0, max: 15 }).map((n) => `192.0.2.${n * 16}/28`),
+          v6host,
+        ),
+        from: fc.option(cidr4, { nil: undefined }),
+      }),
+      { maxLength: 4 },
+    ),
   })
   .map((r) => ({
     uplinks: Object.fromEntries(
       r.uplinks.map((n, i) => [n, { interface: `wan${i}`, ...(r.snat[i] ? { snat: `198.51.100.${10 + i}` } : {}) }]),
     ),
-    lan: r.zones.map((zone, i) => ({ interface: `lan${i}`, zone })),
+    lan: r.zones.map((zone, i) => {
+      // Each zone takes its own slice of 192.0.2.0/24 (blocks 0-15 are /28s), so no two overlap.
+      const routed = r.routed[i]?.blocks.filter((b) => b % 3 === i);
+      if (!routed?.length) return { interface: `lan${i}`, zone };
+      const via = [...new Set(r.routed[i]!.via.map((v) => r.uplinks[v % r.uplinks.length]!))];
+      const fallback = r.routed[i]!.fallback;
+      return {
+        interface: `lan${i}`,
+        zone,
+        routed: routed.map((b) => `192.0.2.${b * 16}/28`),
+        via,
+        ...(fallback ? { fallback } : {}),
+      };
+    }),
     forwards: r.forwards.map((f) => ({
       proto: f.proto,
       port: f.port,
@@ -69,7 +108,16 @@ const config = fc
       ...(f.fromPick ? { from: [f.fromPick] } : {}),
       ...(f.zonePick !== undefined && r.zones.length ? { zone: r.zones[f.zonePick % r.zones.length] } : {}),
     })),
-    firewall: { input: r.input.map((i) => ({ proto: i.proto, port: i.port, ...(i.from ? { from: [i.from] } : {}) })) },
+    firewall: {
+      input: r.input.map((i) => ({ proto: i.proto, port: i.port, ...(i.from ? { from: [i.from] } : {}) })),
+      // An IPv6 destination takes no IPv4 source (a config error): those are dropped here.
+      forward: r.opens.map((o) => ({
+        proto: o.proto,
+        port: o.port,
+        to: o.to,
+        ...(o.from && !o.to.includes(':') ? { from: [o.from] } : {}),
+      })),
+    },
   }));
 
 test('fuzz: random valid configs render to rulesets nft accepts', async (t) => {
@@ -78,18 +126,21 @@ test('fuzz: random valid configs render to rulesets nft accepts', async (t) => {
   const file = lab.tempFile('ruleset.json', '');
   let rendered = 0;
   let refused = 0;
+  let withRouted = 0;
   await fc.assert(
     fc.asyncProperty(config, async (raw) => {
       const { config: cfg } = checkConfigText(stringify(raw), 'fuzz.yaml');
       if (!cfg) return void refused++;
       rendered++;
+      if (cfg.lan.some((l) => l.routed)) withRouted++;
       writeFileSync(file, JSON.stringify(renderRuleset(firewallInput(cfg, rendered, ['198.51.100.2']))));
       const r = await gw.exec(['nft', '-c', '-j', '-f', file], { check: false });
       assert.equal(r.code, 0, `nft refused: ${r.stderr}\n${stringify(raw)}`);
     }),
     { numRuns: RUNS },
   );
-  t.diagnostic(JSON.stringify({ tried: RUNS, rendered, refusedBySchema: refused }));
+  t.diagnostic(JSON.stringify({ tried: RUNS, rendered, refusedBySchema: refused, withRouted }));
+  assert.ok(withRouted > 0, 'some rendered configs had routed prefixes');
   assert.equal(rendered + refused, RUNS);
   assert.ok(rendered >= RUNS / 2, `${rendered} of ${RUNS} were valid configs`);
 });

@@ -87,7 +87,7 @@ const DEFAULTS: Config = {
   uplinks: {},
   lan: [],
   forwards: [],
-  firewall: { input: [], mss_clamp: true },
+  firewall: { input: [], forward: [], mss_clamp: true },
   demand: { rules: [], queue: { max_bytes: 2 * 1024 * 1024, max_age: 30_000 } },
   jobs: {},
   hooks: { dir: '/etc/uplinkd/hooks.d', timeout: 30_000 },

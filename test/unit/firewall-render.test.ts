@@ -547,3 +547,109 @@ test("hairpin: the zone's uplink-address traffic is DNATed, and masqueraded when
     'no hairpin, no extra masquerade',
   );
 });
+
+const ROUTED: FirewallInput = {
+  ...FULL,
+  uplinks: [{ ...FULL.uplinks[0]!, snat: '198.51.100.2' }, FULL.uplinks[1]!],
+  routed: [
+    {
+      lan: 1,
+      iface: 'eth2',
+      prefixes: ['203.0.113.64/27'],
+      via: [{ name: 'fiber', iface: 'eth0' }],
+      fallback: 'masquerade',
+    },
+    {
+      lan: 2,
+      iface: 'eth3',
+      prefixes: ['192.0.2.0/28', '192.0.2.16/28'],
+      via: [{ name: 'lte', iface: 'wwan0' }],
+      fallback: 'drop',
+    },
+  ],
+  forwardOpens: [
+    { proto: 'tcp', port: 80, to: '203.0.113.70' },
+    { proto: 'udp', port: '5060-5061', to: '192.0.2.0/28', from: ['198.51.100.0/24'] },
+  ],
+};
+const saddr = (right: unknown) => ({
+  match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right },
+});
+const pfx = (addr: string, len: number) => ({ prefix: { addr, len } });
+
+test('routed: nat keeps the source out of the via uplinks only, before SNAT and masquerade; never port-forwarded', () => {
+  const post = rules(ROUTED, 'nat_post');
+  assert.deepEqual(
+    post.map((r) => r.expr),
+    [
+      [
+        saddr(pfx('203.0.113.64', 27)),
+        { match: { op: '==', left: { meta: { key: 'oifname' } }, right: 'eth0' } },
+        { accept: null },
+      ],
+      [
+        saddr({ set: [pfx('192.0.2.0', 28), pfx('192.0.2.16', 28)] }),
+        { match: { op: '==', left: { meta: { key: 'oifname' } }, right: 'wwan0' } },
+        { accept: null },
+      ],
+      post[2]!.expr,
+      post[3]!.expr,
+    ],
+  );
+  assert.equal(post.length, 4);
+  assert.deepEqual(
+    post.slice(2).map((r) => r.comment),
+    ['uplink fiber: SNAT IPv4 out of eth0 to 198.51.100.2', 'masquerade IPv4 out of every uplink, always'],
+  );
+  const pre = rules(ROUTED, 'nat_pre')[0]!;
+  assert.deepEqual(pre.expr, [
+    WAN,
+    {
+      match: {
+        op: '==',
+        left: { payload: { protocol: 'ip', field: 'daddr' } },
+        right: { set: [pfx('192.0.2.0', 28), pfx('192.0.2.16', 28), pfx('203.0.113.64', 27)] },
+      },
+    },
+    { accept: null },
+  ]);
+});
+
+test('routed: the forward guard comes before replies are accepted; opens and ICMP before the wan drop', () => {
+  const fwd = rules(ROUTED, 'forward').map((r) => String(r.comment));
+  const at = (s: string) => fwd.findIndex((c) => c.includes(s));
+  assert.ok(at('un-NATed flows never leave') < at('replies and related'), fwd.join('\n'));
+  assert.ok(at('fallback drop') < at('replies and related'));
+  for (const s of [
+    'ICMP errors and echo requests',
+    'firewall.forward[0]: tcp 80 to 203.0.113.70',
+    'firewall.forward[1]: udp 5060-5061',
+  ])
+    assert.ok(at(s) > at('may reach the Internet') && at(s) < at('nothing else from an uplink'), s);
+  const guard = rules(ROUTED, 'forward');
+  const drop = guard[at('fallback drop')]!.expr;
+  assert.deepEqual(drop, [
+    saddr({ set: [pfx('192.0.2.0', 28), pfx('192.0.2.16', 28)] }),
+    { match: { op: '==', left: { meta: { key: 'oifname' } }, right: '@wan_ifaces' } },
+    { match: { op: '!=', left: { meta: { key: 'oifname' } }, right: 'wwan0' } },
+    { drop: null },
+  ]);
+  const leak = guard[at('un-NATed')]!.expr;
+  assert.deepEqual(leak.slice(3), [
+    { match: { op: 'in', left: { ct: { key: 'state' } }, right: ['established', 'related'] } },
+    { match: { op: '==', left: { '&': [{ ct: { key: 'status' } }, 'snat'] }, right: 0 } },
+    { drop: null },
+  ]);
+  assert.deepEqual(guard[at('firewall.forward[1]')]!.expr, [
+    WAN,
+    { match: { op: '==', left: { payload: { protocol: 'ip', field: 'daddr' } }, right: pfx('192.0.2.0', 28) } },
+    saddr(pfx('198.51.100.0', 24)),
+    { match: { op: '==', left: dport('udp'), right: { range: [5060, 5061] } } },
+    { accept: null },
+  ]);
+});
+
+test('routed: nothing of it without routed entries or opens', () => {
+  const all = items(FULL).map((o) => JSON.stringify(o));
+  assert.ok(!all.some((s) => /routed (prefixes|\d)|keeps its source|firewall\.forward|un-NATed/.test(s)));
+});

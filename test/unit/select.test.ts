@@ -29,6 +29,8 @@ interface SelectCase {
   order: string[];
   selected: string | undefined;
   reason?: string;
+  /** Usable uplinks by rank alone, whatever is forced or held back (what routed prefixes pick from). */
+  ranked?: string[];
 }
 
 const cases: SelectCase[] = [
@@ -44,6 +46,7 @@ const cases: SelectCase[] = [
     order: ['lte'],
     selected: 'lte',
     reason: 'forced to lte by the admin',
+    ranked: ['fiber'],
   },
   {
     name: 'forced picks a degraded uplink over a healthy one',
@@ -55,6 +58,7 @@ const cases: SelectCase[] = [
     order: ['dsl'],
     selected: 'dsl',
     reason: 'forced to dsl by the admin',
+    ranked: ['fiber', 'dsl'],
   },
   {
     name: 'forced can pick a manual uplink',
@@ -426,11 +430,22 @@ const cases: SelectCase[] = [
   },
 ];
 
+test('selectUplinks: ranked ignores the failback delay that keeps the selection on a worse uplink', () => {
+  const s = selectUplinks({
+    candidates: [cand('fiber', 'always', 10, { goodSince: NOW - 1000 }), cand('lte', 'backup', 20)],
+    current: 'lte',
+    now: NOW,
+  });
+  assert.equal(s.selected, 'lte', 'fiber is still proving itself');
+  assert.deepEqual(s.ranked, ['fiber', 'lte']);
+});
+
 for (const c of cases) {
   test(`selectUplinks: ${c.name}`, () => {
     const s = selectUplinks(c.in);
     assert.deepEqual(s.order, c.order);
     assert.equal(s.selected, c.selected);
     if (c.reason !== undefined) assert.equal(s.reason, c.reason);
+    if (c.ranked !== undefined) assert.deepEqual(s.ranked, c.ranked);
   });
 }
