@@ -98,6 +98,12 @@ export interface TwoUplinkOptions {
    * prefix; for IPv6 the customer /64 and the LAN /64. Default true.
    */
   bcp38?: boolean;
+  /**
+   * Public IPv4 blocks an ISP routes to the gateway (its customer address as next hop), as an
+   * office's ISP routes it a block for its servers: the ISP's BCP 38 filter lets them out, the
+   * other ISP's does not, and inet routes them through that ISP.
+   */
+  routed?: { prefix: string; isp: IspName }[];
 }
 
 export interface TwoUplinkTopology {
@@ -175,6 +181,16 @@ export async function twoUplinkTopology(lab: Lab, opts: TwoUplinkOptions = {}): 
   ]);
 
   const ispNs = { isp1, isp2 };
+  const routed = opts.routed ?? [];
+  const customer = (name: IspName) => (name === 'isp1' ? GW_WAN1 : GW_WAN2);
+  /** The ISP's routes to the customer's routed blocks sit on `down`: an admin-down flushes them. */
+  const addRoutedRoutes = (name: IspName) =>
+    Promise.all(
+      routed
+        .filter((r) => r.isp === name)
+        .map((r) => ispNs[name].ip(['route', 'replace', r.prefix, 'via', customer(name), 'dev', 'down'])),
+    );
+  const routedOf = (name: IspName) => routed.filter((r) => r.isp === name).map((r) => r.prefix);
   const viaIsp = (name: IspName) => lanReturnVia === name || lanReturnVia === 'both';
   // The ISP's route to the customer's LAN sits on `down`, so an admin-down flushes it.
   const addLanRoute = (name: IspName) =>
@@ -213,6 +229,9 @@ export async function twoUplinkTopology(lab: Lab, opts: TwoUplinkOptions = {}): 
     lan.ip(['-6', 'route', 'add', 'default', 'via', GW_LAN6, 'dev', 'eth0']),
     addLanRoute6('isp1'),
     addLanRoute6('isp2'),
+    addRoutedRoutes('isp1'),
+    addRoutedRoutes('isp2'),
+    ...routed.map((r) => inet.ip(['route', 'add', r.prefix, 'via', r.isp === 'isp1' ? ISP1_UP : ISP2_UP])),
   ]);
   if (lanReturnVia !== 'none') {
     // The way back to the LAN: through one ISP, or both (multipath).
@@ -228,8 +247,8 @@ export async function twoUplinkTopology(lab: Lab, opts: TwoUplinkOptions = {}): 
 
   if (opts.bcp38 !== false) {
     await Promise.all([
-      bcp38(isp1, [WAN1_NET, LAN_NET], [WAN1_NET6, LAN_NET6]),
-      bcp38(isp2, [WAN2_NET, LAN_NET], [WAN2_NET6, LAN_NET6]),
+      bcp38(isp1, [WAN1_NET, LAN_NET, ...routedOf('isp1')], [WAN1_NET6, LAN_NET6]),
+      bcp38(isp2, [WAN2_NET, LAN_NET, ...routedOf('isp2')], [WAN2_NET6, LAN_NET6]),
     ]);
   }
 
@@ -265,6 +284,7 @@ table inet ${BLACKHOLE_TABLE} {
     async carrierUp(name) {
       await ispNs[name].ip(['link', 'set', 'dev', 'down', 'up']);
       await addLanRoute(name);
+      await addRoutedRoutes(name);
       // Admin-down also flushes IPv6 addresses (keep_addr_on_down=0), and the LAN route's
       // next hop is only valid once the /64 is back on the link.
       await addr6(ispNs[name], 'down', `${name === 'isp1' ? ISP1_DOWN_6 : ISP2_DOWN_6}/64`);
