@@ -46,6 +46,8 @@ export interface ForwardOpen {
 
 type Rule = { c: string; e: Stmt[] };
 
+const NO_ROUTE: Stmt = { reject: { type: 'icmp', expr: 'net-unreachable' } };
+
 const saddr4 = (prefixes: string[]): Stmt => eq(payload('ip', 'saddr'), oneOrSet(prefixes.map(prefix)));
 const viaIfaces = (r: RoutedSpec): string[] => [...new Set(r.via.map((v) => v.iface))].sort();
 const what = (r: RoutedSpec) => `lan[${r.lan}] ${r.iface}: routed ${r.prefixes.join(',')}`;
@@ -75,15 +77,24 @@ export function routedNatPost(routed: RoutedSpec[]): Rule[] {
 
 /**
  * forward, before replies are accepted: what a routed prefix must never send out of another
- * uplink. With fallback drop: anything. With masquerade: flows that started un-NATed out of a
- * via uplink and were rerouted (they would leave with a foreign source an ISP drops; they
+ * uplink. With fallback drop: anything but port-forward replies. With masquerade: flows that
+ * started un-NATed out of a via uplink and were rerouted (they would leave with a foreign source an ISP drops; they
  * resume when the via uplink is back). New flows are masqueraded in nat_post.
  */
 export function routedGuard(routed: RoutedSpec[], wan: string): Rule[] {
+  // Replies of a port forward to a routed server leave under the uplink's address (conntrack
+  // undoes the DNAT after this hook): they are no traffic "from the prefix" and always pass.
+  const notForwarded = eq(and(ct('status'), 'dnat'), 0);
   return routed.map((r) => {
-    const base = [saddr4(r.prefixes), ifMatch('oifname', wan), ne(meta('oifname'), oneOrSet(viaIfaces(r)))];
+    const base = [
+      saddr4(r.prefixes),
+      ifMatch('oifname', wan),
+      ne(meta('oifname'), oneOrSet(viaIfaces(r))),
+      notForwarded,
+    ];
+    // Refused, not silently dropped: new connections fail at once, as without a route.
     return r.fallback === 'drop'
-      ? { c: `${what(r)} never leaves through another uplink (fallback drop)`, e: [...base, drop] }
+      ? { c: `${what(r)} never leaves through another uplink (fallback drop)`, e: [...base, NO_ROUTE] }
       : {
           c: `${what(r)}: un-NATed flows never leave through another uplink with their public source`,
           e: [...base, isIn(ct('state'), ['established', 'related']), eq(and(ct('status'), 'snat'), 0), drop],

@@ -7,9 +7,10 @@
  *   win), `from <uplink address> lookup <uplink table>` (probes and replies leave
  *   the way they came), `from <routed prefix> lookup <routed table>`, then
  *   `lookup <selection table>`;
- * - each routed LAN entry's table: its usable `via` uplinks' defaults, best first (empty:
- *   lookups fall through to the selection, `fallback: masquerade`; or `unreachable`,
- *   `fallback: drop`);
+ * - each routed LAN entry's table: its usable `via` uplinks' defaults, best first; empty when
+ *   none is usable, so lookups fall through to the selection. Never `unreachable`, also not for
+ *   `fallback: drop` (the ruleset drops that): rp_filter's reverse-path lookup of a port
+ *   forward to a routed server takes the same rule and would drop the forward too;
  * - the selection table: the selected uplink's default, then the next
  *   candidates at higher metrics, so the kernel switches by itself on carrier loss,
  *   and last the demand proxies (dial on demand).
@@ -170,7 +171,6 @@ export function desiredKernel(
       const gw = u?.facts.present ? u.facts.v4?.gateway : undefined;
       if (u && gw) out.routes.push(def(4, e.table, SELECTION_METRIC_BASE + rank, u.dev, gw));
     });
-    if (e.fallback === 'drop') out.routes.push(unreachable(4, e.table));
     for (const p of e.prefixes) {
       const [src, len] = p.split('/') as [string, string];
       out.rules.push({ family: 4, priority: prio.routed, table: e.table, protocol: proto, src, srcLen: Number(len) });

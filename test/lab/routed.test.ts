@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { labForTest, waitFor, type Ns } from '../../src/lab/harness.js';
 import { startDaemon, type RunningDaemon } from '../../src/lab/daemon.js';
-import { twoUplinkTopology, GW_WAN1, GW_WAN2, INET_ISP1, LAN_HOST, SERVER } from '../../src/lab/topology.js';
+import { twoUplinkTopology, GW_WAN1, GW_WAN2, INET_ISP1, INET_ISP2, LAN_HOST, SERVER } from '../../src/lab/topology.js';
 import { routeDev, twoUplinkConfig } from './uplinks-lab.js';
 
 const BLOCK = '203.0.113.64/27';
@@ -47,6 +47,7 @@ test('routed public block: servers keep their addresses beside a masqueraded LAN
   - { interface: dmz0, zone: dmz, routed: [${BLOCK}], via: [wan1], fallback: ${fallback} }
 forwards:
   - { proto: tcp, port: 80, to: "${LAN_HOST}:80" }
+  - { proto: tcp, port: 8081, to: "${DMZ_SERVER}:80", uplink: wan2 }
 firewall:
   forward:
     - { proto: tcp, port: 80, to: ${DMZ_SERVER} }
@@ -65,6 +66,8 @@ firewall:
   const dmzOut = () => ask(dmz, SERVER, 8080);
   const lanOut = () => ask(topo.lan, SERVER, 8080);
   const inbound = () => ask(topo.inet, DMZ_SERVER, 80);
+  // The admin's way in while ISP1 is down: a port forward on ISP2 to the routed server.
+  const throughIsp2 = () => ask(topo.inet, GW_WAN2, 8081);
 
   // The office as planned.
   assert.equal(await inbound(), `dmz ${INET_ISP1}`, 'reached on its own address; sees the real client');
@@ -72,6 +75,7 @@ firewall:
   assert.equal(await dmzOut(), `inet ${DMZ_SERVER}`, "the server's own connections keep its address");
   assert.equal(await lanOut(), `inet ${GW_WAN1}`, 'the LAN is masqueraded');
   assert.equal(await ask(topo.inet, GW_WAN1, 80), `lan ${INET_ISP1}`, 'the port forward to the LAN host still works');
+  assert.equal(await throughIsp2(), `dmz ${INET_ISP2}`, 'a port forward through ISP2 reaches the routed server');
   const ping = await topo.inet.exec(['ping', '-c', '1', '-W', '2', DMZ_SERVER], { check: false });
   assert.equal(ping.code, 0, 'echo requests to routed addresses pass');
 
@@ -92,6 +96,7 @@ firewall:
     await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan2', { timeoutMs: 5000, what: 'LAN failover' });
     assert.equal(await lanOut(), `inet ${GW_WAN2}`, `${phase}: the LAN fails over to ISP2`);
     expectDmz(await dmzOut());
+    assert.equal(await throughIsp2(), `dmz ${INET_ISP2}`, `${phase}: the port forward through ISP2 still works`);
     await topo.unblackhole('isp1');
     await waitFor(async () => (await routedOf(d)).carrier === 'wan1', {
       timeoutMs: 10_000,

@@ -576,6 +576,8 @@ const saddr = (right: unknown) => ({
   match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right },
 });
 const pfx = (addr: string, len: number) => ({ prefix: { addr, len } });
+/** Port-forward replies are exempt from the routed guard: they leave under the uplink's address. */
+const DNAT_NONE = { match: { op: '==', left: { '&': [{ ct: { key: 'status' } }, 'dnat'] }, right: 0 } };
 
 test('routed: nat keeps the source out of the via uplinks only, before SNAT and masquerade; never port-forwarded', () => {
   const post = rules(ROUTED, 'nat_post');
@@ -632,10 +634,12 @@ test('routed: the forward guard comes before replies are accepted; opens and ICM
     saddr({ set: [pfx('192.0.2.0', 28), pfx('192.0.2.16', 28)] }),
     { match: { op: '==', left: { meta: { key: 'oifname' } }, right: '@wan_ifaces' } },
     { match: { op: '!=', left: { meta: { key: 'oifname' } }, right: 'wwan0' } },
-    { drop: null },
+    DNAT_NONE,
+    { reject: { type: 'icmp', expr: 'net-unreachable' } },
   ]);
   const leak = guard[at('un-NATed')]!.expr;
   assert.deepEqual(leak.slice(3), [
+    DNAT_NONE,
     { match: { op: 'in', left: { ct: { key: 'state' } }, right: ['established', 'related'] } },
     { match: { op: '==', left: { '&': [{ ct: { key: 'status' } }, 'snat'] }, right: 0 } },
     { drop: null },

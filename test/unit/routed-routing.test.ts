@@ -85,7 +85,7 @@ test('routedEntries: tables, fallbacks (masquerade by default), prefixes', () =>
   );
 });
 
-test('desiredKernel: routed tables hold the carriers best first, drop ends in unreachable, rules sit before the selection', () => {
+test('desiredKernel: routed tables hold the carriers best first, never an unreachable (not for drop either); rules sit before the selection', () => {
   const k = { ...KERNEL_DEFAULTS };
   const entries = routedEntries(cfg, view(['isp1', 'isp3', 'isp2']));
   const ups = ['isp1', 'isp2', 'isp3'].map((name, index) => ({
@@ -104,7 +104,6 @@ test('desiredKernel: routed tables hold the carriers best first, drop ends in un
     'ip -4 route add 0.0.0.0/0 via 198.51.100.5 dev wan1 table 7363 proto 201 metric 100',
     'ip -4 route add 0.0.0.0/0 via 198.51.100.13 dev wan3 table 7362 proto 201 metric 100',
     'ip -4 route add 0.0.0.0/0 via 198.51.100.9 dev wan2 table 7362 proto 201 metric 101',
-    'ip -4 route add unreachable 0.0.0.0/0 table 7362 proto 201 metric 4294967295',
     'ip -4 rule add priority 7389 from 203.0.113.64/27 lookup 7363 protocol 201',
     'ip -4 rule add priority 7389 from 192.0.2.128/28 lookup 7362 protocol 201',
     'ip -4 rule add priority 7389 from 192.0.2.160/28 lookup 7362 protocol 201',
@@ -114,13 +113,14 @@ test('desiredKernel: routed tables hold the carriers best first, drop ends in un
   // The ingress rules (replies leave the way their connection came) come before the routed ones.
   const ingress = d.rules.filter((r) => r.fwmark !== undefined).map((r) => r.priority);
   assert.ok(Math.max(...ingress) < 7389);
-  // On the fallback: masquerade leaves the table empty (lookups fall through to the selection).
-  const none = desiredKernel(ups, ['isp2'], 7300, k, routedEntries(cfg, view(['isp2'])));
+  // On the fallback the table is empty, whatever the fallback: lookups fall through to the
+  // selection (the ruleset masquerades or refuses what the routed prefixes send there).
+  const none = desiredKernel(ups, ['isp1'], 7300, k, routedEntries(cfg, view(['isp1'])));
   assert.deepEqual(
-    none.routes.filter((r) => r.table === 7363),
+    none.routes.filter((r) => r.table === 7362),
     [],
   );
-  assert.equal(none.rules.filter((r) => r.table === 7363).length, 1, 'the rule stays: nothing to switch');
+  assert.equal(none.rules.filter((r) => r.table === 7362).length, 2, 'the rules stay: nothing to switch');
 });
 
 const entry = (lan: number, carriers: string[], fallback: RoutedEntry['fallback'] = 'masquerade'): RoutedEntry => ({
