@@ -176,9 +176,10 @@ export const forwardOpenSchema = z
     from: z.array(cidr).min(1).optional().describe('Only from these source CIDRs; default any source.'),
   })
   .superRefine((o, ctx) => {
-    const fam = (s: string) => isIP(s.split('/')[0]!);
+    // Runs after child errors too: any value may be malformed here.
+    const fam = (s: unknown) => (typeof s === 'string' ? isIP(s.split('/')[0]!) : 0);
     const to = fam(o.to);
-    (o.from ?? []).forEach((f, j) => {
+    (Array.isArray(o.from) ? o.from : []).forEach((f, j) => {
       if (to && fam(f) && fam(f) !== to)
         ctx.addIssue({
           code: 'custom',

@@ -171,20 +171,26 @@ test('a route replace is announced as one new route: the route it replaced goes 
   assert.doesNotMatch((await ns.ip(['route', 'show', 'table', '7301'])).stdout, /198\.51\.100\.1 /);
 });
 
-test('rp_filter (also loose) checks a forwarded packet with its destination as the source of the reverse lookup: a `from <prefix>` rule to an unreachable route drops traffic into the prefix (so fallback drop is a firewall rule)', async (t) => {
+test('rp_filter (also loose) looks the source up with the destination as `from`: a `from <prefix>` rule to an unreachable route drops traffic into the prefix (so fallback drop is a firewall rule)', async (t) => {
   const lab = await labForTest(t);
-  // isp (10.1.0.2, and a far client 10.2.0.2 on lo) ── gw (rp_filter 2, the Debian default) ── server 10.9.0.2
+  // isp 10.1.0.2 (a far client 10.2.0.2 behind it) ── wan0 gw (rp_filter 2, the Debian default) dmz0 ── 10.9.0.0/24
   const [isp, gw, srv] = await Promise.all([lab.ns('isp'), lab.ns('gw', { forwarding: true }), lab.ns('srv')]);
   await lab.veth(gw, 'wan0', isp, 'down', { aAddr: '10.1.0.1/24', bAddr: '10.1.0.2/24' });
   await lab.veth(gw, 'dmz0', srv, 'eth0', { aAddr: '10.9.0.1/24', bAddr: '10.9.0.2/24' });
-  await isp.ip(['addr', 'add', '10.2.0.2/32', 'dev', 'lo']);
-  await isp.ip(['route', 'add', '10.9.0.0/24', 'via', '10.1.0.1']);
-  await srv.ip(['route', 'add', 'default', 'via', '10.9.0.1']);
   await gw.ip(['route', 'add', 'default', 'via', '10.1.0.2']);
   await gw.ip(['rule', 'add', 'priority', '100', 'from', '10.9.0.0/24', 'lookup', '100']);
-  const ping = async () =>
-    (await isp.exec(['ping', '-c', '1', '-W', '1', '-I', '10.2.0.2', '10.9.0.2'], { check: false })).code;
-  assert.equal(await ping(), 0, 'an empty table falls through to main: the reverse path is found');
+  // `ip route get … iif` runs the kernel's input path for a packet arriving on wan0, reverse-path
+  // check included, and nothing else (no reply that could take the same rule).
+  const inbound = () => gw.ip(['route', 'get', '10.9.0.2', 'from', '10.2.0.2', 'iif', 'wan0'], { check: false });
+  const open = await inbound();
+  assert.equal(open.code, 0, open.stderr);
+  assert.match(open.stdout, /dev dmz0/, 'an empty table falls through: the reverse path is found in main');
   await gw.ip(['route', 'add', 'unreachable', 'default', 'table', '100']);
-  assert.notEqual(await ping(), 0, 'with an unreachable route the inbound packet is dropped as a martian');
+  const shut = await inbound();
+  assert.notEqual(shut.code, 0, 'with an unreachable route the inbound packet is a martian');
+  assert.match(shut.stderr, /Invalid argument/);
+  // The reverse lookup's input interface is the packet's output interface: a rule for traffic
+  // coming from the prefix (`iif dmz0`) catches it too.
+  await gw.ip(['rule', 'add', 'priority', '50', 'iif', 'dmz0', 'lookup', 'main']);
+  assert.equal((await inbound()).code, 0, 'the iif dmz0 rule answered the reverse lookup');
 });

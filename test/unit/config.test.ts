@@ -40,8 +40,10 @@ test('examples/full.yaml (every section) parses', async () => {
   assert.deepEqual(dsl.redial, { retries: 5, backoff: 10_000, max_backoff: 600_000, holdoff: 30_000, min_interval: 0 });
   assert.deepEqual(cfg.lan, [
     { interface: 'eth1', zone: 'lan' },
-    { interface: 'eth2', zone: 'dmz' },
+    { interface: 'eth2', zone: 'dmz', routed: ['203.0.113.64/27'], via: ['fiber'], fallback: 'masquerade' },
   ]);
+  assert.deepEqual(cfg.firewall.forward, [{ proto: 'tcp', port: 80, to: '203.0.113.70' }]);
+  assert.equal(cfg.firewall.input[0]?.port, 22);
   assert.deepEqual(cfg.forwards, [{ proto: 'tcp', port: 80, to: '192.168.2.10:80' }]);
   assert.equal(cfg.demand.rules.length, 3);
   assert.equal(cfg.jobs.vpn?.restart, 'always');
