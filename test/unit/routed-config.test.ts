@@ -2,6 +2,8 @@
  * Routed prefixes (lan[].routed, via, fallback) and firewall.forward in the config:
  * table-driven config errors and warnings, and the table numbers they take.
  */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkConfigText, parseConfigText } from '../../src/config/load.js';
@@ -207,3 +209,14 @@ for (const [name, keys, forward, extra, want] of WARN) {
     want.forEach((w, i) => assert.ok(got[i]!.startsWith(w), `${got[i]} starts with ${w}`));
   });
 }
+
+test("docs/firewall.md: the dual-homed office's config validates as printed", () => {
+  const doc = readFileSync(fileURLToPath(new URL('../../../docs/firewall.md', import.meta.url)), 'utf8');
+  const section = doc.slice(doc.indexOf('## Routed public networks'));
+  const yaml = /```yaml\n([\s\S]*?)```/.exec(section)?.[1];
+  assert.ok(yaml, 'the section has a yaml block');
+  const cfg = parseConfigText(yaml, 'firewall.md');
+  assert.deepEqual(cfg.lan[1]?.routed, ['203.0.113.64/27']);
+  assert.equal(cfg.firewall.forward.length, 7);
+  assert.deepEqual(configWarnings(cfg, [], []), [], 'every firewall.forward target is in the routed block');
+});
