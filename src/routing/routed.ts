@@ -68,10 +68,19 @@ export interface RoutedMove {
   message: string;
 }
 
-/** What moved since `last` (lan index → carrier; missing: not seen yet); `last` is updated. */
-export function routedMoves(entries: RoutedEntry[], last: Map<number, string | undefined>): RoutedMove[] {
+/**
+ * What moved since `last` (lan index → carrier; missing: not seen yet); `last` is updated.
+ * Entries that are not `ready` (a via uplink still being judged) are skipped, not forgotten:
+ * a start or a recovering link would otherwise report a fallback that is only a first look.
+ */
+export function routedMoves(
+  entries: RoutedEntry[],
+  last: Map<number, string | undefined>,
+  ready: (e: RoutedEntry) => boolean = () => true,
+): RoutedMove[] {
   const out: RoutedMove[] = [];
   for (const e of entries) {
+    if (!ready(e)) continue;
     const carrier = e.carriers[0];
     const seen = last.has(e.lan);
     const prev = last.get(e.lan);

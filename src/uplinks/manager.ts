@@ -10,7 +10,7 @@ import type { Config } from '../config/schema.js';
 import type { EventBus } from '../events/bus.js';
 import { uplinkTables } from '../routing/tables.js';
 import { selectUplinks, type Selection } from '../routing/select.js';
-import { routedEntries, routedMoves } from '../routing/routed.js';
+import { routedEntries, routedMoves, type RoutedEntry } from '../routing/routed.js';
 import type { System, ProbeRunner } from '../system/system.js';
 import type { WorldState } from '../world/state.js';
 import { CommandDriver } from './command.js';
@@ -256,9 +256,16 @@ export class UplinkManager implements Component {
     return verdicts;
   }
 
+  /** Judged, and not on its way up: what it can carry now is worth reporting. */
+  private settled(name: string): boolean {
+    const u = this.all.get(name);
+    return !u || (u.state !== 'verifying' && (u.health.stats.rounds > 0 || !probeReady(u) || u.adminDown));
+  }
+
   /** Routed prefixes that moved to another via uplink, onto their fallback, or back: a log line and an event. */
   private reportRouted(cfg: Config, v: Omit<Verdicts, 'proxies'>): void {
-    for (const m of routedMoves(routedEntries(cfg, v), this.routedCarrier)) {
+    const ready = (e: RoutedEntry) => e.via.every((name) => this.settled(name));
+    for (const m of routedMoves(routedEntries(cfg, v), this.routedCarrier, ready)) {
       const log = m.carrier === undefined ? this.d.log.warn.bind(this.d.log) : this.d.log.info.bind(this.d.log);
       log({ interface: m.entry.interface, carrier: m.carrier, prev: m.prev }, `routed ${m.message}`);
       this.d.bus.publish({

@@ -310,3 +310,38 @@ test('controller on the fake System: no probe leaves before the first ruleset (i
   assert.ok(nftDoneAt > 0 && probes[0]! >= nftDoneAt, `first probe ${probes[0]! - nftDoneAt} ms after the ruleset`);
   await ctl.stop('test');
 });
+
+test('controller on the fake System: a routed block gets its table and rule; its fallback empties the table, is an event and in status', async () => {
+  const system = kernelWithTwoUplinks();
+  let wan1Dead = false;
+  system.probeAnswer = (req) =>
+    wan1Dead && req.source === '198.51.100.2' ? { ok: false, error: 'timeout' } : { ok: true, rttMs: 1 };
+  const ctl = await started(
+    system,
+    `${CONFIG}lan:\n  - { interface: dmz0, zone: dmz, routed: [192.0.2.64/27], via: [wan1] }\n`,
+  );
+  const rule = 'ip -4 rule add priority 7389 from 192.0.2.64/27 lookup 7363 protocol 201';
+  const route = 'ip -4 route add 0.0.0.0/0 via 198.51.100.1 dev wan1 table 7363 proto 201 metric 100';
+  await until('the routed table and its rule', () => system.commands.includes(rule) && system.commands.includes(route));
+  const routed = () => ctl.status().routed[0]!;
+  assert.equal(routed().carrier, 'wan1');
+  assert.equal(routed().onFallback, false);
+  const mark = system.commands.length;
+  // wan1 fails: the block's table empties (lookups fall through to the selection), an event says so.
+  wan1Dead = true;
+  await until('on the fallback', () => routed().onFallback, 5000);
+  await until('the route gone', () =>
+    since(system, mark).some((c) => c.startsWith('ip -4 route del') && c.includes('table 7363')),
+  );
+  const ev = ctl.bus.history().filter((e) => e.type === 'routed');
+  assert.deepEqual(
+    ev.map((e) => e.type === 'routed' && [e.carrier, e.prev, e.fallback]),
+    [
+      ['wan1', undefined, 'masquerade'],
+      [undefined, 'wan1', 'masquerade'],
+    ],
+  );
+  wan1Dead = false;
+  await until('back on wan1', () => routed().carrier === 'wan1', 8000);
+  await ctl.stop('test');
+});

@@ -147,6 +147,12 @@ test('routedMoves: first sight, a move, the fallback, back, and nothing when not
   assert.deepEqual(step([entry(1, ['isp1'])]), ['203.0.113.64/27 (dmz1): back on isp1']);
   assert.deepEqual(step([]), [], 'an entry removed by a reload says nothing');
   assert.equal(last.size, 0);
+  // Not ready (a via uplink still being judged): neither reported nor forgotten.
+  assert.deepEqual(
+    routedMoves([entry(3, [])], last, () => false),
+    [],
+  );
+  assert.equal(last.has(3), false);
   assert.deepEqual(step([entry(2, [], 'drop')]), [
     '203.0.113.64/27 (dmz2): no via uplink is usable (isp1, isp2); fallback drop: outbound is dropped, inbound to the public addresses is lost',
   ]);
