@@ -152,6 +152,16 @@ export function crossCheck(cfg: unknown, ctx: Ctx): void {
       `raise table_count to at least ${uplinks.length + routed + 1}`,
     );
   }
+  // Our rules' layout (docs/uplinks.md): the replies' rules (base+50+n) come before the routed
+  // prefixes' (base+count-11) and the selection (base+count-10), all inside our range.
+  const rcount = isObj(kernel) ? kernel.rule_priority_count : undefined;
+  if (typeof rcount === 'number' && rcount < 61 + uplinks.length)
+    add(
+      ['control', 'kernel', 'rule_priority_count'],
+      rcount,
+      `rule_priority_count ${rcount} is too small for ${uplinks.length} uplink${uplinks.length === 1 ? '' : 's'}: each needs a reply rule at base+50+n, before the routed and selection rules at the top of the range`,
+      `raise rule_priority_count to at least ${61 + uplinks.length}`,
+    );
   const tbase = isObj(kernel) ? kernel.table_base : undefined;
   const tables = new Map<number, string>();
   for (const [name, u] of uplinks) {

@@ -110,6 +110,12 @@ const BAD: [string, string, string, string][] = [
     'control.kernel.table_count',
     '4 uplinks and 1 routed lan entry need one each',
   ],
+  [
+    'a rule range too small for the reply rules of every uplink',
+    withLan('', 'control: { kernel: { rule_priority_count: 64 } }\n'),
+    'control.kernel.rule_priority_count',
+    'raise rule_priority_count to at least 65',
+  ],
 ];
 
 for (const [name, yaml, path, has] of BAD) {
