@@ -77,11 +77,19 @@ export function formatStatus(s: Status): string {
   out.push('', `UPLINKS  selected: ${sel.selected ?? 'none'}${sel.forced ? ` (forced)` : ''} — ${sel.reason}`);
   if (!s.uplinks.length) out.push('  (none configured)');
   for (const u of s.uplinks) out.push(...formatUplink(u));
-  if (s.routed.length) out.push('', 'ROUTED PREFIXES');
-  for (const r of s.routed)
+  // A daemon older than the CLI has no routed list.
+  const routed = s.routed ?? [];
+  if (routed.length) out.push('', 'ROUTED PREFIXES');
+  for (const r of routed) {
+    const now = r.carrier
+      ? `carried by ${r.carrier}`
+      : r.onFallback
+        ? `ON FALLBACK ${r.fallback} (no via uplink usable)`
+        : 'not judged yet';
     out.push(
-      `  ${r.prefixes.join(' ')} on ${r.interface} (zone ${r.zone}), via ${r.via.join(', ')}, table ${r.table}: ${r.carrier ? `carried by ${r.carrier}` : `ON FALLBACK ${r.fallback} (no via uplink usable)`}`,
+      `  ${r.prefixes.join(' ')} on ${r.interface} (zone ${r.zone}), via ${r.via.join(', ')}, table ${r.table}: ${now}`,
     );
+  }
   out.push('', 'LINKS');
   for (const l of s.links) {
     out.push(

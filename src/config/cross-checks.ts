@@ -155,12 +155,13 @@ export function crossCheck(cfg: unknown, ctx: Ctx): void {
   // Our rules' layout (docs/uplinks.md): the replies' rules (base+50+n) come before the routed
   // prefixes' (base+count-11) and the selection (base+count-10), all inside our range.
   const rcount = isObj(kernel) ? kernel.rule_priority_count : undefined;
-  if (typeof rcount === 'number' && rcount < 61 + uplinks.length)
+  const rneed = (routed ? 61 : 60) + uplinks.length;
+  if (typeof rcount === 'number' && rcount < rneed)
     add(
       ['control', 'kernel', 'rule_priority_count'],
       rcount,
-      `rule_priority_count ${rcount} is too small for ${uplinks.length} uplink${uplinks.length === 1 ? '' : 's'}: each needs a reply rule at base+50+n, before the routed and selection rules at the top of the range`,
-      `raise rule_priority_count to at least ${61 + uplinks.length}`,
+      `rule_priority_count ${rcount} is too small for ${uplinks.length} uplink${uplinks.length === 1 ? '' : 's'}: each needs a reply rule at base+50+n, before the ${routed ? 'routed and ' : ''}selection rules at the top of the range`,
+      `raise rule_priority_count to at least ${rneed}`,
     );
   const tbase = isObj(kernel) ? kernel.table_base : undefined;
   const tables = new Map<number, string>();

@@ -4,7 +4,8 @@
  */
 import { closest } from './errors.js';
 import { isIPv4 } from './net.js';
-import { contains4, isNetworkForm, overlap4, prefix4, type Prefix4 } from './prefix4.js';
+import { contains4, overlap4, prefix4, type Prefix4 } from './prefix4.js';
+import { checkRoutedPrefix } from './schema-sections.js';
 
 type Path = (string | number)[];
 type Obj = Record<string, unknown>;
@@ -12,11 +13,8 @@ export type AddIssue = (path: Path, input: unknown, message: string, hint?: stri
 
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x) => typeof x === 'string') : []);
 
-/** A routed prefix the schema accepts: IPv4, network form. */
-const usablePrefix = (s: string): boolean => {
-  const [addr, len] = s.split('/');
-  return isIPv4(addr ?? '') && /^\d{1,2}$/.test(len ?? '') && Number(len) <= 32 && isNetworkForm(s);
-};
+/** A routed prefix the schema accepts (the schema has said what is wrong with the others). */
+const usablePrefix = (s: string): boolean => checkRoutedPrefix(s) === undefined;
 
 /** The uplink addresses a routed prefix must not contain: its static address and gateway. */
 function uplinkAddresses(uplinks: [string, Obj][]): { name: string; key: string; ip: string }[] {

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { positiveDuration, duration } from './duration.js';
 import { hinted } from './errors.js';
 import { checkCidr, checkForwardHost, checkIp, checkIpPort, isIP, isIPv6, parseHostPort } from './net.js';
-import { isNetworkForm, prefix4, prefixText } from './prefix4.js';
+import { isNetworkForm, overlap4, prefix4, prefixText } from './prefix4.js';
 import { parseRule, RuleError } from './demand-rules.js';
 import {
   absolutePath,
@@ -45,8 +45,18 @@ export const ROUTED_FALLBACKS = ['masquerade', 'drop'] as const;
  */
 export const DEFAULT_ROUTED_FALLBACK = 'masquerade';
 
+const MIN_ROUTED_LEN = 8;
+/** Blocks no ISP routes to a customer. */
+const NOT_ROUTABLE: [string, string][] = [
+  ['0.0.0.0/8', '"this network"'],
+  ['127.0.0.0/8', 'loopback'],
+  ['169.254.0.0/16', 'link-local'],
+  ['224.0.0.0/4', 'multicast'],
+  ['240.0.0.0/4', 'reserved, with the broadcast address'],
+];
+
 /** A public IPv4 prefix routed to the gateway, in network form (the kernel stores rules that way). */
-export const routedPrefix = checked((s) => {
+export function checkRoutedPrefix(s: string): string | undefined {
   const bad = checkCidr(s);
   if (bad) return bad;
   if (isIPv6(s.split('/')[0]!))
@@ -59,8 +69,21 @@ export const routedPrefix = checked((s) => {
       `routed prefix ${JSON.stringify(s)} has host bits set`,
       `write the network: ${prefixText(prefix4(s))}`,
     );
+  const p = prefix4(s);
+  if (p.len < MIN_ROUTED_LEN)
+    return hinted(
+      `routed prefix ${s} is shorter than /${MIN_ROUTED_LEN}`,
+      'a routed block is what your ISP routes to you (e.g. a /29 or /27): everything else would leave un-NATed',
+    );
+  const special = NOT_ROUTABLE.find(([net]) => overlap4(p, prefix4(net)));
+  if (special)
+    return hinted(
+      `routed prefix ${s} overlaps ${special[0]} (${special[1]})`,
+      'routed prefixes are unicast blocks an ISP routes to you',
+    );
   return undefined;
-});
+}
+export const routedPrefix = checked(checkRoutedPrefix);
 
 export const lanSchema = z
   .strictObject({
@@ -163,8 +186,16 @@ export const inputOpenSchema = z
   })
   .describe('A service on the gateway reachable from the uplinks.');
 
-/** `firewall.forward[].to`: one address, or a network (CIDR). */
-const forwardDestination = checked((s) => (s.includes('/') ? checkCidr(s) : checkIp(s)));
+/** `firewall.forward[].to`: one address, or a network (CIDR) in network form (nft would widen host bits). */
+const forwardDestination = checked((s) => {
+  if (!s.includes('/')) return checkIp(s);
+  const bad = checkCidr(s);
+  if (bad || isIPv6(s.split('/')[0]!) || isNetworkForm(s)) return bad;
+  return hinted(
+    `${JSON.stringify(s)} has host bits set`,
+    `write the address alone, or the network ${prefixText(prefix4(s))}`,
+  );
+});
 
 export const forwardOpenSchema = z
   .strictObject({

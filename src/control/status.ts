@@ -73,7 +73,9 @@ export function buildStatus(cfg: Config, w: WorldState, x: StatusExtras) {
       table: e.table,
       fallback: e.fallback,
       ...(e.carriers[0] ? { carrier: e.carriers[0] } : {}),
-      onFallback: e.carriers.length === 0,
+      // Before the first round is judged the kernel keeps the routes it has: no fallback to report.
+      onFallback: x.judged && e.carriers.length === 0,
+      ...(x.judged ? {} : { pending: true }),
     })),
     firewall: x.firewall,
     uplinks: Object.entries(cfg.uplinks).map(([name, u]) => {

@@ -23,7 +23,15 @@
 import { portRange } from '../config/schema-sections.js';
 import { renderDemand, type DemandNftInput } from '../demand/nft.js';
 import { hairpinDnat, hairpinMasquerade, WAN_ADDRS4 } from './hairpin.js';
-import { routedGuard, routedNatPost, routedNatPre, routedOpens, type ForwardOpen, type RoutedSpec } from './routed.js';
+import {
+  routedGuard,
+  routedNatPost,
+  routedNatPre,
+  routedOpens,
+  routedSpoof,
+  type ForwardOpen,
+  type RoutedSpec,
+} from './routed.js';
 import {
   planForwards,
   type DnatMap,
@@ -172,6 +180,7 @@ export function renderTable(i: FirewallInput): { nftables: unknown[] } {
       input(
         i.input,
         i.uplinks.filter((u) => u.dhcp).map((u) => u.iface),
+        routed,
       ),
     ],
   ];
@@ -353,7 +362,7 @@ function forward(
       ],
     });
   }
-  out.push(...routedGuard(routed, WAN));
+  out.push(...routedGuard(routed, WAN, proxy ? `@${PROXY_SET}` : undefined));
   out.push(
     {
       c: 'replies and related packets of allowed connections',
@@ -388,9 +397,10 @@ function forward(
   return out;
 }
 
-function input(opens: FirewallInput['input'], dhcpIfaces: string[]): { c: string; e: Stmt[] }[] {
+function input(opens: FirewallInput['input'], dhcpIfaces: string[], routed: RoutedSpec[]): { c: string; e: Stmt[] }[] {
   const wan = ifMatch('iifname', WAN);
   const out: { c: string; e: Stmt[] }[] = [
+    ...routedSpoof(routed, WAN),
     {
       c: "uplinks: replies to the gateway's own connections (probes, DNS, dial-up)",
       e: [wan, isIn(ct('state'), ['established', 'related']), accept],

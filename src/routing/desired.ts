@@ -112,14 +112,14 @@ export function desiredKernel(
     dev,
     ...(gateway ? { gateway } : {}),
   });
-  /** Ends a table: a lookup never falls through to a later rule. */
-  const unreachable = (family: Family, table: number): RouteSpec => ({
+  /** Ends a table (for `dst`, default everything): a lookup never falls through to a later rule. */
+  const unreachable = (family: Family, table: number, dst = any(family), dstLen = 0): RouteSpec => ({
     family,
     table,
     protocol: proto,
     type: 'unreachable',
-    dst: any(family),
-    dstLen: 0,
+    dst,
+    dstLen,
     metric: LAST_RESORT_METRIC,
   });
   for (const u of uplinks) {
@@ -174,6 +174,9 @@ export function desiredKernel(
     for (const p of e.prefixes) {
       const [src, len] = p.split('/') as [string, string];
       out.rules.push({ family: 4, priority: prio.routed, table: e.table, protocol: proto, src, srcLen: Number(len) });
+      // A part of the block on no LAN interface (and with no route of yours) is unreachable,
+      // not sent back to the ISP, which routes it to us again until the TTL runs out.
+      for (const t of [e.table, selectionTable]) out.routes.push(unreachable(4, t, src, Number(len)));
     }
   }
   for (const family of [4, 6] as const) {

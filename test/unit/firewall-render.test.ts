@@ -576,6 +576,8 @@ const saddr = (right: unknown) => ({
   match: { op: '==', left: { payload: { protocol: 'ip', field: 'saddr' } }, right },
 });
 const pfx = (addr: string, len: number) => ({ prefix: { addr, len } });
+/** A null binding (NAT to its own source): another table's NAT chain cannot masquerade it after us. */
+const SELF = { snat: { family: 'ip', addr: { payload: { protocol: 'ip', field: 'saddr' } } } };
 /** Port-forward replies are exempt from the routed guard: they leave under the uplink's address. */
 const DNAT_NONE = { match: { op: '==', left: { '&': [{ ct: { key: 'status' } }, 'dnat'] }, right: 0 } };
 
@@ -587,12 +589,12 @@ test('routed: nat keeps the source out of the via uplinks only, before SNAT and 
       [
         saddr(pfx('203.0.113.64', 27)),
         { match: { op: '==', left: { meta: { key: 'oifname' } }, right: 'eth0' } },
-        { accept: null },
+        SELF,
       ],
       [
         saddr({ set: [pfx('192.0.2.0', 28), pfx('192.0.2.16', 28)] }),
         { match: { op: '==', left: { meta: { key: 'oifname' } }, right: 'wwan0' } },
-        { accept: null },
+        SELF,
       ],
       post[2]!.expr,
       post[3]!.expr,
@@ -622,6 +624,10 @@ test('routed: the forward guard comes before replies are accepted; opens and ICM
   const at = (s: string) => fwd.findIndex((c) => c.includes(s));
   assert.ok(at('un-NATed flows never leave') < at('replies and related'), fwd.join('\n'));
   assert.ok(at('fallback drop') < at('replies and related'));
+  assert.equal(at('nothing from an uplink carries the routed source'), at('clamp') + 1, 'spoofed sources go first');
+  assert.equal(at('dials no demand uplink'), -1, 'no proxy guard without demand proxies');
+  const input = rules(ROUTED, 'input');
+  assert.match(String(input[0]!.comment), /nothing from an uplink carries the routed source/);
   for (const s of [
     'ICMP errors and echo requests',
     'firewall.forward[0]: tcp 80 to 203.0.113.70',
@@ -646,6 +652,7 @@ test('routed: the forward guard comes before replies are accepted; opens and ICM
   ]);
   assert.deepEqual(guard[at('firewall.forward[1]')]!.expr, [
     WAN,
+    { match: { op: '!=', left: { meta: { key: 'oifname' } }, right: '@wan_ifaces' } },
     { match: { op: '==', left: { payload: { protocol: 'ip', field: 'daddr' } }, right: pfx('192.0.2.0', 28) } },
     saddr(pfx('198.51.100.0', 24)),
     { match: { op: '==', left: dport('udp'), right: { range: [5060, 5061] } } },
@@ -656,4 +663,28 @@ test('routed: the forward guard comes before replies are accepted; opens and ICM
 test('routed: nothing of it without routed entries or opens', () => {
   const all = items(FULL).map((o) => JSON.stringify(o));
   assert.ok(!all.some((s) => /routed (prefixes|\d)|keeps its source|firewall\.forward|un-NATed/.test(s)));
+});
+
+test('routed: fallback drop refuses what would dial a demand uplink; IPv6 forward targets get ICMPv6', () => {
+  const i: FirewallInput = {
+    ...ROUTED,
+    demand: {
+      uplinks: [{ name: 'dsl', iface: 'ppp0', proxy: 'dod-dsl', idleMs: 300_000 }],
+      rules: [],
+      fwmarkMask: 0xff0000,
+    },
+    forwardOpens: [...ROUTED.forwardOpens!, { proto: 'tcp', port: 443, to: '2001:db8:5::10' }],
+  };
+  const fwd = rules(i, 'forward');
+  const proxy = fwd.find((r) => String(r.comment).includes('dials no demand uplink'))!;
+  assert.deepEqual(proxy.expr.slice(1), [
+    { match: { op: '==', left: { meta: { key: 'oifname' } }, right: '@proxy_ifaces' } },
+    DNAT_NONE,
+    { reject: { type: 'icmp', expr: 'net-unreachable' } },
+  ]);
+  assert.match(String(proxy.comment), /^lan\[2\] eth3/, 'only the drop entry');
+  const v6 = fwd.find((r) => String(r.comment).startsWith('ICMPv6 errors'))!;
+  assert.deepEqual(v6.expr[2], {
+    match: { op: '==', left: { payload: { protocol: 'ip6', field: 'daddr' } }, right: '2001:db8:5::10' },
+  });
 });

@@ -32,6 +32,21 @@ const BAD: [string, string, string, string][] = [
     'write the network: 203.0.113.64/27',
   ],
   ['a routed prefix that is no CIDR', withLan(dmz('routed: [203.0.113.64], via: [isp1]')), 'lan[1].routed[0]', 'CIDR'],
+  ['a routed default route', withLan(dmz('routed: [0.0.0.0/0], via: [isp1]')), 'lan[1].routed[0]', 'shorter than /8'],
+  ['a routed loopback block', withLan(dmz('routed: [127.0.0.0/8], via: [isp1]')), 'lan[1].routed[0]', 'loopback'],
+  ['a routed multicast block', withLan(dmz('routed: [224.0.0.0/24], via: [isp1]')), 'lan[1].routed[0]', 'multicast'],
+  [
+    'a routed link-local block',
+    withLan(dmz('routed: [169.254.1.0/24], via: [isp1]')),
+    'lan[1].routed[0]',
+    'link-local',
+  ],
+  [
+    'a firewall.forward network with host bits (nft would open the whole network)',
+    withLan('', 'firewall: { forward: [{ proto: tcp, port: 80, to: 203.0.113.70/27 }] }\n'),
+    'firewall.forward[0].to',
+    'write the address alone, or the network 203.0.113.64/27',
+  ],
   ['routed without via', withLan(dmz('routed: [203.0.113.64/27]')), 'lan[1].via', 'routed prefixes need via'],
   ['via without routed', withLan(dmz('via: [isp1]')), 'lan[1].via', 'via without routed prefixes'],
   ['fallback without routed', withLan(dmz('fallback: drop')), 'lan[1].fallback', 'fallback without routed'],
@@ -112,7 +127,7 @@ const BAD: [string, string, string, string][] = [
   ],
   [
     'a rule range too small for the reply rules of every uplink',
-    withLan('', 'control: { kernel: { rule_priority_count: 64 } }\n'),
+    withLan(dmz('routed: [203.0.113.64/27], via: [isp1]'), 'control: { kernel: { rule_priority_count: 64 } }\n'),
     'control.kernel.rule_priority_count',
     'raise rule_priority_count to at least 65',
   ],
@@ -129,6 +144,12 @@ for (const [name, yaml, path, has] of BAD) {
     assert.equal(problems.length, 1, shown);
   });
 }
+
+test('routed config: without routed entries the reply rules need one priority less', () => {
+  const yaml = (n: number) => withLan('', `control: { kernel: { rule_priority_count: ${n} } }\n`);
+  assert.ok(checkConfigText(yaml(64), 'uplinkd.yaml').config);
+  assert.equal(checkConfigText(yaml(63), 'uplinkd.yaml').config, undefined);
+});
 
 test('routed config: the example office validates; fallback defaults to masquerade', () => {
   const cfg = parseConfigText(

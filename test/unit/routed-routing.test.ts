@@ -85,7 +85,7 @@ test('routedEntries: tables, fallbacks (masquerade by default), prefixes', () =>
   );
 });
 
-test('desiredKernel: routed tables hold the carriers best first, never an unreachable (not for drop either); rules sit before the selection', () => {
+test('desiredKernel: routed tables hold the carriers best first, never an unreachable default (not for drop either), the block itself unreachable; rules sit before the selection', () => {
   const k = { ...KERNEL_DEFAULTS };
   const entries = routedEntries(cfg, view(['isp1', 'isp3', 'isp2']));
   const ups = ['isp1', 'isp2', 'isp3'].map((name, index) => ({
@@ -97,13 +97,21 @@ test('desiredKernel: routed tables hold the carriers best first, never an unreac
   }));
   const d = desiredKernel(ups, ['isp2'], 7300, k, entries);
   const routed = [
-    ...d.routes.filter((r) => r.table >= 7362).map((route) => displayCommand({ op: 'add', route })),
+    ...d.routes
+      .filter((r) => r.table >= 7362 || (r.table === 7300 && r.dstLen > 0))
+      .map((route) => displayCommand({ op: 'add', route })),
     ...d.rules.filter((r) => r.table >= 7362 || r.table === 7300).map((rule) => displayCommand({ op: 'add', rule })),
   ];
   assert.deepEqual(routed, [
     'ip -4 route add 0.0.0.0/0 via 198.51.100.5 dev wan1 table 7363 proto 201 metric 100',
+    'ip -4 route add unreachable 203.0.113.64/27 table 7363 proto 201 metric 4294967295',
+    'ip -4 route add unreachable 203.0.113.64/27 table 7300 proto 201 metric 4294967295',
     'ip -4 route add 0.0.0.0/0 via 198.51.100.13 dev wan3 table 7362 proto 201 metric 100',
     'ip -4 route add 0.0.0.0/0 via 198.51.100.9 dev wan2 table 7362 proto 201 metric 101',
+    'ip -4 route add unreachable 192.0.2.128/28 table 7362 proto 201 metric 4294967295',
+    'ip -4 route add unreachable 192.0.2.128/28 table 7300 proto 201 metric 4294967295',
+    'ip -4 route add unreachable 192.0.2.160/28 table 7362 proto 201 metric 4294967295',
+    'ip -4 route add unreachable 192.0.2.160/28 table 7300 proto 201 metric 4294967295',
     'ip -4 rule add priority 7389 from 203.0.113.64/27 lookup 7363 protocol 201',
     'ip -4 rule add priority 7389 from 192.0.2.128/28 lookup 7362 protocol 201',
     'ip -4 rule add priority 7389 from 192.0.2.160/28 lookup 7362 protocol 201',
@@ -117,8 +125,9 @@ test('desiredKernel: routed tables hold the carriers best first, never an unreac
   // selection (the ruleset masquerades or refuses what the routed prefixes send there).
   const none = desiredKernel(ups, ['isp1'], 7300, k, routedEntries(cfg, view(['isp1'])));
   assert.deepEqual(
-    none.routes.filter((r) => r.table === 7362),
+    none.routes.filter((r) => r.table === 7362 && r.dstLen === 0),
     [],
+    'no default: lookups outside the block fall through',
   );
   assert.equal(none.rules.filter((r) => r.table === 7362).length, 2, 'the rules stay: nothing to switch');
 });
