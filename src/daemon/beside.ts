@@ -1,6 +1,7 @@
 /**
  * Steps 6 and 7 of a reconcile run (daemon/reconciler.ts), which run beside the loop so that
- * routes never wait for them: the firewall's apply, and the conntrack release of SNAT flows.
+ * routes never wait for them: the firewall's apply, and the conntrack releases (SNAT flows,
+ * routed blocks' flows).
  * Their failures go through the loop's backoff like any other op.
  */
 import { isDeepStrictEqual } from 'node:util';
@@ -9,11 +10,12 @@ import type { EventBus } from '../events/bus.js';
 import type { Firewall } from '../firewall/apply.js';
 import type { Backoff } from '../reconcile/backoff.js';
 import type { Desired } from '../reconcile/desired.js';
-import type { System } from '../system/system.js';
+import type { CtFlushResult, System } from '../system/system.js';
 import type { UplinkManager } from '../uplinks/manager.js';
 
 export const FIREWALL_OP = 'nft ruleset';
 export const CONNTRACK_OP = 'conntrack release';
+export const ROUTED_CONNTRACK_OP = 'conntrack release (routed blocks)';
 
 export interface BesideDeps {
   system: System;
@@ -31,17 +33,18 @@ export interface BesideDeps {
 
 export class BesideLoop {
   firewallRun?: Promise<void>;
-  private snatRun?: Promise<void>;
   private firewallAgain = false;
-  /** The SNAT release last done (selection and addresses). */
-  private snatDone?: Desired['snatRelease'];
+  /** Conntrack releases running, and the job each last completed. */
+  private readonly releasing: Partial<Record<'snat' | 'routed', Promise<void>>> = {};
+  private readonly released: Partial<Record<'snat' | 'routed', object>> = {};
 
   constructor(private readonly d: BesideDeps) {}
 
   /** Waits for both to finish (stop). */
   async drain(): Promise<void> {
     await this.firewallRun;
-    await this.snatRun;
+    await this.releasing.snat;
+    await this.releasing.routed;
   }
 
   /**
@@ -91,34 +94,60 @@ export class BesideLoop {
    */
   releaseSnat(want: Desired, now: number, stamp: number): void {
     const job = want.snatRelease;
-    if (
-      this.snatRun ||
-      !job ||
-      isDeepStrictEqual(job, this.snatDone) ||
-      !this.d.backoff.allowed(CONNTRACK_OP, now, stamp, job)
-    )
-      return;
-    const { addresses } = job;
-    this.snatRun = this.d.system
-      .conntrackFlush(addresses)
+    if (!job) return;
+    this.release('snat', job, now, stamp, {
+      op: CONNTRACK_OP,
+      addresses: job.addresses,
+      flush: () => this.d.system.conntrackFlush(job.addresses),
+      what: `pinned by SNAT to ${job.addresses.join(', ')}`,
+      // The selection moved again meanwhile: its release is due now.
+      after: () => {
+        if (this.d.manager.selection.selected !== job.selected)
+          this.d.markDirty('selection moved during a conntrack release');
+      },
+    });
+  }
+
+  /**
+   * Step 7 too: when a routed block (fallback masquerade) moves onto its fallback or back, the
+   * flows its new path cannot carry as they are start over (system/conntrack/codec.ts,
+   * reroutedFrom): a UDP flow with fixed ports would otherwise never be masqueraded.
+   */
+  releaseRouted(want: Desired, now: number, stamp: number): void {
+    const job = want.routedRelease;
+    if (!job) return;
+    this.release('routed', job, now, stamp, {
+      op: ROUTED_CONNTRACK_OP,
+      addresses: job.prefixes,
+      flush: () => this.d.system.conntrackReleaseRouted(job.prefixes),
+      what: `of routed ${job.prefixes.join(', ')} that their new path cannot carry`,
+    });
+  }
+
+  private release(kind: 'snat' | 'routed', job: object, now: number, stamp: number, r: ReleaseRun): void {
+    if (this.releasing[kind] || isDeepStrictEqual(job, this.released[kind])) return;
+    if (!this.d.backoff.allowed(r.op, now, stamp, job)) return;
+    const { addresses } = r;
+    this.releasing[kind] = r
+      .flush()
       .then(
-        (r) => {
-          this.snatDone = job;
-          this.d.cleared(CONNTRACK_OP);
-          const message = `released ${r.deleted} flow(s) pinned by SNAT to ${addresses.join(', ')} (of ${r.examined} tracked)`;
-          if (r.deleted) this.d.log.info({ addresses, ...r }, `conntrack: ${message}`);
+        (res) => {
+          this.released[kind] = job;
+          this.d.cleared(r.op);
+          const message = `released ${res.deleted} flow(s) ${r.what} (of ${res.examined} tracked)`;
+          if (res.deleted) this.d.log.info({ addresses, ...res }, `conntrack: ${message}`);
           this.d.bus.publish({
             type: 'conntrack',
             addresses,
-            deleted: r.deleted,
-            examined: r.examined,
+            deleted: res.deleted,
+            examined: res.examined,
             ok: true,
             message,
           });
         },
         (e: unknown) => {
-          const message = `could not release the flows pinned by SNAT to ${addresses.join(', ')}: ${(e as Error).message}; retrying`;
-          if (this.d.backoff.failed(CONNTRACK_OP, (e as Error).message, now, stamp, job)) {
+          const message = `could not release the flows ${r.what}: ${(e as Error).message}; retrying`;
+          if (this.d.backoff.failed(r.op, (e as Error).message, now, stamp, job)) {
             this.d.log.warn({ addresses }, `conntrack: ${message}`);
             this.d.bus.publish({ type: 'conntrack', addresses, deleted: 0, examined: 0, ok: false, message });
           }
@@ -126,10 +155,18 @@ export class BesideLoop {
         },
       )
       .finally(() => {
-        this.snatRun = undefined;
-        // The selection moved again meanwhile: its release is due now.
-        if (this.d.manager.selection.selected !== job.selected)
-          this.d.markDirty('selection moved during a conntrack release');
+        this.releasing[kind] = undefined;
+        r.after?.();
       });
   }
+}
+
+interface ReleaseRun {
+  /** The backoff's name for it. */
+  op: string;
+  addresses: string[];
+  flush: () => Promise<CtFlushResult>;
+  /** "pinned by SNAT to …": what the released flows were. */
+  what: string;
+  after?: () => void;
 }

@@ -32,7 +32,7 @@ import type { World } from '../world/world.js';
 import { planKernel, type Plan } from '../routing/plan.js';
 import type { UplinkManager } from '../uplinks/manager.js';
 import type { Firewall } from '../firewall/apply.js';
-import { BesideLoop, CONNTRACK_OP, FIREWALL_OP } from './beside.js';
+import { BesideLoop, CONNTRACK_OP, FIREWALL_OP, ROUTED_CONNTRACK_OP } from './beside.js';
 import type { EventBus } from '../events/bus.js';
 import { Backoff } from '../reconcile/backoff.js';
 import type { ReconcileStatus, RunRecord } from '../reconcile/status.js';
@@ -219,6 +219,7 @@ export class Reconciler implements Component {
       ...want.sysctls.map(sysctlOp),
       FIREWALL_OP,
       ...(want.snatRelease ? [CONNTRACK_OP] : []),
+      ...(want.routedRelease ? [ROUTED_CONNTRACK_OP] : []),
     ]);
     this.backoff.retain((op) => wanted.has(op));
     const sysctls = await this.applySysctls(want, now, stamp);
@@ -226,6 +227,7 @@ export class Reconciler implements Component {
     manager.connect(want.connect, now);
     this.beside.kickFirewall(want, now, stamp);
     this.beside.releaseSnat(want, now, stamp);
+    this.beside.releaseRouted(want, now, stamp);
     if (!this.judged && manager.allJudged()) this.setJudged();
     this.lastRun = {
       at: new Date(now).toISOString(),

@@ -59,6 +59,11 @@ export interface Desired {
   connect: Map<string, boolean>;
   /** Flows pinned by SNAT to these addresses must start over through `selected`. */
   snatRelease?: { selected: string; addresses: string[] };
+  /**
+   * Routed blocks with fallback masquerade and who carries each ("lan index:uplink", "-" on
+   * the fallback): when that changes, the flows their new path cannot carry start over.
+   */
+  routedRelease?: { carriers: string[]; prefixes: string[] };
 }
 
 /** An uplink's connect command runs while the admin allows it and its mode (or traffic, or the admin) asks for it. */
@@ -119,7 +124,9 @@ export function desired(cfg: Config, world: WorldState, v: Verdicts, _clock: Clo
   const k = cfg.control.kernel;
   const uplinks = routedUplinks(cfg, world, v);
   const order = v.order.filter((n) => Object.hasOwn(cfg.uplinks, n));
-  const kernel = desiredKernel(uplinks, order, selectionTable(k), k, routedEntries(cfg, v));
+  const routed = routedEntries(cfg, v);
+  const kernel = desiredKernel(uplinks, order, selectionTable(k), k, routed);
+  const masq = routed.filter((e) => e.fallback === 'masquerade');
   const selectionDevs = kernel.routes
     .filter((r) => r.table === selectionTable(k) && r.family === 4 && r.gateway)
     .map((r) => r.dev!);
@@ -138,5 +145,13 @@ export function desired(cfg: Config, world: WorldState, v: Verdicts, _clock: Clo
     connect,
     ...(on ? { firewall: firewallInput(cfg, 0, wanAddrs4) } : {}),
     ...(addresses.length ? { snatRelease: { selected: v.selected!, addresses } } : {}),
+    ...(on && masq.length
+      ? {
+          routedRelease: {
+            carriers: masq.map((e) => `${e.lan}:${e.carriers[0] ?? '-'}`),
+            prefixes: masq.flatMap((e) => e.prefixes),
+          },
+        }
+      : {}),
   };
 }

@@ -128,6 +128,11 @@ export class DryRunSystem extends LinuxSystem {
     return { examined: 0, deleted: 0, vanished: 0 };
   }
 
+  override async conntrackReleaseRouted(prefixes: string[]) {
+    this.log.info({ prefixes }, "dry-run: would delete the routed blocks' flows that their new path cannot carry");
+    return { examined: 0, deleted: 0, vanished: 0 };
+  }
+
   override async openProxy(o: ProxyOptions): Promise<TunHandle> {
     this.once(
       `proxy ${o.name}`,

@@ -261,6 +261,13 @@ export class FakeSystem implements System {
     return { examined: 0, deleted: 0, vanished: 0 };
   }
 
+  /** conntrackReleaseRouted calls, newest last. */
+  readonly routedReleases: string[][] = [];
+  async conntrackReleaseRouted(prefixes: string[]) {
+    this.routedReleases.push([...prefixes]);
+    return { examined: 0, deleted: 0, vanished: 0 };
+  }
+
   /** Elements of sets by name, as a test wants `nft list set` to show them. */
   readonly nftSets = new Map<string, { key: string; expiresMs?: number }[]>();
   async nftSetElements(_table: string, set: string) {

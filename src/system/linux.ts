@@ -23,7 +23,7 @@ import {
   type KernelOp,
   type RefusedOp,
 } from '../model/ops.js';
-import { flushSnatFlows } from './conntrack/index.js';
+import { flushRoutedFlows, flushSnatFlows } from './conntrack/index.js';
 import { openTunReader, type TunHandle } from './tun/index.js';
 import { nftApply, nftListChains, nftListSet, nftListTable, nftListText } from './nft.js';
 import { Prober } from './probe/prober.js';
@@ -195,6 +195,10 @@ export class LinuxSystem implements System {
 
   conntrackFlush(snatAddrs: string[]) {
     return flushSnatFlows(snatAddrs);
+  }
+
+  conntrackReleaseRouted(prefixes: string[]) {
+    return flushRoutedFlows(prefixes);
   }
 
   async openProxy(o: ProxyOptions): Promise<TunHandle> {

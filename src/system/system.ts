@@ -6,6 +6,8 @@ import type { RouteFilter } from '../model/kernel.js';
 import type { NftSetElement } from '../model/nft.js';
 import type { NftChain } from './nft.js';
 import type { CtFlushResult } from './conntrack/index.js';
+
+export type { CtFlushResult } from './conntrack/index.js';
 import type { TunHandle } from './tun/index.js';
 import type { Socket } from 'node:net';
 import type { AdoptOptions, ExitReason, StopOptions, SuperviseOptions } from './supervise.js';
@@ -92,6 +94,8 @@ export interface System {
   nftSnapshot(table: string, file: string): Promise<void>;
   /** Deletes the IPv4 conntrack entries pinned by SNAT to these addresses (ctnetlink). */
   conntrackFlush(snatAddrs: string[]): Promise<CtFlushResult>;
+  /** Deletes the IPv4 flows routed blocks started that their new path cannot carry as they are (ctnetlink). */
+  conntrackReleaseRouted(prefixes: string[]): Promise<CtFlushResult>;
   /**
    * Creates (or re-attaches to) a demand uplink's persistent TUN proxy, configured for
    * replay (docs/platform-notes.md: no IPv6 on it, a /32, rp_filter 2, accept_local, a

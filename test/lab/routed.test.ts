@@ -5,8 +5,11 @@
  * addresses (BCP 38), so a packet leaving the wrong way with the wrong source is lost.
  * Pins: inbound to the public address (the client's real address seen, other ports dropped,
  * never port-forwarded although a forward uses the same port), the server's own outbound
- * source, `force` moving only the LAN, the fallbacks (masquerade, then drop after a reload)
- * while ISP1 is silently dead, and the public addresses used again when it returns.
+ * source (also with the admin's own NAT table after ours), `force` moving only the LAN, the
+ * fallbacks (masquerade, where a fixed-port UDP flow is released and masqueraded too; then
+ * drop after a reload: refused at once) while ISP1 is silently dead, the public addresses
+ * used again when it returns, a port forward through ISP2 in every phase, and nothing with the
+ * block's source ever reaching ISP2.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
@@ -14,7 +17,7 @@ import assert from 'node:assert/strict';
 import { labForTest, waitFor, type Ns } from '../../src/lab/harness.js';
 import { startDaemon, type RunningDaemon } from '../../src/lab/daemon.js';
 import { twoUplinkTopology, GW_WAN1, GW_WAN2, INET_ISP1, INET_ISP2, LAN_HOST, SERVER } from '../../src/lab/topology.js';
-import { routeDev, twoUplinkConfig } from './uplinks-lab.js';
+import { countersIn, routeDev, twoUplinkConfig } from './uplinks-lab.js';
 
 const BLOCK = '203.0.113.64/27';
 const GW_DMZ = '203.0.113.65';
@@ -33,6 +36,12 @@ async function ask(ns: Ns, addr: string, port: number): Promise<string> {
   return (await ns.exec([process.execPath, '-e', ASK(addr, port)], { check: false })).stdout.trim();
 }
 const routedOf = async (d: RunningDaemon) => (await d.status()).routed[0]!;
+/** A UDP echo that answers each datagram with the address it came from. */
+const UDP_ECHO = (addr: string, port: number) =>
+  `const s = require('node:dgram').createSocket('udp4'); s.on('message', (m, r) => s.send(r.address, r.port, r.address)); s.bind(${port}, '${addr}', () => console.log('listening'));`;
+/** A UDP flow with fixed ports (like WireGuard or NTP): sends every 100 ms, prints each answer. */
+const UDP_FLOW = (from: string, to: string, port: number) =>
+  `const s = require('node:dgram').createSocket('udp4'); s.on('message', (m) => console.log('udp ' + m)); s.bind(40000, '${from}', () => { console.log('bound'); setInterval(() => s.send('x', ${port}, '${to}'), 100); });`;
 
 test('routed public block: servers keep their addresses beside a masqueraded LAN; force, fallbacks, return', async (t) => {
   const lab = await labForTest(t);
@@ -40,6 +49,13 @@ test('routed public block: servers keep their addresses beside a masqueraded LAN
   const dmz = await lab.ns('dmz');
   await lab.veth(topo.gw, 'dmz0', dmz, 'eth0', { aAddr: `${GW_DMZ}/27`, bAddr: `${DMZ_SERVER}/27` });
   await dmz.ip(['route', 'add', 'default', 'via', GW_DMZ]);
+  // The admin's own NAT table after ours (an iptables-nft or old nftables.conf leftover): our
+  // null binding keeps it from masquerading the block.
+  await topo.gw.nft(
+    'table ip adminnat {\n  chain post { type nat hook postrouting priority 110; oifname "wan1" masquerade; }\n}\n',
+  );
+  // Nothing with the block's source may ever reach ISP2 (it would drop it: BCP 38).
+  const leaks = await countersIn(topo.isp2, { leak: `iifname "down" ip saddr ${BLOCK}` });
   const config = (fallback: string) =>
     twoUplinkConfig({
       extra: `lan:
@@ -62,6 +78,9 @@ firewall:
   await serve(topo.inet, 'inet', SERVER, [8080]);
   await serve(dmz, 'dmz', DMZ_SERVER, [80, 81]);
   await serve(topo.lan, 'lan', LAN_HOST, [80]);
+  await topo.inet.spawn(process.execPath, ['-e', UDP_ECHO(SERVER, 5353)]).waitForLine(/listening/);
+  const udp = dmz.spawn(process.execPath, ['-e', UDP_FLOW(DMZ_SERVER, SERVER, 5353)]);
+  await udp.waitForLine(new RegExp(`^udp ${DMZ_SERVER}$`), { timeoutMs: 5000 });
 
   const dmzOut = () => ask(dmz, SERVER, 8080);
   const lanOut = () => ask(topo.lan, SERVER, 8080);
@@ -90,12 +109,12 @@ firewall:
   await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', { timeoutMs: 5000, what: 'unforced' });
 
   // ISP1 dies silently; then it comes back.
-  const outage = async (expectDmz: (got: string) => void, phase: string) => {
+  const outage = async (expectDmz: (got: string) => void | Promise<void>, phase: string) => {
     await topo.blackhole('isp1');
     await waitFor(async () => (await routedOf(d)).onFallback, { timeoutMs: 8000, what: `${phase}: on its fallback` });
     await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan2', { timeoutMs: 5000, what: 'LAN failover' });
     assert.equal(await lanOut(), `inet ${GW_WAN2}`, `${phase}: the LAN fails over to ISP2`);
-    expectDmz(await dmzOut());
+    await expectDmz(await dmzOut());
     assert.equal(await throughIsp2(), `dmz ${INET_ISP2}`, `${phase}: the port forward through ISP2 still works`);
     await topo.unblackhole('isp1');
     await waitFor(async () => (await routedOf(d)).carrier === 'wan1', {
@@ -105,10 +124,12 @@ firewall:
     assert.equal(await dmzOut(), `inet ${DMZ_SERVER}`, `${phase}: the public address is used again`);
     assert.equal(await inbound(), `dmz ${INET_ISP1}`, `${phase}: inbound works again`);
   };
-  await outage(
-    (got) => assert.equal(got, `inet ${GW_WAN2}`, 'masquerade: outbound goes on through ISP2, masqueraded'),
-    'masquerade',
-  );
+  await outage(async (got) => {
+    assert.equal(got, `inet ${GW_WAN2}`, 'masquerade: outbound goes on through ISP2, masqueraded');
+    // The fixed-port UDP flow started under the public address: released, so it is masqueraded too.
+    await udp.waitForLine(new RegExp(`^udp ${GW_WAN2}$`), { fromNow: true, timeoutMs: 5000 });
+  }, 'masquerade');
+  await udp.waitForLine(new RegExp(`^udp ${DMZ_SERVER}$`), { fromNow: true, timeoutMs: 5000 });
   const text = await d.cli(['status']);
   assert.match(
     text.stdout,
@@ -121,6 +142,7 @@ firewall:
   assert.equal((await d.cli(['reload'])).code, 0);
   await waitFor(async () => (await d.status()).firewall.generation > gen, { what: 'the drop ruleset applied' });
   assert.equal((await routedOf(d)).fallback, 'drop');
-  await outage((got) => assert.match(got, /^(TIMEOUT|ERR )/, `drop: outbound stops (got ${got})`), 'drop');
+  await outage((got) => assert.equal(got, 'ERR ENETUNREACH', 'drop: outbound is refused at once'), 'drop');
+  assert.equal((await leaks()).leak, 0, "nothing with the block's source reached ISP2");
   assert.equal((await d.cli(['quit'])).code, 0);
 });

@@ -13,18 +13,34 @@ import {
   nfHeader,
   parseCtEntry,
   pinnedTo,
+  reroutedFrom,
 } from '../../src/system/conntrack/codec.js';
 
 /** A CT_NEW message for one IPv4 flow, laid out as the kernel sends it in a dump. */
-function encodeCtEntry(o: { src: string; dst: string; replySrc: string; replyDst: string; zone?: number }): Buffer {
+function encodeCtEntry(o: {
+  src: string;
+  dst: string;
+  replySrc: string;
+  replyDst: string;
+  zone?: number;
+  proto?: number;
+}): Buffer {
   const ip4 = (a: string) => Buffer.from(a.split('.').map(Number));
+  // The protocol attribute as the kernel nests it: CTA_TUPLE_PROTO { CTA_PROTO_NUM u8, ports… }.
+  const proto =
+    o.proto === undefined
+      ? []
+      : [nlAttr(CTA.TUPLE_PROTO | NLA_F_NESTED, nlAttr(CTA.PROTO_NUM, Buffer.from([o.proto])))];
   const tuple = (type: number, s: string, d: string) =>
     nlAttr(
       type | NLA_F_NESTED,
-      nlAttr(
-        CTA.TUPLE_IP | NLA_F_NESTED,
-        Buffer.concat([nlAttr(CTA.IP_V4_SRC, ip4(s)), nlAttr(CTA.IP_V4_DST, ip4(d))]),
-      ),
+      Buffer.concat([
+        nlAttr(
+          CTA.TUPLE_IP | NLA_F_NESTED,
+          Buffer.concat([nlAttr(CTA.IP_V4_SRC, ip4(s)), nlAttr(CTA.IP_V4_DST, ip4(d))]),
+        ),
+        ...proto,
+      ]),
     );
   const zone = o.zone === undefined ? [] : [nlAttr(CTA.ZONE, Buffer.from([o.zone >> 8, o.zone & 0xff]))];
   const payload = Buffer.concat([
@@ -73,6 +89,18 @@ test("pinnedTo: SNATed flows to the address, not the gateway's own flows from it
   assert.equal(pinnedTo(e('10.0.0.5', '198.51.100.2'), addrs), true);
   assert.equal(pinnedTo(e('198.51.100.2', '198.51.100.2'), addrs), false, "the gateway's own flow");
   assert.equal(pinnedTo(e('10.0.0.5', '192.0.2.2'), addrs), false);
+});
+
+test('reroutedFrom: flows a routed block started that are NATed, or un-NATed and not TCP; never un-NATed TCP or others', () => {
+  const inBlock = (ip: string) => ip.startsWith('203.0.113.');
+  const e = (src: string, replyDst: string, proto: number) =>
+    parseCtEntry(one(encodeCtEntry({ src, dst: '192.0.2.100', replySrc: '192.0.2.100', replyDst, proto })))!;
+  assert.equal(e('203.0.113.70', '203.0.113.70', 17).proto, 17);
+  assert.equal(reroutedFrom(e('203.0.113.70', '203.0.113.70', 17), inBlock), true, 'un-NATed UDP');
+  assert.equal(reroutedFrom(e('203.0.113.70', '203.0.113.70', 50), inBlock), true, 'un-NATed ESP');
+  assert.equal(reroutedFrom(e('203.0.113.70', '203.0.113.70', 6), inBlock), false, 'un-NATed TCP resumes later');
+  assert.equal(reroutedFrom(e('203.0.113.70', '198.51.100.9', 6), inBlock), true, 'masqueraded TCP');
+  assert.equal(reroutedFrom(e('10.66.0.2', '198.51.100.9', 17), inBlock), false, 'not from the block');
 });
 
 test('a delete echoes the original tuple and zone, and is never built without a tuple (that would flush the table)', () => {

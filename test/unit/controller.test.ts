@@ -341,7 +341,12 @@ test('controller on the fake System: a routed block gets its table and rule; its
       [undefined, 'wan1', 'masquerade'],
     ],
   );
+  // Its flows the new path cannot carry start over (beside the loop, after the route moved).
+  await until('flows released', () => system.routedReleases.length >= 2);
+  assert.deepEqual(system.routedReleases.at(-1), ['192.0.2.64/27']);
+  const releases = system.routedReleases.length;
   wan1Dead = false;
   await until('back on wan1', () => routed().carrier === 'wan1', 8000);
+  await until('released again on the way back', () => system.routedReleases.length === releases + 1);
   await ctl.stop('test');
 });

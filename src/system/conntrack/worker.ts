@@ -1,13 +1,22 @@
 /**
  * One-shot worker: dumps the IPv4 conntrack table and deletes the entries pinned by SNAT
- * to the given addresses. A worker because a dump of a busy gateway's table is large and
+ * to the given addresses, or the flows of routed blocks that their new path cannot carry. A worker because a dump of a busy gateway's table is large and
  * every netlink call here is synchronous.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as C from '../netlink/constants.js';
 import { errorCode } from '../netlink/codec.js';
 import { NetlinkError, NetlinkSocket } from '../netlink/socket.js';
-import { ctDeleteRequest, ctDumpRequest, NETLINK_NETFILTER, parseCtEntry, pinnedTo, type CtEntry } from './codec.js';
+import {
+  ctDeleteRequest,
+  ctDumpRequest,
+  NETLINK_NETFILTER,
+  parseCtEntry,
+  pinnedTo,
+  reroutedFrom,
+  type CtEntry,
+} from './codec.js';
+import { contains4, prefix4 } from '../../config/prefix4.js';
 
 export interface CtFlushResult {
   examined: number;
@@ -21,7 +30,20 @@ const buf = Buffer.alloc(1 << 18);
 const TIMEOUT_MS = 5000;
 let seq = 1;
 
-function dump(addrs: ReadonlySet<string>): { examined: number; pinned: CtEntry[] } {
+/** What the worker is asked to release: `addrs` (SNAT) or `prefixes` (routed blocks). */
+export interface CtFlushJob {
+  addrs?: string[];
+  prefixes?: string[];
+}
+
+function selector(job: CtFlushJob): (e: CtEntry) => boolean {
+  const addrs = new Set(job.addrs ?? []);
+  const blocks = (job.prefixes ?? []).map(prefix4);
+  const inBlock = (ip: string) => blocks.some((p) => contains4(p, ip));
+  return (e) => pinnedTo(e, addrs) || (blocks.length > 0 && reroutedFrom(e, inBlock));
+}
+
+function dump(wanted: (e: CtEntry) => boolean): { examined: number; pinned: CtEntry[] } {
   const mySeq = ++seq;
   let examined = 0;
   const pinned: CtEntry[] = [];
@@ -39,7 +61,7 @@ function dump(addrs: ReadonlySet<string>): { examined: number; pinned: CtEntry[]
       const e = parseCtEntry(m);
       if (!e) return false;
       examined++;
-      if (pinnedTo(e, addrs)) pinned.push(e);
+      if (wanted(e)) pinned.push(e);
       return false;
     },
     TIMEOUT_MS,
@@ -67,7 +89,7 @@ function remove(e: CtEntry): 'deleted' | 'vanished' {
 }
 
 try {
-  const { examined, pinned } = dump(new Set(workerData.addrs as string[]));
+  const { examined, pinned } = dump(selector(workerData as CtFlushJob));
   const out: CtFlushResult = { examined, deleted: 0, vanished: 0 };
   for (const e of pinned) out[remove(e)]++;
   parentPort!.postMessage({ ok: true, result: out });
