@@ -9,6 +9,7 @@ import { checkProbeTarget, PROBE_METHODS, type ProbeMethod } from './probe.js';
 import { defaultProxyAddress, defaultProxyName } from './demand-defaults.js';
 import { forwardOverlaps, type ForwardSpan } from './forward-overlaps.js';
 import { checkRouted, routedEntryCount } from './routed-checks.js';
+import { checkJobs } from './job-checks.js';
 
 type Path = (string | number)[];
 type Ctx = z.core.$RefinementCtx<unknown>;
@@ -94,6 +95,7 @@ export function crossCheck(cfg: unknown, ctx: Ctx): void {
   });
   checkForwardOverlaps(list(cfg.forwards), add);
   checkRouted(list(cfg.lan), uplinks, add);
+  checkJobs(entries(cfg.jobs), names, add);
   list(cfg.schedule).forEach((s, i) => ref(['schedule', i, 'uplink'], s.uplink));
   list(cfg.announce).forEach((a, i) => ref(['announce', i, 'uplink'], a.uplink));
 

@@ -4,7 +4,7 @@
  * acted on in later releases.
  */
 import { z } from 'zod';
-import { positiveDuration, duration } from './duration.js';
+import { positiveDuration } from './duration.js';
 import { hinted } from './errors.js';
 import { checkCidr, checkForwardHost, checkIp, checkIpPort, isIP, isIPv6, parseHostPort } from './net.js';
 import { isNetworkForm, overlap4, prefix4, prefixText } from './prefix4.js';
@@ -304,27 +304,6 @@ export const demandSchema = z
     queue: demandQueueSchema.prefault({}),
   })
   .describe('Which traffic dials a demand uplink and keeps it up, and how packets are held while it dials.');
-
-export const jobSchema = z
-  .strictObject({
-    run: command.describe('Command line of the job (run with /bin/sh -c, in its own process group).'),
-    when: z
-      .string()
-      .trim()
-      .min(1)
-      .optional()
-      .describe('Condition under which the job runs, e.g. default.up; omitted: always.'),
-    restart: z
-      .enum(['always', 'on-failure', 'never'])
-      .default('on-failure')
-      .describe('When to restart the job after it exits (default on-failure).'),
-    restart_delay: duration.prefault('1s').describe('Wait before a restart (default 1s).'),
-    stop_timeout: positiveDuration
-      .prefault('10s')
-      .describe('After SIGTERM, wait this long before SIGKILL to the process group (default 10s).'),
-    env: z.record(z.string(), z.string()).optional().describe('Extra environment variables.'),
-  })
-  .describe(`A supervised job. ${INERT}`);
 
 export const hooksSchema = z
   .strictObject({

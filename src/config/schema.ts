@@ -13,12 +13,12 @@ import {
   firewallSchema,
   forwardSchema,
   hooksSchema,
-  jobSchema,
   lanSchema,
   notifySchema,
   scheduleSchema,
 } from './schema-sections.js';
 import { absolutePath, evenAfterChildErrors, jobName, timeZone, uplinkName } from './types.js';
+import { jobSchema } from './schema-jobs.js';
 
 export const INERT_NOTE = 'Declared but inert: validated now, acted on in a later release.';
 

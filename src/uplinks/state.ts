@@ -3,16 +3,9 @@
  * observed now. States are never stored as intentions: a restarted daemon
  * recomputes them from the same facts.
  */
-export type UplinkState =
-  | 'disabled' // taken down by the admin (`uplink down`)
-  | 'blocked' // gave up re-dialling, or blocked by the admin
-  | 'down' // no carrier, no address, no gateway, or not dialled
-  | 'holdoff' // waiting before the next dial
-  | 'connecting' // connect command running, link not there yet
-  | 'verifying' // link there, probes not judged yet
-  | 'up'
-  | 'degraded' // probes pass, but quality is poor
-  | 'failed'; // probes fail
+import type { UplinkState } from '../model/uplink-states.js';
+
+export type { UplinkState } from '../model/uplink-states.js';
 
 export interface HealthFacts {
   /** Probe rounds judged since the link (re)appeared. */

@@ -34,6 +34,7 @@ hooks: { dir: /etc/uplinkd/hooks.d }
 const RAISED_WITH: Record<string, Record<string, string>> = {
   'probe.timeout': { interval: '365d' },
   'redial.backoff': { max_backoff: '365d' },
+  '*.restart_delay': { max_restart_delay: '365d' },
 };
 
 /** Paths of every duration in the schema: `*` for each entry of a map, `[]` for each list item. */

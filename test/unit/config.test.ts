@@ -175,6 +175,10 @@ const VALID: { name: string; yaml: string; check: (c: Config) => void }[] = [
         run: 'openvpn x.conf',
         restart: 'on-failure',
         restart_delay: 1000,
+        max_restart_delay: 60_000,
+        max_restarts: 5,
+        restart_window: 60_000,
+        restart_on: [],
         stop_timeout: 10_000,
       });
       assert.equal(c.timezone, 'Europe/Berlin');
