@@ -22,6 +22,22 @@ export const unforceCommand: Command = {
   run: async (ctx) => printReply(ctx, await rpc(ctx.socket, 'unforce')),
 };
 
+/** `uplink job start|stop|restart NAME`: a stopped job stays stopped until `start`, across daemon restarts. */
+export const jobCommand: Command = {
+  summary: 'start, stop or restart a job',
+  args: ['start|stop|restart', 'NAME'],
+  async run(ctx) {
+    const [action, name] = ctx.args;
+    if (action !== 'start' && action !== 'stop' && action !== 'restart')
+      throw new UsageError(
+        `"${action}" is not start, stop or restart`,
+        'uplink job restart vpn',
+        usageLine('job', jobCommand),
+      );
+    return printReply(ctx, await rpc(ctx.socket, 'job', { action, name }));
+  },
+};
+
 /** `uplink demand NAME on|off`: dialing on demand at run time (diald's demand/nodemand). */
 export const demandCommand: Command = {
   summary: 'switch dialing on demand of a demand uplink on or off',

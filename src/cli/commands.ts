@@ -1,5 +1,5 @@
 /** The command table: each command lives in its own module and declares its arguments. */
-import { adminCommand, demandCommand, unforceCommand } from './admin.js';
+import { adminCommand, demandCommand, jobCommand, unforceCommand } from './admin.js';
 import type { Command } from './args.js';
 import { check } from './check.js';
 import { demo } from './demo.js';
@@ -19,6 +19,7 @@ export const COMMANDS: Record<string, Command> = {
   block: adminCommand('block', 'stop (re)dialing and selecting an uplink'),
   unblock: adminCommand('unblock', 'allow dialing and selecting an uplink again'),
   demand: demandCommand,
+  job: jobCommand,
   reload,
   quit,
   check,

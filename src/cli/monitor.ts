@@ -20,6 +20,8 @@ export function formatEvent(e: DaemonEvent): string {
       return `${t} firewall   ${e.ok ? '' : 'PROBLEM: '}${e.message}`;
     case 'selection':
       return `${t} selection  ${e.prev ?? 'nothing'} → ${e.selected ?? 'nothing'} (${e.reason})`;
+    case 'job':
+      return `${t} job        ${e.name}: ${e.message}`;
     case 'routed':
       return `${t} routed     ${e.message}`;
     case 'demand':

@@ -77,6 +77,12 @@ export function formatStatus(s: Status): string {
   out.push('', `UPLINKS  selected: ${sel.selected ?? 'none'}${sel.forced ? ` (forced)` : ''} — ${sel.reason}`);
   if (!s.uplinks.length) out.push('  (none configured)');
   for (const u of s.uplinks) out.push(...formatUplink(u));
+  const jobs = s.jobs ?? [];
+  if (jobs.length) out.push('', 'JOBS');
+  for (const j of jobs)
+    out.push(
+      `  ${j.name.padEnd(12)} ${j.state.padEnd(9)}${j.pid !== undefined ? ` pid ${j.pid}` : ''} since ${j.since}, ${j.restarts} restart(s)${j.lastExit ? `, last ${j.lastExit}` : ''} — ${j.why}`,
+    );
   // A daemon older than the CLI has no routed list.
   const routed = s.routed ?? [];
   if (routed.length) out.push('', 'ROUTED PREFIXES');

@@ -90,6 +90,12 @@ function tokenize(text: string): Tok[] {
 const FLAGS = 'default.up, uplink.NAME.up, uplink.NAME.selected, job.NAME.running';
 const VALUES = 'default.uplink, default.address, uplink.NAME.state, uplink.NAME.address';
 
+/** A value name (`default.uplink`, `uplink.NAME.address`, …) as a Value; undefined if it is none. */
+export function parseValueRef(name: string): Value | undefined {
+  const r = reference(name);
+  return r && 'value' in r ? r.value : undefined;
+}
+
 /** A dotted name as a flag or a value; undefined when it is neither. */
 function reference(name: string): { flag: Flag } | { value: Value } | undefined {
   if (name === 'default.up') return { flag: { kind: 'default.up' } };

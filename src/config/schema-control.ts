@@ -201,6 +201,11 @@ export const controlSchema = z
     state_dir: absolutePath()
       .default('/var/lib/uplinkd')
       .describe('State directory: state file, API token (default /var/lib/uplinkd). Cannot change through apply.'),
+    run_dir: absolutePath()
+      .default('/run/uplinkd')
+      .describe(
+        "Runtime directory (default /run/uplinkd, a tmpfs): the jobs' output files (jobs/NAME.log) go here, not to the state dir, which may sit on flash.",
+      ),
     http: z
       .strictObject({
         listen: listenAddress

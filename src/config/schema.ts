@@ -60,7 +60,7 @@ export const configSchema = z
     forwards: z.array(forwardSchema).prefault([]).describe('Port forwards from the uplinks to LAN hosts.'),
     firewall: firewallSchema.prefault({}),
     demand: demandSchema.prefault({}),
-    jobs: z.record(jobName, jobSchema).prefault({}).describe(`Supervised jobs, by name. ${INERT_NOTE}`),
+    jobs: z.record(jobName, jobSchema).prefault({}).describe('Supervised jobs, by name (docs/jobs.md).'),
     hooks: hooksSchema.prefault({}),
     schedule: z.array(scheduleSchema).prefault([]).describe(`Scheduled actions (cron). ${INERT_NOTE}`),
     announce: z

@@ -13,6 +13,7 @@ export interface ControlApi {
   admin(action: AdminAction, name: string): Promise<{ message: string }>;
   unforce(): Promise<{ message: string }>;
   demand(name: string, on: boolean): Promise<{ message: string }>;
+  job(action: 'start' | 'stop' | 'restart', name: string): Promise<{ message: string }>;
   subscribe(fn: (e: DaemonEvent) => void): () => void;
   history(): DaemonEvent[];
   /** Memory in MB; with `gc` and a daemon run with --expose-gc, after a full collection (soak tests). */
@@ -43,6 +44,10 @@ export function controlMethods(api: ControlApi): MethodTable {
     demand: method({
       params: z.object({ name: z.string().min(1), on: z.boolean() }).strict(),
       handler: (p: { name: string; on: boolean }) => api.demand(p.name, p.on),
+    }),
+    job: method({
+      params: z.object({ action: z.enum(['start', 'stop', 'restart']), name: z.string().min(1) }).strict(),
+      handler: (p: { action: 'start' | 'stop' | 'restart'; name: string }) => api.job(p.action, p.name),
     }),
     plan: method({
       // `path`: a config too big for one request line, read by the daemon.

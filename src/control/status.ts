@@ -2,6 +2,7 @@
 import type { Config } from '../config/schema.js';
 import { uplinkTables } from '../routing/tables.js';
 import type { RoutedEntry } from '../routing/routed.js';
+import type { JobManager } from '../jobs/manager.js';
 import type { WatchStats } from '../model/kernel.js';
 import type { uplinkView } from '../uplinks/view.js';
 import type { FirewallStatus } from '../firewall/apply.js';
@@ -37,6 +38,8 @@ export interface StatusExtras {
   selection: { selected?: string; forced?: string; reason: string; order: string[] };
   /** Routed LAN entries with the via uplinks that can carry them now, best first. */
   routed: RoutedEntry[];
+  /** Every job: state, pid, since, restarts, last exit, why it runs or waits. */
+  jobs: ReturnType<JobManager['view']>;
   firewall: FirewallStatus;
   uplinks: Record<string, UplinkRuntimeView>;
 }
@@ -64,6 +67,7 @@ export function buildStatus(cfg: Config, w: WorldState, x: StatusExtras) {
     warnings: x.warnings,
     reconcile: x.reconcile,
     selection: x.selection,
+    jobs: x.jobs,
     routed: x.routed.map((e) => ({
       lan: e.lan,
       interface: e.interface,

@@ -20,6 +20,7 @@ import type { Component } from '../model/component.js';
 import { World } from '../world/world.js';
 import type { AdminAction } from '../uplinks/admin.js';
 import { UplinkManager } from '../uplinks/manager.js';
+import { JobManager, type JobAction } from '../jobs/manager.js';
 import { carriedFamilies, uplinkView } from '../uplinks/view.js';
 import { firewallEnabled } from '../firewall/input.js';
 import { Firewall } from '../firewall/apply.js';
@@ -54,6 +55,7 @@ export class Controller {
   private manager?: UplinkManager;
   private firewall?: Firewall;
   private demand?: Demand;
+  private jobs?: JobManager;
   private server?: ControlServer;
   private lock?: InstanceLockHandle;
   /** In start order; stopped in reverse. Only those that started. */
@@ -128,10 +130,18 @@ export class Controller {
       world: this.world,
       onProxiesChanged: () => this.reconciler?.markDirty('demand proxies changed'),
     });
+    this.jobs = new JobManager({
+      config: cfg,
+      system,
+      bus: this.bus,
+      log: log.child({ component: 'jobs' }),
+      onDirty: (why) => this.reconciler?.markDirty(why),
+    });
     this.reconciler = new Reconciler({
       system,
       world: this.world,
       manager: this.manager,
+      jobs: this.jobs,
       firewall: this.firewall,
       demand: this.demand,
       bus: this.bus,
@@ -156,7 +166,17 @@ export class Controller {
     const kernel: Component = { name: 'kernel watch', start: () => watch.start(world), stop: () => watch.stop() };
     this.server = new ControlServer(system, ctl.socket, controlMethods(this.api()));
     const worker: Component = { name: 'offload worker', start: async () => undefined, stop: () => offload.close() };
-    return [this.loopDelay, worker, kernel, this.manager, this.demand, this.reconciler, this.firewall, this.server];
+    return [
+      this.loopDelay,
+      worker,
+      kernel,
+      this.manager,
+      this.demand,
+      this.jobs,
+      this.reconciler,
+      this.firewall,
+      this.server,
+    ];
   }
 
   /**
@@ -260,6 +280,7 @@ export class Controller {
           reconcile: this.reconciler!.status(),
           selection: { ...this.manager!.selection, forced: this.manager!.forced },
           routed: routedEntries(this.config, this.manager!.verdicts()),
+          jobs: this.jobs!.view(),
           firewall: this.firewall!.status(),
           uplinks: Object.fromEntries(
             [...this.manager!.uplinks.values()].map((u) => [
@@ -272,6 +293,7 @@ export class Controller {
       admin: (action: AdminAction, name: string) => this.admin(() => this.manager!.admin(action, name)),
       unforce: () => this.admin(() => this.manager!.unforce()),
       demand: (name: string, on: boolean) => this.admin(() => this.demand!.setEnabled(name, on)),
+      job: (action: JobAction, name: string) => this.admin(() => this.jobs!.admin(action, name)),
       plan: async (source: { text: string } | { path: string }, file: string) => {
         const next =
           'text' in source

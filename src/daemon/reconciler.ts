@@ -37,6 +37,7 @@ import type { EventBus } from '../events/bus.js';
 import { Backoff } from '../reconcile/backoff.js';
 import type { ReconcileStatus, RunRecord } from '../reconcile/status.js';
 import { desired, type Desired } from '../reconcile/desired.js';
+import type { JobWant } from '../jobs/desired.js';
 import { Reasons } from '../reconcile/reasons.js';
 import { after, type Timer } from '../model/timer.js';
 
@@ -48,6 +49,8 @@ export interface ReconcilerDeps {
   bus: EventBus;
   log: Logger;
   config: () => Config;
+  /** The jobs: which run now (job.NAME.running), and each pass's desire. */
+  jobs?: { running(): ReadonlyMap<string, boolean>; ensure(wants: ReadonlyMap<string, JobWant>, now: number): void };
   /** Demand proxies: which are open (their routes), and replay once routes have switched. */
   demand?: { openProxies(): Map<string, string>; afterApply(routedDevs: ReadonlySet<string>): void };
   coalesceMs?: number;
@@ -205,7 +208,12 @@ export class Reconciler implements Component {
     const cfg = this.d.config();
     const now = Date.now();
     const verdicts = manager.judge(world, now);
-    const want = desired(cfg, world, { ...verdicts, proxies: this.proxies() }, { now });
+    const want = desired(
+      cfg,
+      world,
+      { ...verdicts, proxies: this.proxies(), jobsRunning: this.d.jobs?.running() },
+      { now },
+    );
     const plan = planKernel({
       ...want.kernel,
       world,
@@ -225,6 +233,7 @@ export class Reconciler implements Component {
     const sysctls = await this.applySysctls(want, now, stamp);
     const { applied, throttled } = await this.applyPlan(plan, want, now, stamp);
     manager.connect(want.connect, now);
+    this.d.jobs?.ensure(want.jobs, now);
     this.beside.kickFirewall(want, now, stamp);
     this.beside.releaseSnat(want, now, stamp);
     this.beside.releaseRouted(want, now, stamp);

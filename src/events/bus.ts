@@ -36,6 +36,13 @@ export type DaemonEvent =
       message: string;
     }
   | {
+      type: 'job';
+      time: string;
+      name: string;
+      event: 'start' | 'exit' | 'stop' | 'restart' | 'failed' | 'adopt';
+      message: string;
+    }
+  | {
       type: 'conntrack';
       time: string;
       addresses: string[];

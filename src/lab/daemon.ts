@@ -57,7 +57,7 @@ export async function startDaemon(
 
 /** `extra` may start with its own `control:` block (controlYaml): our socket and state lines join it. */
 export function labConfig(dir: string, extra: string, controlYaml = false): string {
-  const ours = `  socket: ${join(dir, 'uplinkd.sock')}\n  state_dir: ${join(dir, 'state')}\n`;
+  const ours = `  socket: ${join(dir, 'uplinkd.sock')}\n  state_dir: ${join(dir, 'state')}\n  run_dir: ${join(dir, 'run')}\n`;
   return controlYaml ? extra.replace('control:\n', `control:\n${ours}`) : `control:\n${ours}${extra}`;
 }
 

@@ -12,6 +12,8 @@ import { unselectedSnat } from '../firewall/snat.js';
 import type { Family } from '../model/kernel.js';
 import { desiredKernel, type DesiredKernel, type RoutedUplink } from '../routing/desired.js';
 import { routedEntries } from '../routing/routed.js';
+import { desiredJobs } from '../jobs/desired.js';
+import type { JobWant } from '../jobs/desired.js';
 import { selectionTable, uplinkTables } from '../routing/tables.js';
 import { linkFacts, staticGateway6, type LinkFacts } from '../uplinks/facts.js';
 import type { WorldState } from '../world/state.js';
@@ -31,6 +33,9 @@ export interface UplinkVerdict {
   demandWanted: boolean;
   /** `address: dhcp`: the leased address to put on the link, earlier ones to take off. */
   dhcp?: { address?: string; drop: string[] };
+  /** Its state now, and whether it is usable (uplink.NAME.state, uplink.NAME.up). */
+  state: string;
+  usable: boolean;
 }
 
 export interface Verdicts {
@@ -40,6 +45,8 @@ export interface Verdicts {
   selected?: string;
   /** Usable uplinks by rank alone (no force, no failback delay): routed prefixes pick from these. */
   ranked: readonly string[];
+  /** Jobs running now (job.NAME.running). */
+  jobsRunning?: ReadonlyMap<string, boolean>;
   /** Demand uplink → its proxy interface: open, and with its notrack rules applied. */
   proxies: ReadonlyMap<string, string>;
 }
@@ -55,6 +62,8 @@ export interface Desired {
   sysctls: { key: string; value: string }[];
   /** The ruleset's input (generation 0: the firewall numbers what it applies); undefined: no table of ours. */
   firewall?: FirewallInput;
+  /** Each job: whether it should run now, why, its restart_on values and a new instance's environment. */
+  jobs: Map<string, JobWant>;
   /** Uplinks with a connect command: whether it should run now. */
   connect: Map<string, boolean>;
   /** Flows pinned by SNAT to these addresses must start over through `selected`. */
@@ -143,6 +152,7 @@ export function desired(cfg: Config, world: WorldState, v: Verdicts, _clock: Clo
     selectionDevs,
     sysctls: sysctls(cfg, uplinks),
     connect,
+    jobs: desiredJobs(cfg, world, v),
     ...(on ? { firewall: firewallInput(cfg, 0, wanAddrs4) } : {}),
     ...(addresses.length ? { snatRelease: { selected: v.selected!, addresses } } : {}),
     ...(on && masq.length

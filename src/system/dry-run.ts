@@ -91,6 +91,11 @@ export class DryRunSystem extends LinuxSystem {
     return false;
   }
 
+  /** No job runs in a dry run: there is no output to follow (and no log file may be created). */
+  override followFile() {
+    return { close: () => undefined };
+  }
+
   /** Nothing of ours writes there in a dry run (no DHCP client runs). */
   override watchDir() {
     return { close: () => undefined };

@@ -284,6 +284,13 @@ export class FakeSystem implements System {
 
   /** Watched directories: a test calls `changed(dir, file)` after writing a file into the store. */
   readonly watches = new Map<string, (file: string) => void>();
+  /** Followed files by path: a test calls the callback with the lines a job printed. */
+  readonly follows = new Map<string, (lines: string[]) => void>();
+  followFile(path: string, onLines: (lines: string[]) => void) {
+    this.follows.set(path, onLines);
+    return { close: () => void this.follows.delete(path) };
+  }
+
   watchDir(dir: string, onChange: (file: string) => void) {
     this.watches.set(dir, onChange);
     return { close: () => void this.watches.delete(dir) };

@@ -24,6 +24,7 @@ import {
   type RefusedOp,
 } from '../model/ops.js';
 import { flushRoutedFlows, flushSnatFlows } from './conntrack/index.js';
+import { followFile, type FileFollow, type FollowOptions } from './follow.js';
 import { openTunReader, type TunHandle } from './tun/index.js';
 import { nftApply, nftListChains, nftListSet, nftListTable, nftListText } from './nft.js';
 import { Prober } from './probe/prober.js';
@@ -158,6 +159,10 @@ export class LinuxSystem implements System {
       }
     }
     if (refused.length) throw new KernelRefused(refused);
+  }
+
+  followFile(path: string, onLines: (lines: string[]) => void, o: FollowOptions): FileFollow {
+    return followFile(path, onLines, o);
   }
 
   watchDir(dir: string, onChange: (file: string) => void): DirWatch {

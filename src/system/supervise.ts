@@ -40,6 +40,9 @@ export interface SuperviseOptions {
   /** stdout+stderr appended here (opened by us, passed as the child's fd); else /dev/null. */
   logFile?: string;
   cwd?: string;
+  /** Run as this user and group (names or numbers); default: the daemon's. */
+  user?: string;
+  group?: string;
   /** SIGTERM→SIGKILL grace when the main process died by itself (default 5000 ms). */
   graceMs?: number;
 }

@@ -10,9 +10,11 @@ import type { CtFlushResult } from './conntrack/index.js';
 export type { CtFlushResult } from './conntrack/index.js';
 import type { TunHandle } from './tun/index.js';
 import type { Socket } from 'node:net';
+import type { FileFollow, FollowOptions } from './follow.js';
 import type { AdoptOptions, ExitReason, StopOptions, SuperviseOptions } from './supervise.js';
 
 export type { AdoptOptions, ExitReason, StopOptions, SuperviseOptions } from './supervise.js';
+export type { FileFollow, FollowOptions } from './follow.js';
 
 /** A supervised command in its own process group (connect commands now; jobs, hooks later). */
 export interface SupervisedProcess {
@@ -110,6 +112,8 @@ export interface System {
   adopt(pid: number, o: AdoptOptions): SupervisedProcess | undefined;
   /** Sends one IPv6 router solicitation on `iface` (its MAC as the source link-layer address). */
   routerSolicit(iface: string, mac?: string): Promise<void>;
+  /** Passes the new lines appended to `path` (a job's output) to `onLines`; cuts the file back past `maxBytes`. */
+  followFile(path: string, onLines: (lines: string[]) => void, o: FollowOptions): FileFollow;
   /** Calls `onChange(file)` when a file in `dir` (which exists) is written, created or renamed. */
   watchDir(dir: string, onChange: (file: string) => void): DirWatch;
   /** The state directory's files. */

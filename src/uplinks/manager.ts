@@ -293,6 +293,8 @@ export class UplinkManager implements Component {
         dialRequested: u.dialRequested,
         demandWanted: u.demandWanted,
         ...(u.dhcpWant ? { dhcp: u.dhcpWant } : {}),
+        state: u.state,
+        usable: this.usable(u),
       });
     }
     return { uplinks, order: this.selection.order, selected: this.selection.selected, ranked: this.selection.ranked };

@@ -72,6 +72,7 @@ const DEFAULTS: Config = {
   control: {
     socket: '/run/uplinkd/uplinkd.sock',
     state_dir: '/var/lib/uplinkd',
+    run_dir: '/run/uplinkd',
     http: { listen: '127.0.0.1:8377' },
     kernel: {
       route_protocol: 201,
@@ -286,7 +287,7 @@ test('configJsonSchema: draft 2020-12, input form, documented', () => {
     .additionalProperties;
   const interval = (uplink.properties.probe as { properties: Record<string, unknown> }).properties.interval;
   assert.match(JSON.stringify(interval), /"type":"string"/, 'durations are strings in the input form');
-  assert.match(s.properties.jobs?.description ?? '', /inert/);
+  assert.match(s.properties.hooks?.description ?? '', /inert/);
   assert.ok(JSON.stringify(s).length > 1000);
 });
 

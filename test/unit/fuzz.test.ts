@@ -191,6 +191,7 @@ const api: ControlApi = {
   admin: async (a, n) => ({ message: `${a} ${n}` }),
   unforce: async () => ({ message: 'unforced' }),
   demand: async (n) => ({ message: n }),
+  job: async (a, n) => ({ message: `${a} ${n}` }),
   subscribe: () => () => undefined,
   history: () => [],
   memory: () => ({ rssMb: 1, heapUsedMb: 1, heapDataMb: 1, gcForced: false }),

@@ -3,7 +3,7 @@
  * open (never a pipe to the daemon), polling waits, and the one-shot `disconnect` command.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { UplinkError } from '../../errors.js';
 import { processGroupAlive, signalGroup } from './proc.js';
@@ -12,6 +12,46 @@ export interface SpawnShellOptions {
   env?: Record<string, string>;
   logFile?: string;
   cwd?: string;
+  /** Run as this user and group: a job's `user`/`group`, names or numbers (from /etc/passwd, /etc/group). */
+  user?: string;
+  group?: string;
+}
+
+/** `name` or a number as an id from /etc/passwd or /etc/group (first and third fields; the fourth for a user's group). */
+export function lookupId(file: '/etc/passwd' | '/etc/group', name: string): { id: number; gid?: number } | undefined {
+  if (/^\d+$/.test(name)) return { id: Number(name) };
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f[0] === name && f.length >= 3)
+      return { id: Number(f[2]), ...(f[3] !== undefined && file === '/etc/passwd' ? { gid: Number(f[3]) } : {}) };
+  }
+  return undefined;
+}
+
+function credentials(command: string, o: SpawnShellOptions): { uid?: number; gid?: number } {
+  if (o.user === undefined && o.group === undefined) return {};
+  const u = o.user === undefined ? undefined : lookupId('/etc/passwd', o.user);
+  if (o.user !== undefined && !u)
+    throw new UplinkError(
+      'SPAWN',
+      `cannot run "${command}": no user "${o.user}"`,
+      "check the job's user (getent passwd)",
+    );
+  const g = o.group === undefined ? undefined : lookupId('/etc/group', o.group);
+  if (o.group !== undefined && !g)
+    throw new UplinkError(
+      'SPAWN',
+      `cannot run "${command}": no group "${o.group}"`,
+      "check the job's group (getent group)",
+    );
+  const gid = g?.id ?? u?.gid;
+  return { ...(u ? { uid: u.id } : {}), ...(gid !== undefined ? { gid } : {}) };
 }
 
 /**
@@ -32,6 +72,7 @@ export function spawnShell(command: string, opts: SpawnShellOptions, log: Logger
     }
     if (!isDir) throw new UplinkError('SPAWN', `cannot run "${command}": working directory ${opts.cwd} does not exist`);
   }
+  const ids = credentials(command, opts);
   let fd: number | 'ignore' = 'ignore';
   if (opts.logFile !== undefined) {
     try {
@@ -51,6 +92,7 @@ export function spawnShell(command: string, opts: SpawnShellOptions, log: Logger
       stdio: ['ignore', fd, fd],
       env: { ...process.env, ...opts.env },
       ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+      ...ids,
     });
   } finally {
     if (typeof fd === 'number') closeSync(fd);

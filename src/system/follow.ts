@@ -1,0 +1,67 @@
+/**
+ * Follows a log file that processes append to (a job's output): new complete lines go to
+ * `onLines`; past `maxBytes` the file is cut back to empty (the writers opened it O_APPEND and
+ * go on at the new end), so output never fills the disk. Polled: a few stats a second are
+ * cheaper than a watcher per file, and a file that is replaced or cut is noticed alike.
+ */
+import { closeSync, ftruncateSync, openSync, readSync, fstatSync } from 'node:fs';
+
+export interface FileFollow {
+  close(): void;
+}
+
+export interface FollowOptions {
+  maxBytes: number;
+  pollMs?: number;
+}
+
+const CHUNK = 64 * 1024;
+
+export function followFile(path: string, onLines: (lines: string[]) => void, o: FollowOptions): FileFollow {
+  let fd: number | undefined;
+  let offset = 0;
+  let partial = '';
+  const buf = Buffer.alloc(CHUNK);
+  const poll = () => {
+    try {
+      fd ??= openSync(path, 'a+');
+      const size = fstatSync(fd).size;
+      if (size < offset) offset = 0; // cut by someone else
+      let text = '';
+      while (offset < size) {
+        const n = readSync(fd, buf, 0, Math.min(CHUNK, size - offset), offset);
+        if (n <= 0) break;
+        offset += n;
+        text += buf.toString('utf8', 0, n);
+      }
+      if (text) {
+        const lines = (partial + text).split('\n');
+        partial = lines.pop() ?? '';
+        if (partial.length > CHUNK) {
+          lines.push(partial);
+          partial = '';
+        }
+        if (lines.length) onLines(lines);
+      }
+      if (size > o.maxBytes) {
+        ftruncateSync(fd, 0);
+        offset = 0;
+      }
+    } catch {
+      // Not there yet, or gone: the next poll tries again.
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+    }
+  };
+  const timer = setInterval(poll, o.pollMs ?? 250);
+  timer.unref();
+  poll();
+  return {
+    close() {
+      clearInterval(timer);
+      poll();
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+    },
+  };
+}

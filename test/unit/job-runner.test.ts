@@ -1,0 +1,151 @@
+/**
+ * One job's supervisor on the fake System: level-triggered starts and stops, the restart
+ * policies within a true-period, backoff, the crash-loop limit (and its daemonize hint),
+ * restart_on (none does not count, changes do, and are not crashes), admin stop and start.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import { parseConfigText } from '../../src/config/load.js';
+import { FakeSystem } from '../../src/system/fake.js';
+import { argvCommand, JobRunner, type JobEvent } from '../../src/jobs/runner.js';
+import type { JobWant } from '../../src/jobs/desired.js';
+
+const log = pino({ level: 'silent' });
+const tick = () => new Promise((r) => setImmediate(r));
+
+/** The test's clock: `clock.now` is what the runner reads when a process exits. */
+const clock = { now: 0 };
+
+function runner(jobYaml: string) {
+  const cfg = parseConfigText(`jobs:\n  vpn: ${jobYaml}\n`, 't.yaml').jobs.vpn!;
+  const system = new FakeSystem();
+  const events: JobEvent[] = [];
+  clock.now = 0;
+  const r = new JobRunner({
+    name: 'vpn',
+    cfg,
+    system,
+    logFile: '/fake/vpn.log',
+    log,
+    onChange: (e) => events.push(e),
+    clock: () => clock.now,
+  });
+  return { r, system, events };
+}
+const want = (run: boolean, values: Record<string, string> = {}): JobWant => ({
+  run,
+  why: run ? 'default.up is true' : 'default.up is false',
+  values,
+  env: { UPLINK: 'fiber' },
+});
+
+test('job runner: runs while wanted, one copy however often asked; stops when not', async () => {
+  const { r, system } = runner('{ run: "openvpn x", restart: always }');
+  r.ensure(want(true), 0);
+  r.ensure(want(true), 1);
+  assert.equal(system.processes.length, 1);
+  assert.equal(r.state, 'running');
+  assert.equal(system.processes[0]!.o.env?.UPLINK, 'fiber');
+  assert.equal(system.processes[0]!.o.env?.JOB, 'vpn');
+  r.ensure(want(false), 2);
+  await tick();
+  assert.equal(system.processes[0]!.running, false);
+  assert.equal(r.state, 'waiting');
+  assert.equal(r.why, 'default.up is false');
+});
+
+test('job runner: restart always with a doubling delay; past max_restarts within the window it fails', async () => {
+  const { r, system, events } = runner('{ run: x, restart: always, restart_delay: 1s, max_restarts: 2 }');
+  let now = 0;
+  r.ensure(want(true), now);
+  for (const [i, delay] of [1000, 2000].entries()) {
+    clock.now = now;
+    system.processes[i]!.exit(1);
+    await tick();
+    assert.equal(r.state, 'waiting');
+    r.ensure(want(true), now + delay - 1);
+    assert.equal(system.processes.length, i + 1, 'not before the delay');
+    now += delay;
+    r.ensure(want(true), now);
+    assert.equal(system.processes.length, i + 2);
+  }
+  clock.now = now;
+  system.processes[2]!.exit(1);
+  await tick();
+  assert.equal(r.state, 'failed');
+  assert.match(events.find((e) => e.event === 'failed')!.message, /3 starts within 60s \(max_restarts 2\)/);
+  r.ensure(want(true), now + 100_000);
+  assert.equal(system.processes.length, 3, 'failed stays failed');
+  r.admin('start');
+  r.ensure(want(true), now + 100_000);
+  assert.equal(system.processes.length, 4, 'job start clears failed');
+});
+
+test('job runner: on-failure stops after a clean exit until the next true-period; never restarts not at all', async () => {
+  const { r, system } = runner('{ run: x }');
+  r.ensure(want(true), 0);
+  system.processes[0]!.exit(0);
+  await tick();
+  r.ensure(want(true), 10_000);
+  assert.equal(system.processes.length, 1, 'clean exit: not restarted');
+  assert.equal(r.state, 'stopped');
+  r.ensure(want(false), 11_000);
+  r.ensure(want(true), 12_000);
+  assert.equal(system.processes.length, 2, 'a new true-period starts it again');
+});
+
+test('job runner: a command that daemonizes is named in the crash-loop error', async () => {
+  const { r, system, events } = runner('{ run: x, restart: always, restart_delay: 0s, max_restarts: 3 }');
+  for (let i = 0; i < 4; i++) {
+    r.ensure(want(true), clock.now);
+    system.processes.at(-1)!.exit(0);
+    await tick();
+  }
+  assert.equal(r.state, 'failed');
+  assert.match(events.find((e) => e.event === 'failed')!.message, /probably daemonizes — run it in the foreground/);
+});
+
+test('job runner: restart_on restarts on a changed value, not on none, and not as a crash', async () => {
+  const { r, system } = runner('{ run: x, restart_on: [default.uplink], max_restarts: 1 }');
+  r.ensure(want(true, { 'default.uplink': 'fiber' }), 0);
+  r.ensure(want(true, { 'default.uplink': 'none' }), 1);
+  r.ensure(want(true, { 'default.uplink': 'fiber' }), 2);
+  assert.equal(system.processes[0]!.running, true, 'fiber → none → fiber: no restart');
+  for (const [i, up] of ['lte', 'fiber', 'lte'].entries()) {
+    r.ensure(want(true, { 'default.uplink': up }), 3 + i);
+    await tick();
+    assert.equal(system.processes[i]!.running, false);
+    r.ensure(want(true, { 'default.uplink': up }), 3 + i);
+    assert.equal(system.processes.length, i + 2, `restarted for ${up}`);
+  }
+  assert.equal(r.state, 'running', 'three restarts, no crash loop');
+  assert.deepEqual(r.saved()?.values, { 'default.uplink': 'lte' });
+});
+
+test('job runner: admin stop keeps it stopped; restart is not a crash', async () => {
+  const { r, system } = runner('{ run: x, max_restarts: 1 }');
+  r.ensure(want(true), 0);
+  r.admin('stop');
+  r.ensure(want(true), 1);
+  await tick();
+  assert.equal(r.state, 'stopped');
+  r.ensure(want(true), 2);
+  assert.equal(system.processes.length, 1);
+  r.admin('start');
+  r.ensure(want(true), 3);
+  for (let i = 0; i < 3; i++) {
+    r.admin('restart');
+    await tick();
+    r.ensure(want(true), 4 + i);
+  }
+  assert.equal(system.processes.length, 5);
+  assert.equal(r.state, 'running');
+});
+
+test('argvCommand quotes every argument for /bin/sh', () => {
+  assert.equal(
+    argvCommand(['openvpn', '--config', "/etc/o p/it's.conf"]),
+    "exec 'openvpn' '--config' '/etc/o p/it'\\''s.conf'",
+  );
+});
