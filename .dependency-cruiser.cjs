@@ -2,7 +2,7 @@
  * The architecture, checked on every `npm test` (docs/architecture.md, "The dependency rules").
  * Paths are relative to the repository root.
  */
-const FEATURES = '(uplinks|routing|firewall|demand|jobs|reconcile|offload|control|system|world|lab|daemon|cli)';
+const FEATURES = '(uplinks|routing|firewall|demand|jobs|hooks|reconcile|offload|control|system|world|lab|daemon|cli)';
 
 module.exports = {
   forbidden: [
@@ -30,6 +30,7 @@ module.exports = {
           '^src/firewall/(render|input|forwards|hairpin|snat|diff)\\.ts$',
           '^src/demand/(rules|nft|nft-match|packet|queue)\\.ts$',
           '^src/jobs/(desired|condition-eval)\\.ts$',
+          '^src/hooks/events\\.ts$',
         ],
       },
       to: { path: '^src/system/' },

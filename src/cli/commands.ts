@@ -3,7 +3,7 @@ import { adminCommand, demandCommand, jobCommand, unforceCommand } from './admin
 import type { Command } from './args.js';
 import { check } from './check.js';
 import { demo } from './demo.js';
-import { monitor } from './monitor.js';
+import { events, monitor } from './monitor.js';
 import { plan } from './plan.js';
 import { schema } from './schema.js';
 import { quit, reload } from './simple.js';
@@ -12,6 +12,7 @@ import { status } from './status.js';
 export const COMMANDS: Record<string, Command> = {
   status,
   monitor,
+  events,
   up: adminCommand('up', 'bring an uplink up: allow it again, dial it if it has a connect command'),
   down: adminCommand('down', 'take an uplink down: hang it up and stop using it'),
   force: adminCommand('force', 'pin traffic to one uplink whatever its health'),

@@ -1,7 +1,8 @@
-/** `uplink monitor [--json]`: the live event stream until Ctrl-C or the daemon stops. */
-import { ControlClient } from '../control/client.js';
-import type { DaemonEvent } from '../events/bus.js';
-import type { Command } from './args.js';
+/** `uplink monitor [--json]`: the live event stream until Ctrl-C or the daemon stops; `uplink events`: the kept ones. */
+import { ControlClient, rpc } from '../control/client.js';
+import { parseDuration } from '../config/duration.js';
+import { EVENT_TYPES, type DaemonEvent } from '../events/bus.js';
+import { UsageError, type Command } from './args.js';
 
 export function formatEvent(e: DaemonEvent): string {
   const t = e.time.slice(11, 23);
@@ -20,6 +21,8 @@ export function formatEvent(e: DaemonEvent): string {
       return `${t} firewall   ${e.ok ? '' : 'PROBLEM: '}${e.message}`;
     case 'selection':
       return `${t} selection  ${e.prev ?? 'nothing'} → ${e.selected ?? 'nothing'} (${e.reason})`;
+    case 'hook':
+      return `${t} hook       ${e.uplink} ${e.event}: ${e.hook} ${e.ok ? 'ok' : 'FAILED'} (${e.message})`;
     case 'job':
       return `${t} job        ${e.name}: ${e.message}`;
     case 'routed':
@@ -28,6 +31,43 @@ export function formatEvent(e: DaemonEvent): string {
       return `${t} demand     ${e.name}: ${e.message}`;
     case 'conntrack':
       return `${t} conntrack  ${e.ok ? '' : 'PROBLEM: '}${e.message}`;
+  }
+}
+
+/** `uplink events [--since DURATION] [--type T]`: the recent events the daemon keeps (bounded). */
+export const events: Command = {
+  summary: 'print the recent events the daemon keeps (with --json, one JSON object per line)',
+  options: {
+    since: { type: 'string', value: 'DURATION', help: 'only events of the last DURATION, e.g. 10m' },
+    type: { type: 'string', value: 'TYPE', help: `only events of this type (${EVENT_TYPES.join(', ')})` },
+  },
+  async run({ socket, json, opts }) {
+    const since = typeof opts.since === 'string' ? sinceMs(opts.since) : undefined;
+    const type = typeof opts.type === 'string' ? opts.type : undefined;
+    if (type !== undefined && !(EVENT_TYPES as readonly string[]).includes(type))
+      throw new UsageError(
+        `"${type}" is not an event type`,
+        `event types: ${EVENT_TYPES.join(', ')}`,
+        'uplink events --type uplink',
+      );
+    const list = (await rpc(socket, 'events', {
+      ...(since !== undefined ? { sinceMs: since } : {}),
+      ...(type ? { type } : {}),
+    })) as DaemonEvent[];
+    for (const e of list) console.log(json ? JSON.stringify(e) : formatEvent(e));
+    return 0;
+  },
+};
+
+function sinceMs(text: string): number {
+  try {
+    return parseDuration(text);
+  } catch (e) {
+    throw new UsageError(
+      `--since ${text}: ${(e as Error).message.split(' — ')[0]}`,
+      'write a duration like 10m or 1h',
+      'uplink events --since 10m',
+    );
   }
 }
 

@@ -77,6 +77,10 @@ export function formatStatus(s: Status): string {
   out.push('', `UPLINKS  selected: ${sel.selected ?? 'none'}${sel.forced ? ` (forced)` : ''} — ${sel.reason}`);
   if (!s.uplinks.length) out.push('  (none configured)');
   for (const u of s.uplinks) out.push(...formatUplink(u));
+  const hooks = s.hooks;
+  if (hooks && (hooks.ran || hooks.refused.length))
+    out.push('', `HOOKS ${hooks.dir}: ${hooks.ran} run(s), ${hooks.dropped} stale event(s) dropped`);
+  for (const r of hooks?.refused ?? []) out.push(`  REFUSED ${r.path}: ${r.problem}`);
   const jobs = s.jobs ?? [];
   if (jobs.length) out.push('', 'JOBS');
   for (const j of jobs)

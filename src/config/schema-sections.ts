@@ -314,7 +314,7 @@ export const hooksSchema = z
       .prefault('30s')
       .describe("A hook's process group is killed after this long (default 30s)."),
   })
-  .describe(`Hook scripts run on uplink events. ${INERT}`);
+  .describe('Hook scripts run on uplink events (docs/hooks.md).');
 
 export const SCHEDULE_ACTIONS = ['up', 'down', 'block', 'unblock', 'force', 'unforce'] as const;
 export const scheduleSchema = z

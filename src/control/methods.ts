@@ -62,6 +62,13 @@ export function controlMethods(api: ControlApi): MethodTable {
       params: z.object({ teardown: z.boolean().default(false) }).strict(),
       handler: (p: { teardown: boolean }) => (api.quit(p.teardown), { stopping: true, teardown: p.teardown }),
     }),
+    events: method({
+      params: z.object({ sinceMs: z.number().nonnegative().optional(), type: z.string().optional() }).strict(),
+      handler: (p: { sinceMs?: number; type?: string }) => {
+        const from = p.sinceMs === undefined ? 0 : Date.now() - p.sinceMs;
+        return api.history().filter((e) => (!p.type || e.type === p.type) && Date.parse(e.time) >= from);
+      },
+    }),
     monitor: method({
       params: z.object({ history: z.boolean().default(false) }).strict(),
       stream: true,

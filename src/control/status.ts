@@ -3,6 +3,7 @@ import type { Config } from '../config/schema.js';
 import { uplinkTables } from '../routing/tables.js';
 import type { RoutedEntry } from '../routing/routed.js';
 import type { JobManager } from '../jobs/manager.js';
+import type { Hooks } from '../hooks/hooks.js';
 import type { WatchStats } from '../model/kernel.js';
 import type { uplinkView } from '../uplinks/view.js';
 import type { FirewallStatus } from '../firewall/apply.js';
@@ -38,6 +39,8 @@ export interface StatusExtras {
   selection: { selected?: string; forced?: string; reason: string; order: string[] };
   /** Routed LAN entries with the via uplinks that can carry them now, best first. */
   routed: RoutedEntry[];
+  /** Hooks: runs, stale events dropped, refused files. */
+  hooks: ReturnType<Hooks['view']>;
   /** Every job: state, pid, since, restarts, last exit, why it runs or waits. */
   jobs: ReturnType<JobManager['view']>;
   firewall: FirewallStatus;
@@ -68,6 +71,7 @@ export function buildStatus(cfg: Config, w: WorldState, x: StatusExtras) {
     reconcile: x.reconcile,
     selection: x.selection,
     jobs: x.jobs,
+    hooks: x.hooks,
     routed: x.routed.map((e) => ({
       lan: e.lan,
       interface: e.interface,

@@ -21,6 +21,7 @@ import { World } from '../world/world.js';
 import type { AdminAction } from '../uplinks/admin.js';
 import { UplinkManager } from '../uplinks/manager.js';
 import { JobManager, type JobAction } from '../jobs/manager.js';
+import { Hooks } from '../hooks/hooks.js';
 import { carriedFamilies, uplinkView } from '../uplinks/view.js';
 import { firewallEnabled } from '../firewall/input.js';
 import { Firewall } from '../firewall/apply.js';
@@ -56,6 +57,7 @@ export class Controller {
   private firewall?: Firewall;
   private demand?: Demand;
   private jobs?: JobManager;
+  private hooks?: Hooks;
   private server?: ControlServer;
   private lock?: InstanceLockHandle;
   /** In start order; stopped in reverse. Only those that started. */
@@ -130,6 +132,23 @@ export class Controller {
       world: this.world,
       onProxiesChanged: () => this.reconciler?.markDirty('demand proxies changed'),
     });
+    this.hooks = new Hooks({
+      config: cfg,
+      system,
+      bus: this.bus,
+      log: log.child({ component: 'hooks' }),
+      uplink: (name) => {
+        const u = this.manager!.uplinks.get(name);
+        if (!u) return undefined;
+        const f = u.facts.v4 ?? u.facts.v6;
+        return {
+          iface: u.cfg.interface,
+          state: u.state,
+          ...(f?.address ? { address: f.address } : {}),
+          ...(f?.gateway ? { gateway: f.gateway } : {}),
+        };
+      },
+    });
     this.jobs = new JobManager({
       config: cfg,
       system,
@@ -147,7 +166,12 @@ export class Controller {
       bus: this.bus,
       log: log.child({ component: 'reconcile' }),
       config: cfg,
-      afterRun: (world, c) => this.warnings.update(c, world, this.ipv6Carriers()),
+      afterRun: (world, c) => {
+        this.warnings.update(c, world, this.ipv6Carriers());
+        this.hooks?.addressesNow(
+          new Map([...this.manager!.uplinks.values()].map((u) => [u.name, u.facts.v4?.address ?? u.facts.v6?.address])),
+        );
+      },
     });
     const k = ctl.kernel;
     const watch = system.kernelWatch(
@@ -170,7 +194,9 @@ export class Controller {
       this.loopDelay,
       worker,
       kernel,
+      this.hooks,
       this.manager,
+
       this.demand,
       this.jobs,
       this.reconciler,
@@ -281,6 +307,7 @@ export class Controller {
           selection: { ...this.manager!.selection, forced: this.manager!.forced },
           routed: routedEntries(this.config, this.manager!.verdicts()),
           jobs: this.jobs!.view(),
+          hooks: this.hooks!.view(),
           firewall: this.firewall!.status(),
           uplinks: Object.fromEntries(
             [...this.manager!.uplinks.values()].map((u) => [

@@ -43,6 +43,16 @@ export type DaemonEvent =
       message: string;
     }
   | {
+      /** One hook run (or refused) for an uplink's event. */
+      type: 'hook';
+      time: string;
+      uplink: string;
+      event: string;
+      hook: string;
+      ok: boolean;
+      message: string;
+    }
+  | {
       type: 'conntrack';
       time: string;
       addresses: string[];
@@ -52,19 +62,49 @@ export type DaemonEvent =
       message: string;
     };
 
+/** The event types, for `uplink events --type` (checked against DaemonEvent below). */
+export const EVENT_TYPES = [
+  'kernel',
+  'reconcile',
+  'config',
+  'daemon',
+  'uplink',
+  'selection',
+  'routed',
+  'firewall',
+  'demand',
+  'job',
+  'hook',
+  'conntrack',
+] as const;
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const _allTypes: Same<(typeof EVENT_TYPES)[number], DaemonEvent['type']> = true;
+void _allTypes;
+
 type Without<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 export type EventInput = Without<DaemonEvent, 'time'>;
 
+/**
+ * The history is bounded twice: by count, and by the events' size (a kernel delta of a route
+ * flood can be large), so it never grows the daemon.
+ */
 export class EventBus {
   private readonly subs = new Set<(e: DaemonEvent) => void>();
-  private readonly recent: DaemonEvent[] = [];
+  private readonly recent: { e: DaemonEvent; bytes: number }[] = [];
+  private bytes = 0;
 
-  constructor(private readonly keep = 200) {}
+  constructor(
+    private readonly keep = 500,
+    private readonly maxBytes = 512 * 1024,
+  ) {}
 
   publish(input: EventInput): DaemonEvent {
     const e = { ...input, time: new Date().toISOString() } as DaemonEvent;
-    this.recent.push(e);
-    if (this.recent.length > this.keep) this.recent.shift();
+    const bytes = JSON.stringify(e).length;
+    this.recent.push({ e, bytes });
+    this.bytes += bytes;
+    while (this.recent.length > this.keep || (this.bytes > this.maxBytes && this.recent.length > 1))
+      this.bytes -= this.recent.shift()!.bytes;
     for (const fn of this.subs) {
       try {
         fn(e);
@@ -81,6 +121,6 @@ export class EventBus {
   }
 
   history(): DaemonEvent[] {
-    return [...this.recent];
+    return this.recent.map((r) => r.e);
   }
 }

@@ -284,6 +284,12 @@ export class FakeSystem implements System {
 
   /** Watched directories: a test calls `changed(dir, file)` after writing a file into the store. */
   readonly watches = new Map<string, (file: string) => void>();
+  /** Hooks by directory, as a test wants the door to list them. */
+  readonly hooks = new Map<string, { path: string; problem?: string }[]>();
+  hookFiles(dir: string) {
+    return this.hooks.get(dir) ?? [];
+  }
+
   /** Followed files by path: a test calls the callback with the lines a job printed. */
   readonly follows = new Map<string, (lines: string[]) => void>();
   followFile(path: string, onLines: (lines: string[]) => void) {

@@ -25,6 +25,7 @@ import {
 } from '../model/ops.js';
 import { flushRoutedFlows, flushSnatFlows } from './conntrack/index.js';
 import { followFile, type FileFollow, type FollowOptions } from './follow.js';
+import { hookFiles, type HookFile } from './trust.js';
 import { openTunReader, type TunHandle } from './tun/index.js';
 import { nftApply, nftListChains, nftListSet, nftListTable, nftListText } from './nft.js';
 import { Prober } from './probe/prober.js';
@@ -159,6 +160,10 @@ export class LinuxSystem implements System {
       }
     }
     if (refused.length) throw new KernelRefused(refused);
+  }
+
+  hookFiles(dir: string): HookFile[] {
+    return hookFiles(dir);
   }
 
   followFile(path: string, onLines: (lines: string[]) => void, o: FollowOptions): FileFollow {

@@ -11,10 +11,12 @@ export type { CtFlushResult } from './conntrack/index.js';
 import type { TunHandle } from './tun/index.js';
 import type { Socket } from 'node:net';
 import type { FileFollow, FollowOptions } from './follow.js';
+import type { HookFile } from './trust.js';
 import type { AdoptOptions, ExitReason, StopOptions, SuperviseOptions } from './supervise.js';
 
 export type { AdoptOptions, ExitReason, StopOptions, SuperviseOptions } from './supervise.js';
 export type { FileFollow, FollowOptions } from './follow.js';
+export type { HookFile } from './trust.js';
 
 /** A supervised command in its own process group (connect commands now; jobs, hooks later). */
 export interface SupervisedProcess {
@@ -112,6 +114,8 @@ export interface System {
   adopt(pid: number, o: AdoptOptions): SupervisedProcess | undefined;
   /** Sends one IPv6 router solicitation on `iface` (its MAC as the source link-layer address). */
   routerSolicit(iface: string, mac?: string): Promise<void>;
+  /** The hooks in `dir` in name order: trusted regular executables, or why one is refused. */
+  hookFiles(dir: string): HookFile[];
   /** Passes the new lines appended to `path` (a job's output) to `onLines`; cuts the file back past `maxBytes`. */
   followFile(path: string, onLines: (lines: string[]) => void, o: FollowOptions): FileFollow;
   /** Calls `onChange(file)` when a file in `dir` (which exists) is written, created or renamed. */

@@ -1,0 +1,58 @@
+/**
+ * Whether a file may be run as root: it and every directory above it are owned by root (or
+ * the daemon's user) and not writable by group or others. A root-owned sticky directory
+ * (/tmp) is fine: others can add files there but cannot replace ours. Symbolic links are
+ * followed first, so the file that really runs is the one checked.
+ */
+import { readdirSync, realpathSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+/** Undefined when trusted; else why not, naming the path. */
+export function untrusted(path: string): string | undefined {
+  let real: string;
+  try {
+    real = realpathSync(path);
+  } catch (e) {
+    return `${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
+  }
+  const me = process.getuid?.() ?? 0;
+  for (let p = real; ; p = dirname(p)) {
+    const st = statSync(p);
+    if (st.uid !== 0 && st.uid !== me) return `${p} is owned by uid ${st.uid}, not root`;
+    const sticky = st.isDirectory() && (st.mode & 0o1000) !== 0 && st.uid === 0;
+    if ((st.mode & 0o022) !== 0 && !sticky) return `${p} is writable by ${st.mode & 0o002 ? 'others' : 'its group'}`;
+    if (p === '/') return undefined;
+  }
+}
+
+/** One executable in a hooks directory, or why it is not run. */
+export interface HookFile {
+  path: string;
+  problem?: string;
+}
+
+/** run-parts' rule, roughly: names of letters, digits, `_` and `-` (no editor or package backups). */
+const HOOK_NAME = /^[A-Za-z0-9_-]+$/;
+
+/** The hooks in `dir` in name order, each checked (trusted, a regular executable file). */
+export function hookFiles(dir: string): HookFile[] {
+  const bad = untrusted(dir);
+  if (bad) return [{ path: dir, problem: `refused: ${bad}` }];
+  let names: string[];
+  try {
+    names = readdirSync(dir).sort();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' ? [] : [{ path: dir, problem: `${dir}: ${code ?? (e as Error).message}` }];
+  }
+  return names
+    .filter((n) => HOOK_NAME.test(n))
+    .map((n) => {
+      const path = join(dir, n);
+      const st = statSync(path, { throwIfNoEntry: false });
+      if (!st?.isFile() || (st.mode & 0o111) === 0) return undefined;
+      const why = untrusted(path);
+      return why ? { path, problem: `refused: ${why}` } : { path };
+    })
+    .filter((h): h is HookFile => h !== undefined);
+}
