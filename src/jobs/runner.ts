@@ -26,7 +26,7 @@ export interface SavedJob {
 export interface JobRunnerOptions {
   name: string;
   cfg: JobConfig;
-  system: Pick<System, 'spawn' | 'adopt'>;
+  system: Pick<System, 'spawn' | 'adopt' | 'programProblem'>;
   logFile: string;
   log: Logger;
   /** Started, exited, stopped, failed: the loop looks again (job.NAME.running may have changed). */
@@ -203,6 +203,15 @@ export class JobRunner {
       ...(cfg.user !== undefined ? { user: cfg.user } : {}),
       ...(cfg.group !== undefined ? { group: cfg.group } : {}),
     };
+    // Never run as root what others could have replaced.
+    const program = typeof cfg.run === 'string' ? (cfg.run.trim().split(/\s+/)[0] ?? '') : cfg.run[0]!;
+    const refused = this.o.system.programProblem(program);
+    if (refused) {
+      this.failedReason = `refused: ${refused}`;
+      this.set('failed');
+      this.emit('failed', this.failedReason);
+      return;
+    }
     this.set('starting');
     let p: SupervisedProcess;
     try {

@@ -290,6 +290,12 @@ export class FakeSystem implements System {
     return this.hooks.get(dir) ?? [];
   }
 
+  /** Programs a test says may not run (name → why). */
+  readonly untrustedPrograms = new Map<string, string>();
+  programProblem(program: string) {
+    return this.untrustedPrograms.get(program);
+  }
+
   /** Followed files by path: a test calls the callback with the lines a job printed. */
   readonly follows = new Map<string, (lines: string[]) => void>();
   followFile(path: string, onLines: (lines: string[]) => void) {

@@ -25,7 +25,7 @@ import {
 } from '../model/ops.js';
 import { flushRoutedFlows, flushSnatFlows } from './conntrack/index.js';
 import { followFile, type FileFollow, type FollowOptions } from './follow.js';
-import { hookFiles, type HookFile } from './trust.js';
+import { hookFiles, programProblem, type HookFile } from './trust.js';
 import { openTunReader, type TunHandle } from './tun/index.js';
 import { nftApply, nftListChains, nftListSet, nftListTable, nftListText } from './nft.js';
 import { Prober } from './probe/prober.js';
@@ -164,6 +164,10 @@ export class LinuxSystem implements System {
 
   hookFiles(dir: string): HookFile[] {
     return hookFiles(dir);
+  }
+
+  programProblem(program: string): string | undefined {
+    return programProblem(program);
   }
 
   followFile(path: string, onLines: (lines: string[]) => void, o: FollowOptions): FileFollow {

@@ -56,3 +56,24 @@ export function hookFiles(dir: string): HookFile[] {
     })
     .filter((h): h is HookFile => h !== undefined);
 }
+
+/**
+ * Why the program a job runs may not be run (undefined: fine): the first word of a shell line
+ * or an argument list's first entry, found through PATH like the shell would, must be trusted.
+ * A shell builtin or a word the shell expands ($VAR, a quoted path) is the shell's business.
+ */
+export function programProblem(
+  program: string,
+  path = process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
+): string | undefined {
+  if (!/^[\w./+-]+$/.test(program)) return undefined;
+  const found = program.includes('/')
+    ? statSync(program, { throwIfNoEntry: false }) && program
+    : path
+        .split(':')
+        .filter(Boolean)
+        .map((d) => join(d, program))
+        .find((p) => statSync(p, { throwIfNoEntry: false })?.isFile());
+  if (!found) return undefined; // the shell says "not found" itself, and the job fails visibly
+  return untrusted(found);
+}

@@ -149,3 +149,12 @@ test('argvCommand quotes every argument for /bin/sh', () => {
     "exec 'openvpn' '--config' '/etc/o p/it'\\''s.conf'",
   );
 });
+
+test('job runner: a program others could have replaced is refused, naming the path', async () => {
+  const { r, system, events } = runner('{ run: "vpnc --local" }');
+  system.untrustedPrograms.set('vpnc', '/usr/local/bin/vpnc is writable by others');
+  r.ensure(want(true), 0);
+  assert.equal(system.processes.length, 0);
+  assert.equal(r.state, 'failed');
+  assert.equal(events.at(-1)!.message, 'refused: /usr/local/bin/vpnc is writable by others');
+});
