@@ -313,6 +313,14 @@ export const hooksSchema = z
     timeout: positiveDuration
       .prefault('30s')
       .describe("A hook's process group is killed after this long (default 30s)."),
+    ip_up_dir: absolutePath()
+      .optional()
+      .describe(
+        "pppd-style: on an uplink's up event, also run this directory's scripts with pppd's arguments (e.g. /etc/ppp/ip-up.d); off by default.",
+      ),
+    ip_down_dir: absolutePath()
+      .optional()
+      .describe("pppd-style: on an uplink's down event, also run this directory's scripts (e.g. /etc/ppp/ip-down.d)."),
   })
   .describe('Hook scripts run on uplink events (docs/hooks.md).');
 

@@ -96,11 +96,13 @@ export class Hooks implements Component {
     });
   }
 
-  /** Every hook for one event, in name order, one after the other. */
+  /** Every hook for one event, in name order, one after the other; then the pppd-style ones. */
   private async runAll(t: HookTrigger): Promise<void> {
     const cfg = this.d.config();
+    const ppp = t.event === 'up' ? cfg.hooks.ip_up_dir : t.event === 'down' ? cfg.hooks.ip_down_dir : undefined;
     const files = this.d.system.hookFiles(cfg.hooks.dir);
-    if (!files.length) return;
+    const pppFiles = ppp ? this.d.system.hookFiles(ppp) : [];
+    if (!files.length && !pppFiles.length) return;
     const u = this.d.uplink(t.uplink);
     const env: Record<string, string> = {
       UPLINK: t.uplink,
@@ -119,15 +121,38 @@ export class Hooks implements Component {
         continue;
       }
       this.refused.delete(f.path);
-      await this.runOne(f.path, t, env, cfg.hooks.timeout, join(cfg.control.run_dir, 'hooks.log'));
+      await this.runOne(f.path, [t.event], t, env, cfg.hooks.timeout, join(cfg.control.run_dir, 'hooks.log'));
+    }
+    // pppd's arguments: interface, tty, speed, local address, remote address, ipparam.
+    const args = [env.IFACE!, '', '0', env.ADDRESS!, env.GATEWAY!, t.uplink];
+    for (const f of pppFiles) {
+      if (f.problem) {
+        this.publish(t, f.path, false, f.problem);
+        continue;
+      }
+      await this.runOne(f.path, args, t, env, cfg.hooks.timeout, join(cfg.control.run_dir, 'hooks.log'));
     }
   }
 
-  private async runOne(path: string, t: HookTrigger, env: Record<string, string>, timeoutMs: number, logFile: string) {
+  private async runOne(
+    path: string,
+    args: string[],
+    t: HookTrigger,
+    env: Record<string, string>,
+    timeoutMs: number,
+    logFile: string,
+  ) {
     this.ran++;
     let p: SupervisedProcess;
     try {
-      p = this.d.system.spawn({ command: argvCommand([path, t.event]), env, logFile, cwd: '/', graceMs: 1000 });
+      p = this.d.system.spawn({
+        command: argvCommand([path, ...args]),
+        argv: [path, ...args],
+        env,
+        logFile,
+        cwd: '/',
+        graceMs: 1000,
+      });
     } catch (e) {
       this.d.log.error({ hook: path, uplink: t.uplink, event: t.event }, `hook not run: ${(e as Error).message}`);
       this.publish(t, path, false, (e as Error).message);

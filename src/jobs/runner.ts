@@ -196,6 +196,7 @@ export class JobRunner {
     const command = typeof cfg.run === 'string' ? cfg.run : argvCommand(cfg.run);
     const opts: SuperviseOptions = {
       command,
+      ...(typeof cfg.run === 'string' ? {} : { argv: cfg.run }),
       env: { ...want.env, ...cfg.env, JOB: this.o.name },
       logFile: this.o.logFile,
       cwd: cfg.cwd ?? '/',

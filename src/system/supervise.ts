@@ -33,8 +33,10 @@ import { keepAlive, runDisconnect, spawnShell, waitUntil } from './supervise/run
 export { processGroupAlive } from './supervise/proc.js';
 
 export interface SuperviseOptions {
-  /** Run via /bin/sh -c. */
+  /** Run via /bin/sh -c (or, with `argv`, only shown in logs). */
   command: string;
+  /** Run this program with these arguments directly, without a shell. */
+  argv?: string[];
   /** Merged over process.env (also for the `disconnect` command). */
   env?: Record<string, string>;
   /** stdout+stderr appended here (opened by us, passed as the child's fd); else /dev/null. */
@@ -115,7 +117,8 @@ export class Supervised {
     const pid = child.pid;
     // Our unreaped child cannot vanish before the event loop runs: /proc/PID is there (maybe 'Z').
     const startTime = readProcStat(pid)?.startTime ?? 0;
-    const { command: _command, ...settings } = opts;
+    // argv is this run's alone: a disconnect command runs through the shell.
+    const { command: _command, argv: _argv, ...settings } = opts;
     const s = new Supervised(pid, startTime, pid, false, settings, log.child({ pid, command: opts.command }));
     // 'exit' is emitted from the event loop, so attaching now cannot miss it; the check below
     // covers a ChildProcess that already recorded its exit anyway.

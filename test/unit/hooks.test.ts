@@ -161,3 +161,35 @@ test('hooks: a refused file is reported and skipped', async () => {
   ]);
   await finish(system, hooks);
 });
+
+test("hooks: pppd-style ip-up.d runs after the hooks with pppd's arguments", async () => {
+  const system = new FakeSystem();
+  const bus = new EventBus();
+  const cfg = parseConfigText(
+    'control: { run_dir: /fake/run }\nuplinks:\n  a: { interface: ppp0 }\nhooks: { dir: /fake/hooks, ip_up_dir: /etc/ppp/ip-up.d }\n',
+    't.yaml',
+  );
+  system.hooks.set('/etc/ppp/ip-up.d', [{ path: '/etc/ppp/ip-up.d/0000usepeerdns' }]);
+  const hooks = new Hooks({
+    config: () => cfg,
+    system,
+    bus,
+    log: pino({ level: 'silent' }),
+    uplink: () => ({ iface: 'ppp0', state: 'up', address: '10.64.3.9', gateway: '10.64.0.1' }),
+  });
+  await hooks.start();
+  bus.publish({ type: 'uplink', name: 'a', event: 'state', state: 'up', prev: 'verifying', reason: '' });
+  await tick();
+  assert.deepEqual((procs(system)[0]!.o as SuperviseOptions).argv, [
+    '/etc/ppp/ip-up.d/0000usepeerdns',
+    'ppp0',
+    '',
+    '0',
+    '10.64.3.9',
+    '10.64.0.1',
+    'a',
+  ]);
+  bus.publish({ type: 'uplink', name: 'a', event: 'state', state: 'failed', prev: 'up', reason: '' });
+  await finish(system, hooks);
+  assert.equal(system.processes.length, 1, 'no ip_down_dir: nothing on down');
+});

@@ -12,6 +12,8 @@ export interface SpawnShellOptions {
   env?: Record<string, string>;
   logFile?: string;
   cwd?: string;
+  /** Run this program with these arguments instead of `/bin/sh -c command` (no shell: one exec less). */
+  argv?: string[];
   /** Run as this user and group: a job's `user`/`group`, names or numbers (from /etc/passwd, /etc/group). */
   user?: string;
   group?: string;
@@ -87,7 +89,8 @@ export function spawnShell(command: string, opts: SpawnShellOptions, log: Logger
   }
   let child: ChildProcess;
   try {
-    child = spawn('/bin/sh', ['-c', command], {
+    const [file, args] = opts.argv?.length ? [opts.argv[0]!, opts.argv.slice(1)] : ['/bin/sh', ['-c', command]];
+    child = spawn(file, args, {
       detached: true,
       stdio: ['ignore', fd, fd],
       env: { ...process.env, ...opts.env },
