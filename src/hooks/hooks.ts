@@ -47,6 +47,9 @@ export class Hooks implements Component {
   dropped = 0;
   /** Hooks refused the last time their event came (path: why). */
   private readonly refused = new Map<string, string>();
+  /** Hooks running now: a daemon stop ends them (no daemon would be left to time them out). */
+  private readonly live = new Set<SupervisedProcess>();
+  private stopped = false;
 
   constructor(private readonly d: HooksDeps) {}
 
@@ -57,7 +60,11 @@ export class Hooks implements Component {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     this.unsubscribe?.();
+    for (const q of this.queues.values()) q.waiting = undefined;
+    if (this.live.size) this.d.log.info({ hooks: this.live.size }, 'stopping: ending the hooks still running');
+    await Promise.all([...this.live].map((p) => p.stop({ graceMs: 1000 })));
     await Promise.all([...this.queues.values()].map((q) => q.running));
   }
 
@@ -114,6 +121,7 @@ export class Hooks implements Component {
       GATEWAY: u?.gateway ?? '',
     };
     for (const f of files) {
+      if (this.stopped) return;
       if (f.problem) {
         if (this.refused.get(f.path) !== f.problem) this.d.log.error({ hook: f.path }, `hook not run: ${f.problem}`);
         this.refused.set(f.path, f.problem);
@@ -126,6 +134,7 @@ export class Hooks implements Component {
     // pppd's arguments: interface, tty, speed, local address, remote address, ipparam.
     const args = [env.IFACE!, '', '0', env.ADDRESS!, env.GATEWAY!, t.uplink];
     for (const f of pppFiles) {
+      if (this.stopped) return;
       if (f.problem) {
         this.publish(t, f.path, false, f.problem);
         continue;
@@ -158,6 +167,7 @@ export class Hooks implements Component {
       this.publish(t, path, false, (e as Error).message);
       return;
     }
+    this.live.add(p);
     let timedOut = false;
     const timer = after(timeoutMs, () => {
       timedOut = true;
@@ -165,6 +175,7 @@ export class Hooks implements Component {
     });
     const r = await p.exited;
     timer.clear();
+    this.live.delete(p);
     const ok = !timedOut && r.code === 0;
     const how = timedOut
       ? `killed after ${Math.round(timeoutMs / 1000)}s (hooks.timeout), with its process group`

@@ -193,3 +193,14 @@ test("hooks: pppd-style ip-up.d runs after the hooks with pppd's arguments", asy
   await finish(system, hooks);
   assert.equal(system.processes.length, 1, 'no ip_down_dir: nothing on down');
 });
+
+test('hooks: a daemon stop ends the hooks still running and runs no waiting one', async () => {
+  const { system, hooks, state } = setup();
+  await hooks.start();
+  state('a', 'up', 'verifying');
+  state('a', 'failed', 'up');
+  await tick();
+  await hooks.stop();
+  assert.equal(procs(system)[0]!.stops.length, 1, 'the running hook was stopped');
+  assert.equal(system.processes.length, 1, 'neither its next file nor the waiting event ran');
+});
