@@ -7,7 +7,8 @@
  * both. Wall clock in ns (UTC). Goal: p99 ≤ 10 ms.
  * Prints one JSON line. Usage: node dist/bench/hooks.js [TRIALS]
  */
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { fileLines } from '../src/lab/files.js';
 import { join } from 'node:path';
 import { Lab, sleep, waitFor } from '../src/lab/harness.js';
 import { startDaemon, type RunningDaemon } from '../src/lab/daemon.js';
@@ -16,30 +17,13 @@ import { twoUplinkConfig } from '../test/lab/uplinks-lab.js';
 
 const GOAL_P99_MS = 10;
 
-const stamps = (file: string): bigint[] => {
-  try {
-    return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map(BigInt);
-  } catch {
-    return [];
-  }
-};
+const stamps = (file: string): bigint[] => fileLines(file).map(BigInt);
 /** ip -ts stamps ("[2026-12-02T15:20:01.123456]", UTC) as ns since the epoch. */
-const seenAt = (file: string): bigint[] => {
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return [];
-  }
-  return text
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => {
-      const m = /\[(.+)\.(\d{6})\]/.exec(l)!;
-      return BigInt(Date.parse(`${m[1]}Z`)) * 1_000_000n + BigInt(m[2]!) * 1000n;
-    });
-};
+const seenAt = (file: string): bigint[] =>
+  fileLines(file).map((l) => {
+    const m = /\[(.+)\.(\d{6})\]/.exec(l)!;
+    return BigInt(Date.parse(`${m[1]}Z`)) * 1_000_000n + BigInt(m[2]!) * 1000n;
+  });
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;

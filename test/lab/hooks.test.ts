@@ -4,22 +4,17 @@
  * bounded number of hooks (stale events dropped) while the other uplink's hooks still run
  * promptly; a hook others may write to is refused, naming the path.
  */
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { labForTest, sleep, waitFor } from '../../src/lab/harness.js';
+import { alive, fileLines } from '../../src/lab/files.js';
 import { startDaemon } from '../../src/lab/daemon.js';
 import { twoUplinkTopology } from '../../src/lab/topology.js';
 import { twoUplinkConfig } from './uplinks-lab.js';
 
-const lines = (file: string): string[] => {
-  try {
-    return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean);
-  } catch {
-    return [];
-  }
-};
+const lines = fileLines;
 
 test('hooks: environment, timeout with children, a flapping uplink bounded, the other prompt, untrusted refused', async (t) => {
   const lab = await labForTest(t);
@@ -58,7 +53,7 @@ test('hooks: environment, timeout with children, a flapping uplink bounded, the 
   // The hanging hook is killed at the timeout, its child with it.
   await waitFor(async () => lines(`${log}.child`).length === 1, { what: 'hanging hook started' });
   const child = Number(lines(`${log}.child`)[0]);
-  await waitFor(async () => !existsPid(child), { timeoutMs: 6000, what: 'the hung hook and its child killed' });
+  await waitFor(async () => !alive(child), { timeoutMs: 6000, what: 'the hung hook and its child killed' });
   const refused = (await d.status()).hooks.refused;
   assert.equal(refused.length, 1);
   assert.match(refused[0]!.problem, /30-writable is writable by others/);
@@ -88,12 +83,3 @@ test('hooks: environment, timeout with children, a flapping uplink bounded, the 
   assert.ok(wan2Ms < 3000, `wan2's hook ran ${wan2Ms} ms after its event`);
   assert.equal((await d.cli(['quit'])).code, 0);
 });
-
-function existsPid(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
-  } catch {
-    return false;
-  }
-}

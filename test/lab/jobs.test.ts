@@ -8,10 +8,10 @@
  * with -9 and started again adopts it (same pid); with no uplink left it is stopped, whole
  * process group; `uplink job stop` keeps it stopped until `job start`.
  */
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { labForTest, sleep, waitFor } from '../../src/lab/harness.js';
+import { alive, fileLines } from '../../src/lab/files.js';
 import { startDaemon, type RunningDaemon } from '../../src/lab/daemon.js';
 import { twoUplinkTopology, SERVER } from '../../src/lab/topology.js';
 import { routeDev, twoUplinkConfig } from './uplinks-lab.js';
@@ -26,30 +26,11 @@ const s = require('node:net').connect(1194, '${SERVER}');
 s.on('error', () => process.exit(1)); s.on('close', () => process.exit(1));
 setInterval(() => {}, 1000);`;
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
-  } catch {
-    return false;
-  }
-};
-
 function starts(file: string): { uplink: string; pid: number; child: number }[] {
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return [];
-  }
-  return text
-    .trim()
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => {
-      const [, uplink, pid, child] = l.split(' ');
-      return { uplink: uplink!, pid: Number(pid), child: Number(child) };
-    });
+  return fileLines(file).map((l) => {
+    const [, uplink, pid, child] = l.split(' ');
+    return { uplink: uplink!, pid: Number(pid), child: Number(child) };
+  });
 }
 
 const job = async (d: RunningDaemon, name: string) => (await d.status()).jobs.find((j) => j.name === name)!;
