@@ -54,8 +54,11 @@ export class Hooks implements Component {
   constructor(private readonly d: HooksDeps) {}
 
   async start(): Promise<void> {
-    // The hooks' output file lives there (a tmpfs); the control socket's default is there too.
-    await this.d.system.store.ensureDir(this.d.config().control.run_dir);
+    // The hooks' output file lives there (a tmpfs). RUN_DIR itself is shared with the control
+    // socket's default: made 0755 if missing, never tightened (group members reach the socket).
+    const run = this.d.config().control.run_dir;
+    await this.d.system.store.ensureDir(run, { shared: true });
+    await this.d.system.store.ensureDir(join(run, 'hooks'));
     this.unsubscribe = this.d.bus.subscribe((e) => this.onEvent(e));
   }
 
@@ -129,7 +132,7 @@ export class Hooks implements Component {
         continue;
       }
       this.refused.delete(f.path);
-      await this.runOne(f.path, [t.event], t, env, cfg.hooks.timeout, join(cfg.control.run_dir, 'hooks.log'));
+      await this.runOne(f.path, [t.event], t, env, cfg.hooks.timeout, join(cfg.control.run_dir, 'hooks', 'hooks.log'));
     }
     // pppd's arguments: interface, tty, speed, local address, remote address, ipparam.
     const args = [env.IFACE!, '', '0', env.ADDRESS!, env.GATEWAY!, t.uplink];
@@ -139,7 +142,7 @@ export class Hooks implements Component {
         this.publish(t, f.path, false, f.problem);
         continue;
       }
-      await this.runOne(f.path, args, t, env, cfg.hooks.timeout, join(cfg.control.run_dir, 'hooks.log'));
+      await this.runOne(f.path, args, t, env, cfg.hooks.timeout, join(cfg.control.run_dir, 'hooks', 'hooks.log'));
     }
   }
 

@@ -101,15 +101,20 @@ export class JobManager implements Component {
   }
 
   private makeDir(): Promise<void> {
-    this.makingDir ??= this.d.system.store.ensureDir(join(this.d.config().control.run_dir, 'jobs')).then(
-      () => {
-        this.dirReady = true;
-      },
-      (e: unknown) => {
-        this.makingDir = undefined;
-        this.d.log.error({ err: e }, 'cannot create the jobs output directory; jobs wait');
-      },
-    );
+    const run = this.d.config().control.run_dir;
+    // RUN_DIR is shared with the control socket: made 0755 if missing, never tightened.
+    this.makingDir ??= this.d.system.store
+      .ensureDir(run, { shared: true })
+      .then(() => this.d.system.store.ensureDir(join(run, 'jobs')))
+      .then(
+        () => {
+          this.dirReady = true;
+        },
+        (e: unknown) => {
+          this.makingDir = undefined;
+          this.d.log.error({ err: e }, 'cannot create the jobs output directory; jobs wait');
+        },
+      );
     return this.makingDir;
   }
 

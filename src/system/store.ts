@@ -42,7 +42,12 @@ export const diskStore: StateStore = {
   async remove(path) {
     await rm(path, { force: true });
   },
-  async ensureDir(path) {
+  async ensureDir(path, o) {
+    // A shared directory (RUN_DIR, which also holds the control socket) keeps its mode.
+    if (o?.shared) {
+      await mkdir(path, { recursive: true, mode: 0o755 });
+      return {};
+    }
     await mkdir(path, { recursive: true, mode: 0o700 });
     const st = await stat(path);
     // Only a directory we own: tightening someone else's (a shared /var/lib) is not ours to do.

@@ -48,7 +48,7 @@ export interface StateStore {
    * Creates the directory 0700 (it holds the state file, later the API token); an existing
    * one of ours that others can read is tightened to 0700, and its old mode returned.
    */
-  ensureDir(path: string): Promise<{ tightenedFrom?: number }>;
+  ensureDir(path: string, o?: { shared?: boolean }): Promise<{ tightenedFrom?: number }>;
 }
 
 export interface InstanceLockHandle {
