@@ -2,7 +2,7 @@
 import { ControlClient, rpc } from '../control/client.js';
 import { parseDuration } from '../config/duration.js';
 import { EVENT_TYPES, type DaemonEvent } from '../events/bus.js';
-import { UsageError, type Command } from './args.js';
+import { UsageError, usageLine, type Command } from './args.js';
 
 export function formatEvent(e: DaemonEvent): string {
   const t = e.time.slice(11, 23);
@@ -48,7 +48,7 @@ export const events: Command = {
       throw new UsageError(
         `"${type}" is not an event type`,
         `event types: ${EVENT_TYPES.join(', ')}`,
-        'uplink events --type uplink',
+        usageLine('events', events),
       );
     const list = (await rpc(socket, 'events', {
       ...(since !== undefined ? { sinceMs: since } : {}),
@@ -66,7 +66,7 @@ function sinceMs(text: string): number {
     throw new UsageError(
       `--since ${text}: ${(e as Error).message.split(' — ')[0]}`,
       'write a duration like 10m or 1h',
-      'uplink events --since 10m',
+      usageLine('events', events),
     );
   }
 }
