@@ -21,11 +21,16 @@ export function followFile(path: string, onLines: (lines: string[]) => void, o: 
   let fd: number | undefined;
   let offset = 0;
   let partial = '';
+  let opened = false;
   const buf = Buffer.alloc(CHUNK);
   const poll = () => {
     try {
+      const first = fd === undefined && !opened;
       fd ??= openSync(path, 'a+');
+      opened = true;
       const size = fstatSync(fd).size;
+      // What was there before the daemon (re)started is old news: follow from the end.
+      if (first) offset = size;
       if (size < offset) offset = 0; // cut by someone else
       let text = '';
       while (offset < size) {
