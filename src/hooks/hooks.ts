@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { DaemonEvent, EventBus } from '../events/bus.js';
 import type { Component } from '../model/component.js';
-import type { SupervisedProcess, System } from '../system/system.js';
+import type { FileFollow, SupervisedProcess, System } from '../system/system.js';
 import { after } from '../model/timer.js';
 import { argvCommand } from '../jobs/runner.js';
 import { hookTriggers, type HookTrigger } from './events.js';
@@ -50,6 +50,7 @@ export class Hooks implements Component {
   /** Hooks running now: a daemon stop ends them (no daemon would be left to time them out). */
   private readonly live = new Set<SupervisedProcess>();
   private stopped = false;
+  private follow?: FileFollow;
 
   constructor(private readonly d: HooksDeps) {}
 
@@ -59,12 +60,22 @@ export class Hooks implements Component {
     const run = this.d.config().control.run_dir;
     await this.d.system.store.ensureDir(run, { shared: true });
     await this.d.system.store.ensureDir(join(run, 'hooks'));
+    // Their output goes to the log, and the file is cut back (RUN_DIR is memory).
+    const log = this.d.log.child({ output: 'hooks' });
+    this.follow = this.d.system.followFile(
+      join(run, 'hooks', 'hooks.log'),
+      (lines) => {
+        for (const l of lines) log.info(`hook: ${l}`);
+      },
+      { maxBytes: 1024 * 1024 },
+    );
     this.unsubscribe = this.d.bus.subscribe((e) => this.onEvent(e));
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
+    this.follow?.close();
     for (const q of this.queues.values()) q.waiting = undefined;
     if (this.live.size) this.d.log.info({ hooks: this.live.size }, 'stopping: ending the hooks still running');
     await Promise.all([...this.live].map((p) => p.stop({ graceMs: 1000 })));
@@ -98,12 +109,16 @@ export class Hooks implements Component {
   }
 
   private run(q: Queue, t: HookTrigger): void {
-    q.running = this.runAll(t).finally(() => {
-      q.running = undefined;
-      const next = q.waiting;
-      q.waiting = undefined;
-      if (next) this.run(q, next);
-    });
+    q.running = this.runAll(t)
+      .catch((e: unknown) =>
+        this.d.log.error({ err: e, uplink: t.uplink, event: t.event }, 'hooks: a run failed (a bug)'),
+      )
+      .finally(() => {
+        q.running = undefined;
+        const next = q.waiting;
+        q.waiting = undefined;
+        if (next) this.run(q, next);
+      });
   }
 
   /** Every hook for one event, in name order, one after the other; then the pppd-style ones. */

@@ -40,6 +40,8 @@ export class JobManager implements Component {
   private readonly runners = new Map<string, JobRunner>();
   private readonly follows = new Map<string, FileFollow>();
   private saving = Promise.resolve();
+  /** After stop(): the state file is final (a teardown removes it). */
+  private closed = false;
   private lastSaved?: SavedJobs;
   /** RUN_DIR/jobs exists (made at start, or when a reload brings the first job). */
   private dirReady = false;
@@ -56,14 +58,21 @@ export class JobManager implements Component {
   }
 
   async start(): Promise<void> {
-    if (!Object.keys(this.d.config().jobs).length) return;
-    await this.makeDir();
     const saved = await this.load();
+    if (Object.keys(this.d.config().jobs).length) await this.makeDir();
     this.sync();
     for (const [name, r] of this.runners) {
       if (saved?.stopped.includes(name)) r.adminStopped = true;
       const s = saved?.running[name];
       if (s && !r.adopt(s)) this.d.log.info({ job: name, pid: s.pid }, `job ${name}: its last instance is gone`);
+    }
+    // Instances of jobs the config no longer has: adopted only to be stopped, not orphaned.
+    for (const [name, s] of Object.entries(saved?.running ?? {})) {
+      if (this.runners.has(name)) continue;
+      const p = this.d.system.adopt(s.pid, { startTime: s.startTime });
+      if (!p) continue;
+      this.d.log.info({ job: name, pid: s.pid }, `job ${name} is no longer configured: stopping its instance`);
+      void p.stop({ graceMs: 10_000 });
     }
   }
 
@@ -73,12 +82,14 @@ export class JobManager implements Component {
     for (const f of this.follows.values()) f.close();
     this.follows.clear();
     this.persist();
+    this.closed = true;
     await this.saving;
   }
 
   /** `uplink quit --teardown`: every job is stopped, whole process group. */
   async teardown(): Promise<void> {
     await Promise.all([...this.runners.values()].map((r) => r.stop('teardown')));
+    await this.saving;
     await this.d.system.store.remove(this.file);
   }
 
@@ -203,7 +214,12 @@ export class JobManager implements Component {
     if (!text) return undefined;
     try {
       const s = JSON.parse(text) as SavedJobs;
-      return s.version === 1 && Array.isArray(s.stopped) && typeof s.running === 'object' ? s : undefined;
+      if (s?.version !== 1 || !Array.isArray(s.stopped) || typeof s.running !== 'object' || s.running === null)
+        throw new Error('not a jobs state file');
+      const int = (n: unknown) => Number.isSafeInteger(n) && (n as number) > 0;
+      // An entry without a start time could adopt a reused pid: dropped.
+      const running = Object.fromEntries(Object.entries(s.running).filter(([, j]) => int(j?.pid) && int(j?.startTime)));
+      return { version: 1, stopped: s.stopped.filter((n) => typeof n === 'string'), running };
     } catch {
       this.d.log.warn({ file: this.file }, 'jobs state file is unreadable; starting without it');
       return undefined;
@@ -211,6 +227,7 @@ export class JobManager implements Component {
   }
 
   private persist(): void {
+    if (this.closed) return;
     const s: SavedJobs = { version: 1, stopped: [], running: {} };
     for (const [name, r] of this.runners) {
       if (r.adminStopped) s.stopped.push(name);

@@ -151,7 +151,8 @@ export class JobRunner {
     }
     this.why = want.why;
     this.inPeriod = true;
-    if (this.running) return this.restartOnChange(want);
+    // Until the last run's whole process group is gone, nothing new starts.
+    if (this.proc) return this.running ? this.restartOnChange(want) : undefined;
     if (this.doneThisPeriod) return;
     if (this.nextStartAt !== undefined && now < this.nextStartAt) return this.arm(this.nextStartAt - now);
     this.start(want, now);
@@ -181,6 +182,9 @@ export class JobRunner {
   }
 
   private restartOnChange(want: JobWant): void {
+    // A key the instance did not start with (added by a reload, or an adopted instance's) is
+    // taken as it is now: no restart for a value nobody saw change.
+    for (const [k, v] of Object.entries(want.values)) if (!Object.hasOwn(this.values, k)) this.values[k] = v;
     const changed = Object.entries(want.values).filter(([k, v]) => v !== 'none' && this.values[k] !== v);
     if (!changed.length) return;
     const what = changed.map(([k, v]) => `${k} ${this.values[k] ?? 'none'} → ${v}`).join(', ');
@@ -205,8 +209,7 @@ export class JobRunner {
       ...(cfg.group !== undefined ? { group: cfg.group } : {}),
     };
     // Never run as root what others could have replaced.
-    const program = typeof cfg.run === 'string' ? (cfg.run.trim().split(/\s+/)[0] ?? '') : cfg.run[0]!;
-    const refused = this.o.system.programProblem(program);
+    const refused = this.o.system.programProblem(programOf(cfg.run), { cwd: cfg.cwd ?? '/', path: cfg.env?.PATH });
     if (refused) {
       this.failedReason = `refused: ${refused}`;
       this.set('failed');
@@ -214,6 +217,10 @@ export class JobRunner {
       return;
     }
     this.set('starting');
+    // Counted before the spawn: one that cannot start (a bad user, a missing cwd) must still
+    // reach the crash-loop limit.
+    if (!this.uncounted) this.recent.push(now);
+    this.uncounted = false;
     let p: SupervisedProcess;
     try {
       p = this.o.system.spawn(opts);
@@ -221,8 +228,6 @@ export class JobRunner {
       this.crashed(now, `could not start: ${(e as Error).message}`, false);
       return;
     }
-    if (!this.uncounted) this.recent.push(now);
-    this.uncounted = false;
     this.watch(p, want.values, now);
     this.emit('start', `started pid ${p.pid}`);
   }
@@ -311,6 +316,19 @@ export class JobRunner {
     this.o.log.info({ job: this.o.name, event }, `job ${this.o.name}: ${message}`);
     this.o.onChange({ name: this.o.name, event, message });
   }
+}
+
+/**
+ * The program a job runs, for the trust check: an argument list's first entry; a shell line's
+ * first word after variable assignments and `exec` (best effort: the shell may still run
+ * something else, e.g. `sh /path/script`, whose argument is not checked).
+ */
+export function programOf(run: string | string[]): string {
+  if (typeof run !== 'string') return run[0]!;
+  const words = run.trim().split(/\s+/);
+  let i = 0;
+  while (i < words.length && (/^[A-Za-z_][A-Za-z0-9_]*=/.test(words[i]!) || words[i] === 'exec')) i++;
+  return words[i] ?? '';
 }
 
 function describeExit(r: ExitReason): string {

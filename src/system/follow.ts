@@ -4,7 +4,8 @@
  * go on at the new end), so output never fills the disk. Polled: a few stats a second are
  * cheaper than a watcher per file, and a file that is replaced or cut is noticed alike.
  */
-import { closeSync, ftruncateSync, openSync, readSync, fstatSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readSync, fstatSync, statSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 
 export interface FileFollow {
   close(): void;
@@ -22,9 +23,18 @@ export function followFile(path: string, onLines: (lines: string[]) => void, o: 
   let offset = 0;
   let partial = '';
   let opened = false;
+  // A character split at a chunk's edge is completed by the next read.
+  let decoder = new StringDecoder('utf8');
   const buf = Buffer.alloc(CHUNK);
   const poll = () => {
     try {
+      // Replaced (deleted and made anew): follow the new file from its start.
+      if (fd !== undefined && statSync(path, { throwIfNoEntry: false })?.ino !== fstatSync(fd).ino) {
+        closeSync(fd);
+        fd = undefined;
+        offset = 0;
+        decoder = new StringDecoder('utf8');
+      }
       const first = fd === undefined && !opened;
       fd ??= openSync(path, 'a+');
       opened = true;
@@ -37,7 +47,7 @@ export function followFile(path: string, onLines: (lines: string[]) => void, o: 
         const n = readSync(fd, buf, 0, Math.min(CHUNK, size - offset), offset);
         if (n <= 0) break;
         offset += n;
-        text += buf.toString('utf8', 0, n);
+        text += decoder.write(buf.subarray(0, n));
       }
       if (text) {
         const lines = (partial + text).split('\n');

@@ -166,8 +166,8 @@ export class LinuxSystem implements System {
     return hookFiles(dir);
   }
 
-  programProblem(program: string): string | undefined {
-    return programProblem(program);
+  programProblem(program: string, o?: { cwd?: string; path?: string }): string | undefined {
+    return programProblem(program, o);
   }
 
   followFile(path: string, onLines: (lines: string[]) => void, o: FollowOptions): FileFollow {

@@ -115,7 +115,7 @@ export interface System {
   /** Sends one IPv6 router solicitation on `iface` (its MAC as the source link-layer address). */
   routerSolicit(iface: string, mac?: string): Promise<void>;
   /** Why a job's program (a name found through PATH, or a path) may not run as root; undefined: fine. */
-  programProblem(program: string): string | undefined;
+  programProblem(program: string, o?: { cwd?: string; path?: string }): string | undefined;
   /** The hooks in `dir` in name order: trusted regular executables, or why one is refused. */
   hookFiles(dir: string): HookFile[];
   /** Passes the new lines appended to `path` (a job's output) to `onLines`; cuts the file back past `maxBytes`. */

@@ -4,24 +4,31 @@
  * (/tmp) is fine: others can add files there but cannot replace ours. Symbolic links are
  * followed first, so the file that really runs is the one checked.
  */
-import { readdirSync, realpathSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 
 /** Undefined when trusted; else why not, naming the path. */
 export function untrusted(path: string): string | undefined {
-  let real: string;
+  const written = resolve(path);
   try {
-    real = realpathSync(path);
+    // The path as written (a symbolic link is replaceable by whoever owns it or its
+    // directory), then where it leads.
+    return walk(written) ?? walk(realpathSync(written));
   } catch (e) {
     return `${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`;
   }
+}
+
+/** Each of `p` and the directories above it: root's (or ours), not writable by others. */
+function walk(p: string): string | undefined {
   const me = process.getuid?.() ?? 0;
-  for (let p = real; ; p = dirname(p)) {
-    const st = statSync(p);
-    if (st.uid !== 0 && st.uid !== me) return `${p} is owned by uid ${st.uid}, not root`;
+  for (let q = p; ; q = dirname(q)) {
+    const st = lstatSync(q);
+    if (st.uid !== 0 && st.uid !== me) return `${q} is owned by uid ${st.uid}, not root`;
     const sticky = st.isDirectory() && (st.mode & 0o1000) !== 0 && st.uid === 0;
-    if ((st.mode & 0o022) !== 0 && !sticky) return `${p} is writable by ${st.mode & 0o002 ? 'others' : 'its group'}`;
-    if (p === '/') return undefined;
+    if (!st.isSymbolicLink() && (st.mode & 0o022) !== 0 && !sticky)
+      return `${q} is writable by ${st.mode & 0o002 ? 'others' : 'its group'}`;
+    if (q === '/') return undefined;
   }
 }
 
@@ -36,6 +43,7 @@ const HOOK_NAME = /^[A-Za-z0-9_-]+$/;
 
 /** The hooks in `dir` in name order, each checked (trusted, a regular executable file). */
 export function hookFiles(dir: string): HookFile[] {
+  if (!existsSync(dir)) return [];
   const bad = untrusted(dir);
   if (bad) return [{ path: dir, problem: `refused: ${bad}` }];
   let names: string[];
@@ -49,7 +57,12 @@ export function hookFiles(dir: string): HookFile[] {
     .filter((n) => HOOK_NAME.test(n))
     .map((n) => {
       const path = join(dir, n);
-      const st = statSync(path, { throwIfNoEntry: false });
+      let st: ReturnType<typeof statSync> | undefined;
+      try {
+        st = statSync(path, { throwIfNoEntry: false });
+      } catch {
+        return undefined; // gone meanwhile (a package upgrade renames files)
+      }
       if (!st?.isFile() || (st.mode & 0o111) === 0) return undefined;
       const why = untrusted(path);
       return why ? { path, problem: `refused: ${why}` } : { path };
@@ -62,18 +75,20 @@ export function hookFiles(dir: string): HookFile[] {
  * or an argument list's first entry, found through PATH like the shell would, must be trusted.
  * A shell builtin or a word the shell expands ($VAR, a quoted path) is the shell's business.
  */
-export function programProblem(
-  program: string,
-  path = process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
-): string | undefined {
+export function programProblem(program: string, o: { cwd?: string; path?: string } = {}): string | undefined {
   if (!/^[\w./+-]+$/.test(program)) return undefined;
+  const search = o.path ?? process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin';
+  const isExe = (p: string) => {
+    const st = statSync(p, { throwIfNoEntry: false });
+    return !!st?.isFile() && (st.mode & 0o111) !== 0;
+  };
   const found = program.includes('/')
-    ? statSync(program, { throwIfNoEntry: false }) && program
-    : path
+    ? isExe(resolve(o.cwd ?? '/', program)) && resolve(o.cwd ?? '/', program)
+    : search
         .split(':')
         .filter(Boolean)
-        .map((d) => join(d, program))
-        .find((p) => statSync(p, { throwIfNoEntry: false })?.isFile());
-  if (!found) return undefined; // the shell says "not found" itself, and the job fails visibly
+        .map((d) => resolve(o.cwd ?? '/', d, program))
+        .find(isExe);
+  if (!found) return undefined; // the exec fails visibly, and counts as a crash
   return untrusted(found);
 }

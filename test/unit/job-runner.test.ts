@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import { parseConfigText } from '../../src/config/load.js';
 import { FakeSystem } from '../../src/system/fake.js';
-import { argvCommand, JobRunner, type JobEvent } from '../../src/jobs/runner.js';
+import { argvCommand, JobRunner, programOf, type JobEvent } from '../../src/jobs/runner.js';
 import type { JobWant } from '../../src/jobs/desired.js';
 
 const log = pino({ level: 'silent' });
@@ -157,4 +157,53 @@ test('job runner: a program others could have replaced is refused, naming the pa
   assert.equal(system.processes.length, 0);
   assert.equal(r.state, 'failed');
   assert.equal(events.at(-1)!.message, 'refused: /usr/local/bin/vpnc is writable by others');
+});
+
+test('job runner: nothing new starts until the last run is gone, whole group (no overlap, the exit counted)', async () => {
+  const { r, system } = runner('{ run: x, restart: never }');
+  // The main process is dead, the rest of its group is still being killed.
+  let finish!: (v: { code: number; signal: null }) => void;
+  const exited = new Promise<{ code: number; signal: null }>((res) => (finish = res));
+  let running = true;
+  const slow = {
+    pid: 77,
+    startTime: 1,
+    get running() {
+      return running;
+    },
+    exited,
+    stop: async () => exited,
+    signal: () => false,
+  };
+  system.spawn = () => slow;
+  r.ensure(want(true), 0);
+  running = false;
+  r.ensure(want(true), 1);
+  r.ensure(want(true), 2);
+  finish({ code: 0, signal: null });
+  await tick();
+  r.ensure(want(true), 3);
+  assert.equal(r.state, 'stopped', 'restart: never, and exactly one run');
+});
+
+test('job runner: a spawn that fails counts toward the crash-loop limit', async () => {
+  const { r, system } = runner('{ run: x, restart: always, restart_delay: 0s, max_restarts: 2 }');
+  system.spawnFails = 'no user "vpn"';
+  for (let i = 0; i < 5; i++) r.ensure(want(true), i);
+  assert.equal(r.state, 'failed');
+});
+
+test('job runner: a restart_on key the instance did not start with is taken as it is, not as a change', async () => {
+  const { r, system } = runner('{ run: x, restart_on: [default.uplink] }');
+  r.ensure(want(true, {}), 0);
+  r.ensure(want(true, { 'default.uplink': 'fiber' }), 1);
+  assert.equal(system.processes[0]!.running, true);
+  r.ensure(want(true, { 'default.uplink': 'lte' }), 2);
+  await tick();
+  assert.equal(system.processes[0]!.running, false, 'a real change restarts');
+});
+
+test('programOf: the program behind assignments and exec', () => {
+  assert.equal(programOf('FOO=1 BAR=2 exec openvpn --config x'), 'openvpn');
+  assert.equal(programOf(['/usr/sbin/openvpn', '--config']), '/usr/sbin/openvpn');
 });

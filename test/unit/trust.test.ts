@@ -5,6 +5,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hookFiles, programProblem } from '../../src/system/trust.js';
+import { lookupId } from '../../src/system/supervise/run.js';
 
 test('trust: owner-only files under a sticky /tmp are fine; writable files or directories are refused, named', (t) => {
   const root = mkdtempSync(join(tmpdir(), 'uplinkd-trust-'));
@@ -37,4 +38,22 @@ test('trust: owner-only files under a sticky /tmp are fine; writable files or di
   assert.equal(programProblem(join(dir, '20-writable')), `${join(dir, '20-writable')} is writable by others`);
   assert.equal(programProblem('sh'), undefined, 'found through PATH, root-owned');
   assert.equal(programProblem('$VPN'), undefined, "the shell's business");
+});
+
+test('trust: a link in a directory others may write is refused even when it points at a root file; a missing hooks dir is no hook', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'uplinkd-trust-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const open = join(root, 'open');
+  mkdirSync(open);
+  chmodSync(open, 0o777);
+  symlinkSync('/bin/true', join(open, 'tool'));
+  assert.equal(programProblem(join(open, 'tool')), `${open} is writable by others`);
+  assert.equal(programProblem('tool', { path: open }), `${open} is writable by others`, 'found through the job PATH');
+  assert.deepEqual(hookFiles(join(root, 'none')), []);
+});
+
+test('lookupId: a numeric user takes its passwd group; names as before', () => {
+  assert.deepEqual(lookupId('/etc/passwd', '0'), { id: 0, gid: 0 });
+  assert.deepEqual(lookupId('/etc/passwd', 'root'), { id: 0, gid: 0 });
+  assert.deepEqual(lookupId('/etc/passwd', '4242424'), { id: 4242424 }, 'no entry: no group (the spawn then refuses)');
 });

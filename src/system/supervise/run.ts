@@ -21,19 +21,20 @@ export interface SpawnShellOptions {
 
 /** `name` or a number as an id from /etc/passwd or /etc/group (first and third fields; the fourth for a user's group). */
 export function lookupId(file: '/etc/passwd' | '/etc/group', name: string): { id: number; gid?: number } | undefined {
-  if (/^\d+$/.test(name)) return { id: Number(name) };
+  const numeric = /^\d+$/.test(name);
   let text = '';
   try {
     text = readFileSync(file, 'utf8');
   } catch {
-    return undefined;
+    return numeric ? { id: Number(name) } : undefined;
   }
   for (const line of text.split('\n')) {
     const f = line.split(':');
-    if (f[0] === name && f.length >= 3)
+    // A uid or gid matches the third field (a user's primary group is the fourth).
+    if ((numeric ? f[2] : f[0]) === name && f.length >= 3)
       return { id: Number(f[2]), ...(f[3] !== undefined && file === '/etc/passwd' ? { gid: Number(f[3]) } : {}) };
   }
-  return undefined;
+  return numeric ? { id: Number(name) } : undefined;
 }
 
 function credentials(command: string, o: SpawnShellOptions): { uid?: number; gid?: number } {
@@ -53,6 +54,13 @@ function credentials(command: string, o: SpawnShellOptions): { uid?: number; gid
       "check the job's group (getent group)",
     );
   const gid = g?.id ?? u?.gid;
+  // Never root's group by accident: a uid without a passwd entry needs its group named.
+  if (u && gid === undefined)
+    throw new UplinkError(
+      'SPAWN',
+      `cannot run "${command}": uid ${o.user} has no passwd entry to take a group from`,
+      "set the job's group too",
+    );
   return { ...(u ? { uid: u.id } : {}), ...(gid !== undefined ? { gid } : {}) };
 }
 
