@@ -11,6 +11,7 @@ import type { Config } from './schema.js';
 const RESTART_ONLY = [
   ['socket', 'restart uplinkd to move it'],
   ['state_dir', 'restart uplinkd to move it'],
+  ['run_dir', "restart uplinkd to move it (the jobs' and hooks' output files are open there)"],
   [
     'kernel',
     'stop with `uplink quit --teardown` (removes our routes, rules and table under the old values), then start with the new ones',
