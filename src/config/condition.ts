@@ -132,6 +132,11 @@ export function parseCondition(text: string): Cond {
   const peek = () => toks[k]!;
   const next = () => toks[k++]!;
   const isWord = (v: string) => peek().t === 'word' && peek().v === v;
+  /** The next token, which must be `v` (an operator or a keyword). */
+  const expect = (v: string, hint: string) => {
+    const t = next();
+    if (t.v !== v || t.t === 'str') throw new CondError(`"${v}" expected`, t.col, hint);
+  };
 
   function or(): Cond {
     const args = [and()];
@@ -158,8 +163,7 @@ export function parseCondition(text: string): Cond {
     if (t.t === 'op' && t.v === '(') {
       next();
       const inner = or();
-      const close = next();
-      if (close.t !== 'op' || close.v !== ')') throw new CondError('")" expected', close.col, 'close the parenthesis');
+      expect(')', 'close the parenthesis');
       return inner;
     }
     return test();
@@ -199,9 +203,8 @@ export function parseCondition(text: string): Cond {
     };
   }
   function addressTest(t: Tok): Cond {
-    const open = next();
-    if (open.t !== 'op' || open.v !== '(')
-      throw new CondError('"(" expected', open.col, 'write address(IFACE) in CIDR');
+    const form = 'write address(IFACE) in CIDR';
+    expect('(', form);
     const ifc = next();
     const bad = ifc.t === 'word' ? checkIfname(ifc.v) : 'an interface name is missing';
     if (bad)
@@ -210,11 +213,8 @@ export function parseCondition(text: string): Cond {
         ifc.col,
         'write address(IFACE) in CIDR, e.g. address(ppp0) in 10.64.0.0/10',
       );
-    const close = next();
-    if (close.t !== 'op' || close.v !== ')')
-      throw new CondError('")" expected', close.col, 'write address(IFACE) in CIDR');
-    const kw = next();
-    if (kw.t !== 'word' || kw.v !== 'in') throw new CondError('"in" expected', kw.col, 'write address(IFACE) in CIDR');
+    expect(')', form);
+    expect('in', form);
     const net = next();
     const badNet = net.t === 'word' ? checkCidr(net.v) : 'a CIDR is missing';
     if (badNet) throw new CondError(badNet.split(' — ')[0]!, net.col, 'e.g. 198.51.100.0/24');

@@ -3,7 +3,7 @@
  * snapshot of the uplinks, the selection, the jobs and the interfaces' addresses; the
  * restart_on values; the environment a new instance gets.
  */
-import { parseCondition, parseValueRef } from '../config/condition.js';
+import { parseCondition, parseValueRef, type Cond } from '../config/condition.js';
 import type { Config } from '../config/schema.js';
 import type { LinkFacts } from '../uplinks/facts.js';
 import { linkName, type WorldState } from '../world/state.js';
@@ -64,12 +64,24 @@ function jobEnv(cfg: Config, v: JobView): Record<string, string> {
   };
 }
 
+/** Conditions by text, parsed once: desired() runs on every reconcile pass. */
+const parsed = new Map<string, Cond>();
+function condition(text: string): Cond {
+  let c = parsed.get(text);
+  if (!c) {
+    if (parsed.size > 1000) parsed.clear(); // reloads with ever new texts must not grow it
+    c = parseCondition(text);
+    parsed.set(text, c);
+  }
+  return c;
+}
+
 export function desiredJobs(cfg: Config, world: WorldState, v: JobView): Map<string, JobWant> {
   const state = condState(cfg, world, v);
   const env = jobEnv(cfg, v);
   const out = new Map<string, JobWant>();
   for (const [name, job] of Object.entries(cfg.jobs)) {
-    const verdict = job.when ? evaluate(parseCondition(job.when), state) : { ok: true, why: 'no condition: always' };
+    const verdict = job.when ? evaluate(condition(job.when), state) : { ok: true, why: 'no condition: always' };
     const values = Object.fromEntries(
       job.restart_on.flatMap((key) => {
         const ref = parseValueRef(key);

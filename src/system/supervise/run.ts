@@ -38,29 +38,20 @@ export function lookupId(file: '/etc/passwd' | '/etc/group', name: string): { id
 }
 
 function credentials(command: string, o: SpawnShellOptions): { uid?: number; gid?: number } {
-  if (o.user === undefined && o.group === undefined) return {};
-  const u = o.user === undefined ? undefined : lookupId('/etc/passwd', o.user);
-  if (o.user !== undefined && !u)
-    throw new UplinkError(
-      'SPAWN',
-      `cannot run "${command}": no user "${o.user}"`,
-      "check the job's user (getent passwd)",
-    );
-  const g = o.group === undefined ? undefined : lookupId('/etc/group', o.group);
-  if (o.group !== undefined && !g)
-    throw new UplinkError(
-      'SPAWN',
-      `cannot run "${command}": no group "${o.group}"`,
-      "check the job's group (getent group)",
-    );
+  const refuse = (why: string, hint: string) => new UplinkError('SPAWN', `cannot run "${command}": ${why}`, hint);
+  /** A `user` or `group` of the job, looked up; undefined when the job names none. */
+  const id = (name: string | undefined, file: '/etc/passwd' | '/etc/group', what: 'user' | 'group') => {
+    if (name === undefined) return undefined;
+    const found = lookupId(file, name);
+    if (!found) throw refuse(`no ${what} "${name}"`, `check the job's ${what} (getent ${file.slice(5)})`);
+    return found;
+  };
+  const u = id(o.user, '/etc/passwd', 'user');
+  const g = id(o.group, '/etc/group', 'group');
   const gid = g?.id ?? u?.gid;
   // Never root's group by accident: a uid without a passwd entry needs its group named.
   if (u && gid === undefined)
-    throw new UplinkError(
-      'SPAWN',
-      `cannot run "${command}": uid ${o.user} has no passwd entry to take a group from`,
-      "set the job's group too",
-    );
+    throw refuse(`uid ${o.user} has no passwd entry to take a group from`, "set the job's group too");
   return { ...(u ? { uid: u.id } : {}), ...(gid !== undefined ? { gid } : {}) };
 }
 
