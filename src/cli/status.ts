@@ -85,7 +85,7 @@ export function formatStatus(s: Status): string {
   if (jobs.length) out.push('', 'JOBS');
   for (const j of jobs)
     out.push(
-      `  ${j.name.padEnd(12)} ${j.state.padEnd(9)}${j.pid !== undefined ? ` pid ${j.pid}` : ''} since ${j.since}, ${j.restarts} restart(s)${j.lastExit ? `, last ${j.lastExit}` : ''} — ${j.why}`,
+      `  ${j.name.padEnd(12)} ${j.state.padEnd(9)}${j.pid !== undefined ? ` pid ${j.pid} (${j.cgroup ? 'cgroup' : 'process group'})` : ''} since ${j.since}, ${j.restarts} restart(s)${j.lastExit ? `, last ${j.lastExit}` : ''} — ${j.why}`,
     );
   // A daemon older than the CLI has no routed list.
   const routed = s.routed ?? [];

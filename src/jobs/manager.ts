@@ -5,6 +5,7 @@
  * instances, with the restart_on values they started with, and `uplink job stop` survive a
  * daemon restart in STATE_DIR/jobs.json: the next daemon adopts, it does not restart.
  */
+import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -34,6 +35,14 @@ interface SavedJobs {
 const LOG_MAX_BYTES = 1024 * 1024;
 
 export type JobAction = 'start' | 'stop' | 'restart';
+
+/**
+ * The cgroup (below the daemon's own) that holds one daemon's jobs, one child each: named
+ * after the state dir, so several daemons in one cgroup (labs, a second instance) never share.
+ */
+export function jobsCgroup(stateDir: string): string {
+  return `uplinkd-jobs-${createHash('sha256').update(stateDir).digest('hex').slice(0, 10)}`;
+}
 
 export class JobManager implements Component {
   readonly name = 'jobs';
@@ -69,7 +78,10 @@ export class JobManager implements Component {
     // Instances of jobs the config no longer has: adopted only to be stopped, not orphaned.
     for (const [name, s] of Object.entries(saved?.running ?? {})) {
       if (this.runners.has(name)) continue;
-      const p = this.d.system.adopt(s.pid, { startTime: s.startTime });
+      const p = this.d.system.adopt(s.pid, {
+        startTime: s.startTime,
+        ...(s.cgroup !== undefined ? { cgroup: s.cgroup } : {}),
+      });
       if (!p) continue;
       this.d.log.info({ job: name, pid: s.pid }, `job ${name} is no longer configured: stopping its instance`);
       void p.stop({ graceMs: 10_000 });
@@ -150,6 +162,7 @@ export class JobManager implements Component {
       name,
       state: r.state,
       ...(r.pid !== undefined ? { pid: r.pid } : {}),
+      ...(r.cgroup !== undefined ? { cgroup: r.cgroup } : {}),
       since: new Date(r.since).toISOString(),
       restarts: r.restarts,
       ...(r.lastExit ? { lastExit: r.lastExit } : {}),
@@ -181,6 +194,7 @@ export class JobManager implements Component {
           cfg,
           system: this.d.system,
           logFile: this.logFile(name),
+          cgroup: `${jobsCgroup(this.d.config().control.state_dir)}/${name}`,
           log: this.d.log,
           onChange: (e) => this.changed(e),
         }),

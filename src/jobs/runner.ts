@@ -21,6 +21,8 @@ export interface SavedJob {
   startTime: number;
   /** The restart_on values the instance started with. */
   values: Record<string, string>;
+  /** The cgroup directory it runs in (where cgroup v2 is writable). */
+  cgroup?: string;
 }
 
 export interface JobRunnerOptions {
@@ -28,6 +30,8 @@ export interface JobRunnerOptions {
   cfg: JobConfig;
   system: Pick<System, 'spawn' | 'adopt' | 'programProblem'>;
   logFile: string;
+  /** Its cgroup, relative to the daemon's (the System falls back to a process group without one). */
+  cgroup: string;
   log: Logger;
   /** Started, exited, stopped, failed: the loop looks again (job.NAME.running may have changed). */
   onChange: (event: JobEvent) => void;
@@ -90,10 +94,17 @@ export class JobRunner {
     return this.proc?.running ? this.proc.pid : undefined;
   }
 
+  /** The running instance's cgroup directory; undefined when it has none (a process group only). */
+  get cgroup(): string | undefined {
+    return this.proc?.running ? this.proc.cgroup : undefined;
+  }
+
   /** What the state file keeps of a running instance. */
   saved(): SavedJob | undefined {
     const p = this.proc;
-    return p?.running ? { pid: p.pid, startTime: p.startTime, values: this.values } : undefined;
+    return p?.running
+      ? { pid: p.pid, startTime: p.startTime, values: this.values, ...(p.cgroup ? { cgroup: p.cgroup } : {}) }
+      : undefined;
   }
 
   /** A new config: its settings apply from the next start; a failed job may try again. */
@@ -111,6 +122,7 @@ export class JobRunner {
       startTime: s.startTime,
       logFile: this.o.logFile,
       graceMs: this.o.cfg.stop_timeout,
+      ...(s.cgroup !== undefined ? { cgroup: s.cgroup } : {}),
     });
     if (!p) return false;
     this.watch(p, s.values, this.now());
@@ -205,6 +217,7 @@ export class JobRunner {
       logFile: this.o.logFile,
       cwd: cfg.cwd ?? '/',
       graceMs: cfg.stop_timeout,
+      cgroup: this.o.cgroup,
       ...(cfg.user !== undefined ? { user: cfg.user } : {}),
       ...(cfg.group !== undefined ? { group: cfg.group } : {}),
     };

@@ -1,5 +1,5 @@
 /** Runs the built uplinkd inside a lab namespace and talks to it like a user would. */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -7,6 +7,9 @@ import { promisify } from 'node:util';
 import { ControlClient, rpc } from '../control/client.js';
 import type { DaemonEvent } from '../events/bus.js';
 import type { Status } from '../control/status.js';
+import { parseConfigText } from '../config/load.js';
+import { cgroupOf } from '../system/supervise/cgroup.js';
+import { removeJobCgroups } from './cgroups.js';
 import { waitFor, type Lab, type Ns, type NsProcess } from './harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -43,8 +46,11 @@ export async function startDaemon(
   const socket = join(dir, 'uplinkd.sock');
   if (!opts.configFile) writeFileSync(configFile, labConfig(dir, uplinksYaml, opts.controlYaml));
   const argv = [process.execPath, UPLINKD, '--config', configFile, '--log-format', 'json', ...(opts.args ?? [])];
-  const [cmd, ...rest] = [...(opts.wrap ?? []), ...argv];
+  const [cmd, ...rest] = [...(opts.wrap ?? []), ...WITH_CGROUPS(), ...argv];
   const proc = ns.spawn(cmd!, rest, opts.env ? { env: opts.env } : undefined);
+  // Its jobs' cgroups are the host's, not the namespace's: removed by exact name at teardown.
+  const stateDir = stateDirOf(configFile);
+  if (stateDir) lab.onTeardown(() => removeJobCgroups(stateDir));
   await waitFor(() => rpc(socket, 'ping'), { timeoutMs: 15000, what: `uplinkd answering on ${socket}` });
   return {
     proc,
@@ -53,6 +59,23 @@ export async function startDaemon(
     status: () => rpc(socket, 'status') as Promise<Status>,
     cli: (args) => uplinkCli(['--socket', socket, ...args]),
   };
+}
+
+/**
+ * `ip netns exec` mounts a fresh /sys for the namespace, which hides every cgroup mount
+ * (measured): the daemon would see no cgroup v2 and contain its jobs by process group only.
+ * Where the host has cgroup v2, mount it again inside (the mount is private to that exec).
+ */
+const WITH_CGROUPS = (): string[] =>
+  cgroupOf('self') ? ['/bin/sh', '-c', 'mount -t cgroup2 cgroup2 /sys/fs/cgroup; exec "$@"', 'sh'] : [];
+
+/** The config's state dir; undefined for a config the daemon refuses (it runs no jobs). */
+function stateDirOf(configFile: string): string | undefined {
+  try {
+    return parseConfigText(readFileSync(configFile, 'utf8'), configFile).control.state_dir;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `extra` may start with its own `control:` block (controlYaml): our socket and state lines join it. */

@@ -112,6 +112,8 @@ export class Lab {
   private readonly owned: Ns[] = []; // only namespaces WE added: teardown deletes exactly these
   private readonly deleted = new Set<string>();
   private readonly procs = new Set<NsProcess>();
+  /** Run at teardown once the processes are dead and the namespaces gone (host-wide leftovers). */
+  private readonly cleanups: (() => Promise<void>)[] = [];
   private tmp: string | undefined;
   private tmpSeq = 0;
   private closing: Promise<void> | undefined;
@@ -180,6 +182,11 @@ export class Lab {
     return file;
   }
 
+  /** Runs `fn` at teardown, after the processes and namespaces are gone. */
+  onTeardown(fn: () => Promise<void>): void {
+    this.cleanups.push(fn);
+  }
+
   /** @internal Registers a process for teardown. */
   track(p: NsProcess): NsProcess {
     this.procs.add(p);
@@ -209,6 +216,7 @@ export class Lab {
           this.log(`deleting ${ns.name}: ${e}`);
         }
       }
+      for (const fn of this.cleanups) await fn().catch((e: unknown) => this.log(`cleanup: ${e}`));
     } catch (e) {
       this.log(`teardown: ${e}`);
     } finally {
@@ -247,6 +255,7 @@ export class Lab {
 
   private finish() {
     this.procs.clear();
+    this.cleanups.length = 0;
     if (this.tmp) rmSync(this.tmp, { recursive: true, force: true });
     this.tmp = undefined;
     live.delete(this);

@@ -66,6 +66,8 @@ export class FakeKernel {
 /** A process of the fake System: running until the test ends it (`exit`) or the daemon stops it. */
 export class FakeProcess implements SupervisedProcess {
   readonly exited: Promise<ExitReason>;
+  /** As the real one: where the daemon asked for one, a cgroup under a pretend hierarchy. */
+  readonly cgroup?: string;
   running = true;
   stops: StopOptions[] = [];
   private done!: (r: ExitReason) => void;
@@ -75,6 +77,8 @@ export class FakeProcess implements SupervisedProcess {
     readonly o: SuperviseOptions | AdoptOptions,
   ) {
     this.exited = new Promise((r) => (this.done = r));
+    // A spawn names a cgroup relative to the daemon's; an adoption passes the directory it saved.
+    if (o.cgroup !== undefined) this.cgroup = 'command' in o ? `/fake-cgroup/${o.cgroup}` : o.cgroup;
   }
   /** Signals sent to it, in order. */
   readonly signals: string[] = [];

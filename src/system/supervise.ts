@@ -11,12 +11,14 @@
  *   when the next one starts.
  * - `stop` runs `disconnect` (bounded), then SIGTERM to the group, SIGKILL after the grace.
  *
- * Limitation (no cgroup v2 here): we track the process GROUP. A child's children stay in it
- * unless they daemonize (setsid/setpgid: `openvpn --daemon`, `pppd` without `nodetach`);
- * those escape, are neither waited for nor killed, and their exit goes unnoticed. Run
- * supervised commands in the foreground. We never kill by name or pattern, only by the pid /
- * pgid we started or adopted. The pgid number cannot be reused while any member (even a
- * zombie) exists; we check the group is non-empty right before signalling it.
+ * Containment: with `cgroup` (jobs, where a writable cgroup v2 hierarchy exists) the run is
+ * born in its own cgroup (supervise/cgroup.ts): everything it forks, even what daemonizes, is
+ * waited for and killed (cgroup.kill). Otherwise we track the process GROUP: a child's
+ * children stay in it unless they call setsid/setpgid (`openvpn --daemon`, `pppd` without
+ * `nodetach`); those escape, are neither waited for nor killed. We never kill by name or
+ * pattern, only by the pid / pgid / cgroup we started or adopted. The pgid number cannot be
+ * reused while any member (even a zombie) exists; we check the group is non-empty right
+ * before signalling it.
  */
 import type { Logger } from 'pino';
 import {
@@ -29,6 +31,14 @@ import {
   validPid,
 } from './supervise/proc.js';
 import { keepAlive, runDisconnect, spawnShell, waitUntil } from './supervise/run.js';
+import {
+  cgroupOf,
+  cgroupPopulated,
+  createCgroup,
+  removeCgroup,
+  signalCgroup,
+  spawnInCgroup,
+} from './supervise/cgroup.js';
 
 export { processGroupAlive } from './supervise/proc.js';
 
@@ -47,6 +57,11 @@ export interface SuperviseOptions {
   group?: string;
   /** SIGTERM→SIGKILL grace when the main process died by itself (default 5000 ms). */
   graceMs?: number;
+  /**
+   * Start inside this cgroup v2 child of the daemon's own cgroup (made if missing, removed
+   * when the run ends); without a writable hierarchy, a process group only (logged).
+   */
+  cgroup?: string;
 }
 
 export interface AdoptOptions {
@@ -59,6 +74,8 @@ export interface AdoptOptions {
   logFile?: string;
   cwd?: string;
   graceMs?: number;
+  /** The cgroup directory the run was started in (`Supervised.cgroup`); used if the pid is still in it. */
+  cgroup?: string;
 }
 
 export interface StopOptions {
@@ -79,7 +96,7 @@ const DEFAULT_POLL_MS = 1000;
 /** After SIGKILL, how long to wait for the group's members to vanish before giving up. */
 const AFTER_KILL_MS = 2000;
 
-type Settings = Omit<SuperviseOptions, 'command'>;
+type Settings = Omit<SuperviseOptions, 'command' | 'cgroup'>;
 
 export class Supervised {
   /** Resolves once the main process is gone and the rest of its group is gone or killed. */
@@ -101,6 +118,8 @@ export class Supervised {
     private readonly adopted: boolean,
     private readonly settings: Settings,
     private readonly log: Logger,
+    /** The cgroup directory that contains the run, or undefined (a process group only). */
+    readonly cgroup?: string,
   ) {
     this.mainGone = new Promise((resolve) => {
       this.resolveMain = resolve;
@@ -113,20 +132,29 @@ export class Supervised {
 
   /** Spawn `opts.command` in its own process group; throws UplinkError('SPAWN') if it cannot. */
   static start(opts: SuperviseOptions, log: Logger): Supervised {
-    const child = spawnShell(opts.command, opts, log);
+    const cgroup = opts.cgroup !== undefined ? makeCgroup(opts.cgroup, log) : undefined;
+    let child: ReturnType<typeof spawnShell>;
+    try {
+      child = cgroup
+        ? spawnInCgroup(cgroup, () => spawnShell(opts.command, opts, log))
+        : spawnShell(opts.command, opts, log);
+    } catch (e) {
+      if (cgroup) removeCgroup(cgroup);
+      throw e;
+    }
     const pid = child.pid;
     // Our unreaped child cannot vanish before the event loop runs: /proc/PID is there (maybe 'Z').
     const startTime = readProcStat(pid)?.startTime ?? 0;
     // argv is this run's alone: a disconnect command runs through the shell.
-    const { command: _command, argv: _argv, ...settings } = opts;
-    const s = new Supervised(pid, startTime, pid, false, settings, log.child({ pid, command: opts.command }));
+    const { command: _command, argv: _argv, cgroup: _cgroup, ...settings } = opts;
+    const s = new Supervised(pid, startTime, pid, false, settings, log.child({ pid, command: opts.command }), cgroup);
     // 'exit' is emitted from the event loop, so attaching now cannot miss it; the check below
     // covers a ChildProcess that already recorded its exit anyway.
     child.once('exit', (code, signal) => s.markMainGone({ code, signal }));
     if (child.exitCode !== null || child.signalCode !== null)
       s.markMainGone({ code: child.exitCode, signal: child.signalCode });
     child.unref(); // the daemon may exit (hitless restart) while this runs
-    s.log.info({ pgid: pid, startTime }, 'process started');
+    s.log.info({ pgid: pid, startTime, ...(cgroup ? { cgroup } : {}) }, 'process started');
     return s;
   }
 
@@ -139,9 +167,13 @@ export class Supervised {
       log.info({ pid, startTime: st.startTime, expected: opts.startTime }, 'pid was reused; not adopting');
       return undefined;
     }
-    const { pollMs = DEFAULT_POLL_MS, startTime: _s, ...settings } = opts;
+    const { pollMs = DEFAULT_POLL_MS, startTime: _s, cgroup: saved, ...settings } = opts;
     const leader = st.pgrp === pid;
-    const s = new Supervised(pid, st.startTime, leader ? pid : undefined, true, settings, log.child({ pid }));
+    // Only the cgroup the process is in now: a stale record must not make us kill another.
+    const cgroup = saved !== undefined && cgroupOf(pid) === saved ? saved : undefined;
+    if (saved !== undefined && !cgroup)
+      log.warn({ pid, cgroup: saved }, 'adopted process is no longer in its cgroup; using its process group');
+    const s = new Supervised(pid, st.startTime, leader ? pid : undefined, true, settings, log.child({ pid }), cgroup);
     if (!leader)
       s.log.warn({ pgrp: st.pgrp }, 'adopted process does not lead its process group; only it will be signalled');
     s.pollTimer = setInterval(() => s.mainAlive(), Math.max(10, pollMs));
@@ -208,11 +240,13 @@ export class Supervised {
 
   private anythingAlive(): boolean {
     const main = this.mainAlive();
+    if (this.cgroup && cgroupPopulated(this.cgroup)) return true;
     return (this.pgid !== undefined && processGroupAlive(this.pgid)) || main;
   }
 
-  /** SIGTERM, grace, SIGKILL: to the group, and to the main process if it left the group. */
+  /** SIGTERM, grace, SIGKILL: to the cgroup, the group, and the main process if it left both. */
   private signalAll(sig: NodeJS.Signals): void {
+    if (this.cgroup) signalCgroup(this.cgroup, sig);
     if (this.pgid !== undefined && processGroupAlive(this.pgid)) signalGroup(this.pgid, sig);
     if (!this.mainAlive()) return;
     const st = readProcStat(this.pid);
@@ -221,9 +255,13 @@ export class Supervised {
 
   /** Kill what is left (once; later callers share the run). Never rejects. */
   private endGroup(): Promise<void> {
-    this.ending ??= this.terminate().catch((err: unknown) =>
-      this.log.error({ err }, 'killing the process group failed'),
-    );
+    this.ending ??= this.terminate()
+      .catch((err: unknown) => this.log.error({ err }, 'killing the process group failed'))
+      .finally(async () => {
+        const cg = this.cgroup;
+        if (cg && !cgroupPopulated(cg) && !(await waitUntil(() => removeCgroup(cg), AFTER_KILL_MS)))
+          this.log.warn({ cgroup: cg }, 'cannot remove the empty cgroup');
+      });
     return this.ending;
   }
 
@@ -232,7 +270,10 @@ export class Supervised {
     const graceMs = this.stopGraceMs ?? this.settings.graceMs ?? DEFAULT_GRACE_MS;
     const release = keepAlive();
     try {
-      this.log.info({ pgid: this.pgid, graceMs, main: this.mainAlive() }, 'sending SIGTERM to the process group');
+      this.log.info(
+        { pgid: this.pgid, cgroup: this.cgroup, graceMs, main: this.mainAlive() },
+        'sending SIGTERM to the process group',
+      );
       this.signalAll('SIGTERM');
       if (await waitUntil(() => !this.anythingAlive(), graceMs)) return;
       this.log.warn({ pgid: this.pgid, graceMs }, 'still running after the grace period; sending SIGKILL');
@@ -250,3 +291,20 @@ export class Supervised {
     }
   }
 }
+
+/** The run's cgroup, made now; undefined (and a warning, once) where cgroup v2 is not writable. */
+function makeCgroup(name: string, log: Logger): string | undefined {
+  try {
+    return createCgroup(name);
+  } catch (e) {
+    if (!warnedNoCgroup) {
+      warnedNoCgroup = true;
+      log.warn(
+        { err: e },
+        'no writable cgroup v2 hierarchy: jobs are contained by process group only (under systemd: Delegate=yes)',
+      );
+    }
+    return undefined;
+  }
+}
+let warnedNoCgroup = false;

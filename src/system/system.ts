@@ -18,9 +18,11 @@ export type { AdoptOptions, ExitReason, StopOptions, SuperviseOptions } from './
 export type { FileFollow, FollowOptions } from './follow.js';
 export type { HookFile } from './trust.js';
 
-/** A supervised command in its own process group (connect commands now; jobs, hooks later). */
+/** A supervised command in its own process group (connect commands, jobs, hooks), a job's also in its cgroup. */
 export interface SupervisedProcess {
   readonly pid: number;
+  /** The cgroup v2 directory holding the run (asked for with `cgroup`, and available); else undefined. */
+  readonly cgroup?: string;
   /** /proc/PID/stat start time: with the pid it names one process (adoption checks both). */
   readonly startTime: number;
   /** The main process is alive. */

@@ -6,12 +6,15 @@
  * instance starts; restart_on default.uplink restarts it once on a failover, the new instance
  * seeing the new uplink in UPLINK; a job `when: job.vpn.running` follows it; a daemon killed
  * with -9 and started again adopts it (same pid); with no uplink left it is stopped, whole
- * process group; `uplink job stop` keeps it stopped until `job start`.
+ * process group; `uplink job stop` keeps it stopped until `job start`. A job whose child calls
+ * setsid (leaves the process group) runs in its own cgroup where cgroup v2 is writable, and
+ * that child is stopped with it — also after an adoption.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { labForTest, sleep, waitFor } from '../../src/lab/harness.js';
 import { alive, fileLines } from '../../src/lab/files.js';
+import { cgroupsWritable } from '../../src/lab/cgroups.js';
 import { startDaemon, type RunningDaemon } from '../../src/lab/daemon.js';
 import { twoUplinkTopology, SERVER } from '../../src/lab/topology.js';
 import { routeDev, twoUplinkConfig } from './uplinks-lab.js';
@@ -48,6 +51,7 @@ async function lab(t: Parameters<typeof labForTest>[0]) {
 
 test('jobs: a VPN-like job follows the default route, restarts, reconnects on failover, is adopted, stops with the last uplink', async (t) => {
   const { l, topo, file, script } = await lab(t);
+  const sideFile = l.tempFile('side-pids', '');
   const d = await startDaemon(
     l,
     topo.gw,
@@ -55,6 +59,7 @@ test('jobs: a VPN-like job follows the default route, restarts, reconnects on fa
       extra: `jobs:
   vpn: { run: [${process.execPath}, ${script}], when: default.up, restart: always, restart_on: [default.uplink], stop_timeout: 2s }
   mail: { run: "sleep 1000", when: job.vpn.running }
+  side: { run: "setsid sleep 1000 & echo $! >> ${sideFile}; exec sleep 1000", when: default.up }
 `,
     }),
   );
@@ -66,6 +71,15 @@ test('jobs: a VPN-like job follows the default route, restarts, reconnects on fa
   await topo.carrierUp('isp1');
   await waitFor(async () => starts(file).length === 1, { timeoutMs: 10_000, what: 'vpn started' });
   assert.equal(starts(file)[0]!.uplink, 'wan1');
+  const contained = cgroupsWritable();
+  await waitFor(async () => fileLines(sideFile).length === 1, { what: 'side started' });
+  const side = await job(d, 'side');
+  if (contained) assert.match(side.cgroup ?? '', /\/uplinkd-jobs-[0-9a-f]+\/side$/, 'in its own cgroup');
+  else t.diagnostic('no writable cgroup v2 here: jobs are contained by process group only');
+  assert.match(
+    (await d.cli(['status'])).stdout,
+    new RegExp(`side +running +pid ${side.pid} \\((cgroup|process group)\\)`),
+  );
   await waitFor(async () => (await job(d, 'mail')).state === 'running', { what: 'mail follows vpn' });
 
   await topo.carrierUp('isp2');
@@ -97,6 +111,8 @@ test('jobs: a VPN-like job follows the default route, restarts, reconnects on fa
   const again = await startDaemon(l, topo.gw, '', { configFile: d.configFile });
   await waitFor(async () => (await job(again, 'vpn')).state === 'running', { what: 'adopted' });
   assert.equal((await job(again, 'vpn')).pid, running, 'same pid');
+  await waitFor(async () => (await job(again, 'side')).pid === side.pid, { what: 'side adopted' });
+  assert.equal((await job(again, 'side')).cgroup, side.cgroup, 'adopted with its cgroup');
   await sleep(1500);
   assert.equal(starts(file).length, 3, 'not restarted by the new daemon');
 
@@ -115,5 +131,8 @@ test('jobs: a VPN-like job follows the default route, restarts, reconnects on fa
     what: 'stopped with the last uplink',
   });
   await waitFor(async () => !alive(last.pid) && !alive(last.child), { what: 'its whole group gone' });
+  await waitFor(async () => (await job(again, 'side')).state === 'waiting', { what: 'side stopped' });
+  const escaped = Number(fileLines(sideFile)[0]);
+  if (contained) assert.equal(alive(escaped), false, 'the child that left the process group is gone with its cgroup');
   assert.equal((await again.cli(['quit'])).code, 0);
 });

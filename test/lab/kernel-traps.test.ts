@@ -4,6 +4,7 @@
  * obsolete or, worse, wrong on that kernel.
  */
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { labForTest } from '../../src/lab/harness.js';
 import { parseFibTriestat } from '../../src/system/fib-triestat.js';
@@ -193,4 +194,15 @@ test('rp_filter (also loose) looks the source up with the destination as `from`:
   // coming from the prefix (`iif dmz0`) catches it too.
   await gw.ip(['rule', 'add', 'priority', '50', 'iif', 'dmz0', 'lookup', 'main']);
   assert.equal((await inbound()).code, 0, 'the iif dmz0 rule answered the reverse lookup');
+});
+
+test('`ip netns exec` mounts a fresh /sys that hides every cgroup mount (so the lab mounts cgroup2 again for its daemons)', async (t) => {
+  if (!/ - cgroup2 /.test(readFileSync('/proc/self/mountinfo', 'utf8'))) return t.skip('no cgroup v2 on this host');
+  const lab = await labForTest(t);
+  const ns = await lab.ns('a');
+  const inside = (await ns.exec(['cat', '/proc/self/mountinfo'])).stdout;
+  assert.doesNotMatch(inside, / - cgroup2? /, 'no cgroup hierarchy inside');
+  const remounted = await ns.exec(['sh', '-c', 'mount -t cgroup2 cgroup2 /sys/fs/cgroup && cat /proc/self/mountinfo']);
+  assert.match(remounted.stdout, / \/sys\/fs\/cgroup rw[^ ]* - cgroup2 /, 'mountable again, privately');
+  assert.match(readFileSync('/proc/self/mountinfo', 'utf8'), / - cgroup2 /, "the host's mount is untouched");
 });

@@ -27,6 +27,7 @@ function runner(jobYaml: string) {
     cfg,
     system,
     logFile: '/fake/vpn.log',
+    cgroup: 'uplinkd-jobs-t/vpn',
     log,
     onChange: (e) => events.push(e),
     clock: () => clock.now,
@@ -206,4 +207,19 @@ test('job runner: a restart_on key the instance did not start with is taken as i
 test('programOf: the program behind assignments and exec', () => {
   assert.equal(programOf('FOO=1 BAR=2 exec openvpn --config x'), 'openvpn');
   assert.equal(programOf(['/usr/sbin/openvpn', '--config']), '/usr/sbin/openvpn');
+});
+
+test('job runner: a job starts in its cgroup, the state file keeps the directory, adoption hands it back', async () => {
+  const { r, system } = runner('{ run: "openvpn x", restart: always }');
+  r.ensure(want(true), 0);
+  assert.equal((system.processes[0]!.o as { cgroup?: string }).cgroup, 'uplinkd-jobs-t/vpn');
+  const saved = r.saved()!;
+  assert.equal(saved.cgroup, '/fake-cgroup/uplinkd-jobs-t/vpn');
+  assert.equal(r.cgroup, saved.cgroup);
+
+  const next = runner('{ run: "openvpn x", restart: always }');
+  next.system.adoptable.set(saved.pid, saved.startTime);
+  assert.ok(next.r.adopt(saved));
+  assert.equal(next.system.processes[0]!.o.cgroup, saved.cgroup, 'adopted with the saved directory');
+  assert.equal(next.r.cgroup, saved.cgroup);
 });
