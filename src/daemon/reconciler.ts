@@ -64,7 +64,7 @@ export interface ReconcilerDeps {
 
 export class Reconciler implements Component {
   readonly name = 'reconcile loop';
-  private timer?: NodeJS.Timeout;
+  private timer?: { clear(): void };
   private wakeTimer?: Timer;
   private running?: Promise<void>;
   private again = false;
@@ -97,7 +97,7 @@ export class Reconciler implements Component {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.timer?.clear();
     this.wakeTimer?.clear();
     this.timer = undefined;
     await this.running;
@@ -144,10 +144,18 @@ export class Reconciler implements Component {
       return;
     }
     if (this.timer && urgent) {
-      clearTimeout(this.timer);
+      this.timer.clear();
       this.timer = undefined;
     }
-    if (!this.timer) this.timer = setTimeout(() => this.run(), urgent ? 0 : (this.d.coalesceMs ?? 5));
+    if (this.timer) return;
+    // setTimeout(0) waits at least 1 ms and for the loop's timer phase: urgent runs next turn.
+    if (urgent) {
+      const i = setImmediate(() => this.run());
+      this.timer = { clear: () => clearImmediate(i) };
+    } else {
+      const t = setTimeout(() => this.run(), this.d.coalesceMs ?? 5);
+      this.timer = { clear: () => clearTimeout(t) };
+    }
   }
 
   /**

@@ -30,7 +30,7 @@ import {
   signalPid,
   validPid,
 } from './supervise/proc.js';
-import { keepAlive, runDisconnect, spawnShell, waitUntil } from './supervise/run.js';
+import { keepAlive, runDisconnect, startProcess, type Started, waitUntil } from './supervise/run.js';
 import {
   cgroupOf,
   cgroupPopulated,
@@ -133,11 +133,11 @@ export class Supervised {
   /** Spawn `opts.command` in its own process group; throws UplinkError('SPAWN') if it cannot. */
   static start(opts: SuperviseOptions, log: Logger): Supervised {
     const cgroup = opts.cgroup !== undefined ? makeCgroup(opts.cgroup, log) : undefined;
-    let child: ReturnType<typeof spawnShell>;
+    let child: Started;
     try {
       child = cgroup
-        ? spawnInCgroup(cgroup, () => spawnShell(opts.command, opts, log))
-        : spawnShell(opts.command, opts, log);
+        ? spawnInCgroup(cgroup, () => startProcess(opts.command, opts, log))
+        : startProcess(opts.command, opts, log);
     } catch (e) {
       if (cgroup) removeCgroup(cgroup);
       throw e;
@@ -148,12 +148,7 @@ export class Supervised {
     // argv is this run's alone: a disconnect command runs through the shell.
     const { command: _command, argv: _argv, cgroup: _cgroup, ...settings } = opts;
     const s = new Supervised(pid, startTime, pid, false, settings, log.child({ pid, command: opts.command }), cgroup);
-    // 'exit' is emitted from the event loop, so attaching now cannot miss it; the check below
-    // covers a ChildProcess that already recorded its exit anyway.
-    child.once('exit', (code, signal) => s.markMainGone({ code, signal }));
-    if (child.exitCode !== null || child.signalCode !== null)
-      s.markMainGone({ code: child.exitCode, signal: child.signalCode });
-    child.unref(); // the daemon may exit (hitless restart) while this runs
+    child.onExit((code, signal) => s.markMainGone({ code, signal }));
     s.log.info({ pgid: pid, startTime, ...(cgroup ? { cgroup } : {}) }, 'process started');
     return s;
   }

@@ -77,18 +77,25 @@ export function hookFiles(dir: string): HookFile[] {
  */
 export function programProblem(program: string, o: { cwd?: string; path?: string } = {}): string | undefined {
   if (!/^[\w./+-]+$/.test(program)) return undefined;
+  const found = findProgram(program, o);
+  if (!found) return undefined; // the exec fails visibly, and counts as a crash
+  return untrusted(found);
+}
+
+/** The executable file `program` names, found like execvp would (through `path`, relative to `cwd`). */
+export function findProgram(program: string, o: { cwd?: string; path?: string } = {}): string | undefined {
   const search = o.path ?? process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin';
   const isExe = (p: string) => {
     const st = statSync(p, { throwIfNoEntry: false });
     return !!st?.isFile() && (st.mode & 0o111) !== 0;
   };
-  const found = program.includes('/')
-    ? isExe(resolve(o.cwd ?? '/', program)) && resolve(o.cwd ?? '/', program)
-    : search
-        .split(':')
-        .filter(Boolean)
-        .map((d) => resolve(o.cwd ?? '/', d, program))
-        .find(isExe);
-  if (!found) return undefined; // the exec fails visibly, and counts as a crash
-  return untrusted(found);
+  if (program.includes('/')) {
+    const p = resolve(o.cwd ?? '/', program);
+    return isExe(p) ? p : undefined;
+  }
+  return search
+    .split(':')
+    .filter(Boolean)
+    .map((d) => resolve(o.cwd ?? '/', d, program))
+    .find(isExe);
 }

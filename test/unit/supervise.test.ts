@@ -6,13 +6,14 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { Supervised, processGroupAlive, type ExitReason } from '../../src/system/supervise.js';
 import { parseProcStat, processAlive, readProcStat } from '../../src/system/supervise/proc.js';
+import { decodeWaitStatus } from '../../src/system/supervise/posix-spawn.js';
 import { UplinkError } from '../../src/errors.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -269,4 +270,63 @@ test('adopt + stop() kills the whole group of an adopted leader', async (t) => {
   await within(s.stop(), 5000, 'stop');
   assert.equal(processAlive(bg), false);
   assert.equal(processGroupAlive(pid), false);
+});
+
+// Both ways of starting (posix_spawn; child_process when a user is set) give the child the same
+// world. Read from outside, from /proc, of a program the shell exec'd: a shell that forks blocks
+// every signal for a moment (dash), so a child of it reading its parent's mask may see that.
+for (const [how, extra] of [
+  ['posix_spawn', {}],
+  ['child_process (a user set)', { user: 'root' }],
+] as const) {
+  test(`${how}: own session and group, default signals, empty mask, only fds 0-2, stdin /dev/null, env and cwd`, async (t) => {
+    const dir = tmp(t);
+    const s = Supervised.start(
+      { command: 'exec sleep 30', env: { MARK: 'here' }, cwd: dir, logFile: join(dir, 'log'), ...extra },
+      log,
+    );
+    reap(t, s.pid);
+    await eventually(() => readFileSync(`/proc/${s.pid}/cmdline`, 'latin1').startsWith('sleep'), 3000, 'exec');
+    const st = readProcStat(s.pid)!;
+    assert.equal(st.session, s.pid, 'a session of its own');
+    assert.equal(st.pgrp, s.pid, 'leads its process group');
+    const status = readFileSync(`/proc/${s.pid}/status`, 'utf8');
+    const mask = (name: string) => BigInt(`0x${new RegExp(`^${name}:\\s+(\\w+)`, 'm').exec(status)![1]}`);
+    assert.equal(mask('SigBlk'), 0n, 'no signal blocked');
+    // Signals 1-31 (SIGPIPE: Node ignores it, a child must not). glibc's posix_spawn leaves its
+    // two internal signals (32, 33) ignored on purpose; programs that use them set handlers.
+    assert.equal(mask('SigIgn') & 0x7fffffffn, 0n, 'no standard signal ignored');
+    assert.deepEqual(readdirSync(`/proc/${s.pid}/fd`).map(Number).sort(), [0, 1, 2], 'no other descriptor');
+    assert.equal(readlinkSync(`/proc/${s.pid}/fd/0`), '/dev/null');
+    assert.equal(readlinkSync(`/proc/${s.pid}/fd/1`), join(dir, 'log'));
+    assert.equal(readlinkSync(`/proc/${s.pid}/fd/2`), join(dir, 'log'));
+    assert.equal(readlinkSync(`/proc/${s.pid}/cwd`), dir);
+    assert.ok(readFileSync(`/proc/${s.pid}/environ`, 'utf8').split('\0').includes('MARK=here'));
+    await within(s.stop({ graceMs: 1000 }), 5000, 'stop');
+  });
+}
+
+test('wait statuses decode like the shell reports them', () => {
+  const cases: [number, { code: number | null; signal: string | null }][] = [
+    [0, { code: 0, signal: null }],
+    [3 << 8, { code: 3, signal: null }],
+    [255 << 8, { code: 255, signal: null }],
+    [9, { code: null, signal: 'SIGKILL' }],
+    [15 | 0x80, { code: null, signal: 'SIGTERM' }], // with a core dump
+    [40, { code: null, signal: 'SIG40' }],
+  ];
+  for (const [status, want] of cases) assert.deepEqual(decodeWaitStatus(status), want, String(status));
+});
+
+test('a program posix_spawn cannot exec: the start throws a coded error', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'uplinkd-supervise-'));
+  try {
+    writeFileSync(join(dir, 'noexec'), 'not a program', { mode: 0o755 });
+    assert.throws(
+      () => Supervised.start({ command: 'x', argv: [join(dir, 'noexec')], cwd: dir }, log),
+      (e: unknown) => e instanceof UplinkError && e.code === 'SPAWN' && /ENOEXEC/.test(e.message),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -6,6 +6,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync, statSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { UplinkError } from '../../errors.js';
+import { findProgram } from '../trust.js';
+import { onExit, posixSpawn, sealInheritedFds } from './posix-spawn.js';
 import { processGroupAlive, signalGroup } from './proc.js';
 
 export interface SpawnShellOptions {
@@ -55,50 +57,87 @@ function credentials(command: string, o: SpawnShellOptions): { uid?: number; gid
   return { ...(u ? { uid: u.id } : {}), ...(gid !== undefined ? { gid } : {}) };
 }
 
+/** A started process: its pid, and its exit (reported once, from the event loop). */
+export interface Started {
+  pid: number;
+  onExit(done: (code: number | null, signal: string | null) => void): void;
+}
+
 /**
- * Spawn `/bin/sh -c command` as the leader of a new process group (pgid = pid), stdin
- * from /dev/null, stdout+stderr appended to `logFile` (or /dev/null). The file is opened
- * here and handed to the child as its fd, then closed in the daemon: the child holds no
- * pipe to us, so a daemon that dies or restarts cannot kill it with SIGPIPE. libuv resets
- * signal dispositions in the child, so it does not inherit Node's ignored SIGPIPE either.
- * Throws UplinkError('SPAWN') when it cannot start; the child is NOT unref'd here.
+ * Start `/bin/sh -c command` (or `argv`) as the leader of a new session and process group
+ * (pgid = pid), stdin from /dev/null, stdout+stderr appended to `logFile` (or /dev/null). The
+ * file is opened here and handed to the child as its fd, then closed in the daemon: the child
+ * holds no pipe to us, so a daemon that dies or restarts cannot kill it with SIGPIPE, and it
+ * gets default signal dispositions (not Node's ignored SIGPIPE). Through posix_spawn where it
+ * can (no fork of the daemon: see posix-spawn.ts), else child_process (a `user`/`group`).
+ * Throws UplinkError('SPAWN') when it cannot start. The child never keeps the daemon alive.
  */
-export function spawnShell(command: string, opts: SpawnShellOptions, log: Logger): ChildProcess & { pid: number } {
-  if (opts.cwd !== undefined) {
-    let isDir = false;
-    try {
-      isDir = statSync(opts.cwd).isDirectory();
-    } catch {
-      /* reported below */
-    }
-    if (!isDir) throw new UplinkError('SPAWN', `cannot run "${command}": working directory ${opts.cwd} does not exist`);
-  }
+export function startProcess(command: string, opts: SpawnShellOptions, log: Logger): Started {
+  const cwd = opts.cwd ?? process.cwd();
+  const isDir = statSync(cwd, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  if (!isDir) throw new UplinkError('SPAWN', `cannot run "${command}": working directory ${cwd} does not exist`);
   const ids = credentials(command, opts);
-  let fd: number | 'ignore' = 'ignore';
-  if (opts.logFile !== undefined) {
-    try {
-      fd = openSync(opts.logFile, 'a', 0o640);
-    } catch (err) {
-      throw new UplinkError(
-        'SPAWN',
-        `cannot run "${command}": cannot open log file ${opts.logFile}: ${(err as Error).message}`,
-        'check that the directory exists and is writable',
-      );
-    }
-  }
-  let child: ChildProcess;
+  const fd = opts.logFile !== undefined ? openLog(command, opts.logFile) : 'ignore';
   try {
+    const env = { ...process.env, ...opts.env };
     const [file, args] = opts.argv?.length ? [opts.argv[0]!, opts.argv.slice(1)] : ['/bin/sh', ['-c', command]];
-    child = spawn(file, args, {
-      detached: true,
-      stdio: ['ignore', fd, fd],
-      env: { ...process.env, ...opts.env },
-      ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
-      ...ids,
-    });
+    const path =
+      ids.uid === undefined && ids.gid === undefined ? findProgram(file, { cwd, path: env.PATH }) : undefined;
+    const pid =
+      path !== undefined ? fastSpawn(command, { file: path, argv: [file, ...args], env, cwd, fd }) : undefined;
+    if (pid !== undefined) return { pid, onExit: (done) => onExit(pid, (r) => done(r.code, r.signal)) };
+    sealInheritedFds();
+    const child = nodeSpawn(command, file, args, { env, cwd, fd, ids }, log);
+    return {
+      pid: child.pid,
+      onExit: (done) => {
+        // 'exit' is emitted from the event loop, so attaching now cannot miss it; the check
+        // covers a ChildProcess that already recorded its exit anyway.
+        child.once('exit', done);
+        if (child.exitCode !== null || child.signalCode !== null) done(child.exitCode, child.signalCode);
+        child.unref(); // the daemon may exit (hitless restart) while this runs
+      },
+    };
   } finally {
     if (typeof fd === 'number') closeSync(fd);
   }
+}
+
+function openLog(command: string, logFile: string): number {
+  try {
+    return openSync(logFile, 'a', 0o640);
+  } catch (err) {
+    throw new UplinkError(
+      'SPAWN',
+      `cannot run "${command}": cannot open log file ${logFile}: ${(err as Error).message}`,
+      'check that the directory exists and is writable',
+    );
+  }
+}
+
+interface Prepared {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  fd: number | 'ignore';
+}
+
+/** posix_spawn; undefined where it is not available here. */
+function fastSpawn(command: string, o: Prepared & { file: string; argv: string[] }): number | undefined {
+  try {
+    return posixSpawn({ ...o, ...(typeof o.fd === 'number' ? { stdoutFd: o.fd } : {}) });
+  } catch (e) {
+    throw new UplinkError('SPAWN', `cannot run "${command}": ${(e as Error).message}`);
+  }
+}
+
+function nodeSpawn(
+  command: string,
+  file: string,
+  args: string[],
+  o: Prepared & { ids: { uid?: number; gid?: number } },
+  log: Logger,
+): ChildProcess & { pid: number } {
+  const child = spawn(file, args, { detached: true, stdio: ['ignore', o.fd, o.fd], env: o.env, cwd: o.cwd, ...o.ids });
   // Errors (a failed spawn, a failed kill) arrive as events; an unhandled one would crash us.
   child.on('error', (err) => log.warn({ err, command }, 'process error'));
   if (child.pid === undefined) {
@@ -147,9 +186,9 @@ export async function runDisconnect(
   log: Logger,
   mainGone: Promise<unknown>,
 ): Promise<void> {
-  let child: ChildProcess & { pid: number };
+  let child: Started;
   try {
-    child = spawnShell(command, opts, log);
+    child = startProcess(command, opts, log);
   } catch (err) {
     log.warn({ err, command }, 'disconnect command could not start');
     return;
@@ -157,8 +196,11 @@ export async function runDisconnect(
   const pgid = child.pid;
   const deadline = Date.now() + opts.timeoutMs;
   const done = new Promise<string>((resolve) => {
-    child.once('exit', (code, signal) => resolve(signal ? `killed by ${signal}` : `exit ${code}`));
+    child.onExit((code, signal) => resolve(signal ? `killed by ${signal}` : `exit ${code}`));
   });
+  // Kept alive while it is awaited (a started process never holds the loop by itself).
+  const release = keepAlive();
+  void done.finally(release);
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<string>((resolve) => {
     timer = setTimeout(() => resolve('timeout'), opts.timeoutMs);
@@ -173,7 +215,7 @@ export async function runDisconnect(
     }, 1000).unref();
   } else if (outcome === 'main gone') {
     // Let it finish by itself (e.g. `poff` returns after pppd went away), bounded by its timeout.
-    child.unref();
+    release();
     const t = setTimeout(() => signalGroup(pgid, 'SIGKILL'), Math.max(0, deadline - Date.now()));
     t.unref();
     void done.then(() => clearTimeout(t));
