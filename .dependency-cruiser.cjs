@@ -2,7 +2,8 @@
  * The architecture, checked on every `npm test` (docs/architecture.md, "The dependency rules").
  * Paths are relative to the repository root.
  */
-const FEATURES = '(uplinks|routing|firewall|demand|jobs|hooks|reconcile|offload|control|system|world|lab|daemon|cli)';
+const FEATURES =
+  '(uplinks|routing|firewall|demand|jobs|hooks|apply|reconcile|offload|control|system|world|lab|daemon|cli)';
 
 module.exports = {
   forbidden: [

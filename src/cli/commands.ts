@@ -1,4 +1,5 @@
 /** The command table: each command lives in its own module and declares its arguments. */
+import { apply, confirm, rollback } from './apply.js';
 import { adminCommand, demandCommand, jobCommand, unforceCommand } from './admin.js';
 import type { Command } from './args.js';
 import { check } from './check.js';
@@ -22,6 +23,9 @@ export const COMMANDS: Record<string, Command> = {
   demand: demandCommand,
   job: jobCommand,
   reload,
+  apply,
+  confirm,
+  rollback,
   quit,
   check,
   plan,

@@ -31,6 +31,8 @@ export function formatEvent(e: DaemonEvent): string {
       return `${t} demand     ${e.name}: ${e.message}`;
     case 'conntrack':
       return `${t} conntrack  ${e.ok ? '' : 'PROBLEM: '}${e.message}`;
+    case 'apply':
+      return `${t} apply      ${e.action.toUpperCase()}: ${e.message}`;
   }
 }
 

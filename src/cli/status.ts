@@ -58,6 +58,11 @@ function formatUplink(u: Status['uplinks'][number]): string[] {
 
 export function formatStatus(s: Status): string {
   const out: string[] = [];
+  if (s.apply)
+    out.push(
+      `PENDING APPLY of ${s.apply.file}: rolls back in ${Math.ceil(s.apply.secondsLeft)} s (at ${s.apply.deadline}) unless \`uplink confirm\` (\`uplink rollback\` reverts now)`,
+      '',
+    );
   out.push(
     `uplinkd ${s.daemon.version} pid ${s.daemon.pid} since ${s.daemon.startedAt} (${s.daemon.system}), config ${s.daemon.config}`,
   );

@@ -8,6 +8,11 @@ import type { AdminAction } from '../uplinks/admin.js';
 export interface ControlApi {
   status(): Status;
   reload(): Promise<{ changed: boolean; message: string }>;
+  apply(text: string, file: string, seconds: number): Promise<unknown>;
+  /** `--wait`: roll back when this client's connection closes while its apply is pending. */
+  watchApply(onClose: (fn: () => void) => void): void;
+  confirm(): Promise<{ message: string }>;
+  rollback(): Promise<{ message: string }>;
   quit(teardown: boolean): void;
   plan(source: { text: string } | { path: string }, file: string): Promise<unknown>;
   admin(action: AdminAction, name: string): Promise<{ message: string }>;
@@ -37,6 +42,28 @@ export function controlMethods(api: ControlApi): MethodTable {
       ]),
     ),
     unforce: method({ params: none, handler: () => api.unforce() }),
+    apply: method({
+      params: z
+        .object({
+          text: z.string(),
+          file: z.string().min(1),
+          seconds: z.number().positive().finite(),
+          wait: z.boolean().default(false),
+        })
+        .strict(),
+      // A stream, so a waiting client is never closed as idle; it gets the apply events.
+      stream: true,
+      handler: async (p: { text: string; file: string; seconds: number; wait: boolean }, ctx) => {
+        const result = await api.apply(p.text, p.file, p.seconds);
+        if (p.wait) {
+          api.watchApply((fn) => ctx.onClose(fn));
+          ctx.onClose(api.subscribe((e) => e.type === 'apply' && ctx.push(e)));
+        }
+        return result;
+      },
+    }),
+    confirm: method({ params: none, handler: () => api.confirm() }),
+    rollback: method({ params: none, handler: () => api.rollback() }),
     memory: method({
       params: z.object({ gc: z.boolean().default(false) }).strict(),
       handler: (p: { gc: boolean }) => api.memory(p.gc),

@@ -43,6 +43,8 @@ export interface StatusExtras {
   hooks: ReturnType<Hooks['view']>;
   /** Every job: state, pid, since, restarts, last exit, why it runs or waits. */
   jobs: ReturnType<JobManager['view']>;
+  /** A confirmed apply waiting for `uplink confirm`, and when it rolls back. */
+  apply?: { file: string; appliedAt: string; deadline: string; secondsLeft: number };
   firewall: FirewallStatus;
   uplinks: Record<string, UplinkRuntimeView>;
 }
@@ -67,6 +69,7 @@ export function buildStatus(cfg: Config, w: WorldState, x: StatusExtras) {
       reconcileRuns: x.reconcileRuns,
       ...(x.lastError ? { lastError: x.lastError } : {}),
     },
+    ...(x.apply ? { apply: x.apply } : {}),
     warnings: x.warnings,
     reconcile: x.reconcile,
     selection: x.selection,

@@ -33,6 +33,11 @@ import { VERSION } from '../version.js';
 import { LoopDelay } from './loop-delay.js';
 import { memoryNow } from './memory.js';
 import { WarningWatch } from './warnings.js';
+import { ConfirmedApply } from '../apply/confirmed.js';
+import type { StartDecision } from '../apply/record.js';
+import { parseConfigText } from '../config/load.js';
+import { UplinkError } from '../errors.js';
+import type { AdminOverrides } from '../model/admin-overrides.js';
 
 /** Rulesets with more forwards than this are rendered in the offload worker (1,000 take ~12 ms here). */
 const RENDER_INLINE_MAX = 200;
@@ -50,6 +55,9 @@ export interface ControllerOptions {
 export class Controller {
   readonly bus = new EventBus();
   private config!: Config;
+  /** The text the running config was parsed from: what a rollback returns to. */
+  private configText = '';
+  private applyer!: ConfirmedApply;
   private world?: World;
   private watch?: KernelWatch;
   private reconciler?: Reconciler;
@@ -75,6 +83,10 @@ export class Controller {
     this.config = this.o.config;
     const ctl = this.config.control;
     this.lock = system.lock(`${ctl.socket}.lock`);
+    this.configText = (await system.store.read(this.o.configPath)) ?? '';
+    this.applyer = this.confirmedApply();
+    const decision = await this.applyer.load();
+    this.startOn(decision);
     try {
       for (const c of this.components()) {
         await c.start();
@@ -85,9 +97,87 @@ export class Controller {
       await this.stopComponents(false);
       throw e;
     }
+    if (decision.kind === 'resume') this.applyer.resume(decision.record, decision.leftMs);
+    if (decision.kind === 'rollback') {
+      this.restoreOverrides(decision.record.lastGood.overrides);
+      await this.applyer.rolledBackAtStart(decision.record, decision.why);
+    }
     await this.warnFileModes();
     this.bus.publish({ type: 'daemon', message: `started (pid ${process.pid}, ${system.kind})` });
     log.info({ socket: ctl.socket, uplinks: Object.keys(this.config.uplinks) }, 'uplinkd started');
+  }
+
+  /** A pending apply found at start: run its config (same boot, before the deadline) or last-good's. */
+  private startOn(d: StartDecision): void {
+    if (d.kind === 'none') return;
+    const [text, file] =
+      d.kind === 'resume' ? [d.record.pending, d.record.file] : [d.record.lastGood.text, 'last-good config'];
+    try {
+      const cfg = parseConfigText(text, file);
+      this.withOverrides(cfg);
+      refuseRestartOnly(this.config, cfg, 'apply');
+      this.config = cfg;
+      this.configText = text;
+    } catch (e) {
+      this.o.log.error({ err: e, file }, "the pending apply's config no longer loads; starting on the config file");
+    }
+  }
+
+  /** --socket / --state-dir win over any config text. */
+  private withOverrides(cfg: Config): Config {
+    Object.assign(
+      cfg.control,
+      Object.fromEntries(Object.entries(this.o.overrides ?? {}).filter(([, v]) => v !== undefined)),
+    );
+    return cfg;
+  }
+
+  private confirmedApply(): ConfirmedApply {
+    return new ConfirmedApply({
+      system: this.o.system,
+      bus: this.bus,
+      log: this.o.log.child({ component: 'apply' }),
+      stateDir: () => this.config.control.state_dir,
+      configPath: this.o.configPath,
+      running: () => ({ text: this.configText, overrides: this.overridesNow() }),
+      check: (text, file) => this.checkNext(text, file, 'apply'),
+      swap: (cfg, text, why, restore) => this.swap(cfg, text, why, restore),
+      stopping: () => this.stopping !== undefined,
+    });
+  }
+
+  private overridesNow(): AdminOverrides {
+    return { ...this.manager!.adminOverrides(), jobsStopped: this.jobs!.stoppedJobs() };
+  }
+
+  private restoreOverrides(o: AdminOverrides): void {
+    this.manager!.restoreAdmin(o, Date.now());
+    this.jobs!.restoreStopped(o.jobsStopped ?? []);
+    this.reconciler?.markDirty('admin overrides restored', true);
+  }
+
+  /** Parses and checks a config the daemon would switch to; throws a coded error and logs nothing. */
+  private async checkNext(text: string, file: string, action: 'reload' | 'apply'): Promise<Config> {
+    // In a worker: a big config takes seconds to validate, and failover must not wait for it.
+    const next = this.withOverrides(await this.offload.parseConfig(text, file));
+    refuseRestartOnly(this.config, next, action);
+    await this.firewall?.check(next);
+    return next;
+  }
+
+  /** Makes `next` the running config (reload, apply, rollback); a rollback also restores the overrides. */
+  private async swap(next: Config, text: string, why: string, restore?: AdminOverrides): Promise<boolean> {
+    const changed = !isDeepStrictEqual(next, this.config);
+    this.config = next;
+    this.configText = text;
+    this.manager?.sync();
+    await this.demand?.sync();
+    this.watchCarrier();
+    if (restore) this.restoreOverrides(restore);
+    this.reconciler?.markDirty(why, !!restore);
+    // The caller (reload, apply, rollback) answers once the kernel shows it, as admin commands do.
+    await this.reconciler?.settle(10_000);
+    return changed;
   }
 
   /**
@@ -217,6 +307,8 @@ export class Controller {
         teardown ? 'uplinkd stopping and removing what is ours' : 'uplinkd stopping (kernel state left in place)',
       );
       this.bus.publish({ type: 'daemon', message: `stopping: ${reason}` });
+      // A pending apply's countdown goes on in the next daemon (it is on disk, on the boot clock).
+      this.applyer?.stop();
       await this.stopComponents(teardown);
       this.o.onStopped?.();
     })();
@@ -240,38 +332,34 @@ export class Controller {
   }
 
   async reload(): Promise<{ changed: boolean; message: string }> {
-    let next: Config;
+    let changed: boolean;
     try {
-      // In a worker: a big config takes seconds to validate, and failover must not wait for it.
-      next = await this.offload.loadConfig(this.o.configPath);
+      const pending = this.applyer.pending();
+      if (pending)
+        throw new UplinkError(
+          'APPLY_PENDING',
+          `an apply of ${pending.file} is pending (rolls back at ${pending.deadline}); reload refused`,
+          '`uplink confirm` keeps it, `uplink rollback` reverts it; then reload',
+        );
+      const path = this.o.configPath;
+      const text = await this.o.system.store.read(path);
+      // A file that cannot be read gets the loader's coded error (CONFIG_READ with its hint).
+      const next =
+        text === undefined
+          ? this.withOverrides(await this.offload.loadConfig(path))
+          : await this.checkNext(text, path, 'reload');
+      if (text === undefined) throw new UplinkError('CONFIG_READ', `cannot read config ${path}`);
+      await this.warnFileModes();
+      changed = await this.swap(next, text, 'config reload');
     } catch (e) {
       const msg = (e as Error).message;
       this.o.log.error({ error: msg }, 'reload rejected; keeping the running config');
       this.bus.publish({ type: 'config', ok: false, message: `reload rejected: ${msg}` });
       throw e;
     }
-    Object.assign(
-      next.control,
-      Object.fromEntries(Object.entries(this.o.overrides ?? {}).filter(([, v]) => v !== undefined)),
-    );
-    try {
-      refuseRestartOnly(this.config, next);
-      await this.firewall?.check(next);
-    } catch (e) {
-      this.o.log.error({ error: (e as Error).message }, 'reload rejected; keeping the running config');
-      this.bus.publish({ type: 'config', ok: false, message: `reload rejected: ${(e as Error).message}` });
-      throw e;
-    }
-    await this.warnFileModes();
-    const changed = !isDeepStrictEqual(next, this.config);
-    this.config = next;
-    this.manager?.sync();
-    await this.demand?.sync();
-    this.watchCarrier();
     const message = changed ? 'config reloaded' : 'config unchanged';
     this.o.log.info(message);
     this.bus.publish({ type: 'config', ok: true, message });
-    this.reconciler?.markDirty('config reload');
     return { changed, message };
   }
 
@@ -288,7 +376,8 @@ export class Controller {
     return this.api().status();
   }
 
-  private api() {
+  /** What the control socket serves (tests call it directly). */
+  api() {
     return {
       status: () =>
         buildStatus(this.config, this.world!.snapshot(), {
@@ -307,6 +396,7 @@ export class Controller {
           selection: { ...this.manager!.selection, forced: this.manager!.forced },
           routed: routedEntries(this.config, this.manager!.verdicts()),
           jobs: this.jobs!.view(),
+          apply: this.applyer.view(),
           hooks: this.hooks!.view(),
           firewall: this.firewall!.status(),
           uplinks: Object.fromEntries(
@@ -317,6 +407,10 @@ export class Controller {
           ),
         }),
       reload: () => this.reload(),
+      apply: (text: string, file: string, seconds: number) => this.applyer.apply(text, file, seconds),
+      watchApply: (onClose: (fn: () => void) => void) => this.applyer.watchClient(onClose),
+      confirm: () => this.applyer.confirm(),
+      rollback: () => this.applyer.rollback('`uplink rollback` by the admin'),
       admin: (action: AdminAction, name: string) => this.admin(() => this.manager!.admin(action, name)),
       unforce: () => this.admin(() => this.manager!.unforce()),
       demand: (name: string, on: boolean) => this.admin(() => this.demand!.setEnabled(name, on)),

@@ -53,6 +53,15 @@ export type DaemonEvent =
       message: string;
     }
   | {
+      /** A confirmed apply: applied (pending, with its deadline), confirmed, or rolled back. */
+      type: 'apply';
+      time: string;
+      action: 'apply' | 'confirm' | 'rollback';
+      file: string;
+      message: string;
+      deadline?: string;
+    }
+  | {
       type: 'conntrack';
       time: string;
       addresses: string[];
@@ -76,6 +85,7 @@ export const EVENT_TYPES = [
   'job',
   'hook',
   'conntrack',
+  'apply',
 ] as const;
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
 const _allTypes: Same<(typeof EVENT_TYPES)[number], DaemonEvent['type']> = true;

@@ -157,6 +157,19 @@ export class JobManager implements Component {
       : `job ${name}: ${action}`;
   }
 
+  /** Jobs `uplink job stop` holds stopped (a confirmed apply restores them on rollback). */
+  stoppedJobs(): string[] {
+    return [...this.runners].filter(([, r]) => r.adminStopped).map(([n]) => n);
+  }
+
+  restoreStopped(names: readonly string[]): void {
+    for (const [name, r] of this.runners) {
+      if (names.includes(name) === r.adminStopped) continue;
+      r.admin(names.includes(name) ? 'stop' : 'start');
+    }
+    this.persist();
+  }
+
   view() {
     return [...this.runners].map(([name, r]) => ({
       name,

@@ -101,6 +101,11 @@ export class DryRunSystem extends LinuxSystem {
     return { close: () => undefined };
   }
 
+  override async installConfig(path: string) {
+    this.log.info({ file: path }, 'dry-run: would write the confirmed config over this file (keeping a .bak)');
+    return { path };
+  }
+
   override async routerSolicit(iface: string): Promise<void> {
     this.log.info({ command: `rdisc6 ${iface}` }, 'dry-run: would solicit routers');
   }

@@ -224,6 +224,24 @@ export class FakeSystem implements System {
     return this.configWarnings;
   }
 
+  /** The boot clock (ms) and boot id a test moves: a restart within one boot, or a reboot. */
+  /** Added to the real monotonic clock: a test jumps it ahead (or back, for a reboot). */
+  bootOffsetMs = 100_000;
+  boot = 'fake-boot-1';
+  bootClock(): number {
+    return this.bootOffsetMs + performance.now();
+  }
+  bootId(): string {
+    return this.boot;
+  }
+  /** Configs written by a confirm: path → text (the previous text under path.bak). */
+  async installConfig(path: string, text: string) {
+    const old = await this.store.read(path);
+    if (old !== undefined) await this.store.write(`${path}.bak`, old);
+    await this.store.write(path, text);
+    return { path, ...(old !== undefined ? { backup: `${path}.bak` } : {}) };
+  }
+
   lock(): InstanceLockHandle {
     return { release: () => undefined };
   }

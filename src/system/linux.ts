@@ -43,6 +43,8 @@ import { sendRouterSolicitation } from './router-solicit.js';
 import { diskStore } from './store.js';
 import { configFileWarnings } from './file-modes.js';
 import { InstanceLock } from './lock.js';
+import { bootClockMs, bootId } from './clock.js';
+import { installConfig } from './config-file.js';
 import { listenUnix } from './control-socket.js';
 import type { Socket } from 'node:net';
 import type { RouteFilter } from '../model/kernel.js';
@@ -104,6 +106,18 @@ export class LinuxSystem implements System {
 
   adopt(pid: number, o: AdoptOptions): SupervisedProcess | undefined {
     return Supervised.adopt(pid, this.log.child({ component: 'process' }), o);
+  }
+
+  bootClock(): number {
+    return bootClockMs();
+  }
+
+  bootId(): string {
+    return bootId();
+  }
+
+  installConfig(path: string, text: string) {
+    return installConfig(path, text);
   }
 
   lock(path: string): InstanceLockHandle {

@@ -128,6 +128,12 @@ export interface System {
   readonly store: StateStore;
   /** What the config file's owner and mode let others do (it runs commands as root). */
   configFileWarnings(path: string): Promise<string[]>;
+  /** Milliseconds on CLOCK_BOOTTIME: a deadline that NTP cannot move and a suspend does not stop. */
+  bootClock(): number;
+  /** The kernel's boot id: a deadline on the boot clock means nothing after a reboot. */
+  bootId(): string;
+  /** Writes a confirmed config over the real file behind `path` (atomically), keeping the old one as `.bak`. */
+  installConfig(path: string, text: string): Promise<{ path: string; backup?: string }>;
   /** The single-instance lock (flock on PATH); throws UplinkError('ALREADY_RUNNING'). */
   lock(path: string): InstanceLockHandle;
   /** The control socket: a unix socket (mode 0660) at `path`, a stale file there removed first. */

@@ -20,6 +20,7 @@ import { solicitRouters } from './solicit.js';
 import { factsKey, linkFacts, missingTableDefault } from './facts.js';
 import { HealthChecker } from './health.js';
 import { loadState, saveState, STATE_VERSION, type SavedState } from './persist.js';
+import type { AdminOverrides } from '../model/admin-overrides.js';
 import { adminChange, type AdminAction } from './admin.js';
 import { UplinkError } from '../errors.js';
 import { VERSION } from '../version.js';
@@ -331,6 +332,32 @@ export class UplinkManager implements Component {
     const was = this.forced;
     this.forced = undefined;
     return was ? `no longer pinned to ${was}; automatic selection` : 'automatic selection (nothing was forced)';
+  }
+
+  /** The admin's overrides now (a confirmed apply restores them on rollback). */
+  adminOverrides(): AdminOverrides {
+    const uplinks = Object.fromEntries(
+      [...this.all.values()].map((u) => [
+        u.name,
+        { adminDown: !!u.adminDown, adminBlocked: !!u.adminBlocked, demandOff: !!u.demandOff },
+      ]),
+    );
+    return { ...(this.forced ? { forced: this.forced } : {}), uplinks };
+  }
+
+  /**
+   * A rollback: the overrides as they were, and no failback delay or return hysteresis
+   * holding the restored selection back (the admin is waiting to get back in).
+   */
+  restoreAdmin(o: AdminOverrides, now: number): void {
+    this.forced = o.forced && this.all.has(o.forced) ? o.forced : undefined;
+    for (const u of this.all.values()) {
+      const saved = o.uplinks[u.name];
+      if (saved) Object.assign(u, saved);
+      u.returning = false;
+      if (u.goodSince !== undefined) u.goodSince = Math.min(u.goodSince, now - u.cfg.failback_delay);
+    }
+    this.persist();
   }
 
   /** `uplink demand NAME on|off`: whether traffic may dial this demand uplink. */

@@ -186,6 +186,10 @@ test('fuzz: the demand rule parser: a rule, or a RuleError with a column inside 
 const api: ControlApi = {
   status: () => ({}) as never,
   reload: async () => ({ changed: false, message: 'config unchanged' }),
+  apply: async () => ({}),
+  watchApply: () => undefined,
+  confirm: async () => ({ message: 'confirmed' }),
+  rollback: async () => ({ message: 'rolled back' }),
   quit: () => undefined,
   plan: async () => ({}),
   admin: async (a, n) => ({ message: `${a} ${n}` }),

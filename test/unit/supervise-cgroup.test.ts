@@ -108,7 +108,8 @@ test('a main process that exits while its setsid child runs: exited waits until 
 
 test('a child that ignores SIGTERM is killed through cgroup.kill after the grace', { skip }, async (t) => {
   const bgFile = join(tmp(t), 'bg.pid');
-  const cmd = `setsid sh -c 'trap "" TERM; while :; do sleep 0.1; done' & echo $! > ${bgFile}; sleep 1000`;
+  // It writes its pid only once the trap is set: a TERM before that would end it at once.
+  const cmd = `setsid sh -c 'trap "" TERM; echo $$ > ${bgFile}; while :; do sleep 0.1; done' & sleep 1000`;
   const s = Supervised.start({ command: cmd, cgroup: cgroupName(t) }, log);
   const bg = await pidIn(bgFile);
   const t0 = Date.now();
