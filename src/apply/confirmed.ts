@@ -88,8 +88,11 @@ export class ConfirmedApply {
     this.timer?.clear();
   }
 
-  /** `uplink apply FILE --confirm SECONDS`: validate, snapshot last-good, run it, start the countdown. */
-  apply(text: string, file: string, seconds: number): Promise<ApplyResult> {
+  /**
+   * `uplink apply FILE --confirm SECONDS`: validate, snapshot last-good, run it, start the
+   * countdown. `onClientClose` (`--wait`): watched from the moment the apply is pending.
+   */
+  apply(text: string, file: string, seconds: number, onClientClose?: (fn: () => void) => void): Promise<ApplyResult> {
     return this.serial(async () => {
       if (!(seconds > 0) || !Number.isFinite(seconds))
         throw new UplinkError('APPLY_SECONDS', `--confirm needs a positive number of seconds, not ${seconds}`);
@@ -112,6 +115,7 @@ export class ConfirmedApply {
       await this.d.system.store.write(this.file, `${JSON.stringify(record)}\n`);
       this.record = record;
       this.generation++;
+      if (onClientClose) this.watchClient(onClientClose);
       this.arm(seconds * 1000);
       await this.d.swap(next, text, `apply ${file}`);
       const message = `applied ${file}${replaced ? ' (replacing the pending apply)' : ''}; rolls back at ${deadline} unless \`uplink confirm\``;
@@ -122,7 +126,7 @@ export class ConfirmedApply {
   }
 
   /** `--wait`: when this client's connection drops while its apply is pending, roll back. */
-  watchClient(onClose: (fn: () => void) => void): void {
+  private watchClient(onClose: (fn: () => void) => void): void {
     const mine = this.generation;
     onClose(() => {
       if (this.d.stopping() || !this.record || this.generation !== mine) return;

@@ -104,6 +104,8 @@ export class Connection {
     const ctx: RpcContext = {
       push: (event) => this.push(event),
       onClose: (fn) => {
+        // A client gone before the handler got here (killed mid-request) must still be seen.
+        if (this.sock.destroyed) return void queueMicrotask(fn);
         this.streaming = true;
         this.closers.push(fn);
       },

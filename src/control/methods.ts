@@ -8,9 +8,8 @@ import type { AdminAction } from '../uplinks/admin.js';
 export interface ControlApi {
   status(): Status;
   reload(): Promise<{ changed: boolean; message: string }>;
-  apply(text: string, file: string, seconds: number): Promise<unknown>;
-  /** `--wait`: roll back when this client's connection closes while its apply is pending. */
-  watchApply(onClose: (fn: () => void) => void): void;
+  /** `onClientClose` (`--wait`): roll back when this client's connection closes while its apply is pending. */
+  apply(text: string, file: string, seconds: number, onClientClose?: (fn: () => void) => void): Promise<unknown>;
   confirm(): Promise<{ message: string }>;
   rollback(): Promise<{ message: string }>;
   quit(teardown: boolean): void;
@@ -54,12 +53,8 @@ export function controlMethods(api: ControlApi): MethodTable {
       // A stream, so a waiting client is never closed as idle; it gets the apply events.
       stream: true,
       handler: async (p: { text: string; file: string; seconds: number; wait: boolean }, ctx) => {
-        const result = await api.apply(p.text, p.file, p.seconds);
-        if (p.wait) {
-          api.watchApply((fn) => ctx.onClose(fn));
-          ctx.onClose(api.subscribe((e) => e.type === 'apply' && ctx.push(e)));
-        }
-        return result;
+        if (p.wait) ctx.onClose(api.subscribe((e) => e.type === 'apply' && e.action !== 'apply' && ctx.push(e)));
+        return api.apply(p.text, p.file, p.seconds, p.wait ? (fn) => ctx.onClose(fn) : undefined);
       },
     }),
     confirm: method({ params: none, handler: () => api.confirm() }),

@@ -407,8 +407,8 @@ export class Controller {
           ),
         }),
       reload: () => this.reload(),
-      apply: (text: string, file: string, seconds: number) => this.applyer.apply(text, file, seconds),
-      watchApply: (onClose: (fn: () => void) => void) => this.applyer.watchClient(onClose),
+      apply: (text: string, file: string, seconds: number, onClientClose?: (fn: () => void) => void) =>
+        this.applyer.apply(text, file, seconds, onClientClose),
       confirm: () => this.applyer.confirm(),
       rollback: () => this.applyer.rollback('`uplink rollback` by the admin'),
       admin: (action: AdminAction, name: string) => this.admin(() => this.manager!.admin(action, name)),

@@ -263,8 +263,14 @@ export class JobManager implements Component {
     }
     if (isDeepStrictEqual(s, this.lastSaved)) return;
     this.lastSaved = s;
+    // Nothing to keep (no running instance, none held stopped): no file, rather than an empty one.
+    const empty = !s.stopped.length && !Object.keys(s.running).length;
     this.saving = this.saving
-      .then(() => this.d.system.store.write(this.file, `${JSON.stringify(s, null, 2)}\n`))
+      .then(() =>
+        empty
+          ? this.d.system.store.remove(this.file)
+          : this.d.system.store.write(this.file, `${JSON.stringify(s, null, 2)}\n`),
+      )
       .catch((e: unknown) => this.d.log.error({ err: e, file: this.file }, 'cannot write the jobs state file'));
   }
 }

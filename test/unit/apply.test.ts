@@ -60,7 +60,10 @@ test('apply runs the sent config at once; reload is refused; confirm writes thos
   const r = (await api.apply(NEW, 'new.yaml', 60)) as { deadline: string };
   assert.ok(Date.parse(r.deadline) > Date.now() + 55_000);
   assert.equal(ctl.status().apply?.file, 'new.yaml');
-  assert.ok(ctl.status().jobs.some((j) => j.name === 'extra'), 'the new config runs');
+  assert.ok(
+    ctl.status().jobs.some((j) => j.name === 'extra'),
+    'the new config runs',
+  );
   assert.equal(await system.store.read('/etc/uplinkd.yaml'), OLD, 'the file is untouched until confirm');
   await assert.rejects(api.reload(), code('APPLY_PENDING'));
   await api.confirm();
@@ -100,7 +103,12 @@ test('no confirm by the deadline: the daemon rolls back by itself', async () => 
   await ctl.api().apply(NEW, 'new.yaml', 0.3);
   await until('rolled back', () => ctl.status().apply === undefined, 5000);
   assert.equal(ctl.status().jobs.length, 0);
-  assert.ok(ctl.api().history().some((e) => e.type === 'apply' && e.action === 'rollback'));
+  assert.ok(
+    ctl
+      .api()
+      .history()
+      .some((e) => e.type === 'apply' && e.action === 'rollback'),
+  );
   await ctl.stop('test');
 });
 
@@ -125,7 +133,10 @@ test('a restarted daemon resumes the countdown in the same boot; after a reboot 
   ctl = await daemon(system);
   assert.equal(ctl.status().apply?.file, 'new.yaml', 'still pending');
   assert.ok(ctl.status().apply!.secondsLeft <= 60);
-  assert.ok(ctl.status().jobs.some((j) => j.name === 'extra'), 'the pending config runs, not the file');
+  assert.ok(
+    ctl.status().jobs.some((j) => j.name === 'extra'),
+    'the pending config runs, not the file',
+  );
   await ctl.stop('reboot');
   system.boot = 'fake-boot-2';
   ctl = await daemon(system);

@@ -187,7 +187,6 @@ const api: ControlApi = {
   status: () => ({}) as never,
   reload: async () => ({ changed: false, message: 'config unchanged' }),
   apply: async () => ({}),
-  watchApply: () => undefined,
   confirm: async () => ({ message: 'confirmed' }),
   rollback: async () => ({ message: 'rolled back' }),
   quit: () => undefined,
