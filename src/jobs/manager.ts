@@ -73,7 +73,7 @@ export class JobManager implements Component {
     for (const [name, r] of this.runners) {
       if (saved?.stopped.includes(name)) r.adminStopped = true;
       const s = saved?.running[name];
-      if (s && !r.adopt(s)) this.d.log.info({ job: name, pid: s.pid }, `job ${name}: its last instance is gone`);
+      if (s && !r.adopt(s)) this.lastInstanceGone(name, s);
     }
     // Instances of jobs the config no longer has: adopted only to be stopped, not orphaned.
     for (const [name, s] of Object.entries(saved?.running ?? {})) {
@@ -82,10 +82,19 @@ export class JobManager implements Component {
         startTime: s.startTime,
         ...(s.cgroup !== undefined ? { cgroup: s.cgroup } : {}),
       });
-      if (!p) continue;
+      if (!p) {
+        this.lastInstanceGone(name, s);
+        continue;
+      }
       this.d.log.info({ job: name, pid: s.pid }, `job ${name} is no longer configured: stopping its instance`);
       void p.stop({ graceMs: 10_000 });
     }
+  }
+
+  /** Its main process died while no daemon watched: what else it left in its cgroup goes too. */
+  private lastInstanceGone(name: string, s: SavedJob): void {
+    this.d.log.info({ job: name, pid: s.pid }, `job ${name}: its last instance is gone`);
+    if (s.cgroup !== undefined) void this.d.system.endCgroup(s.cgroup);
   }
 
   /** A daemon stop leaves the jobs running (the next daemon adopts them). */

@@ -217,7 +217,8 @@ export class JobRunner {
       logFile: this.o.logFile,
       cwd: cfg.cwd ?? '/',
       graceMs: cfg.stop_timeout,
-      cgroup: this.o.cgroup,
+      // One leaf per run: an old instance still being stopped must never share (and kill) a new one's.
+      cgroup: `${this.o.cgroup}/${Date.now().toString(36)}`,
       ...(cfg.user !== undefined ? { user: cfg.user } : {}),
       ...(cfg.group !== undefined ? { group: cfg.group } : {}),
     };

@@ -14,21 +14,23 @@ export async function removeJobCgroups(stateDir: string): Promise<void> {
   const own = cgroupOf('self');
   if (!own) return;
   const parent = join(own, jobsCgroup(stateDir));
-  if (!existsSync(parent)) return;
-  let jobs: string[] = [];
+  if (existsSync(parent)) await removeTree(parent);
+}
+
+/** Depth first: a job's run leaves (and whatever cgroups a job made) before their parents. */
+async function removeTree(dir: string): Promise<void> {
+  let children: string[] = [];
   try {
-    jobs = readdirSync(parent, { withFileTypes: true })
+    children = readdirSync(dir, { withFileTypes: true })
       .filter((e) => e.isDirectory())
-      .map((e) => join(parent, e.name));
+      .map((e) => join(dir, e.name));
   } catch {
     return;
   }
-  for (const dir of jobs) {
-    signalCgroup(dir, 'SIGKILL');
-    for (let i = 0; i < 100 && cgroupPopulated(dir); i++) await sleep(20);
-    for (let i = 0; i < 50 && !removeCgroup(dir); i++) await sleep(20);
-  }
-  removeCgroup(parent);
+  for (const c of children) await removeTree(c);
+  signalCgroup(dir, 'SIGKILL');
+  for (let i = 0; i < 100 && cgroupPopulated(dir); i++) await sleep(20);
+  for (let i = 0; i < 50 && !removeCgroup(dir); i++) await sleep(20);
 }
 
 /** A cgroup v2 child can be made here (what the daemon's jobs need for containment). */

@@ -8,7 +8,7 @@ import { ControlClient, rpc } from '../control/client.js';
 import type { DaemonEvent } from '../events/bus.js';
 import type { Status } from '../control/status.js';
 import { parseConfigText } from '../config/load.js';
-import { cgroupOf } from '../system/supervise/cgroup.js';
+import { cgroup2SuperOptions, cgroupOf } from '../system/supervise/cgroup.js';
 import { removeJobCgroups } from './cgroups.js';
 import { waitFor, type Lab, type Ns, type NsProcess } from './harness.js';
 
@@ -66,8 +66,13 @@ export async function startDaemon(
  * (measured): the daemon would see no cgroup v2 and contain its jobs by process group only.
  * Where the host has cgroup v2, mount it again inside (the mount is private to that exec).
  */
-const WITH_CGROUPS = (): string[] =>
-  cgroupOf('self') ? ['/bin/sh', '-c', 'mount -t cgroup2 cgroup2 /sys/fs/cgroup; exec "$@"', 'sh'] : [];
+const WITH_CGROUPS = (): string[] => {
+  const opts = cgroup2SuperOptions();
+  // cgroup2 has one superblock: a mount with other options would change them for the host.
+  return opts !== undefined && cgroupOf('self')
+    ? ['/bin/sh', '-c', `mount -t cgroup2 -o ${opts} cgroup2 /sys/fs/cgroup; exec "$@"`, 'sh']
+    : [];
+};
 
 /** The config's state dir; undefined for a config the daemon refuses (it runs no jobs). */
 function stateDirOf(configFile: string): string | undefined {

@@ -216,6 +216,12 @@ export class FakeSystem implements System {
     return p;
   }
 
+  /** Cgroups of dead job instances the daemon ended (at start). */
+  readonly endedCgroups: string[] = [];
+  async endCgroup(dir: string): Promise<void> {
+    this.endedCgroups.push(dir);
+  }
+
   /** Files the daemon wrote (the state file), by path. */
   readonly store = new MemoryStore();
   /** What configFileWarnings answers (a test sets a world-writable config's warning). */

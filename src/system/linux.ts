@@ -39,6 +39,8 @@ import type {
   System,
 } from './system.js';
 import { Supervised } from './supervise.js';
+import { endLeftoverCgroup } from './supervise/cgroup.js';
+import { sleep } from './supervise/run.js';
 import { sendRouterSolicitation } from './router-solicit.js';
 import { diskStore } from './store.js';
 import { configFileWarnings } from './file-modes.js';
@@ -118,6 +120,11 @@ export class LinuxSystem implements System {
 
   installConfig(path: string, text: string) {
     return installConfig(path, text);
+  }
+
+  async endCgroup(dir: string): Promise<void> {
+    if (!(await endLeftoverCgroup(dir, sleep)))
+      this.log.warn({ cgroup: dir }, 'what a dead job instance left in its cgroup could not all be ended');
   }
 
   lock(path: string): InstanceLockHandle {

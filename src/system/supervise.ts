@@ -32,12 +32,14 @@ import {
 } from './supervise/proc.js';
 import { keepAlive, runDisconnect, startProcess, type Started, waitUntil } from './supervise/run.js';
 import {
+  CgroupEntryError,
   cgroupOf,
   cgroupPopulated,
   createCgroup,
   removeCgroup,
   signalCgroup,
   spawnInCgroup,
+  validCgroupName,
 } from './supervise/cgroup.js';
 
 export { processGroupAlive } from './supervise/proc.js';
@@ -132,15 +134,17 @@ export class Supervised {
 
   /** Spawn `opts.command` in its own process group; throws UplinkError('SPAWN') if it cannot. */
   static start(opts: SuperviseOptions, log: Logger): Supervised {
-    const cgroup = opts.cgroup !== undefined ? makeCgroup(opts.cgroup, log) : undefined;
+    let cgroup = opts.cgroup !== undefined && cgroupsUsable ? makeCgroup(opts.cgroup, log) : undefined;
     let child: Started;
     try {
-      child = cgroup
-        ? spawnInCgroup(cgroup, () => startProcess(opts.command, opts, log))
-        : startProcess(opts.command, opts, log);
+      child = cgroup ? startInCgroup(cgroup, opts, log) : startProcess(opts.command, opts, log);
     } catch (e) {
       if (cgroup) removeCgroup(cgroup);
-      throw e;
+      if (!(e instanceof CgroupEntryError)) throw e;
+      // The hierarchy is there but will not take us (no delegation): process groups from now on.
+      noCgroups(log, e);
+      cgroup = undefined;
+      child = startProcess(opts.command, opts, log);
     }
     const pid = child.pid;
     // Our unreaped child cannot vanish before the event loop runs: /proc/PID is there (maybe 'Z').
@@ -289,17 +293,38 @@ export class Supervised {
 
 /** The run's cgroup, made now; undefined (and a warning, once) where cgroup v2 is not writable. */
 function makeCgroup(name: string, log: Logger): string | undefined {
+  if (!validCgroupName(name)) {
+    log.error({ cgroup: name }, 'not a cgroup name; this run is contained by its process group only');
+    return undefined;
+  }
   try {
     return createCgroup(name);
   } catch (e) {
-    if (!warnedNoCgroup) {
-      warnedNoCgroup = true;
-      log.warn(
-        { err: e },
-        'no writable cgroup v2 hierarchy: jobs are contained by process group only (under systemd: Delegate=yes)',
-      );
-    }
+    noCgroups(log, e);
     return undefined;
   }
 }
-let warnedNoCgroup = false;
+
+/** Spawn inside `dir`; a daemon that could not get back out stops using cgroups (it must never kill its own). */
+function startInCgroup(dir: string, opts: SuperviseOptions, log: Logger): Started {
+  const { value, home } = spawnInCgroup(dir, () => startProcess(opts.command, opts, log));
+  if (!home) {
+    cgroupsUsable = false;
+    log.error(
+      { cgroup: dir },
+      'the daemon could not move back to its own cgroup after starting a job; jobs are contained by process group from now on',
+    );
+  }
+  return value;
+}
+
+/** Cleared when cgroups turned out unusable: later runs do not try again (and do not warn again). */
+let cgroupsUsable = true;
+function noCgroups(log: Logger, e: unknown): void {
+  if (!cgroupsUsable) return;
+  cgroupsUsable = false;
+  log.warn(
+    { err: e },
+    'no writable cgroup v2 hierarchy: jobs are contained by process group only (under systemd: Delegate=yes)',
+  );
+}

@@ -114,6 +114,8 @@ export interface System {
   spawn(o: SuperviseOptions): SupervisedProcess;
   /** Takes over a process a previous daemon left running; undefined if it is gone, a zombie or the pid was reused. */
   adopt(pid: number, o: AdoptOptions): SupervisedProcess | undefined;
+  /** Kills what a dead job instance left in its cgroup (`SupervisedProcess.cgroup`) and removes it. */
+  endCgroup(dir: string): Promise<void>;
   /** Sends one IPv6 router solicitation on `iface` (its MAC as the source link-layer address). */
   routerSolicit(iface: string, mac?: string): Promise<void>;
   /** Why a job's program (a name found through PATH, or a path) may not run as root; undefined: fine. */

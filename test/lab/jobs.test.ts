@@ -74,7 +74,7 @@ test('jobs: a VPN-like job follows the default route, restarts, reconnects on fa
   const contained = cgroupsWritable();
   await waitFor(async () => fileLines(sideFile).length === 1, { what: 'side started' });
   const side = await job(d, 'side');
-  if (contained) assert.match(side.cgroup ?? '', /\/uplinkd-jobs-[0-9a-f]+\/side$/, 'in its own cgroup');
+  if (contained) assert.match(side.cgroup ?? '', /\/uplinkd-jobs-[0-9a-f]+\/side\/[0-9a-z]+$/, 'in its own cgroup');
   else t.diagnostic('no writable cgroup v2 here: jobs are contained by process group only');
   assert.match(
     (await d.cli(['status'])).stdout,

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { labForTest } from '../../src/lab/harness.js';
 import { parseFibTriestat } from '../../src/system/fib-triestat.js';
+import { cgroup2SuperOptions } from '../../src/system/supervise/cgroup.js';
 
 test('an IPv6 route added with metric 0 is stored as metric 1024 (so our uplink tables use metric 10)', async (t) => {
   const lab = await labForTest(t);
@@ -202,7 +203,13 @@ test('`ip netns exec` mounts a fresh /sys that hides every cgroup mount (so the 
   const ns = await lab.ns('a');
   const inside = (await ns.exec(['cat', '/proc/self/mountinfo'])).stdout;
   assert.doesNotMatch(inside, / - cgroup2? /, 'no cgroup hierarchy inside');
-  const remounted = await ns.exec(['sh', '-c', 'mount -t cgroup2 cgroup2 /sys/fs/cgroup && cat /proc/self/mountinfo']);
+  // With the host's own super options: cgroup2 has one superblock, other options would change the host's.
+  const opts = cgroup2SuperOptions()!;
+  const remounted = await ns.exec([
+    'sh',
+    '-c',
+    `mount -t cgroup2 -o ${opts} cgroup2 /sys/fs/cgroup && cat /proc/self/mountinfo`,
+  ]);
   assert.match(remounted.stdout, / \/sys\/fs\/cgroup rw[^ ]* - cgroup2 /, 'mountable again, privately');
   assert.match(readFileSync('/proc/self/mountinfo', 'utf8'), / - cgroup2 /, "the host's mount is untouched");
 });

@@ -212,9 +212,13 @@ test('programOf: the program behind assignments and exec', () => {
 test('job runner: a job starts in its cgroup, the state file keeps the directory, adoption hands it back', async () => {
   const { r, system } = runner('{ run: "openvpn x", restart: always }');
   r.ensure(want(true), 0);
-  assert.equal((system.processes[0]!.o as { cgroup?: string }).cgroup, 'uplinkd-jobs-t/vpn');
+  assert.match(
+    (system.processes[0]!.o as { cgroup?: string }).cgroup!,
+    /^uplinkd-jobs-t\/vpn\/[0-9a-z]+$/,
+    'a leaf per run',
+  );
   const saved = r.saved()!;
-  assert.equal(saved.cgroup, '/fake-cgroup/uplinkd-jobs-t/vpn');
+  assert.match(saved.cgroup!, /^\/fake-cgroup\/uplinkd-jobs-t\/vpn\/[0-9a-z]+$/);
   assert.equal(r.cgroup, saved.cgroup);
 
   const next = runner('{ run: "openvpn x", restart: always }');

@@ -17,6 +17,7 @@ import {
   cgroupOf,
   cgroupPopulated,
   createCgroup,
+  endLeftoverCgroup,
   holdsCgroup,
   removeCgroup,
   signalCgroup,
@@ -149,4 +150,24 @@ test('the daemon never signals its own cgroup or one above it (checked without s
   assert.ok(holdsCgroup(`${own}/jobs/vpn`, undefined), 'no own cgroup known: refuse');
   for (const dir of [`${own}/jobs/vpn`, `${own}-x`, '/sys/fs/cgroup/other'])
     assert.equal(holdsCgroup(dir, own), false, dir);
+});
+
+test('leftovers of a dead instance: everything in its cgroup is killed and the cgroup removed; other directories are refused', {
+  skip,
+}, async (t) => {
+  const bgFile = join(tmp(t), 'bg.pid');
+  const name = `uplinkd-jobs-${randomBytes(5).toString('hex')}`;
+  t.after(async () => {
+    const dir = join(cgroupOf('self')!, name);
+    if (existsSync(dir)) for (const d of [join(dir, 'job', 'leaf'), join(dir, 'job'), dir]) removeCgroup(d);
+  });
+  const s = Supervised.start({ command: `${escaping(bgFile)}; sleep 1000`, cgroup: `${name}/job/leaf` }, log);
+  const bg = await pidIn(bgFile);
+  const own = cgroupOf('self')!;
+  assert.equal(await endLeftoverCgroup(own, sleep), false, 'never our own cgroup');
+  assert.equal(await endLeftoverCgroup(join(own, 'not-ours'), sleep), false, 'only below uplinkd-jobs-*');
+  assert.equal(await endLeftoverCgroup(s.cgroup!, sleep), true);
+  assert.equal(processAlive(bg), false);
+  assert.equal(existsSync(s.cgroup!), false);
+  await s.exited;
 });

@@ -36,6 +36,19 @@ function cgroup2Mount(): { point: string; root: string } | undefined {
   return undefined;
 }
 
+/** The cgroup2 mount's super options (`rw,nsdelegate,memory_recursiveprot`): a second mount must repeat them. */
+export function cgroup2SuperOptions(): string | undefined {
+  try {
+    const line = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.split(' - ')[1]?.startsWith('cgroup2 '));
+    const opts = line?.split(' - ')[1]?.split(' ')[2];
+    return opts && /^[\w,=]+$/.test(opts) ? opts : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** mountinfo escapes space, tab, newline and backslash as \ooo. */
 const unescapeMount = (s: string) =>
   s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(Number.parseInt(o, 8)));
@@ -54,7 +67,8 @@ export function cgroupOf(pid: number | 'self'): string | undefined {
   if (!m) return undefined;
   // A bind-mounted subtree (containers) has a root other than "/": paths are below it.
   let path = m[1]!;
-  if (mount.root !== '/' && path.startsWith(mount.root)) path = path.slice(mount.root.length) || '/';
+  if (mount.root !== '/' && (path === mount.root || path.startsWith(`${mount.root}/`)))
+    path = path.slice(mount.root.length) || '/';
   return resolve(mount.point, `.${path}`);
 }
 
@@ -84,19 +98,46 @@ export function holdsCgroup(dir: string, own: string | undefined): boolean {
   return own === undefined || own === d || own.startsWith(`${d}/`) || d === '/';
 }
 
+/** Moving the daemon into a job's cgroup was refused (nothing was spawned). */
+export class CgroupEntryError extends Error {}
+
+/** cgroup files are the kernel's: never create or truncate one that is not there. */
+const writeCgroupFile = (path: string, text: string) => writeFileSync(path, text, { flag: 'r+' });
+
 /**
  * Run `spawn` (a synchronous fork+exec) with the daemon inside `dir`, so the child starts
- * there; the daemon is back in its own cgroup before this returns, even when spawn throws.
+ * there, then move the daemon back. Throws CgroupEntryError, having spawned nothing, when the
+ * daemon cannot enter; a spawn's own error passes through. `home: false`: the daemon could
+ * not get back to its own cgroup (it is still in `dir`; the caller stops using cgroups).
  */
-export function spawnInCgroup<T>(dir: string, spawn: () => T): T {
+export function spawnInCgroup<T>(dir: string, spawn: () => T): { value: T; home: boolean } {
   const home = cgroupOf('self');
-  if (!home) throw new Error('no cgroup v2 hierarchy is mounted');
-  writeFileSync(join(dir, 'cgroup.procs'), String(process.pid));
+  if (!home) throw new CgroupEntryError('no cgroup v2 hierarchy is mounted');
   try {
-    return spawn();
-  } finally {
-    writeFileSync(join(home, 'cgroup.procs'), String(process.pid));
+    writeCgroupFile(join(dir, 'cgroup.procs'), String(process.pid));
+  } catch (e) {
+    throw new CgroupEntryError(`cannot enter ${dir}: ${(e as Error).message}`);
   }
+  let value: T;
+  try {
+    value = spawn();
+  } catch (e) {
+    goHome(home);
+    throw e;
+  }
+  return { value, home: goHome(home) };
+}
+
+function goHome(home: string): boolean {
+  for (let i = 0; i < 3; i++) {
+    try {
+      writeCgroupFile(join(home, 'cgroup.procs'), String(process.pid));
+      return true;
+    } catch {
+      /* tried again below */
+    }
+  }
+  return false;
 }
 
 /** A live process is in the cgroup or below it (`populated` of cgroup.events; zombies do not count, measured). */
@@ -126,7 +167,7 @@ export function signalCgroup(dir: string, signal: NodeJS.Signals): boolean {
   if (holdsCgroup(dir, cgroupOf('self'))) return false;
   if (signal === 'SIGKILL') {
     try {
-      writeFileSync(join(dir, 'cgroup.kill'), '1');
+      writeCgroupFile(join(dir, 'cgroup.kill'), '1');
       return true;
     } catch {
       // Kernels before 5.14 have no cgroup.kill: one by one below.
@@ -162,4 +203,20 @@ export function removeCgroup(dir: string): boolean {
     }
   }
   return true;
+}
+
+/**
+ * What a dead job instance left in its cgroup (a daemonized child, found by the next daemon):
+ * killed, and the cgroup removed. Only a directory of a cgroup2 mount below one of our
+ * `uplinkd-jobs-*` cgroups, never the daemon's own or above it.
+ */
+export async function endLeftoverCgroup(dir: string, wait: (ms: number) => Promise<unknown>): Promise<boolean> {
+  const mount = cgroup2Mount();
+  const d = resolve(dir);
+  if (!mount || !d.startsWith(`${mount.point}/`) || !/\/uplinkd-jobs-[0-9a-f]+\//.test(d)) return false;
+  if (holdsCgroup(d, cgroupOf('self'))) return false;
+  signalCgroup(d, 'SIGKILL');
+  for (let i = 0; i < 100 && cgroupPopulated(d); i++) await wait(20);
+  for (let i = 0; i < 50 && !removeCgroup(d); i++) await wait(20);
+  return !cgroupPopulated(d);
 }

@@ -15,6 +15,7 @@
  * until we reap them: each SIGCHLD, every pid we wait for gets waitpid(WNOHANG).
  */
 import { readdirSync } from 'node:fs';
+import { constants } from 'node:os';
 import { libc } from '../libc.js';
 
 type Calls = ReturnType<typeof bind>;
@@ -54,10 +55,12 @@ function bind() {
     atDestroy: f('int posix_spawnattr_destroy(void *)'),
     sigemptyset: f('int sigemptyset(void *)'),
     sigfillset: f('int sigfillset(void *)'),
-    waitpid: f('int waitpid(int, _Out_ int *, int)'),
-    fcntl: f('int fcntl(int, int, int)'),
   };
 }
+
+/** Bound apart from posix_spawn's: a libc without closefrom still seals descriptors and reaps. */
+const waitpid = libc.func('int waitpid(int, _Out_ int *, int)');
+const fcntl = libc.func('int fcntl(int, int, ...)');
 
 let bound: Calls | null | undefined;
 /** Bound on first use; null where this libc lacks a call (then child_process it is). */
@@ -95,10 +98,12 @@ export function posixSpawn(o: PosixSpawnOptions): number | undefined {
   try {
     c.sigemptyset(empty);
     c.sigfillset(all);
+    // Output first: a log file that got fd 0 (a daemon started with stdin closed) must be
+    // copied before /dev/null takes 0.
     for (const r of [
-      c.faOpen(fa, 0, '/dev/null', 0, 0),
       o.stdoutFd !== undefined ? c.faDup2(fa, o.stdoutFd, 1) : c.faOpen(fa, 1, '/dev/null', O_WRONLY, 0),
       c.faDup2(fa, 1, 2),
+      c.faOpen(fa, 0, '/dev/null', 0, 0),
       c.faChdir(fa, o.cwd),
       c.faCloseFrom(fa, 3),
       c.atFlags(attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF),
@@ -139,36 +144,40 @@ export function decodeWaitStatus(status: number): { code: number | null; signal:
   return { code: null, signal: SIGNALS[sig] ?? `SIG${sig}` };
 }
 
-const SIGNALS: Record<number, string> = {
-  1: 'SIGHUP',
-  2: 'SIGINT',
-  3: 'SIGQUIT',
-  6: 'SIGABRT',
-  9: 'SIGKILL',
-  11: 'SIGSEGV',
-  13: 'SIGPIPE',
-  14: 'SIGALRM',
-  15: 'SIGTERM',
-};
+/** Signal numbers to names, from Node's own table (the names child_process reports). */
+const SIGNALS: Record<number, string> = Object.fromEntries(
+  Object.entries(constants.signals).map(([name, n]) => [n, name]),
+);
 
 const waiting = new Map<number, (r: { code: number | null; signal: string | null }) => void>();
+let listening = false;
 
 function reap(): void {
-  const c = calls();
-  if (!c) return;
+  const ended: [(r: { code: number | null; signal: string | null }) => void, number | undefined][] = [];
   for (const [pid, done] of waiting) {
     const status = [0];
-    if ((c.waitpid(pid, status, WNOHANG) as number) !== pid) continue;
+    const r = waitpid(pid, status, WNOHANG) as number;
+    if (r === 0) continue; // still running
     waiting.delete(pid);
-    done(decodeWaitStatus(status[0]!));
+    // -1 (ECHILD): someone else reaped it; it is gone all the same, status unknown.
+    ended.push([done, r === pid ? status[0]! : undefined]);
   }
-  if (!waiting.size) process.off('SIGCHLD', reap);
+  if (!waiting.size && listening) {
+    listening = false;
+    process.off('SIGCHLD', reap);
+  }
+  // After the bookkeeping: a callback that starts (or throws) cannot disturb the loop above.
+  for (const [done, status] of ended)
+    queueMicrotask(() => done(status === undefined ? { code: null, signal: null } : decodeWaitStatus(status)));
 }
 
 /** Calls `done` once the posix-spawned child `pid` has exited (and reaps it). */
 export function onExit(pid: number, done: (r: { code: number | null; signal: string | null }) => void): void {
-  if (!waiting.size) process.on('SIGCHLD', reap);
   waiting.set(pid, done);
+  if (!listening) {
+    listening = true;
+    process.on('SIGCHLD', reap);
+  }
   // It may have ended before the listener was there: look once now.
   setImmediate(reap);
 }
@@ -181,8 +190,7 @@ let sealed = false;
  * posix_spawn closes them anyway; the daemon's own use of them is unchanged.
  */
 export function sealInheritedFds(): void {
-  const c = calls();
-  if (sealed || !c) return;
+  if (sealed) return;
   sealed = true;
   let fds: string[] = [];
   try {
@@ -193,7 +201,7 @@ export function sealInheritedFds(): void {
   for (const name of fds) {
     const fd = Number(name);
     if (!(fd > 2)) continue;
-    const flags = c.fcntl(fd, F_GETFD, 0) as number;
-    if (flags >= 0 && (flags & FD_CLOEXEC) === 0) c.fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    const flags = fcntl(fd, F_GETFD, 'int', 0) as number;
+    if (flags >= 0 && (flags & FD_CLOEXEC) === 0) fcntl(fd, F_SETFD, 'int', flags | FD_CLOEXEC);
   }
 }

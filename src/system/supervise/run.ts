@@ -126,6 +126,8 @@ function fastSpawn(command: string, o: Prepared & { file: string; argv: string[]
   try {
     return posixSpawn({ ...o, ...(typeof o.fd === 'number' ? { stdoutFd: o.fd } : {}) });
   } catch (e) {
+    // A script without #! line: execvp (child_process) runs it with /bin/sh, posix_spawn does not.
+    if ((e as NodeJS.ErrnoException).code === 'ENOEXEC') return undefined;
     throw new UplinkError('SPAWN', `cannot run "${command}": ${(e as Error).message}`);
   }
 }
