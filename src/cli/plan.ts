@@ -10,12 +10,22 @@ import { checkConfigText } from '../config/load.js';
 import { UplinkError, isUplinkError } from '../errors.js';
 import { diffRulesets } from '../firewall/diff.js';
 import type { Command } from './args.js';
+import type { ConfigChanges } from '../apply/changes.js';
+
+const JOB_WORDS: Record<ConfigChanges['jobs'][number]['action'], string> = {
+  start: 'new: would start once its `when` holds',
+  stop: 'removed: would be stopped',
+  remove: 'removed (not running)',
+  restart: 'command or environment changed: would restart',
+  change: 'settings changed (applied as they are, no restart)',
+};
 
 /** Configs up to this size travel in the request; bigger ones by path. */
 const INLINE_MAX = 512 << 10;
 
 export interface PlanResult {
   against: 'running daemon' | 'empty system';
+  changes?: ConfigChanges;
   kernel: string[];
   firewall: { added: string[]; removed: string[] };
 }
@@ -47,10 +57,18 @@ export const plan: Command = {
     console.log(`plan for ${file}, against the ${result.against}:`);
     if (result.against === 'empty system')
       console.log('  (routes and rules depend on the live interfaces: start uplinkd to see them)');
+    const ch = result.changes;
+    for (const n of ch?.uplinks.added ?? []) console.log(`  + uplink ${n}`);
+    for (const n of ch?.uplinks.removed ?? []) console.log(`  - uplink ${n}`);
+    for (const c of ch?.uplinks.changed ?? []) console.log(`  ~ uplink ${c.name}: ${c.keys.join(', ')}`);
+    for (const j of ch?.jobs ?? []) console.log(`  job ${j.name}: ${JOB_WORDS[j.action]}`);
     for (const c of result.kernel) console.log(`  ${c}`);
     for (const l of result.firewall.removed) console.log(`  - nft ${l}`);
     for (const l of result.firewall.added) console.log(`  + nft ${l}`);
-    if (!result.kernel.length && !result.firewall.added.length && !result.firewall.removed.length)
+    const more = ch
+      ? ch.uplinks.added.length + ch.uplinks.removed.length + ch.uplinks.changed.length + ch.jobs.length
+      : 0;
+    if (!more && !result.kernel.length && !result.firewall.added.length && !result.firewall.removed.length)
       console.log('  no changes');
     return 0;
   },

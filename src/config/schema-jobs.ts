@@ -101,3 +101,9 @@ export const jobSchema = z
   .describe(
     'A supervised job: runs exactly while its condition holds. Declared but inert: validated now, acted on in a later release.',
   );
+
+/**
+ * The settings of a job that a running instance was started with: changed by a reload or an
+ * apply, the instance restarts (the others — when, restart policy, timeouts — apply as they are).
+ */
+export const JOB_RESTART_KEYS = ['run', 'env', 'user', 'group', 'cwd'] as const;

@@ -34,6 +34,7 @@ import { LoopDelay } from './loop-delay.js';
 import { memoryNow } from './memory.js';
 import { WarningWatch } from './warnings.js';
 import { ConfirmedApply } from '../apply/confirmed.js';
+import { configChanges } from '../apply/changes.js';
 import type { StartDecision } from '../apply/record.js';
 import { parseConfigText } from '../config/load.js';
 import { UplinkError } from '../errors.js';
@@ -422,6 +423,7 @@ export class Controller {
             : await this.offload.loadConfig(source.path);
         return {
           against: 'running daemon',
+          changes: configChanges(this.config, next, this.jobs!.running()),
           kernel: this.reconciler!.planFor(next),
           firewall: await this.offload.diffRulesets(this.config, next),
         };

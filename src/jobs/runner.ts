@@ -7,7 +7,9 @@
  * kept: a changed value (not "none") restarts it, outside the crash-loop count.
  */
 import type { Logger } from 'pino';
+import { isDeepStrictEqual } from 'node:util';
 import type { JobConfig } from '../config/schema.js';
+import { JOB_RESTART_KEYS } from '../config/schema-jobs.js';
 import type { ExitReason, SupervisedProcess, SuperviseOptions, System } from '../system/system.js';
 import { after, type Timer } from '../model/timer.js';
 import type { JobWant } from './desired.js';
@@ -107,9 +109,18 @@ export class JobRunner {
       : undefined;
   }
 
-  /** A new config: its settings apply from the next start; a failed job may try again. */
+  /**
+   * A new config; a failed job may try again. A running instance started with another
+   * command, environment, user or directory restarts (not counted as a crash); other
+   * settings apply as they are.
+   */
   reconfigure(cfg: JobConfig): void {
+    const old = this.o.cfg;
     this.o = { ...this.o, cfg };
+    if (this.running && !this.stopping && JOB_RESTART_KEYS.some((k) => !isDeepStrictEqual(old[k], cfg[k]))) {
+      this.uncounted = true;
+      void this.stop('its config changed', 'restart');
+    }
     this.failedReason = undefined;
     if (this.state === 'failed') this.set('waiting');
     this.recent = [];

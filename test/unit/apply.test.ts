@@ -11,6 +11,7 @@ import pino from 'pino';
 import { parseConfigText } from '../../src/config/load.js';
 import { Controller } from '../../src/daemon/controller.js';
 import { decideAtStart, type ApplyRecord } from '../../src/apply/record.js';
+import { configChanges } from '../../src/apply/changes.js';
 import type { FakeSystem } from '../../src/system/fake.js';
 import { kernelWithTwoUplinks, until } from './fixtures.js';
 import { isUplinkError } from '../../src/errors.js';
@@ -145,4 +146,33 @@ test('a restarted daemon resumes the countdown in the same boot; after a reboot 
   assert.ok(ctl.status().uplinks.find((u) => u.name === 'wan2')?.adminBlocked, 'overrides as at apply time');
   assert.equal(await system.store.read('/fake/state/apply.json'), undefined);
   await ctl.stop('test');
+});
+
+test('plan changes: uplinks added, removed, changed (which keys); what happens to each job', () => {
+  const cur = parseConfigText(
+    `${OLD}jobs:\n  vpn: { run: "openvpn a" }\n  idle: { run: "sleep 1" }\n  mail: { run: "m", when: default.up }\n  gone: { run: "g" }\n  old: { run: "o" }\n`,
+    'cur.yaml',
+  );
+  const next = parseConfigText(
+    `${OLD.replace('priority: 20', 'priority: 25').replace(/ {2}wan1:.*\n/, '')}  lte: { interface: wwan0, gateway: 10.0.0.1 }
+jobs:\n  vpn: { run: "openvpn b" }\n  idle: { run: "sleep 2" }\n  mail: { run: "m", when: not default.up }\n  fresh: { run: "f" }\n`,
+    'next.yaml',
+  );
+  const running = new Map([
+    ['vpn', true],
+    ['idle', false],
+    ['mail', true],
+    ['gone', true],
+  ]);
+  assert.deepEqual(configChanges(cur, next, running), {
+    uplinks: { added: ['lte'], removed: ['wan1'], changed: [{ name: 'wan2', keys: ['priority'] }] },
+    jobs: [
+      { name: 'fresh', action: 'start' },
+      { name: 'gone', action: 'stop' },
+      { name: 'old', action: 'remove' },
+      { name: 'vpn', action: 'restart' },
+      { name: 'idle', action: 'change' },
+      { name: 'mail', action: 'change' },
+    ],
+  });
 });

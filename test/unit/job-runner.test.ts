@@ -227,3 +227,18 @@ test('job runner: a job starts in its cgroup, the state file keeps the directory
   assert.equal(next.system.processes[0]!.o.cgroup, saved.cgroup, 'adopted with the saved directory');
   assert.equal(next.r.cgroup, saved.cgroup);
 });
+
+test('job runner: a new command restarts a running instance (not a crash); a new condition alone does not', async () => {
+  const { r, system } = runner('{ run: "openvpn a", restart: always, max_restarts: 1 }');
+  r.ensure(want(true), 0);
+  r.reconfigure({ ...r.cfg, restart_delay: 5000 });
+  await tick();
+  assert.equal(system.processes[0]!.running, true, 'other settings: no restart');
+  r.reconfigure({ ...r.cfg, run: 'openvpn b' });
+  await tick();
+  assert.equal(system.processes[0]!.running, false, 'the old command stopped');
+  r.ensure(want(true), 1);
+  assert.equal(system.processes.length, 2, 'started again at once');
+  assert.equal((system.processes[1]!.o as { command: string }).command, 'openvpn b');
+  assert.equal(r.state, 'running', 'not counted toward max_restarts');
+});
