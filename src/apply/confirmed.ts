@@ -25,11 +25,17 @@ export interface ConfirmedApplyDeps {
   running: () => { text: string; overrides: AdminOverrides };
   /** Validates text as the next config (refusing what apply may not change); throws a coded error. */
   check: (text: string, file: string) => Promise<Config>;
+  /** Parses last-good again for a rollback: no environment checks (it ran before; a rollback must not be refused). */
+  load: (text: string, file: string) => Promise<Config>;
   /** Makes `config` (parsed from `text`) the running one; `restore`: a rollback's overrides. */
   swap: (config: Config, text: string, why: string, restore?: AdminOverrides) => Promise<unknown>;
   /** The daemon is stopping: a waiting client's connection closing is not the admin's doing. */
   stopping: () => boolean;
 }
+
+/** About three years: beyond that a deadline is no deadline (and past what a Date holds). */
+const MAX_SECONDS = 1e8;
+const RETRY_MS = 2000;
 
 export interface ApplyResult {
   file: string;
@@ -57,7 +63,7 @@ export class ConfirmedApply {
     const r = parseRecord(await this.d.system.store.read(this.file));
     if (r === 'damaged') {
       this.d.log.error({ file: this.file }, 'the pending apply record is damaged; starting on the config file');
-      await this.d.system.store.remove(this.file);
+      await this.removeRecord();
       return { kind: 'none' };
     }
     return decideAtStart(r, this.d.system.bootId(), this.d.system.bootClock());
@@ -75,13 +81,33 @@ export class ConfirmedApply {
 
   /** Started on last-good: the record goes, the event says why. */
   async rolledBackAtStart(record: ApplyRecord, why: string): Promise<void> {
-    await this.d.system.store.remove(this.file);
+    await this.removeRecord();
     this.d.log.warn({ file: record.file }, `rolled back to the last-good config: ${why}`);
     this.d.bus.publish({ type: 'apply', action: 'rollback', file: record.file, message: why });
   }
 
+  /** A confirm whose record removal a crash cut short: the file holds the pending bytes already. */
+  async confirmedAtStart(record: ApplyRecord): Promise<void> {
+    await this.removeRecord();
+    this.d.log.info({ file: record.file }, 'the pending apply was confirmed before a restart; keeping it');
+  }
+
   pending(): ApplyRecord | undefined {
     return this.record;
+  }
+
+  /** Runs `fn` (a reload) between applies, confirms and rollbacks, never beside one. */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.serial(fn);
+  }
+
+  /** The record goes; a state dir that refuses (read-only flash) is logged, never fatal. */
+  private async removeRecord(): Promise<void> {
+    try {
+      await this.d.system.store.remove(this.file);
+    } catch (e) {
+      this.d.log.error({ err: e, file: this.file }, 'cannot remove the pending apply record');
+    }
   }
 
   stop(): void {
@@ -94,9 +120,13 @@ export class ConfirmedApply {
    */
   apply(text: string, file: string, seconds: number, onClientClose?: (fn: () => void) => void): Promise<ApplyResult> {
     return this.serial(async () => {
-      if (!(seconds > 0) || !Number.isFinite(seconds))
-        throw new UplinkError('APPLY_SECONDS', `--confirm needs a positive number of seconds, not ${seconds}`);
+      if (!(seconds > 0) || !(seconds <= MAX_SECONDS))
+        throw new UplinkError(
+          'APPLY_SECONDS',
+          `--confirm needs a positive number of seconds up to ${MAX_SECONDS}, not ${seconds}`,
+        );
       const next = await this.d.check(text, file);
+      if (this.d.stopping()) throw new UplinkError('DAEMON_STOPPING', 'uplinkd is stopping; apply refused');
       const now = this.d.system.bootClock();
       const deadline = new Date(Date.now() + seconds * 1000).toISOString();
       const replaced = this.record !== undefined;
@@ -112,12 +142,28 @@ export class ConfirmedApply {
         // Re-applying keeps the first snapshot: last-good is what ran before any of them.
         lastGood: this.record?.lastGood ?? this.d.running(),
       };
-      await this.d.system.store.write(this.file, `${JSON.stringify(record)}\n`);
+      try {
+        await this.d.system.store.write(this.file, `${JSON.stringify(record)}\n`);
+      } catch (e) {
+        throw new UplinkError(
+          'APPLY_STATE',
+          `cannot record the pending apply in ${this.file}: ${(e as Error).message}; nothing was applied`,
+          'a confirmed apply needs a writable state dir',
+        );
+      }
       this.record = record;
       this.generation++;
       if (onClientClose) this.watchClient(onClientClose);
       this.arm(seconds * 1000);
-      await this.d.swap(next, text, `apply ${file}`);
+      try {
+        await this.d.swap(next, text, `apply ${file}`);
+      } catch (e) {
+        // Half applied is worse than not at all: back to last-good now, and say so.
+        await this.doRollback(`applying ${file} failed: ${(e as Error).message}`).catch((r: unknown) =>
+          this.d.log.error({ err: r }, 'rollback after a failed apply failed'),
+        );
+        throw e;
+      }
       const message = `applied ${file}${replaced ? ' (replacing the pending apply)' : ''}; rolls back at ${deadline} unless \`uplink confirm\``;
       this.d.log.warn({ file, seconds, deadline }, message);
       this.d.bus.publish({ type: 'apply', action: 'apply', file, deadline, message });
@@ -130,7 +176,7 @@ export class ConfirmedApply {
     const mine = this.generation;
     onClose(() => {
       if (this.d.stopping() || !this.record || this.generation !== mine) return;
-      void this.rollback('the `uplink apply --wait` client went away').catch((e: unknown) =>
+      void this.rollback('the `uplink apply --wait` client went away', mine).catch((e: unknown) =>
         this.d.log.error({ err: e }, 'rollback failed'),
       );
     });
@@ -141,8 +187,8 @@ export class ConfirmedApply {
     return this.serial(async () => {
       const r = this.need('confirm');
       const written = await this.d.system.installConfig(this.d.configPath, r.pending);
-      await this.d.system.store.remove(this.file);
       this.clear();
+      await this.removeRecord();
       const message = `confirmed ${r.file}; written to ${written.path}${written.backup ? ` (previous file kept as ${written.backup})` : ''}`;
       this.d.log.info(message);
       this.d.bus.publish({ type: 'apply', action: 'confirm', file: r.file, message });
@@ -150,19 +196,29 @@ export class ConfirmedApply {
     });
   }
 
-  /** `uplink rollback`, a missed deadline, a waiting client gone: last-good runs again, overrides and all. */
-  rollback(why: string): Promise<{ message: string }> {
+  /**
+   * `uplink rollback`, a missed deadline, a waiting client gone: last-good runs again,
+   * overrides and all. `generation`: only if the apply it was meant for is still the pending one.
+   */
+  rollback(why: string, generation?: number): Promise<{ message: string }> {
     return this.serial(async () => {
-      const r = this.need('roll back');
-      const last = await this.d.check(r.lastGood.text, 'last-good config');
-      await this.d.swap(last, r.lastGood.text, `rollback: ${why}`, r.lastGood.overrides);
-      await this.d.system.store.remove(this.file);
-      this.clear();
-      const message = `rolled back ${r.file} to the last-good config: ${why}`;
-      this.d.log.warn(message);
-      this.d.bus.publish({ type: 'apply', action: 'rollback', file: r.file, message });
-      return { message };
+      if (generation !== undefined && (generation !== this.generation || !this.record))
+        return { message: 'that apply is no longer pending' };
+      return this.doRollback(why);
     });
+  }
+
+  private async doRollback(why: string): Promise<{ message: string }> {
+    const r = this.need('roll back');
+    const last = await this.d.load(r.lastGood.text, 'last-good config');
+    // The record goes first: a crash from here on must never resume the config being undone.
+    this.clear();
+    await this.removeRecord();
+    await this.d.swap(last, r.lastGood.text, `rollback: ${why}`, r.lastGood.overrides);
+    const message = `rolled back ${r.file} to the last-good config: ${why}`;
+    this.d.log.warn(message);
+    this.d.bus.publish({ type: 'apply', action: 'rollback', file: r.file, message });
+    return { message };
   }
 
   /** For status: the pending apply and how long it has left. */
@@ -197,9 +253,12 @@ export class ConfirmedApply {
     if (!r) return;
     const left = r.deadlineBootMs - this.d.system.bootClock();
     if (left > 0) return this.arm(left);
-    void this.rollback(`not confirmed within ${r.seconds}s`).catch((e: unknown) =>
-      this.d.log.error({ err: e }, 'rollback failed'),
-    );
+    const mine = this.generation;
+    void this.rollback(`not confirmed within ${r.seconds}s`, mine).catch((e: unknown) => {
+      // Never give up: the admin may be locked out until it happens.
+      this.d.log.error({ err: e }, 'rollback failed; trying again in 2s');
+      if (this.record && this.generation === mine) this.arm(RETRY_MS);
+    });
   }
 
   /** One apply, confirm or rollback at a time: each reads and replaces the record. */

@@ -35,6 +35,13 @@ export const apply: Command = {
     const text = await readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
       throw new UplinkError('CONFIG_READ', `cannot read ${file}: ${e.code ?? e.message}`);
     });
+    // One control request is at most 1 MiB (its JSON, escapes included).
+    if (Buffer.byteLength(JSON.stringify(text)) > (1 << 20) - 4096)
+      throw new UplinkError(
+        'APPLY_TOO_BIG',
+        `${file} is too big to apply through the control socket (1 MiB)`,
+        'check it with `uplink plan FILE`, install it and `uplink reload`',
+      );
     const wait = ctx.opts.wait === true;
     const c = new ControlClient(ctx.socket);
     await c.connect();

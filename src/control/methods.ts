@@ -53,8 +53,12 @@ export function controlMethods(api: ControlApi): MethodTable {
       // A stream, so a waiting client is never closed as idle; it gets the apply events.
       stream: true,
       handler: async (p: { text: string; file: string; seconds: number; wait: boolean }, ctx) => {
-        if (p.wait) ctx.onClose(api.subscribe((e) => e.type === 'apply' && e.action !== 'apply' && ctx.push(e)));
-        return api.apply(p.text, p.file, p.seconds, p.wait ? (fn) => ctx.onClose(fn) : undefined);
+        // Subscribed once this apply is pending: an earlier apply's outcome is not this one's.
+        const watch = (fn: () => void) => {
+          ctx.onClose(api.subscribe((e) => e.type === 'apply' && e.action !== 'apply' && ctx.push(e)));
+          ctx.onClose(fn);
+        };
+        return api.apply(p.text, p.file, p.seconds, p.wait ? watch : undefined);
       },
     }),
     confirm: method({ params: none, handler: () => api.confirm() }),

@@ -35,7 +35,7 @@ import { memoryNow } from './memory.js';
 import { WarningWatch } from './warnings.js';
 import { ConfirmedApply } from '../apply/confirmed.js';
 import { configChanges } from '../apply/changes.js';
-import type { StartDecision } from '../apply/record.js';
+import type { ApplyRecord, StartDecision } from '../apply/record.js';
 import { parseConfigText } from '../config/load.js';
 import { UplinkError } from '../errors.js';
 import type { AdminOverrides } from '../model/admin-overrides.js';
@@ -86,8 +86,7 @@ export class Controller {
     this.lock = system.lock(`${ctl.socket}.lock`);
     this.configText = (await system.store.read(this.o.configPath)) ?? '';
     this.applyer = this.confirmedApply();
-    const decision = await this.applyer.load();
-    this.startOn(decision);
+    const decision = this.startOn(await this.applyer.load());
     try {
       for (const c of this.components()) {
         await c.start();
@@ -98,6 +97,7 @@ export class Controller {
       await this.stopComponents(false);
       throw e;
     }
+    if (decision.kind === 'confirmed') await this.applyer.confirmedAtStart(decision.record);
     if (decision.kind === 'resume') this.applyer.resume(decision.record, decision.leftMs);
     if (decision.kind === 'rollback') {
       this.restoreOverrides(decision.record.lastGood.overrides);
@@ -108,19 +108,32 @@ export class Controller {
     log.info({ socket: ctl.socket, uplinks: Object.keys(this.config.uplinks) }, 'uplinkd started');
   }
 
-  /** A pending apply found at start: run its config (same boot, before the deadline) or last-good's. */
-  private startOn(d: StartDecision): void {
-    if (d.kind === 'none') return;
-    const [text, file] =
-      d.kind === 'resume' ? [d.record.pending, d.record.file] : [d.record.lastGood.text, 'last-good config'];
+  /**
+   * A pending apply found at start: run its config (same boot, before the deadline) or
+   * last-good's. A config file that already holds the pending bytes was confirmed (a crash
+   * cut the confirm short); a pending config that no longer loads (a stricter upgrade) is
+   * rolled back, never resumed, or a confirm would write it.
+   */
+  private startOn(found: StartDecision): StartDecision | { kind: 'confirmed'; record: ApplyRecord } {
+    if (found.kind === 'none') return found;
+    if (this.configText === found.record.pending) return { kind: 'confirmed', record: found.record };
+    let d = found;
+    if (d.kind === 'resume' && !this.tryStartOn(d.record.pending, d.record.file))
+      d = { kind: 'rollback', record: d.record, why: 'the pending config no longer loads' };
+    if (d.kind === 'rollback') this.tryStartOn(d.record.lastGood.text, 'last-good config');
+    return d;
+  }
+
+  private tryStartOn(text: string, file: string): boolean {
     try {
-      const cfg = parseConfigText(text, file);
-      this.withOverrides(cfg);
+      const cfg = this.withOverrides(parseConfigText(text, file));
       refuseRestartOnly(this.config, cfg, 'apply');
       this.config = cfg;
       this.configText = text;
+      return true;
     } catch (e) {
-      this.o.log.error({ err: e, file }, "the pending apply's config no longer loads; starting on the config file");
+      this.o.log.error({ err: e, file }, `${file} no longer loads; starting on the config file`);
+      return false;
     }
   }
 
@@ -142,6 +155,7 @@ export class Controller {
       configPath: this.o.configPath,
       running: () => ({ text: this.configText, overrides: this.overridesNow() }),
       check: (text, file) => this.checkNext(text, file, 'apply'),
+      load: async (text, file) => this.withOverrides(await this.offload.parseConfig(text, file)),
       swap: (cfg, text, why, restore) => this.swap(cfg, text, why, restore),
       stopping: () => this.stopping !== undefined,
     });
@@ -172,6 +186,8 @@ export class Controller {
     this.config = next;
     this.configText = text;
     this.manager?.sync();
+    // Runners for the new jobs now (not at the next pass), so a rollback's `job stop` finds them.
+    this.jobs?.syncConfig();
     await this.demand?.sync();
     this.watchCarrier();
     if (restore) this.restoreOverrides(restore);
@@ -332,7 +348,12 @@ export class Controller {
     this.server?.closeClients();
   }
 
-  async reload(): Promise<{ changed: boolean; message: string }> {
+  /** Never beside an apply, confirm or rollback: its check of "pending" would be stale. */
+  reload(): Promise<{ changed: boolean; message: string }> {
+    return this.applyer.exclusive(() => this.reloadNow());
+  }
+
+  private async reloadNow(): Promise<{ changed: boolean; message: string }> {
     let changed: boolean;
     try {
       const pending = this.applyer.pending();

@@ -194,6 +194,11 @@ export class JobManager implements Component {
   }
 
   /** Runners for the configured jobs: new ones made, removed ones stopped, changed ones reconfigured. */
+  /** The runners for the config now (also called by every pass). */
+  syncConfig(): void {
+    this.sync();
+  }
+
   private sync(): void {
     const jobs = this.d.config().jobs;
     for (const [name, r] of this.runners) {

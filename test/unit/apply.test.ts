@@ -102,14 +102,14 @@ test('no confirm by the deadline: the daemon rolls back by itself', async () => 
   const system = kernelWithTwoUplinks();
   const ctl = await daemon(system);
   await ctl.api().apply(NEW, 'new.yaml', 0.3);
-  await until('rolled back', () => ctl.status().apply === undefined, 5000);
-  assert.equal(ctl.status().jobs.length, 0);
-  assert.ok(
+  const rolled = () =>
     ctl
       .api()
       .history()
-      .some((e) => e.type === 'apply' && e.action === 'rollback'),
-  );
+      .some((e) => e.type === 'apply' && e.action === 'rollback');
+  await until('rolled back', rolled, 5000);
+  assert.equal(ctl.status().apply, undefined);
+  assert.equal(ctl.status().jobs.length, 0);
   await ctl.stop('test');
 });
 
@@ -175,4 +175,56 @@ jobs:\n  vpn: { run: "openvpn b" }\n  idle: { run: "sleep 2" }\n  mail: { run: "
       { name: 'mail', action: 'change' },
     ],
   });
+});
+
+test('start: a confirm cut short by a crash is kept; a pending config that no longer loads is rolled back, never resumed', async () => {
+  const system = kernelWithTwoUplinks();
+  let ctl = await daemon(system);
+  await ctl.api().apply(NEW, 'new.yaml', 60);
+  await ctl.stop('crash');
+  // The crash came after the file was written and before the record went.
+  const record = (await system.store.read('/fake/state/apply.json'))!;
+  await system.store.write('/etc/uplinkd.yaml', NEW);
+  const c = new Controller({
+    configPath: '/etc/uplinkd.yaml',
+    config: parseConfigText(NEW, '/etc/uplinkd.yaml'),
+    system,
+    log,
+  });
+  await c.start();
+  assert.equal(c.status().apply, undefined, 'confirmed');
+  assert.equal(await system.store.read('/fake/state/apply.json'), undefined);
+  await c.stop('test');
+
+  // A pending config the daemon can no longer load: rolled back at start (a confirm would write it).
+  await system.store.write('/fake/state/apply.json', record.replace('"pending":"', '"pending":"bogus: [\\n'));
+  ctl = await daemon(system);
+  assert.equal(ctl.status().apply, undefined, 'not resumed');
+  assert.ok(
+    ctl
+      .api()
+      .history()
+      .some((e) => e.type === 'apply' && e.action === 'rollback'),
+  );
+  await ctl.stop('test');
+});
+
+test('rollback restores `job stop` of a job only the last-good config has', async () => {
+  const system = kernelWithTwoUplinks();
+  await system.store.write('/etc/uplinkd.yaml', NEW);
+  const ctl = new Controller({
+    configPath: '/etc/uplinkd.yaml',
+    config: parseConfigText(NEW, '/etc/uplinkd.yaml'),
+    system,
+    log,
+  });
+  await ctl.start();
+  const api = ctl.api();
+  await until('extra known', () => ctl.status().jobs.some((j) => j.name === 'extra'));
+  await api.job('stop', 'extra');
+  await api.apply(OLD, 'old.yaml', 60); // has no job
+  await api.rollback();
+  await until('extra back', () => ctl.status().jobs.some((j) => j.name === 'extra'));
+  assert.equal(ctl.status().jobs.find((j) => j.name === 'extra')?.state, 'stopped', 'still stopped by the admin');
+  await ctl.stop('test');
 });
