@@ -174,6 +174,13 @@ export class Controller {
   /** Parses and checks a config the daemon would switch to; throws a coded error and logs nothing. */
   private async checkNext(text: string, file: string, action: 'reload' | 'apply'): Promise<Config> {
     // In a worker: a big config takes seconds to validate, and failover must not wait for it.
+    // Last-good must be the text that runs: an unread file must never become an empty config.
+    if (action === 'apply' && !this.configText.trim())
+      throw new UplinkError(
+        'APPLY_NO_LAST_GOOD',
+        `the running config's text is unknown (${this.o.configPath} could not be read at start); apply refused`,
+        'make the config file readable and restart uplinkd, or use reload',
+      );
     const next = this.withOverrides(await this.offload.parseConfig(text, file));
     refuseRestartOnly(this.config, next, action);
     await this.firewall?.check(next);
