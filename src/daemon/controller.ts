@@ -372,12 +372,12 @@ export class Controller {
         );
       const path = this.o.configPath;
       const text = await this.o.system.store.read(path);
-      // A file that cannot be read gets the loader's coded error (CONFIG_READ with its hint).
-      const next =
-        text === undefined
-          ? this.withOverrides(await this.offload.loadConfig(path))
-          : await this.checkNext(text, path, 'reload');
-      if (text === undefined) throw new UplinkError('CONFIG_READ', `cannot read config ${path}`);
+      if (text === undefined) {
+        // The loader's coded error says why (CONFIG_READ with its hint).
+        await this.offload.loadConfig(path);
+        throw new UplinkError('CONFIG_READ', `cannot read config ${path}`);
+      }
+      const next = await this.checkNext(text, path, 'reload');
       await this.warnFileModes();
       changed = await this.swap(next, text, 'config reload');
     } catch (e) {

@@ -25,8 +25,9 @@ uplinks:
 const NEW = `${OLD}jobs:\n  extra: { run: "sleep 1000" }\n`;
 const CUT = OLD.replace('priority: 10', 'priority: 30');
 
-async function daemon(system: FakeSystem) {
-  await system.store.write('/etc/uplinkd.yaml', OLD);
+/** A daemon started on the config file holding `file` (default: OLD, written there first). */
+async function daemon(system: FakeSystem, file: string | null = OLD) {
+  if (file !== null) await system.store.write('/etc/uplinkd.yaml', file);
   const ctl = new Controller({
     configPath: '/etc/uplinkd.yaml',
     config: parseConfigText((await system.store.read('/etc/uplinkd.yaml'))!, '/etc/uplinkd.yaml'),
@@ -185,13 +186,7 @@ test('start: a confirm cut short by a crash is kept; a pending config that no lo
   // The crash came after the file was written and before the record went.
   const record = (await system.store.read('/fake/state/apply.json'))!;
   await system.store.write('/etc/uplinkd.yaml', NEW);
-  const c = new Controller({
-    configPath: '/etc/uplinkd.yaml',
-    config: parseConfigText(NEW, '/etc/uplinkd.yaml'),
-    system,
-    log,
-  });
-  await c.start();
+  const c = await daemon(system, null);
   assert.equal(c.status().apply, undefined, 'confirmed');
   assert.equal(await system.store.read('/fake/state/apply.json'), undefined);
   await c.stop('test');
@@ -211,14 +206,7 @@ test('start: a confirm cut short by a crash is kept; a pending config that no lo
 
 test('rollback restores `job stop` of a job only the last-good config has', async () => {
   const system = kernelWithTwoUplinks();
-  await system.store.write('/etc/uplinkd.yaml', NEW);
-  const ctl = new Controller({
-    configPath: '/etc/uplinkd.yaml',
-    config: parseConfigText(NEW, '/etc/uplinkd.yaml'),
-    system,
-    log,
-  });
-  await ctl.start();
+  const ctl = await daemon(system, NEW);
   const api = ctl.api();
   await until('extra known', () => ctl.status().jobs.some((j) => j.name === 'extra'));
   await api.job('stop', 'extra');

@@ -16,7 +16,6 @@ import { Supervised } from '../../src/system/supervise.js';
 import {
   cgroupOf,
   cgroupPopulated,
-  createCgroup,
   endLeftoverCgroup,
   holdsCgroup,
   removeCgroup,
@@ -24,21 +23,12 @@ import {
   validCgroupName,
 } from '../../src/system/supervise/cgroup.js';
 import { processAlive } from '../../src/system/supervise/proc.js';
+import { cgroupsWritable } from '../../src/lab/cgroups.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A cgroup v2 child we may write, or why not (the tests skip). */
-function usable(): string | undefined {
-  try {
-    const dir = createCgroup(`uplinkd-probe-${randomBytes(4).toString('hex')}`);
-    removeCgroup(dir);
-    return undefined;
-  } catch (e) {
-    return `no writable cgroup v2 hierarchy: ${(e as Error).message}`;
-  }
-}
-const skip = usable();
+const skip = cgroupsWritable() ? undefined : 'no writable cgroup v2 hierarchy';
 // Supervised children are unref'd (a daemon may exit while they run): keep the loop alive.
 const keep = setInterval(() => {}, 1000);
 after(() => clearInterval(keep));
