@@ -3,7 +3,7 @@
  * Paths are relative to the repository root.
  */
 const FEATURES =
-  '(uplinks|routing|firewall|demand|jobs|hooks|apply|reconcile|offload|control|system|world|lab|daemon|cli)';
+  '(uplinks|routing|firewall|demand|jobs|hooks|apply|schedule|announce|notify|reconcile|offload|control|system|world|lab|daemon|cli)';
 
 module.exports = {
   forbidden: [
@@ -32,6 +32,7 @@ module.exports = {
           '^src/demand/(rules|nft|nft-match|packet|queue)\\.ts$',
           '^src/jobs/(desired|condition-eval)\\.ts$',
           '^src/hooks/events\\.ts$',
+          '^src/schedule/(windows|cron)\\.ts$',
         ],
       },
       to: { path: '^src/system/' },

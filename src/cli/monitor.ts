@@ -33,6 +33,8 @@ export function formatEvent(e: DaemonEvent): string {
       return `${t} conntrack  ${e.ok ? '' : 'PROBLEM: '}${e.message}`;
     case 'apply':
       return `${t} apply      ${e.action.toUpperCase()}: ${e.message}`;
+    case 'schedule':
+      return `${t} schedule   ${e.ok ? '' : 'FAILED: '}${e.message}`;
   }
 }
 

@@ -56,6 +56,21 @@ function formatUplink(u: Status['uplinks'][number]): string[] {
   return lines;
 }
 
+/** Each cron entry's next moment and each window's hold, in the schedule's time zone. */
+function scheduleLines(sc: Status['schedule'] | undefined): string[] {
+  if (!sc?.entries.length) return [];
+  const out = ['', `SCHEDULE (${sc.timeZone})`];
+  for (const e of sc.entries) {
+    if (e.cron !== undefined)
+      out.push(`  cron "${e.cron}" ${e.action}${e.uplink ? ` ${e.uplink}` : ''}: next ${e.next ?? 'never'}`);
+    else
+      out.push(
+        `  ${e.deny !== undefined ? `deny ${e.deny}` : `allow ${e.allow}`}${e.days ? ` (${e.days.join(',')})` : ''} ${e.uplink}: ${sc.held[e.uplink ?? ''] ? `HOLDING (${sc.held[e.uplink ?? '']})` : 'not holding'}`,
+      );
+  }
+  return out;
+}
+
 export function formatStatus(s: Status): string {
   const out: string[] = [];
   if (s.apply)
@@ -92,6 +107,7 @@ export function formatStatus(s: Status): string {
     out.push(
       `  ${j.name.padEnd(12)} ${j.state.padEnd(9)}${j.pid !== undefined ? ` pid ${j.pid} (${j.cgroup ? 'cgroup' : 'process group'})` : ''} since ${j.since}, ${j.restarts} restart(s)${j.lastExit ? `, last ${j.lastExit}` : ''} — ${j.why}`,
     );
+  out.push(...scheduleLines(s.schedule));
   // A daemon older than the CLI has no routed list.
   const routed = s.routed ?? [];
   if (routed.length) out.push('', 'ROUTED PREFIXES');

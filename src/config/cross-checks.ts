@@ -96,7 +96,17 @@ export function crossCheck(cfg: unknown, ctx: Ctx): void {
   checkForwardOverlaps(list(cfg.forwards), add);
   checkRouted(list(cfg.lan), uplinks, add);
   checkJobs(entries(cfg.jobs), names, add);
-  list(cfg.schedule).forEach((s, i) => ref(['schedule', i, 'uplink'], s.uplink));
+  list(cfg.schedule).forEach((s, i) => {
+    ref(['schedule', i, 'uplink'], s.uplink);
+    const u = isObj(s) ? uplinks.find(([n]) => n === s.uplink)?.[1] : undefined;
+    if (isObj(s) && (s.action === 'demand_on' || s.action === 'demand_off') && u && u.mode !== 'demand')
+      add(
+        ['schedule', i, 'action'],
+        s.action,
+        `${s.action} needs a demand uplink; ${String(s.uplink)} is mode ${String(u.mode ?? 'always')}`,
+        'use up/down (or block/unblock) for other uplinks',
+      );
+  });
   list(cfg.announce).forEach((a, i) => ref(['announce', i, 'uplink'], a.uplink));
 
   checkProbes(cfg, uplinks, add);

@@ -1,7 +1,6 @@
 /**
- * Schemas of the sections beside uplinks: lan, forwards, demand, jobs, hooks, schedule,
- * announce, notify. Apart from lan, these are declared but inert for now: validated, and
- * acted on in later releases.
+ * Schemas of the sections beside uplinks: lan, forwards, demand, jobs, hooks, announce,
+ * notify (the schedule has its own file).
  */
 import { z } from 'zod';
 import { positiveDuration } from './duration.js';
@@ -9,17 +8,7 @@ import { hinted } from './errors.js';
 import { checkCidr, checkForwardHost, checkIp, checkIpPort, isIP, isIPv6, parseHostPort } from './net.js';
 import { isNetworkForm, overlap4, prefix4, prefixText } from './prefix4.js';
 import { parseRule, RuleError } from './demand-rules.js';
-import {
-  absolutePath,
-  checked,
-  cidr,
-  command,
-  cronExpr,
-  email,
-  evenAfterChildErrors,
-  httpUrl,
-  ifname,
-} from './types.js';
+import { absolutePath, checked, cidr, command, email, evenAfterChildErrors, httpUrl, ifname } from './types.js';
 
 const INERT = 'Declared but inert: validated now, acted on in a later release.';
 
@@ -323,35 +312,6 @@ export const hooksSchema = z
       .describe("pppd-style: on an uplink's down event, also run this directory's scripts (e.g. /etc/ppp/ip-down.d)."),
   })
   .describe('Hook scripts run on uplink events (docs/hooks.md).');
-
-export const SCHEDULE_ACTIONS = ['up', 'down', 'block', 'unblock', 'force', 'unforce'] as const;
-export const scheduleSchema = z
-  .strictObject({
-    cron: cronExpr.describe(
-      'When, as a 5-field cron expression (minute hour day-of-month month day-of-week), in `timezone`.',
-    ),
-    action: z
-      .enum(SCHEDULE_ACTIONS)
-      .describe('What to do: up, down, block, unblock, force (need uplink) or unforce (takes none).'),
-    uplink: z.string().optional().describe('The uplink acted on.'),
-  })
-  .superRefine((s, ctx) => {
-    if (s.action === 'unforce' && s.uplink !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['uplink'],
-        input: s.uplink,
-        message: hinted('unforce takes no uplink', 'unforce returns to automatic selection; remove uplink'),
-      });
-    } else if (typeof s.action === 'string' && s.action !== 'unforce' && s.uplink === undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['uplink'],
-        message: hinted(`action ${s.action} needs an uplink`, 'add uplink: NAME'),
-      });
-    }
-  }, evenAfterChildErrors)
-  .describe(`A scheduled action. ${INERT}`);
 
 export const announceSchema = z
   .strictObject({

@@ -15,8 +15,8 @@ import {
   hooksSchema,
   lanSchema,
   notifySchema,
-  scheduleSchema,
 } from './schema-sections.js';
+import { scheduleSchema } from './schema-schedule.js';
 import { absolutePath, evenAfterChildErrors, jobName, timeZone, uplinkName } from './types.js';
 import { jobSchema } from './schema-jobs.js';
 
@@ -62,7 +62,10 @@ export const configSchema = z
     demand: demandSchema.prefault({}),
     jobs: z.record(jobName, jobSchema).prefault({}).describe('Supervised jobs, by name (docs/jobs.md).'),
     hooks: hooksSchema.prefault({}),
-    schedule: z.array(scheduleSchema).prefault([]).describe(`Scheduled actions (cron). ${INERT_NOTE}`),
+    schedule: z
+      .array(scheduleSchema)
+      .prefault([])
+      .describe('Scheduled actions (cron) and allow/deny windows (docs/schedule.md).'),
     announce: z
       .array(announceSchema)
       .prefault([])
@@ -71,7 +74,9 @@ export const configSchema = z
     secrets: absolutePath()
       .optional()
       .describe(`File with secrets (tokens, passwords) referenced from the config. ${INERT_NOTE}`),
-    timezone: timeZone.optional().describe(`IANA time zone for schedule (default: the system's). ${INERT_NOTE}`),
+    timezone: timeZone
+      .optional()
+      .describe("IANA time zone of the schedule's times (default: the system's, from TZ or /etc/localtime)."),
   })
   .superRefine((cfg, ctx) => crossCheck(cfg, ctx as z.core.$RefinementCtx<unknown>), evenAfterChildErrors)
   .describe('uplinkd configuration (uplinkd.yaml).');

@@ -86,16 +86,3 @@ export const timeZone = checked((s) => {
     return hinted(`${q(s)} is not a known time zone`, 'use an IANA name like Europe/Berlin, America/New_York or UTC');
   }
 });
-
-/** 5-field cron expression (minute hour day-of-month month day-of-week), or @hourly etc. */
-export const cronExpr = checked((s) => {
-  const hint = 'five fields: minute hour day-of-month month day-of-week, e.g. "30 7 * * 1-5"';
-  const t = s.trim();
-  if (/^@(hourly|daily|midnight|weekly|monthly|yearly|annually)$/.test(t)) return undefined;
-  const fields = t.split(/\s+/);
-  if (fields.length !== 5)
-    return hinted(`${q(s)} has ${fields.length} field${fields.length === 1 ? '' : 's'}, not 5`, hint);
-  const bad = fields.find((f) => !/^[A-Za-z0-9*,/-]+$/.test(f));
-  if (bad !== undefined) return hinted(`${q(s)} has a bad field ${q(bad)}`, hint);
-  return undefined;
-});

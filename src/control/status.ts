@@ -4,6 +4,7 @@ import { uplinkTables } from '../routing/tables.js';
 import type { RoutedEntry } from '../routing/routed.js';
 import type { JobManager } from '../jobs/manager.js';
 import type { Hooks } from '../hooks/hooks.js';
+import type { Scheduler } from '../schedule/scheduler.js';
 import type { WatchStats } from '../model/kernel.js';
 import type { uplinkView } from '../uplinks/view.js';
 import type { FirewallStatus } from '../firewall/apply.js';
@@ -41,6 +42,7 @@ export interface StatusExtras {
   routed: RoutedEntry[];
   /** Hooks: runs, stale events dropped, refused files. */
   hooks: ReturnType<Hooks['view']>;
+  schedule: ReturnType<Scheduler['view']>;
   /** Every job: state, pid, since, restarts, last exit, why it runs or waits. */
   jobs: ReturnType<JobManager['view']>;
   /** A confirmed apply waiting for `uplink confirm`, and when it rolls back. */
@@ -75,6 +77,7 @@ export function buildStatus(cfg: Config, w: WorldState, x: StatusExtras) {
     selection: x.selection,
     jobs: x.jobs,
     hooks: x.hooks,
+    schedule: x.schedule,
     routed: x.routed.map((e) => ({
       lan: e.lan,
       interface: e.interface,

@@ -39,6 +39,8 @@ import type { ApplyRecord, StartDecision } from '../apply/record.js';
 import { parseConfigText } from '../config/load.js';
 import { UplinkError } from '../errors.js';
 import type { AdminOverrides } from '../model/admin-overrides.js';
+import { Scheduler } from '../schedule/scheduler.js';
+import type { ScheduleConfig } from '../config/schema.js';
 
 /** Rulesets with more forwards than this are rendered in the offload worker (1,000 take ~12 ms here). */
 const RENDER_INLINE_MAX = 200;
@@ -67,6 +69,7 @@ export class Controller {
   private demand?: Demand;
   private jobs?: JobManager;
   private hooks?: Hooks;
+  private scheduler?: Scheduler;
   private server?: ControlServer;
   private lock?: InstanceLockHandle;
   /** In start order; stopped in reverse. Only those that started. */
@@ -196,6 +199,7 @@ export class Controller {
     // Runners for the new jobs now (not at the next pass), so a rollback's `job stop` finds them.
     this.jobs?.syncConfig();
     await this.demand?.sync();
+    this.scheduler?.sync();
     this.watchCarrier();
     if (restore) this.restoreOverrides(restore);
     this.reconciler?.markDirty(why, !!restore);
@@ -263,6 +267,14 @@ export class Controller {
         };
       },
     });
+    this.scheduler = new Scheduler({
+      config: cfg,
+      clock: () => system.wallClock(),
+      bus: this.bus,
+      log: log.child({ component: 'schedule' }),
+      act: (s) => this.scheduled(s),
+      hold: (held) => this.manager!.hold(held),
+    });
     this.jobs = new JobManager({
       config: cfg,
       system,
@@ -310,6 +322,8 @@ export class Controller {
       kernel,
       this.hooks,
       this.manager,
+      // Right after the uplinks: a daemon started inside a deny window never dials.
+      this.scheduler,
 
       this.demand,
       this.jobs,
@@ -427,6 +441,7 @@ export class Controller {
           jobs: this.jobs!.view(),
           apply: this.applyer.view(),
           hooks: this.hooks!.view(),
+          schedule: this.scheduler!.view(),
           firewall: this.firewall!.status(),
           uplinks: Object.fromEntries(
             [...this.manager!.uplinks.values()].map((u) => [
@@ -481,6 +496,22 @@ export class Controller {
       this.o.log.fatal({ err: e }, 'stopping failed');
       this.o.onStopped?.();
     });
+  }
+
+  /** A cron entry's action: the same path (persisted, settled) as the CLI command. */
+  private async scheduled(s: ScheduleConfig): Promise<string> {
+    const name = s.uplink ?? '';
+    switch (s.action) {
+      case 'unforce':
+        return (await this.admin(() => this.manager!.unforce())).message;
+      case 'demand_on':
+      case 'demand_off':
+        return (await this.admin(() => this.demand!.setEnabled(name, s.action === 'demand_on'))).message;
+      case undefined:
+        throw new Error('a window has no action');
+      default:
+        return (await this.admin(() => this.manager!.admin(s.action as AdminAction, name))).message;
+    }
   }
 
   /** Applies an admin action and waits until the kernel reflects it, so the CLI returns on a settled state. */

@@ -106,10 +106,10 @@ export class Demand implements Component {
         this.d.bus.publish({ type: 'demand', name, event: 'dial', message: `dialing for ${why}` });
         this.d.manager.setDemand(name, true, 'traffic');
       },
-      // Not while traffic could never get out: admin down, blocked, or given up.
+      // Not while traffic could never get out: admin down, blocked (by the admin or a window), or given up.
       enabled: () => {
         const u = this.d.manager.uplinks.get(name);
-        return !!u && !u.demandOff && !u.adminDown && !u.adminBlocked && !u.driver?.gaveUpReason;
+        return !!u && !u.demandOff && !u.adminDown && !u.adminBlocked && !u.scheduleHeld && !u.driver?.gaveUpReason;
       },
       wanted: () => !!this.d.manager.uplinks.get(name)?.demandWanted,
       linkUp: () => this.d.world.linkUp(this.d.config().uplinks[name]?.interface ?? ''),

@@ -62,6 +62,15 @@ export type DaemonEvent =
       deadline?: string;
     }
   | {
+      /** The schedule fired a cron entry's action, or a window started or stopped holding an uplink. */
+      type: 'schedule';
+      time: string;
+      uplink?: string;
+      action: string;
+      ok: boolean;
+      message: string;
+    }
+  | {
       type: 'conntrack';
       time: string;
       addresses: string[];
@@ -86,6 +95,7 @@ export const EVENT_TYPES = [
   'hook',
   'conntrack',
   'apply',
+  'schedule',
 ] as const;
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
 const _allTypes: Same<(typeof EVENT_TYPES)[number], DaemonEvent['type']> = true;

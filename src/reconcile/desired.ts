@@ -27,6 +27,8 @@ export interface UplinkVerdict {
   familyOk: Record<Family, boolean>;
   adminDown: boolean;
   adminBlocked: boolean;
+  /** A schedule window holds it: as blocked, but not by the admin. */
+  scheduleHeld?: boolean;
   /** `uplink up` on a manual or demand uplink. */
   dialRequested: boolean;
   /** Traffic asks for this demand uplink. */
@@ -78,11 +80,11 @@ export interface Desired {
 /** An uplink's connect command runs while the admin allows it and its mode (or traffic, or the admin) asks for it. */
 export function wantsConnection(
   u: Pick<UplinkConfig, 'mode'>,
-  v: Pick<UplinkVerdict, 'adminDown' | 'adminBlocked' | 'dialRequested' | 'demandWanted'>,
+  v: Pick<UplinkVerdict, 'adminDown' | 'adminBlocked' | 'scheduleHeld' | 'dialRequested' | 'demandWanted'>,
 ): boolean {
   const auto = u.mode === 'always' || u.mode === 'backup';
   const demanded = u.mode === 'demand' && v.demandWanted;
-  return !v.adminDown && !v.adminBlocked && (auto || v.dialRequested || demanded);
+  return !v.adminDown && !v.adminBlocked && !v.scheduleHeld && (auto || v.dialRequested || demanded);
 }
 
 /** The route planner's view of each configured uplink; one a new config would add gets its facts from the world. */

@@ -20,3 +20,16 @@ export function bootClockMs(): number {
 export function bootId(): string {
   return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
 }
+
+/**
+ * UPLINKD_SCHEDULE_CLOCK=ISO-TIME starts the schedule's clock at that moment (it then runs at
+ * real speed): for trying a schedule (docs/schedule.md) without waiting for 07:30 on a Monday.
+ * Only the schedule reads it; logs, events and deadlines keep the real time.
+ */
+export function scheduleClockOffset(value: string | undefined): number {
+  if (!value) return 0;
+  const at = Date.parse(value);
+  if (Number.isNaN(at))
+    throw new Error(`UPLINKD_SCHEDULE_CLOCK=${value} is not a time (write e.g. 2026-12-07T07:29:50+01:00)`);
+  return at - Date.now();
+}

@@ -240,6 +240,11 @@ export class FakeSystem implements System {
   bootId(): string {
     return this.boot;
   }
+  /** Added to the real wall clock: a test moves the schedule's time. */
+  wallOffsetMs = 0;
+  wallClock(): number {
+    return Date.now() + this.wallOffsetMs;
+  }
   /** Configs written by a confirm: path → text (the previous text under path.bak). */
   async installConfig(path: string, text: string) {
     const old = await this.store.read(path);

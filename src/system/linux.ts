@@ -45,7 +45,7 @@ import { sendRouterSolicitation } from './router-solicit.js';
 import { diskStore } from './store.js';
 import { configFileWarnings } from './file-modes.js';
 import { InstanceLock } from './lock.js';
-import { bootClockMs, bootId } from './clock.js';
+import { bootClockMs, bootId, scheduleClockOffset } from './clock.js';
 import { installConfig } from './config-file.js';
 import { listenUnix } from './control-socket.js';
 import type { Socket } from 'node:net';
@@ -116,6 +116,11 @@ export class LinuxSystem implements System {
 
   bootId(): string {
     return bootId();
+  }
+
+  private readonly wallOffset = scheduleClockOffset(process.env.UPLINKD_SCHEDULE_CLOCK);
+  wallClock(): number {
+    return Date.now() + this.wallOffset;
   }
 
   installConfig(path: string, text: string) {

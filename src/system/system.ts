@@ -132,6 +132,8 @@ export interface System {
   configFileWarnings(path: string): Promise<string[]>;
   /** Milliseconds on CLOCK_BOOTTIME: a deadline that NTP cannot move and a suspend does not stop. */
   bootClock(): number;
+  /** Wall-clock ms for the schedule (UPLINKD_SCHEDULE_CLOCK may start it at another moment). */
+  wallClock(): number;
   /** The kernel's boot id: a deadline on the boot clock means nothing after a reboot. */
   bootId(): string;
   /** Writes a confirmed config over the real file behind `path` (atomically), keeping the old one as `.bak`. */

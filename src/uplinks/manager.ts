@@ -291,6 +291,7 @@ export class UplinkManager implements Component {
         familyOk: { 4: this.familyOk(u, 4), 6: this.familyOk(u, 6) },
         adminDown: u.adminDown,
         adminBlocked: u.adminBlocked,
+        scheduleHeld: !!u.scheduleHeld,
         dialRequested: u.dialRequested,
         demandWanted: u.demandWanted,
         ...(u.dhcpWant ? { dhcp: u.dhcpWant } : {}),
@@ -325,6 +326,18 @@ export class UplinkManager implements Component {
     Object.assign(u, c.set);
     if (c.unblockDriver) u.driver?.unblock();
     return `${name}: ${c.message}`;
+  }
+
+  /** The schedule's windows now: held uplinks are not dialed nor selected (their reason says which window). */
+  hold(held: ReadonlyMap<string, string>): void {
+    let changed = false;
+    for (const u of this.all.values()) {
+      const why = held.get(u.name);
+      if (why === u.scheduleHeld) continue;
+      u.scheduleHeld = why;
+      changed = true;
+    }
+    if (changed) this.d.onDirty('schedule window');
   }
 
   /** `uplink unforce`. */
@@ -397,7 +410,11 @@ export class UplinkManager implements Component {
       prev: u.state,
       driver: drv ? 'command' : 'interface',
       adminDown: u.adminDown,
-      blocked: u.adminBlocked ? 'blocked by the admin' : drv?.gaveUpReason,
+      blocked: u.adminBlocked
+        ? 'blocked by the admin'
+        : u.scheduleHeld
+          ? `held by the schedule: ${u.scheduleHeld}`
+          : drv?.gaveUpReason,
       running: drv?.running ?? false,
       holdoff: drv?.holdoff ?? false,
       present: u.facts.present,
@@ -437,7 +454,8 @@ export class UplinkManager implements Component {
     u.reason = reason;
     this.d.log.info({ uplink: u.name, state, prev, reason }, `${u.name}: ${prev} → ${state} (${reason})`);
     this.d.bus.publish({ type: 'uplink', name: u.name, event: 'state', state, prev, reason });
-    if (state === 'blocked' && !u.adminBlocked)
+    // A blocked event is for trouble (a give-up): the admin's block and a schedule window are not.
+    if (state === 'blocked' && !u.adminBlocked && !u.scheduleHeld)
       this.d.bus.publish({ type: 'uplink', name: u.name, event: 'blocked', state, reason });
   }
 

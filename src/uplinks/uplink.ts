@@ -21,6 +21,8 @@ export interface Uplink {
   adopted: boolean;
   adminDown: boolean;
   adminBlocked: boolean;
+  /** Held blocked by a schedule window now, and why (level-triggered: not persisted). */
+  scheduleHeld?: string;
   /** `uplink up` on a manual or demand uplink. */
   dialRequested: boolean;
   /** A demand uplink that traffic asked for (cleared by an idle hang-up). */

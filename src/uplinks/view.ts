@@ -20,6 +20,7 @@ export function uplinkView(m: UplinkManager, u: Readonly<Uplink>) {
     families: carriedFamilies(m, u),
     adminDown: u.adminDown,
     adminBlocked: u.adminBlocked,
+    ...(u.scheduleHeld ? { scheduleHeld: u.scheduleHeld } : {}),
     gateway: u.facts.v4?.gateway ?? u.facts.v6?.gateway,
     /** Each family's gateway (configured, learned from a route or router advertisement, or leased). */
     gateways: { ipv4: u.facts.v4?.gateway, ipv6: u.facts.v6?.gateway },
