@@ -33,6 +33,10 @@ export function formatEvent(e: DaemonEvent): string {
       return `${t} conntrack  ${e.ok ? '' : 'PROBLEM: '}${e.message}`;
     case 'apply':
       return `${t} apply      ${e.action.toUpperCase()}: ${e.message}`;
+    case 'announce':
+      return `${t} announce   ${e.uplink} ${e.updater} ${e.address}: ${e.ok ? '' : e.disabled ? 'DISABLED: ' : 'FAILED: '}${e.message}`;
+    case 'notify':
+      return `${t} notify     ${e.ok ? '' : 'FAILED: '}${e.channel}: ${e.message}`;
     case 'schedule':
       return `${t} schedule   ${e.ok ? '' : 'FAILED: '}${e.message}`;
   }

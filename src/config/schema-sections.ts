@@ -1,6 +1,6 @@
 /**
- * Schemas of the sections beside uplinks: lan, forwards, demand, jobs, hooks, announce,
- * notify (the schedule has its own file).
+ * Schemas of the sections beside uplinks: lan, forwards, demand, hooks (the schedule, jobs,
+ * announce and notify have their own files).
  */
 import { z } from 'zod';
 import { positiveDuration } from './duration.js';
@@ -8,9 +8,7 @@ import { hinted } from './errors.js';
 import { checkCidr, checkForwardHost, checkIp, checkIpPort, isIP, isIPv6, parseHostPort } from './net.js';
 import { isNetworkForm, overlap4, prefix4, prefixText } from './prefix4.js';
 import { parseRule, RuleError } from './demand-rules.js';
-import { absolutePath, checked, cidr, command, email, evenAfterChildErrors, httpUrl, ifname } from './types.js';
-
-const INERT = 'Declared but inert: validated now, acted on in a later release.';
+import { absolutePath, checked, cidr, evenAfterChildErrors, ifname } from './types.js';
 
 export const ZONE_RE = /^[a-z][a-z0-9_-]*$/;
 export const zoneName = z
@@ -312,51 +310,3 @@ export const hooksSchema = z
       .describe("pppd-style: on an uplink's down event, also run this directory's scripts (e.g. /etc/ppp/ip-down.d)."),
   })
   .describe('Hook scripts run on uplink events (docs/hooks.md).');
-
-export const announceSchema = z
-  .strictObject({
-    uplink: z.string().describe('The uplink whose address is announced.'),
-    dyndns: z
-      .strictObject({ url: httpUrl.describe('Update URL; {address} is replaced by the uplink address.') })
-      .optional()
-      .describe('Dynamic DNS update by HTTP GET.'),
-    command: command.optional().describe('Command run with the new address in $ADDRESS.'),
-  })
-  .refine((a) => a.dyndns !== undefined || a.command !== undefined, {
-    error: hinted('announce needs dyndns or command', 'add dyndns: { url: ... } or command: ...'),
-    ...evenAfterChildErrors,
-  })
-  .describe(`Announce an uplink's address when it changes. ${INERT}`);
-
-export const notifySchema = z
-  .strictObject({
-    events: z
-      .array(
-        z.string().regex(/^[a-z*][a-z0-9_.*-]*$/, {
-          error: (iss) =>
-            hinted(`${JSON.stringify(iss.input)} is not an event name`, 'e.g. redial, blocked, failover, or *'),
-        }),
-      )
-      .min(1)
-      .describe('Events that trigger it (e.g. redial, blocked, failover; * for all).'),
-    mail: z
-      .strictObject({
-        to: email.describe('Recipient.'),
-        from: email.optional().describe('Sender (default: uplinkd@ the host name).'),
-      })
-      .optional()
-      .describe('Send a mail (via the local sendmail).'),
-    webhook: z
-      .strictObject({ url: httpUrl.describe('URL that receives a JSON POST.') })
-      .optional()
-      .describe('POST the event as JSON.'),
-    command: command.optional().describe('Command run with the event in its environment.'),
-  })
-  .refine((n) => n.mail !== undefined || n.webhook !== undefined || n.command !== undefined, {
-    error: hinted(
-      'notify needs mail, webhook or command',
-      'add one of mail: { to: ... }, webhook: { url: ... }, command: ...',
-    ),
-    ...evenAfterChildErrors,
-  })
-  .describe(`Tell someone about events. ${INERT}`);

@@ -7,20 +7,11 @@ import { z } from 'zod';
 import { crossCheck } from './cross-checks.js';
 import { probeSchema, uplinkSchema } from './schema-uplink.js';
 import { controlSchema } from './schema-control.js';
-import {
-  announceSchema,
-  demandSchema,
-  firewallSchema,
-  forwardSchema,
-  hooksSchema,
-  lanSchema,
-  notifySchema,
-} from './schema-sections.js';
+import { demandSchema, firewallSchema, forwardSchema, hooksSchema, lanSchema } from './schema-sections.js';
 import { scheduleSchema } from './schema-schedule.js';
+import { announceSchema, notifySchema } from './schema-remote.js';
 import { absolutePath, evenAfterChildErrors, jobName, timeZone, uplinkName } from './types.js';
 import { jobSchema } from './schema-jobs.js';
-
-export const INERT_NOTE = 'Declared but inert: validated now, acted on in a later release.';
 
 export const defaultsSchema = z
   .strictObject({
@@ -69,11 +60,13 @@ export const configSchema = z
     announce: z
       .array(announceSchema)
       .prefault([])
-      .describe(`Address announcements (dynamic DNS, commands). ${INERT_NOTE}`),
-    notify: z.array(notifySchema).prefault([]).describe(`Notifications by mail, webhook or command. ${INERT_NOTE}`),
+      .describe('Address announcements: dyndns2, RFC 2136, commands (docs/announce.md).'),
+    notify: z.array(notifySchema).prefault([]).describe('Notifications by mail, webhook or command (docs/notify.md).'),
     secrets: absolutePath()
       .optional()
-      .describe(`File with secrets (tokens, passwords) referenced from the config. ${INERT_NOTE}`),
+      .describe(
+        'YAML file of secrets (passwords, TSIG keys, tokens) that `*_secret` keys name; mode 600, owned by root.',
+      ),
     timezone: timeZone
       .optional()
       .describe("IANA time zone of the schedule's times (default: the system's, from TZ or /etc/localtime)."),

@@ -31,6 +31,8 @@ export class Connection {
     readonly sock: Socket,
     private readonly methods: MethodTable,
     private readonly limits = LIMITS,
+    /** Every reply and event line passes it (secret values, model/redact.ts). */
+    private readonly redact: (line: string) => string = (l) => l,
   ) {}
 
   /** Idle and evictable: nothing in flight, no stream, nothing unread. */
@@ -127,6 +129,6 @@ export class Connection {
 
   private write(obj: unknown): void {
     const s = this.sock;
-    if (!s.destroyed && s.writable) s.write(`${JSON.stringify(obj)}\n`);
+    if (!s.destroyed && s.writable) s.write(`${this.redact(JSON.stringify(obj))}\n`);
   }
 }

@@ -29,6 +29,7 @@ export class ControlServer implements Component {
     private readonly path: string,
     private readonly methods: MethodTable,
     private readonly limits = SERVER_LIMITS,
+    private readonly redact?: (line: string) => string,
   ) {}
 
   async start(): Promise<void> {
@@ -59,7 +60,7 @@ export class ControlServer implements Component {
       sock.end(`${JSON.stringify({ id: null, ok: false, error })}\n`);
       return;
     }
-    const conn = new Connection(sock, this.methods, this.limits.connection);
+    const conn = new Connection(sock, this.methods, this.limits.connection, this.redact);
     this.clients.set(sock, conn);
     conn.start(() => {
       this.clients.delete(sock);

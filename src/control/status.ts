@@ -5,6 +5,7 @@ import type { RoutedEntry } from '../routing/routed.js';
 import type { JobManager } from '../jobs/manager.js';
 import type { Hooks } from '../hooks/hooks.js';
 import type { Scheduler } from '../schedule/scheduler.js';
+import type { Notifier } from '../notify/notifier.js';
 import type { WatchStats } from '../model/kernel.js';
 import type { uplinkView } from '../uplinks/view.js';
 import type { FirewallStatus } from '../firewall/apply.js';
@@ -43,6 +44,7 @@ export interface StatusExtras {
   /** Hooks: runs, stale events dropped, refused files. */
   hooks: ReturnType<Hooks['view']>;
   schedule: ReturnType<Scheduler['view']>;
+  notify: ReturnType<Notifier['view']>;
   /** Every job: state, pid, since, restarts, last exit, why it runs or waits. */
   jobs: ReturnType<JobManager['view']>;
   /** A confirmed apply waiting for `uplink confirm`, and when it rolls back. */
@@ -78,6 +80,7 @@ export function buildStatus(cfg: Config, w: WorldState, x: StatusExtras) {
     jobs: x.jobs,
     hooks: x.hooks,
     schedule: x.schedule,
+    notify: x.notify,
     routed: x.routed.map((e) => ({
       lan: e.lan,
       interface: e.interface,

@@ -40,6 +40,9 @@ import { parseConfigText } from '../config/load.js';
 import { UplinkError } from '../errors.js';
 import type { AdminOverrides } from '../model/admin-overrides.js';
 import { Scheduler } from '../schedule/scheduler.js';
+import { Notifier } from '../notify/notifier.js';
+import { Redactor } from '../model/redact.js';
+import { checkSecretRefs, type Secrets } from '../config/secrets.js';
 import type { ScheduleConfig } from '../config/schema.js';
 
 /** Rulesets with more forwards than this are rendered in the offload worker (1,000 take ~12 ms here). */
@@ -53,10 +56,17 @@ export interface ControllerOptions {
   onStopped?: () => void;
   /** --socket / --state-dir: they win over the file at start and on every reload. */
   overrides?: { socket?: string; state_dir?: string };
+  /** The log's redactor: the controller tells it the secret values it loads. */
+  redactor?: Redactor;
 }
 
 export class Controller {
-  readonly bus = new EventBus();
+  private readonly redactor: Redactor;
+  readonly bus: EventBus;
+  /** The running config's secrets (empty without a secrets file). */
+  private secrets: Secrets = new Map();
+  /** Secrets read while checking a config that is about to run. */
+  private readonly checkedSecrets = new WeakMap<Config, Secrets>();
   private config!: Config;
   /** The text the running config was parsed from: what a rollback returns to. */
   private configText = '';
@@ -70,6 +80,7 @@ export class Controller {
   private jobs?: JobManager;
   private hooks?: Hooks;
   private scheduler?: Scheduler;
+  private notifier?: Notifier;
   private server?: ControlServer;
   private lock?: InstanceLockHandle;
   /** In start order; stopped in reverse. Only those that started. */
@@ -80,7 +91,10 @@ export class Controller {
   private warnings!: WarningWatch;
   private readonly startedAt = new Date().toISOString();
 
-  constructor(private readonly o: ControllerOptions) {}
+  constructor(private readonly o: ControllerOptions) {
+    this.redactor = o.redactor ?? new Redactor();
+    this.bus = new EventBus(undefined, undefined, this.redactor);
+  }
 
   async start(): Promise<void> {
     const { log, system } = this.o;
@@ -90,6 +104,8 @@ export class Controller {
     this.configText = (await system.store.read(this.o.configPath)) ?? '';
     this.applyer = this.confirmedApply();
     const decision = this.startOn(await this.applyer.load());
+    // A secrets file others can read stops the start, with the chmod that fixes it.
+    this.useSecrets(await this.readSecrets(this.config));
     try {
       for (const c of this.components()) {
         await c.start();
@@ -186,13 +202,39 @@ export class Controller {
       );
     const next = this.withOverrides(await this.offload.parseConfig(text, file));
     refuseRestartOnly(this.config, next, action);
+    this.checkedSecrets.set(next, await this.readSecrets(next));
     await this.firewall?.check(next);
     return next;
+  }
+
+  /** The config's secrets file, checked, with every name the config references in it. */
+  private async readSecrets(cfg: Config): Promise<Secrets> {
+    const secrets = cfg.secrets ? await this.o.system.readSecrets(cfg.secrets) : new Map<string, string>();
+    checkSecretRefs(cfg, secrets);
+    return secrets;
+  }
+
+  private useSecrets(s: Secrets): void {
+    this.secrets = s;
+    this.redactor.set(s.values());
+  }
+
+  /** A rollback's last-good config was checked when it ran; a secrets file broken since keeps the old values. */
+  private async secretsOnSwap(next: Config): Promise<Secrets> {
+    const checked = this.checkedSecrets.get(next);
+    if (checked) return checked;
+    try {
+      return await this.readSecrets(next);
+    } catch (e) {
+      this.o.log.error({ error: (e as Error).message }, 'secrets file unusable; keeping the secrets loaded before');
+      return this.secrets;
+    }
   }
 
   /** Makes `next` the running config (reload, apply, rollback); a rollback also restores the overrides. */
   private async swap(next: Config, text: string, why: string, restore?: AdminOverrides): Promise<boolean> {
     const changed = !isDeepStrictEqual(next, this.config);
+    this.useSecrets(await this.secretsOnSwap(next));
     this.config = next;
     this.configText = text;
     this.manager?.sync();
@@ -200,6 +242,7 @@ export class Controller {
     this.jobs?.syncConfig();
     await this.demand?.sync();
     this.scheduler?.sync();
+    this.notifier?.sync();
     this.watchCarrier();
     if (restore) this.restoreOverrides(restore);
     this.reconciler?.markDirty(why, !!restore);
@@ -267,6 +310,14 @@ export class Controller {
         };
       },
     });
+    this.notifier = new Notifier({
+      config: cfg,
+      system,
+      bus: this.bus,
+      log: log.child({ component: 'notify' }),
+      secrets: () => this.secrets,
+      context: () => this.noticeContext(),
+    });
     this.scheduler = new Scheduler({
       config: cfg,
       clock: () => system.wallClock(),
@@ -314,11 +365,15 @@ export class Controller {
     this.watch = watch;
     const world = this.world;
     const kernel: Component = { name: 'kernel watch', start: () => watch.start(world), stop: () => watch.stop() };
-    this.server = new ControlServer(system, ctl.socket, controlMethods(this.api()));
+    this.server = new ControlServer(system, ctl.socket, controlMethods(this.api()), undefined, (l) =>
+      this.redactor.apply(l),
+    );
     const worker: Component = { name: 'offload worker', start: async () => undefined, stop: () => offload.close() };
     return [
       this.loopDelay,
       worker,
+      // First: it hears every event of the start-up (a rollback at start, a give-up on adoption).
+      this.notifier,
       kernel,
       this.hooks,
       this.manager,
@@ -442,6 +497,7 @@ export class Controller {
           apply: this.applyer.view(),
           hooks: this.hooks!.view(),
           schedule: this.scheduler!.view(),
+          notify: this.notifier!.view(),
           firewall: this.firewall!.status(),
           uplinks: Object.fromEntries(
             [...this.manager!.uplinks.values()].map((u) => [
@@ -496,6 +552,29 @@ export class Controller {
       this.o.log.fatal({ err: e }, 'stopping failed');
       this.o.onStopped?.();
     });
+  }
+
+  /** What a notification says about the uplinks now. */
+  private noticeContext() {
+    const m = this.manager!;
+    return {
+      uplink: (name: string) => {
+        const u = m.uplinks.get(name);
+        if (!u) return undefined;
+        return {
+          iface: u.cfg.interface,
+          mode: u.cfg.mode,
+          state: u.state,
+          since: new Date(u.since).toISOString(),
+          priority: u.cfg.priority,
+        };
+      },
+      usable: (name: string) => {
+        const u = m.uplinks.get(name);
+        return !!u && m.usable(u);
+      },
+      selected: () => m.selection.selected,
+    };
   }
 
   /** A cron entry's action: the same path (persisted, settled) as the CLI command. */

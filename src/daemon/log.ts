@@ -1,13 +1,16 @@
 /** pino logger: JSON lines by default (journald, log shippers), pretty for humans. */
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import type { Redactor } from '../model/redact.js';
 
 export type LogFormat = 'json' | 'pretty';
 
-export function createLogger(format: LogFormat, level = 'info'): Logger {
+/** Every line passes the redactor: secret values never reach the journal. */
+export function createLogger(format: LogFormat, level = 'info', redactor?: Redactor): Logger {
+  const hooks = redactor ? { streamWrite: (s: string) => redactor.apply(s) } : {};
   if (format === 'pretty') {
     return pino(
-      { level },
+      { level, hooks },
       pretty({
         sync: true,
         colorize: process.stderr.isTTY,
@@ -17,5 +20,5 @@ export function createLogger(format: LogFormat, level = 'info'): Logger {
       }),
     );
   }
-  return pino({ level, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
+  return pino({ level, hooks, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
 }

@@ -7,6 +7,7 @@ import { DryRunSystem } from '../system/dry-run.js';
 import { LinuxSystem } from '../system/linux.js';
 import { Controller } from './controller.js';
 import { createLogger, type LogFormat } from './log.js';
+import { Redactor } from '../model/redact.js';
 import { VERSION } from '../version.js';
 
 const USAGE = `usage: uplinkd [--config FILE] [--dry-run] [--log-format json|pretty] [--log-level LEVEL]
@@ -52,11 +53,20 @@ async function main(): Promise<number> {
   const overrides = { socket: values.socket, state_dir: values['state-dir'] };
   if (overrides.socket) config.control.socket = overrides.socket;
   if (overrides.state_dir) config.control.state_dir = overrides.state_dir;
-  const log = createLogger(format, values['log-level'] ?? config.control.log_level ?? 'info');
+  const redactor = new Redactor();
+  const log = createLogger(format, values['log-level'] ?? config.control.log_level ?? 'info', redactor);
   const system = values['dry-run'] ? new DryRunSystem(log) : new LinuxSystem(log);
   let done!: () => void;
   const stopped = new Promise<void>((r) => (done = r));
-  const ctl = new Controller({ configPath: values.config!, config, system, log, overrides, onStopped: () => done() });
+  const ctl = new Controller({
+    configPath: values.config!,
+    config,
+    system,
+    log,
+    overrides,
+    redactor,
+    onStopped: () => done(),
+  });
   await ctl.start();
   for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => ctl.stopSafely(sig));
   process.on('SIGHUP', () => void ctl.reload().catch(() => undefined));

@@ -1,5 +1,6 @@
 /** Typed daemon events: what `uplink monitor`, logs and (later) hooks and SSE see. */
 import type { ChangeDelta } from '../world/delta.js';
+import type { Redactor } from '../model/redact.js';
 
 export type DaemonEvent =
   | { type: 'kernel'; time: string; summary: string; delta: ChangeDelta }
@@ -14,6 +15,8 @@ export type DaemonEvent =
       state: string;
       prev?: string;
       reason: string;
+      /** A dial after a connection died or a dial failed: which attempt, what was lost and when. */
+      redial?: { attempt: number; lost: string; at: string };
     }
   | { type: 'selection'; time: string; selected?: string; prev?: string; reason: string }
   | {
@@ -71,6 +74,28 @@ export type DaemonEvent =
       message: string;
     }
   | {
+      /** An announcement of an uplink's address by one updater: sent, failed (retrying or disabled). */
+      type: 'announce';
+      time: string;
+      uplink: string;
+      updater: 'dyndns' | 'rfc2136' | 'command';
+      address: string;
+      ok: boolean;
+      /** good, nochg, badauth, NOERROR, NOTAUTH, TIMEOUT, exit 1, ... */
+      result: string;
+      /** The updater stopped until the config changes (badauth, nohost, a wrong key). */
+      disabled?: boolean;
+      message: string;
+    }
+  | {
+      /** A notification that could not be delivered (after its retries), or a digest sent. */
+      type: 'notify';
+      time: string;
+      channel: string;
+      ok: boolean;
+      message: string;
+    }
+  | {
       type: 'conntrack';
       time: string;
       addresses: string[];
@@ -96,6 +121,8 @@ export const EVENT_TYPES = [
   'conntrack',
   'apply',
   'schedule',
+  'announce',
+  'notify',
 ] as const;
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
 const _allTypes: Same<(typeof EVENT_TYPES)[number], DaemonEvent['type']> = true;
@@ -116,10 +143,13 @@ export class EventBus {
   constructor(
     private readonly keep = 500,
     private readonly maxBytes = 512 * 1024,
+    private readonly redactor?: Redactor,
   ) {}
 
   publish(input: EventInput): DaemonEvent {
-    const e = { ...input, time: new Date().toISOString() } as DaemonEvent;
+    let e = { ...input, time: new Date().toISOString() } as DaemonEvent;
+    // Hooks, the history, the monitor and notifications all read events: none sees a secret.
+    if (this.redactor?.active) e = JSON.parse(this.redactor.apply(JSON.stringify(e))) as DaemonEvent;
     const bytes = JSON.stringify(e).length;
     this.recent.push({ e, bytes });
     this.bytes += bytes;

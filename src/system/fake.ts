@@ -8,6 +8,9 @@ import { displayCommand, KernelRefused, opEvent, type KernelOp, type RefusedOp }
 import type { ProbeRequest, ProbeResult } from './probe/types.js';
 import type {
   AdoptOptions,
+  HttpRequest,
+  HttpResponse,
+  MailRequest,
   ExitReason,
   InstanceLockHandle,
   Listener,
@@ -20,6 +23,7 @@ import type {
 } from './system.js';
 import type { NftChain } from './nft.js';
 import { UplinkError } from '../errors.js';
+import { parseSecrets, type Secrets } from '../config/secrets.js';
 import { NftMemory } from './nft-memory.js';
 import { MemoryStore } from './store.js';
 import {
@@ -239,6 +243,28 @@ export class FakeSystem implements System {
   }
   bootId(): string {
     return this.boot;
+  }
+  /** HTTP requests and mails sent, in order; `httpAnswer`/`mailAnswer` decide how each goes. */
+  http: HttpRequest[] = [];
+  httpAnswer: (r: HttpRequest) => HttpResponse | Promise<HttpResponse> = () => ({ status: 200, body: 'good' });
+  async httpRequest(r: HttpRequest): Promise<HttpResponse> {
+    this.http.push(r);
+    return this.httpAnswer(r);
+  }
+  mails: MailRequest[] = [];
+  mailAnswer: (m: MailRequest) => void | Promise<void> = () => undefined;
+  async sendMail(m: MailRequest): Promise<void> {
+    this.mails.push(m);
+    await this.mailAnswer(m);
+  }
+  /** Secrets files by path: their text and mode (checked as the real door checks them). */
+  secretsFiles = new Map<string, { text: string; mode: number }>();
+  async readSecrets(path: string): Promise<Secrets> {
+    const f = this.secretsFiles.get(path);
+    if (!f) throw new UplinkError('SECRETS_READ', `cannot read secrets file ${path}: ENOENT`);
+    if (f.mode & 0o077)
+      throw new UplinkError('SECRETS_MODE', `secrets file ${path} is readable by others`, `chmod 600 ${path}`);
+    return parseSecrets(f.text, path);
   }
   /** Added to the real wall clock: a test moves the schedule's time. */
   wallOffsetMs = 0;

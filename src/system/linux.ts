@@ -46,6 +46,9 @@ import { diskStore } from './store.js';
 import { configFileWarnings } from './file-modes.js';
 import { InstanceLock } from './lock.js';
 import { bootClockMs, bootId, scheduleClockOffset } from './clock.js';
+import { readSecretsFile } from './secrets-file.js';
+import { httpRequest } from './outbound/http.js';
+import { sendMail } from './outbound/mail.js';
 import { installConfig } from './config-file.js';
 import { listenUnix } from './control-socket.js';
 import type { Socket } from 'node:net';
@@ -100,6 +103,9 @@ export class LinuxSystem implements System {
   readonly kind: 'linux' | 'dry-run' = 'linux';
   readonly store = diskStore;
   readonly configFileWarnings = configFileWarnings;
+  readonly readSecrets = readSecretsFile;
+  readonly httpRequest = httpRequest;
+  readonly sendMail = sendMail;
   constructor(protected readonly log: Logger) {}
 
   spawn(o: SuperviseOptions): SupervisedProcess {

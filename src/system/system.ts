@@ -12,6 +12,12 @@ import type { TunHandle } from './tun/index.js';
 import type { Socket } from 'node:net';
 import type { FileFollow, FollowOptions } from './follow.js';
 import type { HookFile } from './trust.js';
+import type { Secrets } from '../config/secrets.js';
+import type { HttpRequest, HttpResponse } from './outbound/http.js';
+import type { MailRequest } from './outbound/mail.js';
+
+export type { HttpRequest, HttpResponse } from './outbound/http.js';
+export type { MailRequest } from './outbound/mail.js';
 import type { AdoptOptions, ExitReason, StopOptions, SuperviseOptions } from './supervise.js';
 
 export type { AdoptOptions, ExitReason, StopOptions, SuperviseOptions } from './supervise.js';
@@ -138,6 +144,12 @@ export interface System {
   bootId(): string;
   /** Writes a confirmed config over the real file behind `path` (atomically), keeping the old one as `.bak`. */
   installConfig(path: string, text: string): Promise<{ path: string; backup?: string }>;
+  /** The secrets file, refused unless only the daemon's user may read it (SECRETS_MODE, with the chmod). */
+  readSecrets(path: string): Promise<Secrets>;
+  /** One HTTP request (dyndns, webhooks), from `localAddress` when given; throws HTTP_FAILED. */
+  httpRequest(r: HttpRequest): Promise<HttpResponse>;
+  /** One mail by SMTP or the local sendmail; throws MAIL_FAILED. */
+  sendMail(m: MailRequest): Promise<void>;
   /** The single-instance lock (flock on PATH); throws UplinkError('ALREADY_RUNNING'). */
   lock(path: string): InstanceLockHandle;
   /** The control socket: a unix socket (mode 0660) at `path`, a stale file there removed first. */

@@ -20,7 +20,8 @@ export interface CommandDriverOptions {
   log: Logger;
   /** Something changed (process died, a dial started or is due): look again. */
   onChange: (why: string) => void;
-  onDial: (attempt: number) => void;
+  /** `lost`: this dial follows a connection that died or a dial that failed (a re-dial), and what happened. */
+  onDial: (attempt: number, lost?: { what: string; at: number }) => void;
 }
 
 const DEFAULT_CONNECT_TIMEOUT_MS = 60_000;
@@ -37,6 +38,8 @@ export class CommandDriver {
   nextDialAt?: number;
   gaveUpReason?: string;
   lastExit?: string;
+  /** The last connection or dial that failed, until a dial is asked for afresh (admin, idle). */
+  private lost?: { what: string; at: number };
 
   constructor(private readonly o: CommandDriverOptions) {}
 
@@ -101,6 +104,7 @@ export class CommandDriver {
   }
 
   unblock(): void {
+    this.lost = undefined;
     this.gaveUpReason = undefined;
     this.failures = 0;
     this.nextDialAt = undefined;
@@ -126,7 +130,7 @@ export class CommandDriver {
     this.wasUp = false;
     const attempt = this.failures + 1;
     this.o.log.info({ attempt, command: this.o.cfg.connect }, 'dialing');
-    this.o.onDial(attempt);
+    this.o.onDial(attempt, this.lost);
     try {
       this.watch(this.o.system.spawn({ command: this.o.cfg.connect!, env: this.o.env, logFile: this.o.logFile }));
     } catch (e) {
@@ -166,10 +170,12 @@ export class CommandDriver {
     }
     // Asked for (admin, idle): no failure, no holdoff; the next dial may start at once.
     if (why !== 'admin' && why !== 'idle') this.afterHangup(why, `hung up (${why})`);
+    else this.lost = undefined;
     this.o.onChange(`hung up (${why})`);
   }
 
   private afterHangup(why: Hangup, what: string): void {
+    this.lost = { what, at: Date.now() };
     if (!this.wasUp || why === 'probe' || why === 'timeout') this.failures++;
     if (gaveUp(this.o.cfg.redial, this.failures)) {
       this.gaveUpReason = `gave up after ${this.failures} failed dial(s); last: ${what}`;

@@ -159,7 +159,7 @@ export class UplinkManager implements Component {
         env: { UPLINK: name, IFACE: ucfg.interface },
         logFile: `${cfg.control.state_dir}/${name}.connect.log`,
         onChange: (why) => this.d.onDirty(`${name}: ${why}`),
-        onDial: (attempt) => {
+        onDial: (attempt, lost) => {
           // A new connection is judged afresh: the last one's failures must not fail it unprobed.
           u.health.reset();
           this.d.bus.publish({
@@ -167,7 +167,10 @@ export class UplinkManager implements Component {
             name,
             event: 'dial',
             state: u.state,
-            reason: `dial attempt ${attempt}`,
+            reason: lost
+              ? `re-dial attempt ${attempt}: ${lost.what} at ${new Date(lost.at).toISOString()}`
+              : `dial attempt ${attempt}`,
+            ...(lost ? { redial: { attempt, lost: lost.what, at: new Date(lost.at).toISOString() } } : {}),
           });
         },
       });

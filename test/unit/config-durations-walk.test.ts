@@ -28,6 +28,10 @@ demand: { rules: [accept any] }
 jobs:
   vpn: { run: "openvpn --config /etc/openvpn/office.conf", restart: always }
 hooks: { dir: /etc/uplinkd/hooks.d }
+announce:
+  - { uplink: wan1, command: /bin/true }
+notify:
+  - { events: ['*'], command: /bin/true }
 `;
 
 /** Keys that must stay below a sibling (probe timeout < interval, backoff ≤ max_backoff). */
@@ -35,6 +39,7 @@ const RAISED_WITH: Record<string, Record<string, string>> = {
   'probe.timeout': { interval: '365d' },
   'redial.backoff': { max_backoff: '365d' },
   '*.restart_delay': { max_restart_delay: '365d' },
+  'retry.backoff': { max_backoff: '365d' },
 };
 
 /** Paths of every duration in the schema: `*` for each entry of a map, `[]` for each list item. */

@@ -287,7 +287,7 @@ test('configJsonSchema: draft 2020-12, input form, documented', () => {
     .additionalProperties;
   const interval = (uplink.properties.probe as { properties: Record<string, unknown> }).properties.interval;
   assert.match(JSON.stringify(interval), /"type":"string"/, 'durations are strings in the input form');
-  assert.match(s.properties.notify?.description ?? '', /inert/);
+  assert.match(s.properties.notify?.description ?? '', /docs\/notify.md/);
   assert.ok(JSON.stringify(s).length > 1000);
 });
 
