@@ -60,10 +60,7 @@ export class Notifier implements Component {
     for (const c of this.channels) c.timer?.clear();
     // A delivery under way gets a moment to finish (a mail about the stop itself); its retries
     // are dropped with the daemon, and a slow server never holds up a restart.
-    await Promise.race([
-      Promise.allSettled([...this.inflight]),
-      new Promise((r) => setTimeout(r, STOP_WAIT_MS).unref()),
-    ]);
+    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, STOP_WAIT_MS))]);
   }
 
   /** After a config change: a channel whose entry is unchanged keeps its window. */
