@@ -18,6 +18,9 @@ command -v dnsmasq >/dev/null || need_pkgs+=(dnsmasq-base)
 command -v radvd >/dev/null || need_pkgs+=(radvd)
 command -v dhclient >/dev/null || need_pkgs+=(isc-dhcp-client)
 command -v conntrack >/dev/null || need_pkgs+=(conntrack)
+# The lab's DNS server for RFC 2136 updates, and its client for checks.
+command -v knotd >/dev/null || need_pkgs+=(knot)
+command -v kdig >/dev/null || need_pkgs+=(knot-dnsutils)
 if [ "${CI:-}" = "true" ] || [ ${#need_pkgs[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

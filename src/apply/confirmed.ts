@@ -125,8 +125,18 @@ export class ConfirmedApply {
           'APPLY_SECONDS',
           `--confirm needs a positive number of seconds up to ${MAX_SECONDS}, not ${seconds}`,
         );
+      const refuseIfStopping = () => {
+        if (this.d.stopping())
+          throw new UplinkError(
+            'DAEMON_STOPPING',
+            'uplinkd is stopping; apply refused',
+            'apply again once uplinkd runs',
+          );
+      };
+      // Before validating (a big config takes seconds) and after (the stop may have begun meanwhile).
+      refuseIfStopping();
       const next = await this.d.check(text, file);
-      if (this.d.stopping()) throw new UplinkError('DAEMON_STOPPING', 'uplinkd is stopping; apply refused');
+      refuseIfStopping();
       const now = this.d.system.bootClock();
       const deadline = new Date(Date.now() + seconds * 1000).toISOString();
       const replaced = this.record !== undefined;

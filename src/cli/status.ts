@@ -71,6 +71,19 @@ function scheduleLines(sc: Status['schedule'] | undefined): string[] {
   return out;
 }
 
+/** Each updater: what it announced, its last answer, and a disable in capitals. */
+function announceLines(a: Status['announce'] | undefined): string[] {
+  if (!a?.length) return [];
+  return [
+    '',
+    'ANNOUNCE',
+    ...a.map(
+      (u) =>
+        `  ${u.uplink} ${u.updater}: ${u.announced ? `announced ${u.announced}` : 'nothing announced yet'}${u.last ? `; last ${u.last.result} at ${u.last.at} (${u.last.message})` : ''}${u.disabled ? ` — DISABLED (${u.disabled.result}) until the config changes` : u.nextRetry ? `, retry at ${u.nextRetry}` : ''}`,
+    ),
+  ];
+}
+
 export function formatStatus(s: Status): string {
   const out: string[] = [];
   if (s.apply)
@@ -107,7 +120,7 @@ export function formatStatus(s: Status): string {
     out.push(
       `  ${j.name.padEnd(12)} ${j.state.padEnd(9)}${j.pid !== undefined ? ` pid ${j.pid} (${j.cgroup ? 'cgroup' : 'process group'})` : ''} since ${j.since}, ${j.restarts} restart(s)${j.lastExit ? `, last ${j.lastExit}` : ''} — ${j.why}`,
     );
-  out.push(...scheduleLines(s.schedule));
+  out.push(...scheduleLines(s.schedule), ...announceLines(s.announce));
   // A daemon older than the CLI has no routed list.
   const routed = s.routed ?? [];
   if (routed.length) out.push('', 'ROUTED PREFIXES');

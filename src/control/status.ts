@@ -6,6 +6,7 @@ import type { JobManager } from '../jobs/manager.js';
 import type { Hooks } from '../hooks/hooks.js';
 import type { Scheduler } from '../schedule/scheduler.js';
 import type { Notifier } from '../notify/notifier.js';
+import type { Announcer } from '../announce/announcer.js';
 import type { WatchStats } from '../model/kernel.js';
 import type { uplinkView } from '../uplinks/view.js';
 import type { FirewallStatus } from '../firewall/apply.js';
@@ -45,6 +46,7 @@ export interface StatusExtras {
   hooks: ReturnType<Hooks['view']>;
   schedule: ReturnType<Scheduler['view']>;
   notify: ReturnType<Notifier['view']>;
+  announce: ReturnType<Announcer['view']>;
   /** Every job: state, pid, since, restarts, last exit, why it runs or waits. */
   jobs: ReturnType<JobManager['view']>;
   /** A confirmed apply waiting for `uplink confirm`, and when it rolls back. */
@@ -81,6 +83,7 @@ export function buildStatus(cfg: Config, w: WorldState, x: StatusExtras) {
     hooks: x.hooks,
     schedule: x.schedule,
     notify: x.notify,
+    announce: x.announce,
     routed: x.routed.map((e) => ({
       lan: e.lan,
       interface: e.interface,

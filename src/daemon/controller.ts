@@ -41,6 +41,7 @@ import { UplinkError } from '../errors.js';
 import type { AdminOverrides } from '../model/admin-overrides.js';
 import { Scheduler } from '../schedule/scheduler.js';
 import { Notifier } from '../notify/notifier.js';
+import { Announcer } from '../announce/announcer.js';
 import { Redactor } from '../model/redact.js';
 import { checkSecretRefs, type Secrets } from '../config/secrets.js';
 import type { ScheduleConfig } from '../config/schema.js';
@@ -81,6 +82,7 @@ export class Controller {
   private hooks?: Hooks;
   private scheduler?: Scheduler;
   private notifier?: Notifier;
+  private announcer?: Announcer;
   private server?: ControlServer;
   private lock?: InstanceLockHandle;
   /** In start order; stopped in reverse. Only those that started. */
@@ -243,6 +245,7 @@ export class Controller {
     await this.demand?.sync();
     this.scheduler?.sync();
     this.notifier?.sync();
+    this.announcer?.sync();
     this.watchCarrier();
     if (restore) this.restoreOverrides(restore);
     this.reconciler?.markDirty(why, !!restore);
@@ -318,6 +321,20 @@ export class Controller {
       secrets: () => this.secrets,
       context: () => this.noticeContext(),
     });
+    this.announcer = new Announcer({
+      config: cfg,
+      system,
+      bus: this.bus,
+      log: log.child({ component: 'announce' }),
+      secrets: () => this.secrets,
+      stateFile: () => `${this.config.control.state_dir}/announce.json`,
+      uplink: (name) => {
+        const u = this.manager!.uplinks.get(name);
+        if (!u) return undefined;
+        const address = u.facts.v4?.address ?? u.facts.v6?.address;
+        return { iface: u.cfg.interface, ready: this.manager!.usable(u) && u.routed, ...(address ? { address } : {}) };
+      },
+    });
     this.scheduler = new Scheduler({
       config: cfg,
       clock: () => system.wallClock(),
@@ -345,6 +362,7 @@ export class Controller {
       config: cfg,
       afterRun: (world, c) => {
         this.warnings.update(c, world, this.ipv6Carriers());
+        this.announcer?.check();
         this.hooks?.addressesNow(
           new Map([...this.manager!.uplinks.values()].map((u) => [u.name, u.facts.v4?.address ?? u.facts.v6?.address])),
         );
@@ -382,6 +400,7 @@ export class Controller {
 
       this.demand,
       this.jobs,
+      this.announcer,
       this.reconciler,
       this.firewall,
       this.server,
@@ -498,6 +517,7 @@ export class Controller {
           hooks: this.hooks!.view(),
           schedule: this.scheduler!.view(),
           notify: this.notifier!.view(),
+          announce: this.announcer!.view(),
           firewall: this.firewall!.status(),
           uplinks: Object.fromEntries(
             [...this.manager!.uplinks.values()].map((u) => [

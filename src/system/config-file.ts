@@ -3,7 +3,7 @@
  * behind a symlink (the link itself stays), atomically, with its mode and owner, after the
  * previous contents were kept as FILE.bak.
  */
-import { chown, realpath, stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { diskStore } from './store.js';
 
 export async function installConfig(path: string, text: string): Promise<{ path: string; backup?: string }> {
@@ -14,10 +14,8 @@ export async function installConfig(path: string, text: string): Promise<{ path:
   const old = await diskStore.read(real);
   if (old !== undefined) {
     backup = `${real}.bak`;
-    await diskStore.write(backup, old, mode);
-    if (st) await chown(backup, st.uid, st.gid);
+    await diskStore.write(backup, old, mode, st);
   }
-  await diskStore.write(real, text, mode);
-  if (st) await chown(real, st.uid, st.gid);
+  await diskStore.write(real, text, mode, st);
   return { path: real, ...(backup ? { backup } : {}) };
 }

@@ -17,6 +17,9 @@ import { Prober } from './probe/prober.js';
 import { diskStore, MemoryStore } from './store.js';
 import type { AdoptOptions, ExitReason, ProxyOptions, SuperviseOptions, SupervisedProcess } from './system.js';
 import type { TunHandle } from './tun/index.js';
+import type { HttpRequest, HttpResponse, MailRequest } from './system.js';
+import type { DnsUpdateRequest, DnsUpdateResult } from '../model/dns-update.js';
+import { UplinkError } from '../errors.js';
 
 /** A process that would have been started: "running" until the daemon would stop it. */
 class WouldRun implements SupervisedProcess {
@@ -89,6 +92,22 @@ export class DryRunSystem extends LinuxSystem {
     this.sysctls.set(key, value);
     this.log.info({ command: `sysctl -w ${key.replace(/\//g, '.')}=${value}` }, 'dry-run: would run');
     return false;
+  }
+
+  /** Nothing leaves a dry run: announcements and notifications are logged, and fail as not sent. */
+  override async httpRequest(r: HttpRequest): Promise<HttpResponse> {
+    this.log.info({ method: r.method, url: new URL(r.url).origin }, 'dry-run: would send an HTTP request');
+    throw new UplinkError('DRY_RUN', 'dry run: not sent');
+  }
+
+  override async sendMail(m: MailRequest): Promise<void> {
+    this.log.info({ to: m.to, subject: m.subject }, 'dry-run: would send a mail');
+    throw new UplinkError('DRY_RUN', 'dry run: not sent');
+  }
+
+  override async dnsUpdate(r: DnsUpdateRequest): Promise<DnsUpdateResult> {
+    this.log.info({ server: r.server, name: r.name, address: r.address }, 'dry-run: would send a DNS update');
+    return { ok: false, rcode: 'DRY_RUN', retryable: true, message: 'dry run: not sent' };
   }
 
   /** No job runs in a dry run: there is no output to follow (and no log file may be created). */

@@ -24,6 +24,7 @@ import type {
 import type { NftChain } from './nft.js';
 import { UplinkError } from '../errors.js';
 import { parseSecrets, type Secrets } from '../config/secrets.js';
+import type { DnsUpdateRequest, DnsUpdateResult } from '../model/dns-update.js';
 import { NftMemory } from './nft-memory.js';
 import { MemoryStore } from './store.js';
 import {
@@ -250,6 +251,17 @@ export class FakeSystem implements System {
   async httpRequest(r: HttpRequest): Promise<HttpResponse> {
     this.http.push(r);
     return this.httpAnswer(r);
+  }
+  dnsUpdates: DnsUpdateRequest[] = [];
+  dnsAnswer: (r: DnsUpdateRequest) => DnsUpdateResult = () => ({
+    ok: true,
+    rcode: 'NOERROR',
+    retryable: false,
+    message: 'NOERROR',
+  });
+  async dnsUpdate(r: DnsUpdateRequest): Promise<DnsUpdateResult> {
+    this.dnsUpdates.push(r);
+    return this.dnsAnswer(r);
   }
   mails: MailRequest[] = [];
   mailAnswer: (m: MailRequest) => void | Promise<void> = () => undefined;

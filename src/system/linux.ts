@@ -49,6 +49,10 @@ import { bootClockMs, bootId, scheduleClockOffset } from './clock.js';
 import { readSecretsFile } from './secrets-file.js';
 import { httpRequest } from './outbound/http.js';
 import { sendMail } from './outbound/mail.js';
+import { dnsUpdate } from './outbound/dns-update.js';
+import type { HttpRequest, HttpResponse } from './outbound/http.js';
+import type { MailRequest } from './outbound/mail.js';
+import type { DnsUpdateRequest, DnsUpdateResult } from '../model/dns-update.js';
 import { installConfig } from './config-file.js';
 import { listenUnix } from './control-socket.js';
 import type { Socket } from 'node:net';
@@ -104,8 +108,17 @@ export class LinuxSystem implements System {
   readonly store = diskStore;
   readonly configFileWarnings = configFileWarnings;
   readonly readSecrets = readSecretsFile;
-  readonly httpRequest = httpRequest;
-  readonly sendMail = sendMail;
+  httpRequest(r: HttpRequest): Promise<HttpResponse> {
+    return httpRequest(r);
+  }
+
+  sendMail(m: MailRequest): Promise<void> {
+    return sendMail(m);
+  }
+
+  dnsUpdate(r: DnsUpdateRequest): Promise<DnsUpdateResult> {
+    return dnsUpdate(r);
+  }
   constructor(protected readonly log: Logger) {}
 
   spawn(o: SuperviseOptions): SupervisedProcess {

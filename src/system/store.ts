@@ -5,6 +5,7 @@
  */
 import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import type { StateStore } from './system.js';
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -16,7 +17,12 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-export const diskStore: StateStore = {
+/** The file's owner, set before the rename: the file never shows with another owner. */
+export type Owner = { uid: number; gid: number };
+
+export const diskStore: StateStore & {
+  write(path: string, text: string, mode?: number, owner?: Owner): Promise<void>;
+} = {
   async read(path) {
     try {
       return await readFile(path, 'utf8');
@@ -24,18 +30,23 @@ export const diskStore: StateStore = {
       return undefined;
     }
   },
-  async write(path, text, mode = 0o600) {
+  async write(path: string, text: string, mode = 0o600, owner?: Owner) {
     const dir = dirname(path);
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const tmp = `${path}.tmp`;
-    const fh = await open(tmp, 'w', mode);
+    // A fresh name, created exclusively: a file or symlink planted under a predictable name is never followed.
+    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+    const fh = await open(tmp, 'wx', mode);
     try {
       await fh.writeFile(text);
-      await fh.chmod(mode); // an old temp file keeps its mode through open()
+      await fh.chmod(mode); // the umask may have narrowed open()'s mode
+      if (owner) await fh.chown(owner.uid, owner.gid);
       await fh.sync();
-    } finally {
+    } catch (e) {
       await fh.close();
+      await rm(tmp, { force: true });
+      throw e;
     }
+    await fh.close();
     await rename(tmp, path);
     await fsyncDir(dir);
   },

@@ -15,6 +15,7 @@ import type { HookFile } from './trust.js';
 import type { Secrets } from '../config/secrets.js';
 import type { HttpRequest, HttpResponse } from './outbound/http.js';
 import type { MailRequest } from './outbound/mail.js';
+import type { DnsUpdateRequest, DnsUpdateResult } from '../model/dns-update.js';
 
 export type { HttpRequest, HttpResponse } from './outbound/http.js';
 export type { MailRequest } from './outbound/mail.js';
@@ -148,6 +149,8 @@ export interface System {
   readSecrets(path: string): Promise<Secrets>;
   /** One HTTP request (dyndns, webhooks), from `localAddress` when given; throws HTTP_FAILED. */
   httpRequest(r: HttpRequest): Promise<HttpResponse>;
+  /** One signed RFC 2136 update; never throws for network or DNS errors (the result says). */
+  dnsUpdate(r: DnsUpdateRequest): Promise<DnsUpdateResult>;
   /** One mail by SMTP or the local sendmail; throws MAIL_FAILED. */
   sendMail(m: MailRequest): Promise<void>;
   /** The single-instance lock (flock on PATH); throws UplinkError('ALREADY_RUNNING'). */
