@@ -31,6 +31,8 @@ export interface ConfirmedApplyDeps {
   swap: (config: Config, text: string, why: string, restore?: AdminOverrides) => Promise<unknown>;
   /** The daemon is stopping: a waiting client's connection closing is not the admin's doing. */
   stopping: () => boolean;
+  /** The pending config was confirmed: what it removed can go now. */
+  confirmed?: () => void;
 }
 
 /** About three years: beyond that a deadline is no deadline (and past what a Date holds). */
@@ -199,6 +201,7 @@ export class ConfirmedApply {
       const written = await this.d.system.installConfig(this.d.configPath, r.pending);
       this.clear();
       await this.removeRecord();
+      this.d.confirmed?.();
       const message = `confirmed ${r.file}; written to ${written.path}${written.backup ? ` (previous file kept as ${written.backup})` : ''}`;
       this.d.log.info(message);
       this.d.bus.publish({ type: 'apply', action: 'confirm', file: r.file, message });

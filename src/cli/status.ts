@@ -89,6 +89,11 @@ export function formatStatus(s: Status): string {
   if (s.apply)
     out.push(
       `PENDING APPLY of ${s.apply.file}: rolls back in ${Math.ceil(s.apply.secondsLeft)} s (at ${s.apply.deadline}) unless \`uplink confirm\` (\`uplink rollback\` reverts now)`,
+      ...(s.apply.parked?.length
+        ? [
+            `  removed by it, still probed until confirm: ${s.apply.parked.map((p) => `${p.name} (${p.state})`).join(', ')}`,
+          ]
+        : []),
       '',
     );
   out.push(

@@ -50,7 +50,14 @@ export interface StatusExtras {
   /** Every job: state, pid, since, restarts, last exit, why it runs or waits. */
   jobs: ReturnType<JobManager['view']>;
   /** A confirmed apply waiting for `uplink confirm`, and when it rolls back. */
-  apply?: { file: string; appliedAt: string; deadline: string; secondsLeft: number };
+  apply?: {
+    file: string;
+    appliedAt: string;
+    deadline: string;
+    secondsLeft: number;
+    /** Uplinks the pending config removes, still probed (and connected) so a rollback is instant. */
+    parked?: { name: string; state: string }[];
+  };
   firewall: FirewallStatus;
   uplinks: Record<string, UplinkRuntimeView>;
 }

@@ -72,6 +72,8 @@ export class Controller {
   /** The text the running config was parsed from: what a rollback returns to. */
   private configText = '';
   private applyer!: ConfirmedApply;
+  private lastGoodParsed?: { text: string; uplinks: Config['uplinks'] };
+  private resuming?: ApplyRecord;
   private world?: World;
   private watch?: KernelWatch;
   private reconciler?: Reconciler;
@@ -106,6 +108,8 @@ export class Controller {
     this.configText = (await system.store.read(this.o.configPath)) ?? '';
     this.applyer = this.confirmedApply();
     const decision = this.startOn(await this.applyer.load());
+    // The countdown resumes once the components run; the manager parks from its record before that.
+    this.resuming = decision.kind === 'resume' ? decision.record : undefined;
     // A secrets file others can read stops the start, with the chmod that fixes it.
     this.useSecrets(await this.readSecrets(this.config));
     try {
@@ -120,6 +124,7 @@ export class Controller {
     }
     if (decision.kind === 'confirmed') await this.applyer.confirmedAtStart(decision.record);
     if (decision.kind === 'resume') this.applyer.resume(decision.record, decision.leftMs);
+    this.resuming = undefined;
     if (decision.kind === 'rollback') {
       this.restoreOverrides(decision.record.lastGood.overrides);
       await this.applyer.rolledBackAtStart(decision.record, decision.why);
@@ -179,7 +184,31 @@ export class Controller {
       load: async (text, file) => this.withOverrides(await this.offload.parseConfig(text, file)),
       swap: (cfg, text, why, restore) => this.swap(cfg, text, why, restore),
       stopping: () => this.stopping !== undefined,
+      confirmed: () => {
+        this.manager?.sync();
+        this.reconciler?.markDirty('apply confirmed: parked uplinks go', true);
+      },
     });
+  }
+
+  private applyView() {
+    const v = this.applyer.view();
+    const parked = [...(this.manager?.parkedUplinks.values() ?? [])].map((u) => ({ name: u.name, state: u.state }));
+    return v && { ...v, ...(parked.length ? { parked } : {}) };
+  }
+
+  /** While an apply is pending: last-good's uplinks (parsed once per record), which the manager parks. */
+  private parkable(): Config['uplinks'] | undefined {
+    const text = (this.applyer.pending() ?? this.resuming)?.lastGood.text;
+    if (text === undefined) return undefined;
+    if (this.lastGoodParsed?.text !== text) {
+      try {
+        this.lastGoodParsed = { text, uplinks: parseConfigText(text, 'last-good config').uplinks };
+      } catch {
+        this.lastGoodParsed = { text, uplinks: {} }; // it ran before; if it no longer parses, park nothing
+      }
+    }
+    return this.lastGoodParsed.uplinks;
   }
 
   private overridesNow(): AdminOverrides {
@@ -274,6 +303,7 @@ export class Controller {
       stateFile: stateFile(ctl.state_dir),
       onDirty: (why) => this.reconciler?.markDirty(why),
       probesHeld: () => firewallEnabled(this.config) && !this.firewall?.settled,
+      parkable: () => this.parkable(),
     });
     const offload = this.offload;
     // A small ruleset renders in a few ms; a big one would hold up probing and failover.
@@ -513,7 +543,7 @@ export class Controller {
           selection: { ...this.manager!.selection, forced: this.manager!.forced },
           routed: routedEntries(this.config, this.manager!.verdicts()),
           jobs: this.jobs!.view(),
-          apply: this.applyer.view(),
+          apply: this.applyView(),
           hooks: this.hooks!.view(),
           schedule: this.scheduler!.view(),
           notify: this.notifier!.view(),

@@ -51,6 +51,8 @@ export interface Verdicts {
   jobsRunning?: ReadonlyMap<string, boolean>;
   /** Demand uplink → its proxy interface: open, and with its notrack rules applied. */
   proxies: ReadonlyMap<string, string>;
+  /** Uplinks a pending apply removed: they keep their address, table and rule (probes), never the selection. */
+  parked?: readonly RoutedUplink[];
 }
 
 export interface Clock {
@@ -136,7 +138,7 @@ export function desired(cfg: Config, world: WorldState, v: Verdicts, _clock: Clo
   const uplinks = routedUplinks(cfg, world, v);
   const order = v.order.filter((n) => Object.hasOwn(cfg.uplinks, n));
   const routed = routedEntries(cfg, v);
-  const kernel = desiredKernel(uplinks, order, selectionTable(k), k, routed);
+  const kernel = desiredKernel([...uplinks, ...(v.parked ?? [])], order, selectionTable(k), k, routed);
   const masq = routed.filter((e) => e.fallback === 'masquerade');
   const selectionDevs = kernel.routes
     .filter((r) => r.table === selectionTable(k) && r.family === 4 && r.gateway)

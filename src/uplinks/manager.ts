@@ -8,7 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { EventBus } from '../events/bus.js';
-import { uplinkTables } from '../routing/tables.js';
+import { routedTables, selectionTable, uplinkTables } from '../routing/tables.js';
 import { selectUplinks, type Selection } from '../routing/select.js';
 import { routedEntries, routedMoves, type RoutedEntry } from '../routing/routed.js';
 import type { System, ProbeRunner } from '../system/system.js';
@@ -25,6 +25,7 @@ import { adminChange, type AdminAction } from './admin.js';
 import { UplinkError } from '../errors.js';
 import { VERSION } from '../version.js';
 import type { UplinkVerdict, Verdicts } from '../reconcile/desired.js';
+import type { RoutedUplink } from '../routing/desired.js';
 import type { Component } from '../model/component.js';
 import { check, isUsable } from './state.js';
 import { effectiveProbe, newUplink, probeReady, savedUplink, thresholds, type Uplink } from './uplink.js';
@@ -38,6 +39,8 @@ export interface ManagerDeps {
   onDirty: (why: string) => void;
   /** Probes wait while this says so (the firewall's first apply, with its probe notrack rule). */
   probesHeld?: () => boolean;
+  /** While an apply is pending: last-good's uplinks, which the pending config's removals park. */
+  parkable?: () => Config['uplinks'] | undefined;
 }
 
 /** States that say the link itself is not there (no carrier, no interface, no address). */
@@ -47,9 +50,18 @@ export class UplinkManager implements Component {
   readonly name = 'uplinks';
   /** Owned here: other modules read uplinks, and change them only through the methods below. */
   private readonly all = new Map<string, Uplink>();
+  /**
+   * Uplinks the pending apply removed: still probed and connected, in their own table, but
+   * never selected, so a rollback finds them judged and carrying at once. Confirm ends them.
+   */
+  private readonly parked = new Map<string, Uplink>();
 
   get uplinks(): ReadonlyMap<string, Readonly<Uplink>> {
     return this.all;
+  }
+
+  get parkedUplinks(): ReadonlyMap<string, Readonly<Uplink>> {
+    return this.parked;
   }
   private prober?: ProbeRunner;
   forced?: string;
@@ -106,7 +118,7 @@ export class UplinkManager implements Component {
     // A dial that started since the last evaluation must be in the file, or the next daemon dials twice.
     this.persist();
     await Promise.all(
-      [...this.all.values()].map(async (u) => {
+      [...this.all.values(), ...this.parked.values()].map(async (u) => {
         await u.health.stop();
         await u.driver?.stop(false);
         await u.dhcp?.stop(false);
@@ -119,9 +131,12 @@ export class UplinkManager implements Component {
   /** `quit --teardown`, after stop(): hangs every connect process up and forgets the state file. */
   async teardown(): Promise<void> {
     await Promise.all(
-      [...this.all.values()].map((u) => Promise.all([u.driver?.stop(true), releaseDhcp(u, this.d.system, this.d.log)])),
+      [...this.all.values(), ...this.parked.values()].map((u) =>
+        Promise.all([u.driver?.stop(true), releaseDhcp(u, this.d.system, this.d.log)]),
+      ),
     );
     this.all.clear();
+    this.parked.clear();
     await this.d.system.store.remove(this.d.stateFile);
   }
 
@@ -129,6 +144,7 @@ export class UplinkManager implements Component {
   sync(saved?: SavedState): void {
     const cfg = this.d.config();
     const tables = uplinkTables(cfg);
+    this.syncParked(cfg, saved);
     for (const u of this.all.values())
       if (!cfg.uplinks[u.name] || cfg.uplinks[u.name].interface !== u.cfg.interface) void this.remove(u, true);
     Object.entries(cfg.uplinks).forEach(([name, ucfg], index) => {
@@ -139,14 +155,72 @@ export class UplinkManager implements Component {
         return;
       }
       if (have) void this.remove(have, true);
-      this.add(name, index, tables.get(name)!, saved?.uplinks[name]);
+      this.all.set(name, this.add(name, ucfg, index, tables.get(name)!, saved?.uplinks[name]));
     });
+    this.placeParked(cfg);
     if (this.forced && !cfg.uplinks[this.forced]) this.forced = undefined;
   }
 
-  private add(name: string, index: number, table: number, saved: SavedState['uplinks'][string] | undefined): void {
+  /**
+   * Parks what the pending config removed (and, at a start mid-countdown, adopts the parked
+   * ones the state file has); a parked uplink the config names again goes back to `all`; one
+   * no apply keeps any more (confirm) is removed and hung up.
+   */
+  private syncParked(cfg: Config, saved?: SavedState): void {
+    const parkable = this.d.parkable?.() ?? {};
+    const keeps = (name: string, iface: string) => !cfg.uplinks[name] && parkable[name]?.interface === iface;
+    for (const u of this.parked.values()) {
+      if (keeps(u.name, u.cfg.interface)) continue;
+      this.parked.delete(u.name);
+      if (cfg.uplinks[u.name] && !this.all.has(u.name)) this.all.set(u.name, u);
+      else void this.remove(u, true);
+    }
+    for (const u of this.all.values()) {
+      if (!keeps(u.name, u.cfg.interface)) continue;
+      this.all.delete(u.name);
+      this.parked.set(u.name, u);
+      u.parkedWant = !!u.driver?.running;
+      this.d.log.info(`${u.name}: removed by the pending apply; kept probing until confirm`);
+    }
+    for (const [name, s] of Object.entries(saved?.uplinks ?? {})) {
+      const ucfg = parkable[name];
+      if (!ucfg || !keeps(name, ucfg.interface) || this.parked.has(name)) continue;
+      const table = uplinkTables({ control: cfg.control, uplinks: parkable }).get(name)!;
+      const u = this.add(name, ucfg, 0, table, s);
+      u.parkedWant = !!s.pid;
+      this.parked.set(name, u);
+    }
+  }
+
+  /**
+   * A parked uplink keeps its table unless the pending config uses that number (a moved table
+   * would read as "no default route" for a round, and a rollback would then wait for probes);
+   * its rule slot comes after the config's, so confirming moves no other uplink.
+   */
+  private placeParked(cfg: Config): void {
+    if (!this.parked.size) return;
+    const k = cfg.control.kernel;
+    const taken = new Set([selectionTable(k), ...uplinkTables(cfg).values(), ...routedTables(cfg).values()]);
+    let next = k.table_base + 1;
+    let index = Object.keys(cfg.uplinks).length;
+    for (const u of this.parked.values()) {
+      if (taken.has(u.table) || !u.table) {
+        while (taken.has(next)) next++;
+        u.table = next;
+      }
+      taken.add(u.table);
+      u.index = index++;
+    }
+  }
+
+  private add(
+    name: string,
+    ucfg: Config['uplinks'][string],
+    index: number,
+    table: number,
+    saved: SavedState['uplinks'][string] | undefined,
+  ): Uplink {
     const cfg = this.d.config();
-    const ucfg = cfg.uplinks[name];
     const log = this.d.log.child({ uplink: name });
     const u = newUplink(name, index, table, ucfg, saved);
     u.health = this.newHealth(u, cfg);
@@ -189,8 +263,8 @@ export class UplinkManager implements Component {
       });
       this.dhcpStarts.push(u.dhcp.start(saved?.dhcp).catch((e) => log.error({ err: e }, `${name}: cannot start DHCP`)));
     }
-    this.all.set(name, u);
     u.health.start();
+    return u;
   }
 
   /**
@@ -229,6 +303,7 @@ export class UplinkManager implements Component {
 
   private async remove(u: Uplink, teardown: boolean): Promise<void> {
     if (this.all.get(u.name) === u) this.all.delete(u.name);
+    if (this.parked.get(u.name) === u) this.parked.delete(u.name);
     await u.health.stop();
     await u.driver?.stop(teardown);
     if (teardown) await releaseDhcp(u, this.d.system, this.d.log);
@@ -244,6 +319,7 @@ export class UplinkManager implements Component {
     const cfg = this.d.config();
     let changed = false;
     for (const u of this.all.values()) changed = this.evaluateOne(u, w, now, cfg) || changed;
+    for (const u of this.parked.values()) changed = this.evaluateOne(u, w, now, cfg) || changed;
     const prev = this.selection.selected;
     this.selection = selectUplinks({ candidates: this.candidates(), forced: this.forced, current: prev, now });
     if (this.selection.selected !== prev) {
@@ -302,7 +378,27 @@ export class UplinkManager implements Component {
         usable: this.usable(u),
       });
     }
-    return { uplinks, order: this.selection.order, selected: this.selection.selected, ranked: this.selection.ranked };
+    return {
+      uplinks,
+      order: this.selection.order,
+      selected: this.selection.selected,
+      ranked: this.selection.ranked,
+      ...(this.parked.size ? { parked: [...this.parked.values()].map((u) => this.parkedRoutes(u)) } : {}),
+    };
+  }
+
+  /** What keeps a parked uplink probe-able: its address, its table and its `from` rule. */
+  private parkedRoutes(u: Uplink): RoutedUplink {
+    return {
+      name: u.name,
+      table: u.table,
+      index: u.index,
+      dev: u.cfg.interface,
+      facts: u.facts,
+      familyOk: { 4: this.familyOk(u, 4), 6: this.familyOk(u, 6) },
+      ...(u.cfg.address && u.cfg.address !== 'dhcp' ? { staticAddress: u.cfg.address } : {}),
+      ...(u.dhcpWant ? { dhcp: u.dhcpWant } : {}),
+    };
   }
 
   /** Tells each connect command's driver whether it should run (level-triggered; desired() decides). */
@@ -310,6 +406,8 @@ export class UplinkManager implements Component {
     for (const u of this.all.values()) {
       if (u.driver) u.driver.ensure(want.get(u.name) ?? false, now, u.hangupWhy ? 'idle' : 'admin');
     }
+    // Parked: connected as they were when the apply removed them (a rollback must not wait for a dial).
+    for (const u of this.parked.values()) u.driver?.ensure(!!u.parkedWant, now);
   }
 
   /** `uplink up|down|force|block|unblock NAME`. */
@@ -530,7 +628,10 @@ export class UplinkManager implements Component {
   }
 
   persist(): void {
-    const uplinks = Object.fromEntries([...this.all.values()].map((u) => [u.name, savedUplink(u)]));
+    // Parked uplinks too: a daemon restarted mid-countdown adopts their connections again.
+    const uplinks = Object.fromEntries(
+      [...this.all.values(), ...this.parked.values()].map((u) => [u.name, savedUplink(u)]),
+    );
     const s: SavedState = {
       version: STATE_VERSION,
       writtenBy: VERSION,

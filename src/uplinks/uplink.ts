@@ -21,6 +21,8 @@ export interface Uplink {
   adopted: boolean;
   adminDown: boolean;
   adminBlocked: boolean;
+  /** Parked by a pending apply: whether its connection is kept up meanwhile. */
+  parkedWant?: boolean;
   /** Held blocked by a schedule window now, and why (level-triggered: not persisted). */
   scheduleHeld?: string;
   /** `uplink up` on a manual or demand uplink. */

@@ -14,9 +14,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { labForTest, waitFor, type Ns } from '../../src/lab/harness.js';
 import { labConfig, startDaemon, type RunningDaemon } from '../../src/lab/daemon.js';
-import { twoUplinkTopology, GW_WAN1 } from '../../src/lab/topology.js';
+import { twoUplinkTopology, GW_WAN1, GW_WAN2, SERVER } from '../../src/lab/topology.js';
 import { rpc } from '../../src/control/client.js';
-import { twoUplinkConfig } from './uplinks-lab.js';
+import { routeDev, twoUplinkConfig } from './uplinks-lab.js';
 
 const UPLINK = resolve(dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 const PORT = 2222;
@@ -145,5 +145,59 @@ test('confirmed apply: 100 apply/rollback cycles leave no stray routes, rules, r
   };
   for (const pid of pids.split(/\s+/).filter(Boolean)) assert.doesNotMatch(cmdline(pid), /sleep 1001/, 'no job left');
   assert.ok((await d.status()).apply === undefined);
+  await d.cli(['quit']);
+});
+
+test('confirmed apply: an uplink the pending config removes keeps probing, and a rollback has it back judged', async (t) => {
+  const lab = await labForTest(t);
+  const topo = await twoUplinkTopology(lab);
+  let d = await startDaemon(lab, topo.gw, twoUplinkConfig());
+  const wan2 = async () => (await d.status()).uplinks.find((u) => u.name === 'wan2');
+  await waitFor(async () => (await wan2())?.state === 'up', { timeoutMs: 15_000, what: 'wan2 up' });
+  const upSince = (await wan2())!.since;
+  const wan1Only = labConfig(
+    dirname(d.configFile),
+    twoUplinkConfig()
+      .split('\n')
+      .filter((l) => !l.includes('wan2:'))
+      .join('\n'),
+  );
+  const file = lab.tempFile('wan1-only.yaml', wan1Only);
+  assert.equal((await d.cli(['apply', file, '--confirm', '60'])).code, 0);
+  const parked = async () => (await d.status()).apply?.parked?.find((p) => p.name === 'wan2')?.state;
+  assert.equal(await parked(), 'up');
+  assert.equal(await wan2(), undefined, 'not an uplink of the running config');
+  assert.match((await d.cli(['status'])).stdout, /still probed until confirm: wan2 \(up\)/);
+  // Still probed: a silent cut on its path is noticed, and its mending too.
+  await topo.isp2.ip(['route', 'add', 'blackhole', `${SERVER}/32`]);
+  await waitFor(async () => (await parked()) === 'failed', { timeoutMs: 10_000, what: 'parked wan2 judged failed' });
+  await topo.isp2.ip(['route', 'del', 'blackhole', `${SERVER}/32`]);
+  await waitFor(async () => (await parked()) === 'up', { timeoutMs: 15_000, what: 'parked wan2 judged up again' });
+  assert.equal(
+    await routeDev(topo.gw, SERVER, GW_WAN2),
+    'wan2',
+    'its own rule and table stay: probes leave through it',
+  );
+
+  // A daemon killed mid-countdown parks it again from its state file.
+  d.proc.kill('SIGKILL');
+  await d.proc.exited;
+  d = await startDaemon(lab, topo.gw, '', { configFile: d.configFile });
+  await waitFor(async () => (await parked()) === 'up', { timeoutMs: 15_000, what: 'parked again after a restart' });
+
+  const rolled = Date.now();
+  assert.equal((await d.cli(['rollback'])).code, 0);
+  const back = (await wan2())!;
+  assert.equal(back.state, 'up', 'judged at once, not waiting for probe rounds');
+  assert.ok(Date.parse(back.since) < rolled, 'the judgement it kept while parked');
+  assert.notEqual(Date.parse(back.since), Date.parse(upSince), 'it went through the cut while parked');
+
+  // Confirmed: the removed uplink goes, with its rule and its table.
+  assert.equal((await d.cli(['apply', file, '--confirm', '60'])).code, 0);
+  assert.equal((await d.cli(['confirm'])).code, 0);
+  await waitFor(async () => !(await topo.gw.ip(['rule', 'show'])).stdout.includes(`from ${GW_WAN2}`), {
+    what: "wan2's rule removed",
+  });
+  assert.equal((await d.status()).apply, undefined);
   await d.cli(['quit']);
 });
