@@ -49,12 +49,17 @@ interface Updater {
   kind: UpdaterKind;
   entry: AnnounceConfig;
   state: UpdaterState;
-  busy: boolean;
 }
+
+/** A retry timer never spins: at least this far apart. */
+const MIN_RETRY_MS = 1000;
 
 export class Announcer implements Component {
   readonly name = 'announce';
   private updaters = new Map<string, Updater>();
+  /** Updaters (by id) with a send on its way: one at a time each, across a reload too. */
+  private readonly inFlight = new Set<string>();
+  private saving = Promise.resolve();
   private saved: Record<string, UpdaterState> = {};
   private timer?: Timer;
   private stopped = false;
@@ -69,6 +74,7 @@ export class Announcer implements Component {
   async stop(): Promise<void> {
     this.stopped = true;
     this.timer?.clear();
+    await this.saving;
   }
 
   /** After a config change: an updater whose config is unchanged keeps its state (and its disable). */
@@ -77,16 +83,22 @@ export class Announcer implements Component {
     this.d.config().announce.forEach((entry, i) => {
       for (const kind of UPDATERS) {
         if (entry[kind] === undefined) continue;
-        const key = updaterKey(entry.uplink, kind, entry[kind]);
+        const key = updaterKey(entry.uplink, kind, entry[kind], this.secretValues(entry));
         const id = `${entry.uplink}/${kind}/${i}`;
         const old = this.updaters.get(id);
         const state =
           old?.state.key === key ? old.state : this.saved[id]?.key === key ? this.saved[id]! : { key, failures: 0 };
-        next.set(id, { id, uplink: entry.uplink, kind, entry, state, busy: old?.busy ?? false });
+        next.set(id, { id, uplink: entry.uplink, kind, entry, state });
       }
     });
     this.updaters = next;
     this.check();
+  }
+
+  /** The values of the secrets an entry names: a fixed password is a change, and re-enables it. */
+  private secretValues(entry: AnnounceConfig): string[] {
+    const names = [entry.dyndns?.password_secret, entry.rfc2136?.key.secret_secret];
+    return names.map((n) => (n ? (this.d.secrets().get(n) ?? '') : ''));
   }
 
   /** After every reconcile run and on the retry timer: send what is due. */
@@ -95,34 +107,43 @@ export class Announcer implements Component {
     const now = Date.now();
     for (const u of this.updaters.values()) {
       const up = this.d.uplink(u.uplink);
-      if (u.busy || !up?.ready) continue;
+      if (this.inFlight.has(u.id) || !up?.ready) continue;
       if (shouldSend(u.state, up.address, now)) void this.send(u, up.address!, up.iface);
     }
     this.armRetry();
   }
 
+  /**
+   * Wakes for the next retry that is still ahead. One already due was sent by check() if it
+   * could be; if it could not (uplink not ready), the next reconcile run looks again.
+   */
   private armRetry(): void {
     this.timer?.clear();
+    const now = Date.now();
     const due = [...this.updaters.values()]
+      .filter((u) => !this.inFlight.has(u.id) && !u.state.disabled)
       .map((u) => u.state.nextAt)
-      .filter((t): t is number => t !== undefined && !Number.isNaN(t));
-    if (due.length) this.timer = after(Math.min(...due) - Date.now(), () => this.check());
+      .filter((t): t is number => t !== undefined && t > now);
+    if (due.length) this.timer = after(Math.max(MIN_RETRY_MS, Math.min(...due) - now), () => this.check());
   }
 
   private async send(u: Updater, address: string, iface: string): Promise<void> {
-    u.busy = true;
-    const prev = u.state.announced;
+    this.inFlight.add(u.id);
     let o: Outcome;
     try {
-      o = await this.attempt(u, address, iface, prev);
+      o = await this.attempt(u, address, iface, u.state.announced);
     } catch (e) {
       o = { kind: 'retry', result: 'error', message: (e as Error).message };
     }
-    u.busy = false;
-    if (this.stopped || this.updaters.get(u.id) !== u) return;
-    u.state = afterSend(u.state, address, o, Date.now(), u.entry.retry);
-    this.report(u, address, o);
-    await this.save();
+    this.inFlight.delete(u.id);
+    if (this.stopped) return;
+    // A reload meanwhile: the result counts for the updater it was sent for, if it is unchanged.
+    const cur = this.updaters.get(u.id);
+    if (cur && cur.state.key === u.state.key) {
+      cur.state = afterSend(cur.state, address, o, Date.now(), cur.entry.retry);
+      this.report(cur, address, o);
+      this.save();
+    }
     // The address may have changed while this one was on its way.
     this.check();
   }
@@ -149,7 +170,12 @@ export class Announcer implements Component {
     const v = dyndns2Verdict(r.status, r.body);
     if (v.kind === 'ok')
       return { kind: 'ok', result: v.result, message: `${v.result}: ${c.hostname ?? 'the host'} is at ${address}` };
-    return { kind: v.kind, result: v.result, message: v.why };
+    return {
+      kind: v.kind,
+      result: v.result,
+      message: v.why,
+      ...(v.kind === 'retry' && v.minWaitMs ? { minWaitMs: v.minWaitMs } : {}),
+    };
   }
 
   private async rfc2136(c: NonNullable<AnnounceConfig['rfc2136']>, address: string): Promise<Outcome> {
@@ -225,13 +251,16 @@ export class Announcer implements Component {
     }
   }
 
-  private async save(): Promise<void> {
-    const updaters = Object.fromEntries([...this.updaters].map(([id, u]) => [id, u.state]));
-    try {
-      await this.d.system.store.write(this.d.stateFile(), `${JSON.stringify({ version: 1, updaters })}\n`);
-    } catch (e) {
-      this.d.log.error({ error: (e as Error).message }, 'cannot save the announce state');
-    }
+  /** Saves one after the other, each the state at its turn: a late write never rolls back an earlier one. */
+  private save(): void {
+    this.saving = this.saving.then(async () => {
+      const updaters = Object.fromEntries([...this.updaters].map(([id, u]) => [id, u.state]));
+      try {
+        await this.d.system.store.write(this.d.stateFile(), `${JSON.stringify({ version: 1, updaters })}\n`);
+      } catch (e) {
+        this.d.log.error({ error: (e as Error).message }, 'cannot save the announce state');
+      }
+    });
   }
 
   /** For `uplink status`: each updater's last result, what it announced, and whether it is disabled. */

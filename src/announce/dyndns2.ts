@@ -7,7 +7,10 @@
 export type Dyndns2Verdict =
   | { kind: 'ok'; result: 'good' | 'nochg' }
   | { kind: 'fatal'; result: string; why: string }
-  | { kind: 'retry'; result: string; why: string };
+  | { kind: 'retry'; result: string; why: string; minWaitMs?: number };
+
+/** dyndns2 providers ask clients to wait at least 30 minutes after a 911 or dnserr. */
+export const PROVIDER_TROUBLE_WAIT_MS = 30 * 60_000;
 
 const FATAL: Record<string, string> = {
   badauth: 'the user name or password was refused',
@@ -21,8 +24,8 @@ const FATAL: Record<string, string> = {
 };
 
 const RETRY: Record<string, string> = {
-  '911': 'the provider has a problem (911); retrying later',
-  dnserr: 'the provider had a DNS error; retrying later',
+  '911': 'the provider has a problem (911); retrying in 30 minutes or more',
+  dnserr: 'the provider had a DNS error; retrying in 30 minutes or more',
 };
 
 /** Classifies one HTTP answer (status and body) of a dyndns2 update. */
@@ -30,7 +33,7 @@ export function dyndns2Verdict(status: number, body: string): Dyndns2Verdict {
   const word = body.trim().split(/\s+/)[0] ?? '';
   if (status >= 200 && status < 300 && (word === 'good' || word === 'nochg')) return { kind: 'ok', result: word };
   if (FATAL[word]) return { kind: 'fatal', result: word, why: FATAL[word] };
-  if (RETRY[word]) return { kind: 'retry', result: word, why: RETRY[word] };
+  if (RETRY[word]) return { kind: 'retry', result: word, why: RETRY[word], minWaitMs: PROVIDER_TROUBLE_WAIT_MS };
   if (status === 401 || status === 403)
     return { kind: 'fatal', result: 'badauth', why: `HTTP ${status}: the credentials were refused` };
   if (status === 404) return { kind: 'fatal', result: `HTTP ${status}`, why: 'the update URL does not exist' };

@@ -27,9 +27,10 @@ export const announceFileSchema = z.object({
   updaters: z.record(z.string(), updaterStateSchema),
 });
 
-export function updaterKey(uplink: string, kind: UpdaterKind, cfg: unknown): string {
+/** `secrets`: the values the entry references, so fixing a password in the secrets file is a change too. */
+export function updaterKey(uplink: string, kind: UpdaterKind, cfg: unknown, secrets: string[] = []): string {
   return createHash('sha256')
-    .update(JSON.stringify([uplink, kind, cfg]))
+    .update(JSON.stringify([uplink, kind, cfg, secrets]))
     .digest('hex')
     .slice(0, 16);
 }
@@ -42,7 +43,8 @@ export function shouldSend(s: UpdaterState, address: string | undefined, now: nu
   return s.nextAt === undefined || now >= s.nextAt;
 }
 
-export type Outcome = { kind: 'ok' | 'fatal' | 'retry'; result: string; message: string };
+/** `minWaitMs`: the server asked for at least this long before the next try (dyndns2 911/dnserr). */
+export type Outcome = { kind: 'ok' | 'fatal' | 'retry'; result: string; message: string; minWaitMs?: number };
 
 export function afterSend(
   s: UpdaterState,
@@ -55,6 +57,6 @@ export function afterSend(
   if (o.kind === 'ok') return { key: s.key, announced: address, failures: 0, last };
   if (o.kind === 'fatal') return { ...s, disabled: { result: o.result, message: o.message }, nextAt: undefined, last };
   const failures = (s.last?.address === address ? s.failures : 0) + 1;
-  const wait = Math.min(retry.backoff * 2 ** (failures - 1), retry.max_backoff);
+  const wait = Math.max(Math.min(retry.backoff * 2 ** (failures - 1), retry.max_backoff), o.minWaitMs ?? 0);
   return { ...s, failures, nextAt: now + wait, last };
 }

@@ -14,7 +14,8 @@ const NAME_RE = /^[A-Za-z0-9_.-]+$/;
 
 export function parseSecrets(text: string, file: string): Secrets {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true });
+  // failsafe: every value is the string as written (the core schema would turn 0123 into 123, 1e5 into 100000).
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, schema: 'failsafe' });
   const first = doc.errors[0];
   if (first) {
     const line = lc.linePos(first.pos[0]).line;
@@ -39,13 +40,13 @@ export function parseSecrets(text: string, file: string): Secrets {
         `secrets file ${file}: ${JSON.stringify(k)} is not a secret name`,
         'names use letters, digits, _ . and -',
       );
-    if (typeof v !== 'string' && typeof v !== 'number')
+    if (typeof v !== 'string')
       throw new UplinkError(
         'SECRETS_INVALID',
         `secrets file ${file}: the value of ${k} is not a string`,
         'quote it: name: "value"',
       );
-    const value = String(v);
+    const value = v;
     if (value.length < MIN_SECRET_LENGTH)
       throw new UplinkError(
         'SECRETS_INVALID',

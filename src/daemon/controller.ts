@@ -414,7 +414,7 @@ export class Controller {
     const world = this.world;
     const kernel: Component = { name: 'kernel watch', start: () => watch.start(world), stop: () => watch.stop() };
     this.server = new ControlServer(system, ctl.socket, controlMethods(this.api()), undefined, (l) =>
-      this.redactor.apply(l),
+      this.redactor.applyJson(l),
     );
     const worker: Component = { name: 'offload worker', start: async () => undefined, stop: () => offload.close() };
     return [

@@ -7,7 +7,7 @@ export type LogFormat = 'json' | 'pretty';
 
 /** Every line passes the redactor: secret values never reach the journal. */
 export function createLogger(format: LogFormat, level = 'info', redactor?: Redactor): Logger {
-  const hooks = redactor ? { streamWrite: (s: string) => redactor.apply(s) } : {};
+  const hooks = redactor ? { streamWrite: (s: string) => redactor.applyJson(s) } : {};
   if (format === 'pretty') {
     return pino(
       { level, hooks },

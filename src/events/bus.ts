@@ -136,9 +136,11 @@ export type EventInput = Without<DaemonEvent, 'time'>;
  * flood can be large), so it never grows the daemon.
  */
 export class EventBus {
-  private readonly subs = new Set<(e: DaemonEvent) => void>();
-  private readonly recent: { e: DaemonEvent; bytes: number }[] = [];
+  private readonly subs = new Set<(e: DaemonEvent, seq: number) => void>();
+  private readonly recent: { e: DaemonEvent; bytes: number; seq: number }[] = [];
   private bytes = 0;
+  /** Numbers the events of this daemon run (SSE ids), from 1. */
+  private seq = 0;
 
   constructor(
     private readonly keep = 500,
@@ -149,15 +151,16 @@ export class EventBus {
   publish(input: EventInput): DaemonEvent {
     let e = { ...input, time: new Date().toISOString() } as DaemonEvent;
     // Hooks, the history, the monitor and notifications all read events: none sees a secret.
-    if (this.redactor?.active) e = JSON.parse(this.redactor.apply(JSON.stringify(e))) as DaemonEvent;
+    if (this.redactor) e = this.redactor.value(e);
     const bytes = JSON.stringify(e).length;
-    this.recent.push({ e, bytes });
+    const seq = ++this.seq;
+    this.recent.push({ e, bytes, seq });
     this.bytes += bytes;
     while (this.recent.length > this.keep || (this.bytes > this.maxBytes && this.recent.length > 1))
       this.bytes -= this.recent.shift()!.bytes;
     for (const fn of this.subs) {
       try {
-        fn(e);
+        fn(e, seq);
       } catch {
         // A broken subscriber (a CLI that went away) must not stop the others.
       }
@@ -165,12 +168,17 @@ export class EventBus {
     return e;
   }
 
-  subscribe(fn: (e: DaemonEvent) => void): () => void {
+  subscribe(fn: (e: DaemonEvent, seq: number) => void): () => void {
     this.subs.add(fn);
     return () => this.subs.delete(fn);
   }
 
   history(): DaemonEvent[] {
     return this.recent.map((r) => r.e);
+  }
+
+  /** The history after event number `seq`, numbered (an SSE client resuming with Last-Event-ID). */
+  after(seq: number): { seq: number; e: DaemonEvent }[] {
+    return this.recent.filter((r) => r.seq > seq).map(({ seq: n, e }) => ({ seq: n, e }));
   }
 }

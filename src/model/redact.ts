@@ -30,9 +30,39 @@ export class Redactor {
     return this.forms.length > 0;
   }
 
+  /** Plain text (an error message, a pretty log line). */
   apply(text: string): string {
     let out = text;
     for (const f of this.forms) if (out.includes(f)) out = out.split(f).join(REDACTED);
     return out;
+  }
+
+  /** A copy with every string redacted: the same shape, so a digit-only secret never eats a number. */
+  value<T>(v: T): T {
+    if (!this.active) return v;
+    const walk = (x: unknown): unknown => {
+      if (typeof x === 'string') return this.apply(x);
+      if (Array.isArray(x)) return x.map(walk);
+      if (x && typeof x === 'object' && (x as object).constructor === Object)
+        return Object.fromEntries(Object.entries(x).map(([k, y]) => [this.apply(k), walk(y)]));
+      return x;
+    };
+    return walk(v) as T;
+  }
+
+  /**
+   * A JSON text (a log line): redacts inside string literals only, so numbers and structure
+   * stay intact; a line that would no longer parse is redacted as plain text instead.
+   */
+  applyJson(text: string): string {
+    if (!this.active) return text;
+    const out = text.replace(/"(?:[^"\\]|\\.)*"/g, (lit) => this.apply(lit));
+    if (out === text) return out;
+    try {
+      JSON.parse(out);
+      return out;
+    } catch {
+      return this.apply(text);
+    }
   }
 }

@@ -44,6 +44,7 @@ export class Notifier implements Component {
   private readonly inflight = new Set<Promise<void>>();
   private readonly host = hostname();
   private stopped = false;
+  private readonly waking = new Set<() => void>();
   sent = 0;
   failed = 0;
 
@@ -60,7 +61,15 @@ export class Notifier implements Component {
     for (const c of this.channels) c.timer?.clear();
     // A delivery under way gets a moment to finish (a mail about the stop itself); its retries
     // are dropped with the daemon, and a slow server never holds up a restart.
-    await Promise.race([Promise.allSettled([...this.inflight]), new Promise((r) => setTimeout(r, STOP_WAIT_MS))]);
+    for (const wake of [...this.waking]) wake();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.inflight]),
+      new Promise((r) => {
+        timer = setTimeout(r, STOP_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   /** After a config change: a channel whose entry is unchanged keeps its window. */
@@ -71,7 +80,12 @@ export class Notifier implements Component {
       if (kept) old.delete(JSON.stringify(cfg));
       return kept ?? { cfg, label: channelLabel(cfg, i), limiter: new Limiter(cfg.limit) };
     });
-    for (const c of old.values()) c.timer?.clear();
+    // A channel that changed or went: what it held goes out now, as one digest, not lost.
+    for (const c of old.values()) {
+      c.timer?.clear();
+      const held = c.limiter.takeDigest(performance.now());
+      if (held.length) this.deliver(c, digest(held, this.host, c.cfg.limit.window));
+    }
   }
 
   private onEvent(e: DaemonEvent): void {
@@ -80,18 +94,19 @@ export class Notifier implements Component {
     if (!n) return;
     for (const c of this.channels) {
       if (!wants(c.cfg.events, n)) continue;
-      if (c.limiter.admit(n, Date.now()) === 'send') this.deliver(c, n);
+      // The limiter runs on a clock that does not jump: a stepped wall clock must not hold notices.
+      if (c.limiter.admit(n, performance.now()) === 'send') this.deliver(c, n);
       else this.armDigest(c);
     }
   }
 
   private armDigest(c: Channel): void {
     if (c.timer) return;
-    const ends = c.limiter.windowEnds ?? Date.now();
+    const ends = c.limiter.windowEnds ?? performance.now();
     // `after`: a window from the config may be longer than Node's timers take.
-    c.timer = after(ends - Date.now(), () => {
+    c.timer = after(ends - performance.now(), () => {
       c.timer = undefined;
-      const held = c.limiter.takeDigest(Date.now());
+      const held = c.limiter.takeDigest(performance.now());
       if (held.length) this.deliver(c, digest(held, this.host, c.cfg.limit.window));
     });
   }
@@ -119,9 +134,26 @@ export class Notifier implements Component {
           return;
         }
         this.d.log.warn({ channel: c.label, attempt: attempt + 1 }, `notification failed (${why}); retrying`);
-        await new Promise<void>((r) => after(waits[attempt]!, r));
+        await this.pause(waits[attempt]!);
+        if (this.stopped) {
+          this.d.log.error({ channel: c.label, event: n.event }, `not delivered (uplinkd stopping): ${n.subject}`);
+          return;
+        }
       }
     }
+  }
+
+  /** A wait between tries that a stop cuts short: a restart never waits out a retry. */
+  private pause(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        timer.clear();
+        this.waking.delete(wake);
+        resolve();
+      };
+      const timer = after(ms, wake);
+      this.waking.add(wake);
+    });
   }
 
   private async send(cfg: NotifyConfig, n: Notice): Promise<void> {

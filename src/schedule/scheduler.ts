@@ -32,6 +32,9 @@ export function systemTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 }
 
+/** How far back a clock step may go and still keep what already fired from firing again. */
+const KEEP_AFTER_STEP_BACK_MS = 24 * 3600_000;
+
 export class Scheduler implements Component {
   readonly name = 'schedule';
   private crons = new Map<number, Cron>();
@@ -74,7 +77,10 @@ export class Scheduler implements Component {
     const schedule = this.d.config().schedule;
     // A clock stepped back fires nothing; one stepped far forward fires nothing either (cron.ts).
     const due = dueBetween(schedule, this.crons, this.lastLook, now);
-    this.lastLook = now;
+    // Stepped back a little (NTP): what already fired up to the old time must not fire again.
+    // Stepped back by more than a day, the clock was wrong before: start from the new time.
+    const back = this.lastLook - now;
+    if (back <= 0 || back > KEEP_AFTER_STEP_BACK_MS) this.lastLook = now;
     this.holdWindows(heldNow(schedule, localTime(now, this.timeZone())));
     for (const i of due) this.fire(schedule[i]!);
     this.timer = setTimeout(() => this.look(), this.nextLook(now) - now);

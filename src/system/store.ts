@@ -47,7 +47,12 @@ export const diskStore: StateStore & {
       throw e;
     }
     await fh.close();
-    await rename(tmp, path);
+    try {
+      await rename(tmp, path);
+    } catch (e) {
+      await rm(tmp, { force: true }); // never a stray temp file per failed write
+      throw e;
+    }
     await fsyncDir(dir);
   },
   async remove(path) {

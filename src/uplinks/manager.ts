@@ -168,7 +168,10 @@ export class UplinkManager implements Component {
    */
   private syncParked(cfg: Config, saved?: SavedState): void {
     const parkable = this.d.parkable?.() ?? {};
-    const keeps = (name: string, iface: string) => !cfg.uplinks[name] && parkable[name]?.interface === iface;
+    // Not when the pending config runs another uplink on that interface (a rename): two clients would fight over it.
+    const used = new Set(Object.values(cfg.uplinks).map((u) => u.interface));
+    const keeps = (name: string, iface: string) =>
+      !cfg.uplinks[name] && parkable[name]?.interface === iface && !used.has(iface);
     for (const u of this.parked.values()) {
       if (keeps(u.name, u.cfg.interface)) continue;
       this.parked.delete(u.name);

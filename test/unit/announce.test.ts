@@ -106,3 +106,57 @@ test('the announcer sends from the uplink address, once, and remembers it across
   );
   await b.stop();
 });
+
+const DYN = `control: { state_dir: /fake/state, socket: /fake/uplinkd.sock }
+secrets: /fake/secrets.yaml
+uplinks: { dsl: { interface: ppp0 } }
+announce:
+  - { uplink: dsl, dyndns: { url: "https://d.example/u?ip={address}", username: u, password_secret: dyn } }
+`;
+
+test('the announcer: a reload mid-send keeps the result; no spinning retry timer; a fixed secret re-enables', async () => {
+  const system = new FakeSystem();
+  let cfg = parseConfigText(DYN, 'c.yaml');
+  let secrets = new Map([['dyn', 'old-password']]);
+  let answer = (): { status: number; body: string } => ({ status: 200, body: 'good' });
+  let release: () => void = () => undefined;
+  system.httpAnswer = () =>
+    new Promise((r) => {
+      release = () => r(answer());
+    });
+  const checks = { n: 0 };
+  const a = new Announcer({
+    config: () => cfg,
+    system,
+    bus: new EventBus(),
+    log: pino({ level: 'silent' }),
+    secrets: () => secrets,
+    uplink: () => (checks.n++, { iface: 'ppp0', ready: true, address: '198.51.100.7' }),
+    stateFile: () => '/fake/state/announce.json',
+  });
+  await a.start();
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(system.http.length, 1);
+  // The same config again while the answer is on its way: the answer still counts.
+  cfg = parseConfigText(DYN, 'c.yaml');
+  a.sync();
+  answer = () => ({ status: 200, body: 'badauth' });
+  release();
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(a.view()[0]!.disabled?.result, 'badauth', 'the answer counted after the reload');
+  // Disabled, with nothing due: no timer wakes the announcer.
+  checks.n = 0;
+  await new Promise((r) => setTimeout(r, 100));
+  assert.ok(checks.n <= 1, `${checks.n} checks in 100 ms`);
+  // The password fixed in the secrets file, then a reload: the updater starts afresh.
+  secrets = new Map([['dyn', 'new-password']]);
+  answer = () => ({ status: 200, body: 'good' });
+  a.sync();
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(system.http.length, 2, 'sent again with the new password');
+  release();
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(a.view()[0]!.announced, '198.51.100.7');
+  assert.equal(a.view()[0]!.disabled, undefined);
+  await a.stop();
+});

@@ -152,3 +152,20 @@ test('a daemon refuses to start on a secrets file others can read', async () => 
     (e: unknown) => isUplinkError(e) && e.code === 'SECRETS_MODE' && e.hint === 'chmod 600 /etc/uplinkd/secrets.yaml',
   );
 });
+
+test('secrets keep the value as written, and the redactor never breaks JSON on a digit-only one', () => {
+  const s = parseSecrets('pin: 0123456789\nexp: 12e50\nhex: 0x1F2E\nbig: 12345678901234567890\nyes: true\n', 'f');
+  assert.deepEqual(Object.fromEntries(s), {
+    pin: '0123456789',
+    exp: '12e50',
+    hex: '0x1F2E',
+    big: '12345678901234567890',
+    yes: 'true',
+  });
+  const r = new Redactor();
+  r.set(['1234']);
+  const e = { attempt: 12345, reason: 'token 1234 refused', list: ['x1234y'] };
+  assert.deepEqual(r.value(e), { attempt: 12345, reason: 'token *** refused', list: ['x***y'] });
+  const line = r.applyJson(JSON.stringify(e));
+  assert.deepEqual(JSON.parse(line), { attempt: 12345, reason: 'token *** refused', list: ['x***y'] });
+});

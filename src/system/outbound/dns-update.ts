@@ -26,6 +26,8 @@ const RCODES = [
 ];
 /** The server's trouble, or a lost packet: worth another try later. */
 const RETRYABLE = new Set(['SERVFAIL', 'TIMEOUT', 'NETWORK']);
+/** BADTIME: the clock is off (no RTC, NTP not there yet) and will be fixed; retrying is right. */
+const RETRYABLE_TSIG = new Set(['BADTIME']);
 const TRIES = 3;
 const OPCODE_UPDATE = 5;
 const TYPE = { A: 1, AAAA: 28 } as const;
@@ -96,6 +98,14 @@ export async function dnsUpdate(r: DnsUpdateRequest): Promise<DnsUpdateResult> {
   const rcode = RCODES[reply.readUInt16BE(2) & 0xf] ?? `RCODE${reply.readUInt16BE(2) & 0xf}`;
   const t = tsigOf(reply);
   const tsigError = t?.error ? (TSIG_ERRORS[t.error] ?? `TSIG error ${t.error}`) : undefined;
+  // A server answers a signed request signed, or with a TSIG error record; a bare error may be forged.
+  if (rcode !== 'NOERROR' && !t)
+    return {
+      ok: false,
+      rcode,
+      retryable: true,
+      message: `${where} answered ${rcode} without TSIG; not trusted, retrying`,
+    };
   if (rcode === 'NOERROR' && !verifyMessage(reply, key, { requestMac: mac }).ok)
     return result('BADREPLY', undefined, `${where} answered NOERROR without a valid TSIG signature`);
   if (rcode === 'NOERROR')
@@ -125,7 +135,7 @@ function result(rcode: string, tsigError: string | undefined, message: string): 
     ok: false,
     rcode,
     ...(tsigError ? { tsigError } : {}),
-    retryable: RETRYABLE.has(rcode) && !tsigError,
+    retryable: tsigError ? RETRYABLE_TSIG.has(tsigError) : RETRYABLE.has(rcode),
     message,
   };
 }
@@ -143,11 +153,14 @@ function exchange(r: DnsUpdateRequest, msg: Buffer, id: number): Promise<Buffer>
     };
     const send = () => {
       if (sent++ >= TRIES) return done(() => reject(new Error('TIMEOUT')));
-      sock.send(msg, r.port ?? 53, r.server, (e) => e && done(() => reject(e)));
+      sock.send(msg, port, r.server, (e) => e && done(() => reject(e)));
       timer = setTimeout(send, r.timeoutMs / TRIES);
     };
     sock.on('error', (e) => done(() => reject(e)));
-    sock.on('message', (m) => {
+    const port = r.port ?? 53;
+    sock.on('message', (m, from) => {
+      // Only the server's own answer to this request: anything else on the port is ignored.
+      if (from.address !== r.server || from.port !== port) return;
       if (m.length >= 12 && m.readUInt16BE(0) === id && m[2]! & 0x80) done(() => resolve(m));
     });
     sock.bind({ address: r.localAddress ?? (isIPv6(r.server) ? '::' : '0.0.0.0'), port: 0 }, send);

@@ -28,6 +28,12 @@ export function httpRequest(r: HttpRequest): Promise<HttpResponse> {
   const url = new URL(r.url);
   const mod = url.protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
+    // The whole exchange, not only an idle socket: a server trickling bytes must not hold a sender.
+    const deadline = setTimeout(() => req.destroy(new Error(`no complete answer in ${r.timeoutMs} ms`)), r.timeoutMs);
+    const settle = (fn: () => void) => {
+      clearTimeout(deadline);
+      fn();
+    };
     const req = mod.request(
       url,
       {
@@ -44,14 +50,18 @@ export function httpRequest(r: HttpRequest): Promise<HttpResponse> {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => {
-          if (body.length < MAX_BODY) body += c;
+          body += c;
+          if (body.length < MAX_BODY) return;
+          // Enough: the answer is what we have; the rest is not read.
+          settle(() => resolve({ status: res.statusCode ?? 0, body: body.slice(0, MAX_BODY) }));
+          req.destroy();
         });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.slice(0, MAX_BODY) }));
-        res.on('error', (e) => reject(failed(url, e)));
+        res.on('end', () => settle(() => resolve({ status: res.statusCode ?? 0, body })));
+        res.on('error', (e) => settle(() => reject(failed(url, e))));
       },
     );
     req.on('timeout', () => req.destroy(new Error(`no answer in ${r.timeoutMs} ms`)));
-    req.on('error', (e) => reject(failed(url, e)));
+    req.on('error', (e) => settle(() => reject(failed(url, e))));
     req.end(r.body);
   });
 }
