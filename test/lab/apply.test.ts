@@ -101,8 +101,15 @@ test('confirmed apply: a cut-off admin gets back in by itself; confirm keeps; --
   await waitFor(() => reaches(admin), { timeoutMs: (T + 6) * 1000, intervalMs: 50, what: 'back in after the crash' });
   // The new daemon kept the old deadline (T + 1 s after the apply), not a new countdown. The
   // event comes once the rollback is applied: a freshly started daemon judges its uplinks first.
-  const events = (await rpc(d.socket, 'events', { type: 'apply' })) as { action: string; time: string }[];
-  const rolledAt = Date.parse(events.find((e) => e.action === 'rollback')!.time) - t0;
+  // The admin may be back (the ruleset is in) a moment before the rollback has settled and says so.
+  const rollback = await waitFor(
+    async () =>
+      ((await rpc(d.socket, 'events', { type: 'apply' })) as { action: string; time: string }[]).find(
+        (e) => e.action === 'rollback',
+      ),
+    { timeoutMs: 10_000, what: 'the rollback event' },
+  );
+  const rolledAt = Date.parse(rollback.time) - t0;
   assert.ok(rolledAt >= (T + 1) * 1000, `not before the deadline (${rolledAt} ms)`);
   assert.ok(rolledAt <= (T + 4) * 1000, `rolled back ${rolledAt} ms after the apply`);
 
