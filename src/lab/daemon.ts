@@ -114,3 +114,30 @@ export async function monitor(socket: string): Promise<{ events: DaemonEvent[]; 
   await c.call('monitor', {});
   return { events, close: () => c.close() };
 }
+
+/** The daemon's history of one event type, as `uplink events --json --type TYPE` prints it. */
+export async function eventsOfType<T extends DaemonEvent['type']>(
+  d: RunningDaemon,
+  type: T,
+): Promise<Extract<DaemonEvent, { type: T }>[]> {
+  const r = await d.cli(['events', '--json', '--type', type]);
+  return r.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
+
+/**
+ * A sink of src/lab/sinks.ts running in `ns` (`args`: its kind, address, port, ...), and what it
+ * has received: each stdout line `{"KEY": ...}`.
+ */
+export async function startSink<T>(ns: Ns, args: string[], key: string): Promise<{ proc: NsProcess; got: () => T[] }> {
+  const proc = ns.spawn(process.execPath, [resolve(here, 'sinks.js'), ...args]);
+  await proc.waitForLine(/"listening":true/);
+  const got = () =>
+    proc
+      .lines('stdout')
+      .filter((l) => l.startsWith(`{"${key}"`))
+      .map((l) => (JSON.parse(l) as Record<string, T>)[key]!);
+  return { proc, got };
+}

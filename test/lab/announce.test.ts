@@ -6,16 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { labForTest, sleep, waitFor, type Lab, type Ns, type NsProcess } from '../../src/lab/harness.js';
-import { startDaemon, type RunningDaemon } from '../../src/lab/daemon.js';
+import { eventsOfType, startDaemon, startSink, type RunningDaemon } from '../../src/lab/daemon.js';
 import { bcp38, SERVER } from '../../src/lab/topology.js';
 import { startKnot } from '../../src/lab/knot.js';
 import { demandTopology, DSL_ISP, type DemandTopology } from '../../src/lab/demand.js';
-import type { DaemonEvent } from '../../src/events/bus.js';
 
-const SINKS = join(dirname(fileURLToPath(import.meta.url)), '../../src/lab/sinks.js');
 const PASSWORD = 'dyn-Pa55word-7';
 /** The ISP hands out 198.51.100.2-6 on a /29: each dial may bring another address. */
 const DIAL_NET = '198.51.100.0/29';
@@ -27,14 +23,8 @@ interface Req {
 }
 
 async function dyndnsServer(inet: Ns, answers: string[]): Promise<{ proc: NsProcess; requests: () => Req[] }> {
-  const proc = inet.spawn(process.execPath, [SINKS, 'dyndns', SERVER, '8053', ...answers]);
-  await proc.waitForLine(/"listening":true/);
-  const requests = () =>
-    proc
-      .lines('stdout')
-      .filter((l) => l.startsWith('{"request"'))
-      .map((l) => (JSON.parse(l) as { request: Req }).request);
-  return { proc, requests };
+  const { proc, got } = await startSink<Req>(inet, ['dyndns', SERVER, '8053', ...answers], 'request');
+  return { proc, requests: got };
 }
 
 /** The dial-up lab with a /29 from the ISP; the address of the next dial is in `addrFile`. */
@@ -83,13 +73,7 @@ const DYNDNS = `  - uplink: dsl
       password_secret: dyn
 `;
 
-async function announceEvents(d: RunningDaemon): Promise<Extract<DaemonEvent, { type: 'announce' }>[]> {
-  const r = await d.cli(['events', '--json', '--type', 'announce']);
-  return r.stdout
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
-}
+const announceEvents = (d: RunningDaemon) => eventsOfType(d, 'announce');
 
 /** Kills the connect shell: the link dies and uplinkd re-dials, with the address now in addrFile. */
 async function redialWith(d: RunningDaemon, addrFile: string, address: string): Promise<void> {

@@ -5,15 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { labForTest, waitFor, type Ns, type NsProcess } from '../../src/lab/harness.js';
-import { startDaemon, type RunningDaemon } from '../../src/lab/daemon.js';
+import { startDaemon, startSink, type RunningDaemon } from '../../src/lab/daemon.js';
 import { demandTopology, DSL_GW, DSL_ISP, type DemandTopology } from '../../src/lab/demand.js';
 import { SERVER } from '../../src/lab/topology.js';
 import type { Status } from '../../src/control/status.js';
 
-const SINKS = join(dirname(fileURLToPath(import.meta.url)), '../../src/lab/sinks.js');
 const SMTP_PORT = 2525;
 
 interface Mail {
@@ -24,14 +21,8 @@ interface Mail {
 }
 
 async function smtpSink(ns: Ns): Promise<{ proc: NsProcess; mails: () => Mail[] }> {
-  const proc = ns.spawn(process.execPath, [SINKS, 'smtp', '127.0.0.1', String(SMTP_PORT)]);
-  await proc.waitForLine(/"listening":true/);
-  const mails = () =>
-    proc
-      .lines('stdout')
-      .filter((l) => l.startsWith('{"mail"'))
-      .map((l) => (JSON.parse(l) as { mail: Mail }).mail);
-  return { proc, mails };
+  const { proc, got } = await startSink<Mail>(ns, ['smtp', '127.0.0.1', String(SMTP_PORT)], 'mail');
+  return { proc, mails: got };
 }
 
 /** A dial that brings the link up and, when its shell is killed, takes the link down with it. */

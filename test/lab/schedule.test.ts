@@ -6,23 +6,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { labForTest, sleep, waitFor, type Ns } from '../../src/lab/harness.js';
-import { startDaemon, type RunningDaemon } from '../../src/lab/daemon.js';
+import { eventsOfType, startDaemon, type RunningDaemon } from '../../src/lab/daemon.js';
 import { demandConfig, demandTopology, type DemandTopology } from '../../src/lab/demand.js';
 import { SERVER } from '../../src/lab/topology.js';
 import type { Status } from '../../src/control/status.js';
-import type { DaemonEvent } from '../../src/events/bus.js';
 
 const dsl = (s: Status) => s.uplinks.find((u) => u.name === 'dsl')!;
 const dials = async (d: RunningDaemon) => dsl(await d.status()).dial?.attempts ?? 0;
 const ping = (lan: Ns) => lan.exec(['ping', '-c', '1', '-W', '1', SERVER], { check: false });
 
-async function scheduleEvents(d: RunningDaemon): Promise<Extract<DaemonEvent, { type: 'schedule' }>[]> {
-  const r = await d.cli(['events', '--json', '--type', 'schedule']);
-  return r.stdout
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l));
-}
+const scheduleEvents = (d: RunningDaemon) => eventsOfType(d, 'schedule');
 
 function start(lab: Parameters<typeof startDaemon>[0], topo: DemandTopology, yaml: string, clock: string) {
   return startDaemon(lab, topo.gw, yaml, { env: { UPLINKD_SCHEDULE_CLOCK: clock } });
