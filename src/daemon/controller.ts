@@ -197,7 +197,10 @@ export class Controller {
     return v && { ...v, ...(parked.length ? { parked } : {}) };
   }
 
-  /** While an apply is pending: last-good's uplinks (parsed once per record), which the manager parks. */
+  /**
+   * While an apply is pending: last-good's uplinks, which the manager parks. Kept by swap() when
+   * the apply began; parsed (once) only when a restarted daemon resumes the countdown.
+   */
   private parkable(): Config['uplinks'] | undefined {
     const text = (this.applyer.pending() ?? this.resuming)?.lastGood.text;
     if (text === undefined) return undefined;
@@ -265,6 +268,9 @@ export class Controller {
   /** Makes `next` the running config (reload, apply, rollback); a rollback also restores the overrides. */
   private async swap(next: Config, text: string, why: string, restore?: AdminOverrides): Promise<boolean> {
     const changed = !isDeepStrictEqual(next, this.config);
+    // Leaving last-good for a pending apply: its uplinks are at hand, no parse needed (parkable()).
+    const lastGood = this.applyer.pending()?.lastGood.text;
+    if (lastGood === this.configText) this.lastGoodParsed = { text: lastGood, uplinks: this.config.uplinks };
     this.useSecrets(await this.secretsOnSwap(next));
     this.config = next;
     this.configText = text;
