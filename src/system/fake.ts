@@ -14,6 +14,7 @@ import type {
   ExitReason,
   InstanceLockHandle,
   Listener,
+  HttpListener,
   ProbeRunner,
   ProxyOptions,
   StopOptions,
@@ -300,6 +301,27 @@ export class FakeSystem implements System {
   async listen(path: string): Promise<Listener> {
     this.listening.add(path);
     return { close: async () => void this.listening.delete(path) };
+  }
+
+  /** HTTP listeners asked for (host:port); the fake serves nothing (the lab tests the API). */
+  readonly httpListening = new Set<string>();
+  async listenHttp(host: string, port: number): Promise<HttpListener> {
+    const key = `${host}:${port}`;
+    this.httpListening.add(key);
+    return { port, close: async () => void this.httpListening.delete(key) };
+  }
+
+  /** sd_notify messages sent, in order. */
+  readonly notified: string[] = [];
+  /** Set to act as a daemon started by systemd. */
+  underSystemd?: { watchdogMs?: number };
+  sdNotify(message: string): boolean {
+    this.notified.push(message);
+    return true;
+  }
+
+  systemd(): { watchdogMs?: number } | undefined {
+    return this.underSystemd;
   }
 
   async openProxy(o: ProxyOptions) {

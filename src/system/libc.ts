@@ -12,6 +12,7 @@ export const socket = libc.func('int socket(int, int, int)');
 export const bind = libc.func('int bind(int, void *, uint32_t)');
 export const setsockopt = libc.func('int setsockopt(int, int, int, void *, uint32_t)');
 export const send = libc.func('long send(int, void *, size_t, int)');
+export const sendto = libc.func('long sendto(int, void *, size_t, int, void *, uint32_t)');
 export const recv = libc.func('long recv(int, _Out_ void *, size_t, int)');
 export const ifNameToIndex = libc.func('unsigned int if_nametoindex(const char *)');
 const poll = libc.func('int poll(_Inout_ void *, unsigned long, int)');

@@ -55,6 +55,8 @@ import type { MailRequest } from './outbound/mail.js';
 import type { DnsUpdateRequest, DnsUpdateResult } from '../model/dns-update.js';
 import { installConfig } from './config-file.js';
 import { listenUnix } from './control-socket.js';
+import { listenHttp, type HttpHandler } from './http-listen.js';
+import { NotifySocket, notifySocketFromEnv, watchdogIntervalMs } from './sd-notify.js';
 import type { Socket } from 'node:net';
 import type { RouteFilter } from '../model/kernel.js';
 
@@ -159,6 +161,24 @@ export class LinuxSystem implements System {
 
   listen(path: string, onClient: (s: Socket) => void) {
     return listenUnix(path, onClient, this.log.child({ component: 'control' }));
+  }
+
+  listenHttp(host: string, port: number, handler: HttpHandler) {
+    return listenHttp(host, port, handler, this.log.child({ component: 'http' }));
+  }
+
+  private notifySocket?: NotifySocket;
+  sdNotify(message: string): boolean {
+    const path = notifySocketFromEnv();
+    if (!path) return false;
+    this.notifySocket ??= new NotifySocket(path);
+    return this.notifySocket.send(message);
+  }
+
+  systemd(): { watchdogMs?: number } | undefined {
+    if (!notifySocketFromEnv()) return undefined;
+    const ms = watchdogIntervalMs(process.env);
+    return ms === undefined ? {} : { watchdogMs: ms };
   }
 
   kernelWatch(filter: RouteFilter, rcvbuf?: number, carrierPollMs?: number): KernelWatch {

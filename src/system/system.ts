@@ -18,6 +18,9 @@ import type { MailRequest } from './outbound/mail.js';
 import type { DnsUpdateRequest, DnsUpdateResult } from '../model/dns-update.js';
 
 export type { HttpRequest, HttpResponse } from './outbound/http.js';
+import type { HttpHandler, HttpListener } from './http-listen.js';
+
+export type { HttpHandler, HttpListener } from './http-listen.js';
 export type { MailRequest } from './outbound/mail.js';
 import type { AdoptOptions, ExitReason, StopOptions, SuperviseOptions } from './supervise.js';
 
@@ -157,4 +160,10 @@ export interface System {
   lock(path: string): InstanceLockHandle;
   /** The control socket: a unix socket (mode 0660) at `path`, a stale file there removed first. */
   listen(path: string, onClient: (s: Socket) => void): Promise<Listener>;
+  /** The HTTP API's TCP listener (size limits and timeouts set); rejects when the address is taken. */
+  listenHttp(host: string, port: number, handler: HttpHandler): Promise<HttpListener>;
+  /** Sends one sd_notify datagram to $NOTIFY_SOCKET; false when there is none or it failed. */
+  sdNotify(message: string): boolean;
+  /** Set when systemd watches us ($NOTIFY_SOCKET): half its watchdog interval in ms, if it has one. */
+  systemd(): { watchdogMs?: number } | undefined;
 }
