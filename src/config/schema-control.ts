@@ -208,12 +208,26 @@ export const controlSchema = z
       ),
     http: z
       .strictObject({
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe('Serve the HTTP API, SSE, /metrics and the dashboard (default true).'),
         listen: listenAddress
           .default('127.0.0.1:8377')
-          .describe('host:port of the HTTP API and dashboard (default 127.0.0.1:8377).'),
+          .describe(
+            'host:port of the HTTP API and dashboard (default 127.0.0.1:8377). Reads from a peer that is not loopback need the API token.',
+          ),
+        exposed: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Set true when a listen address that is not loopback is meant (a VPN or management address): otherwise the daemon warns at start.',
+          ),
       })
       .prefault({})
-      .describe('HTTP API, SSE and /metrics. Declared but inert: validated now, served in a later release.'),
+      .describe(
+        'HTTP API, Server-Sent Events, Prometheus /metrics and the dashboard. Mutating calls need the bearer token in STATE_DIR/api-token (mode 0600).',
+      ),
     kernel: kernelSchema.prefault({}),
     netlink_buffer: z
       .int()

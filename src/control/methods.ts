@@ -20,6 +20,8 @@ export interface ControlApi {
   job(action: 'start' | 'stop' | 'restart', name: string): Promise<{ message: string }>;
   subscribe(fn: (e: DaemonEvent) => void): () => void;
   history(): DaemonEvent[];
+  /** A one-time dashboard login URL (`uplink dashboard`). */
+  login(): { url: string; expiresInS: number };
   /** Memory in MB; with `gc` and a daemon run with --expose-gc, after a full collection (soak tests). */
   memory(gc: boolean): { rssMb: number; heapUsedMb: number; heapDataMb: number; gcForced: boolean };
 }
@@ -62,6 +64,7 @@ export function controlMethods(api: ControlApi): MethodTable {
       },
     }),
     confirm: method({ params: none, handler: () => api.confirm() }),
+    login: method({ params: none, handler: () => api.login() }),
     rollback: method({ params: none, handler: () => api.rollback() }),
     memory: method({
       params: z.object({ gc: z.boolean().default(false) }).strict(),

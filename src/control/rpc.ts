@@ -69,6 +69,20 @@ export async function dispatch(table: MethodTable, line: string, ctx: RpcContext
     );
   }
   const { id, method: name, params } = req.data;
+  return call(table, id, name, params, ctx);
+}
+
+/**
+ * Calls one method of the table with its params: the socket's dispatch and the HTTP API both
+ * come here, so a call means the same whichever door it came through. Never throws.
+ */
+export async function call(
+  table: MethodTable,
+  id: string | number | null,
+  name: string,
+  params: unknown,
+  ctx: RpcContext,
+): Promise<Reply> {
   const m = Object.hasOwn(table, name) ? table[name] : undefined;
   if (!m)
     return errorReply(

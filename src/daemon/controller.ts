@@ -12,6 +12,10 @@ import type { Config } from '../config/schema.js';
 import { refuseRestartOnly } from '../config/restart-only.js';
 import { ControlServer } from '../control/server.js';
 import { controlMethods } from '../control/methods.js';
+import type { HttpApi } from '../control/http/api.js';
+import type { Metrics } from '../control/http/metrics.js';
+import { httpApi, systemdNotifier } from './operator.js';
+import type { SystemdNotifier } from './sd-notify.js';
 import { buildStatus } from '../control/status.js';
 import { routedEntries } from '../routing/routed.js';
 import type { KernelWatch } from '../system/kernel.js';
@@ -86,6 +90,9 @@ export class Controller {
   private notifier?: Notifier;
   private announcer?: Announcer;
   private server?: ControlServer;
+  private http?: HttpApi;
+  private metrics?: Metrics;
+  private systemd?: SystemdNotifier;
   private lock?: InstanceLockHandle;
   /** In start order; stopped in reverse. Only those that started. */
   private started: Component[] = [];
@@ -281,6 +288,7 @@ export class Controller {
     this.scheduler?.sync();
     this.notifier?.sync();
     this.announcer?.sync();
+    await this.http?.sync();
     this.watchCarrier();
     if (restore) this.restoreOverrides(restore);
     this.reconciler?.markDirty(why, !!restore);
@@ -397,6 +405,8 @@ export class Controller {
       log: log.child({ component: 'reconcile' }),
       config: cfg,
       afterRun: (world, c) => {
+        const ms = this.reconciler?.status().last?.durationMs;
+        if (ms !== undefined) this.metrics?.reconcileRan(ms);
         this.warnings.update(c, world, this.ipv6Carriers());
         this.announcer?.check();
         this.hooks?.addressesNow(
@@ -419,9 +429,19 @@ export class Controller {
     this.watch = watch;
     const world = this.world;
     const kernel: Component = { name: 'kernel watch', start: () => watch.start(world), stop: () => watch.stop() };
-    this.server = new ControlServer(system, ctl.socket, controlMethods(this.api()), undefined, (l) =>
-      this.redactor.applyJson(l),
-    );
+    const methods = controlMethods(this.api());
+    this.server = new ControlServer(system, ctl.socket, methods, undefined, (l) => this.redactor.applyJson(l));
+    const opDeps = {
+      system,
+      config: cfg,
+      methods,
+      bus: this.bus,
+      log,
+      status: () => this.api().status(),
+      manager: () => this.manager!,
+    };
+    ({ http: this.http, metrics: this.metrics } = httpApi(opDeps));
+    this.systemd = systemdNotifier(opDeps);
     const worker: Component = { name: 'offload worker', start: async () => undefined, stop: () => offload.close() };
     return [
       this.loopDelay,
@@ -440,6 +460,9 @@ export class Controller {
       this.reconciler,
       this.firewall,
       this.server,
+      this.http,
+      // Last: READY=1 goes out once the control socket answers.
+      ...(this.systemd ? [this.systemd] : []),
     ];
   }
 
@@ -455,6 +478,7 @@ export class Controller {
         teardown ? 'uplinkd stopping and removing what is ours' : 'uplinkd stopping (kernel state left in place)',
       );
       this.bus.publish({ type: 'daemon', message: `stopping: ${reason}` });
+      this.systemd?.stopping(reason);
       // A pending apply's countdown goes on in the next daemon (it is on disk, on the boot clock).
       this.applyer?.stop();
       await this.stopComponents(teardown);
@@ -587,6 +611,11 @@ export class Controller {
         setImmediate(() => this.stopSafely(teardown ? 'quit --teardown requested' : 'quit requested', teardown)),
       subscribe: (fn: Parameters<EventBus['subscribe']>[0]) => this.bus.subscribe(fn),
       history: () => this.bus.history(),
+      login: () => {
+        if (!this.config.control.http.enabled)
+          throw new UplinkError('HTTP_DISABLED', 'the HTTP API is off', 'set control.http.enabled: true and reload');
+        return this.http!.loginUrl();
+      },
       memory: memoryNow,
     };
   }

@@ -19,6 +19,9 @@ export interface StatsView extends HealthFacts {
 export class ProbeStats {
   private window: RoundResult[] = [];
   rounds = 0;
+  /** Probes sent and unanswered since the daemon started (counters: a reset keeps them). */
+  sentTotal = 0;
+  lostTotal = 0;
   passStreak = 0;
   failStreak = 0;
 
@@ -30,6 +33,8 @@ export class ProbeStats {
 
   record(r: RoundResult): void {
     this.rounds++;
+    this.sentTotal += r.sent;
+    this.lostTotal += r.sent - r.answered;
     this.passStreak = r.pass ? this.passStreak + 1 : 0;
     this.failStreak = r.pass ? 0 : this.failStreak + 1;
     this.window.push(r);

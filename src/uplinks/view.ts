@@ -26,6 +26,8 @@ export function uplinkView(m: UplinkManager, u: Readonly<Uplink>) {
     gateways: { ipv4: u.facts.v4?.gateway, ipv6: u.facts.v6?.gateway },
     probe: {
       rounds: s.rounds,
+      sentTotal: u.health.stats.sentTotal,
+      lostTotal: u.health.stats.lostTotal,
       passStreak: s.passStreak,
       failStreak: s.failStreak,
       lossPct: round(s.lossPct),

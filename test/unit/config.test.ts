@@ -73,7 +73,7 @@ const DEFAULTS: Config = {
     socket: '/run/uplinkd/uplinkd.sock',
     state_dir: '/var/lib/uplinkd',
     run_dir: '/run/uplinkd',
-    http: { listen: '127.0.0.1:8377' },
+    http: { enabled: true, listen: '127.0.0.1:8377', exposed: false },
     kernel: {
       route_protocol: 201,
       table_base: 7300,

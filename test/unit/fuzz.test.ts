@@ -197,6 +197,7 @@ const api: ControlApi = {
   job: async (a, n) => ({ message: `${a} ${n}` }),
   subscribe: () => () => undefined,
   history: () => [],
+  login: () => ({ url: 'http://127.0.0.1:8377/login?code=x', expiresInS: 300 }),
   memory: () => ({ rssMb: 1, heapUsedMb: 1, heapDataMb: 1, gcForced: false }),
 };
 const CODES = new Set(['RPC_BAD_JSON', 'RPC_BAD_REQUEST', 'RPC_UNKNOWN_METHOD', 'RPC_BAD_PARAMS']);

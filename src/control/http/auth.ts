@@ -62,15 +62,15 @@ export function isLoopback(address: string | undefined): boolean {
 
 /**
  * The Host names the server: its listen address, or for a loopback listener `localhost`; a
- * wildcard listener accepts any IP literal (a rebinding attack needs a host name).
+ * wildcard listener accepts any IP literal (a rebinding attack needs a host name). The port is
+ * not compared: `ssh -L 9000:127.0.0.1:8377` and `uplink demo`'s proxy reach us under another
+ * one, and a rebinding page cannot choose the host name it is served under.
  */
 export function hostAllowed(hostHeader: string | undefined, listen: AuthInput['listen']): boolean {
   if (!hostHeader) return false;
   const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(hostHeader.trim().toLowerCase());
   if (!m) return false;
   const host = m[1]!.replace(/^\[|\]$/g, '');
-  const port = m[2] ? Number(m[2]) : 80;
-  if (port !== listen.port) return false;
   const wildcard = listen.host === '0.0.0.0' || listen.host === '::';
   if (wildcard) return isIP(host) !== 0 || host === 'localhost';
   if (host === listen.host.toLowerCase()) return true;
