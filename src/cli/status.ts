@@ -96,6 +96,8 @@ export function formatStatus(s: Status): string {
         : []),
       '',
     );
+  // A pending apply says so above; an edit not reloaded needs its own line.
+  if (s.daemon.configDiffers && !s.apply) out.push(`CONFIG DIFFERS: ${s.daemon.configDiffers}`, '');
   out.push(
     `uplinkd ${s.daemon.version} pid ${s.daemon.pid} since ${s.daemon.startedAt} (${s.daemon.system}), config ${s.daemon.config}`,
   );

@@ -34,6 +34,8 @@ export interface StatusExtras {
   eventLoop: LoopDelayStatus;
   /** Setups that validate but cannot work as written (forward targets, IPv6 prefixes). */
   warnings: ConfigWarning[];
+  /** Why the config file on disk is not what runs (a pending apply, an edit not reloaded). */
+  configDiffers?: string;
   watch: WatchStats;
   reconcileRuns: number;
   lastError?: string;
@@ -81,6 +83,7 @@ export function buildStatus(cfg: Config, w: WorldState, x: StatusExtras) {
       eventLoop: x.eventLoop,
       reconcileRuns: x.reconcileRuns,
       ...(x.lastError ? { lastError: x.lastError } : {}),
+      ...(x.configDiffers ? { configDiffers: x.configDiffers } : {}),
     },
     ...(x.apply ? { apply: x.apply } : {}),
     warnings: x.warnings,

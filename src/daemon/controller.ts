@@ -17,6 +17,7 @@ import type { Metrics } from '../control/http/metrics.js';
 import { httpApi, systemdNotifier } from './operator.js';
 import type { SystemdNotifier } from './sd-notify.js';
 import { buildStatus } from '../control/status.js';
+import { ConfigDrift } from './config-drift.js';
 import { routedEntries } from '../routing/routed.js';
 import type { KernelWatch } from '../system/kernel.js';
 import type { InstanceLockHandle, System } from '../system/system.js';
@@ -100,6 +101,7 @@ export class Controller {
   private readonly offload = new Offload();
   private readonly loopDelay = new LoopDelay();
   private warnings!: WarningWatch;
+  private drift?: ConfigDrift;
   private readonly startedAt = new Date().toISOString();
 
   constructor(private readonly o: ControllerOptions) {
@@ -192,6 +194,7 @@ export class Controller {
       swap: (cfg, text, why, restore) => this.swap(cfg, text, why, restore),
       stopping: () => this.stopping !== undefined,
       confirmed: () => {
+        this.drift?.loaded(this.configText);
         this.manager?.sync();
         this.reconciler?.markDirty('apply confirmed: parked uplinks go', true);
       },
@@ -442,6 +445,12 @@ export class Controller {
     };
     ({ http: this.http, metrics: this.metrics } = httpApi(opDeps));
     this.systemd = systemdNotifier(opDeps);
+    this.drift = new ConfigDrift({
+      system,
+      path: this.o.configPath,
+      running: () => this.configText,
+      pending: () => this.applyer.pending() !== undefined,
+    });
     const worker: Component = { name: 'offload worker', start: async () => undefined, stop: () => offload.close() };
     return [
       this.loopDelay,
@@ -459,6 +468,7 @@ export class Controller {
       this.announcer,
       this.reconciler,
       this.firewall,
+      this.drift,
       this.server,
       this.http,
       // Last: READY=1 goes out once the control socket answers.
@@ -520,6 +530,7 @@ export class Controller {
         );
       const path = this.o.configPath;
       const text = await this.o.system.store.read(path);
+      if (text !== undefined) this.drift?.loaded(text);
       if (text === undefined) {
         // The loader's coded error says why (CONFIG_READ with its hint).
         await this.offload.loadConfig(path);
@@ -566,6 +577,7 @@ export class Controller {
           judged: this.reconciler!.isJudged(),
           eventLoop: this.loopDelay.status(),
           warnings: this.warnings.current,
+          configDiffers: this.drift?.differs(),
           watch: this.watch!.stats(),
           reconcileRuns: this.reconciler!.runs,
           lastError: this.reconciler!.lastError,

@@ -216,3 +216,31 @@ test('rollback restores `job stop` of a job only the last-good config has', asyn
   assert.equal(ctl.status().jobs.find((j) => j.name === 'extra')?.state, 'stopped', 'still stopped by the admin');
   await ctl.stop('test');
 });
+
+test('status says when the file on disk differs: pending apply, an edit not reloaded, a missing file', async () => {
+  const system = kernelWithTwoUplinks();
+  const ctl = await daemon(system);
+  const api = ctl.api();
+  const differs = () => ctl.status().daemon.configDiffers;
+  assert.equal(differs(), undefined, 'the file is what runs');
+  await api.apply(NEW, 'new.yaml', 60);
+  assert.match(differs() ?? '', /apply is pending/);
+  await api.confirm();
+  assert.equal(differs(), undefined, 'confirm wrote what runs');
+  await system.store.write('/etc/uplinkd.yaml', CUT);
+  system.changed('/etc', 'uplinkd.yaml');
+  await until('the edit seen', () => /not reloaded/.test(differs() ?? ''));
+  await api.reload();
+  assert.equal(differs(), undefined, 'reloaded');
+  // An edit back to the running bytes is no difference.
+  await system.store.write('/etc/uplinkd.yaml', `${CUT}# comment\n`);
+  system.changed('/etc', 'uplinkd.yaml');
+  await until('comment edit seen', () => differs() !== undefined);
+  await system.store.write('/etc/uplinkd.yaml', CUT);
+  system.changed('/etc', 'uplinkd.yaml');
+  await until('back to the running bytes', () => differs() === undefined);
+  await system.store.remove('/etc/uplinkd.yaml');
+  system.changed('/etc', 'uplinkd.yaml');
+  await until('a missing file seen', () => /is gone/.test(differs() ?? ''));
+  await ctl.stop('test');
+});
