@@ -3,6 +3,7 @@ import { apply, confirm, rollback } from './apply.js';
 import { adminCommand, demandCommand, jobCommand, unforceCommand } from './admin.js';
 import type { Command } from './args.js';
 import { check } from './check.js';
+import { dashboard } from './dashboard.js';
 import { demo } from './demo.js';
 import { events, monitor } from './monitor.js';
 import { plan } from './plan.js';
@@ -30,6 +31,7 @@ export const COMMANDS: Record<string, Command> = {
   check,
   plan,
   schema,
+  dashboard,
   demo,
   help: { summary: "show the commands, or one command's options", args: ['[COMMAND]'], run: async () => 0 },
 };

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, statSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { labForTest, waitFor } from '../../src/lab/harness.js';
@@ -105,6 +105,24 @@ test('http api: tokens, actions, SSE resume, limits, metrics, half-open connecti
     what: 'back on wan1',
   });
 
+  // `uplink dashboard`: a one-time link sets a SameSite=Strict session; POSTs need our Origin.
+  const link = (await d.cli(['dashboard'])).stdout.split('\n')[0]!;
+  const code = new URL(link).search;
+  assert.match(code, /^\?code=/);
+  const login = await httpCall(`${api.url}/login${code}`);
+  assert.equal(login.status, 303);
+  const cookie = String(login.headers['set-cookie']);
+  assert.match(cookie, /SameSite=Strict/);
+  assert.match(cookie, /HttpOnly/);
+  assert.notEqual((await httpCall(`${api.url}/login${code}`)).status, 303, 'a code works once');
+  const session = { cookie: cookie.split(';')[0]! };
+  const unforce = `${api.url}/api/unforce`;
+  assert.equal((await httpCall(unforce, { method: 'POST', headers: session })).status, 403, 'cookie without Origin');
+  const foreign = { ...session, origin: 'http://evil.example' };
+  assert.equal((await httpCall(unforce, { method: 'POST', headers: foreign })).status, 403, 'foreign Origin');
+  const ours = { ...session, origin: api.url };
+  assert.equal((await httpCall(unforce, { method: 'POST', headers: ours })).status, 200, 'matching Origin');
+
   // /metrics parses, and follows a silent failover.
   const m1 = (await httpCall(`${api.url}/metrics`)).body;
   assert.equal(metric(m1, 'uplinkd_uplink_selected', { uplink: 'wan1' }), 1);
@@ -119,6 +137,15 @@ test('http api: tokens, actions, SSE resume, limits, metrics, half-open connecti
   assert.ok((metric(m2, 'uplinkd_probes_lost_total', { uplink: 'wan1' }) ?? 0) > lost0, 'lost probes counted');
   assert.ok((metric(m2, 'uplinkd_failovers_total') ?? 0) >= 1, 'failover counted');
   assert.ok((metric(m2, 'uplinkd_process_resident_memory_bytes') ?? 0) > 0, 'process metrics');
+
+  // An edit not yet reloaded shows in status (API and CLI) until `uplink reload`.
+  appendFileSync(d.configFile, '# edited by the admin\n');
+  type Daemon = { result: { daemon: { configDiffers?: string } } };
+  const differs = async () => (await httpCall(`${api.url}/api/status`)).json<Daemon>().result.daemon.configDiffers;
+  await waitFor(async () => /not reloaded/.test((await differs()) ?? ''), { what: 'the edit noticed' });
+  assert.match((await d.cli(['status'])).stdout, /CONFIG DIFFERS: .*not reloaded/);
+  assert.equal((await d.cli(['reload'])).code, 0);
+  assert.equal(await differs(), undefined, 'reloaded: the file is what runs');
 
   // 1,000 half-open connections: the API and the control socket still answer.
   const flood = topo.gw.spawn(process.execPath, ['-e', HALF_OPEN]);
