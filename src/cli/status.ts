@@ -35,6 +35,12 @@ function formatUplink(u: Status['uplinks'][number]): string[] {
       `    probes: ${p.rounds} rounds, rtt last ${ms(p.rttMs.last)} avg ${ms(p.rttMs.avg)} jitter ${ms(p.rttMs.jitter)}, loss ${p.lossPct ?? 0}%`,
     );
   }
+  const av = u.availability;
+  if (av?.upPct !== undefined) {
+    lines.push(
+      `    up ${av.upPct}% since the daemon started (${Math.round(av.upS)} s up, ${Math.round(av.downS)} s not)`,
+    );
+  }
   const dm = u.demand;
   if (dm) {
     const q = dm.queue;

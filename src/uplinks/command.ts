@@ -32,7 +32,10 @@ export class CommandDriver {
   private connectTimer?: Timer;
   private wasUp = false;
   private stopping?: Promise<unknown>;
+  /** Failed dials in a row: backoff and give-up count these; a good connection resets them. */
   failures = 0;
+  /** Every failed dial since start: never reset, what a counter metric needs. */
+  failedTotal = 0;
   dials = 0;
   lastDialAt?: number;
   nextDialAt?: number;
@@ -176,7 +179,10 @@ export class CommandDriver {
 
   private afterHangup(why: Hangup, what: string): void {
     this.lost = { what, at: Date.now() };
-    if (!this.wasUp || why === 'probe' || why === 'timeout') this.failures++;
+    if (!this.wasUp || why === 'probe' || why === 'timeout') {
+      this.failures++;
+      this.failedTotal++;
+    }
     if (gaveUp(this.o.cfg.redial, this.failures)) {
       this.gaveUpReason = `gave up after ${this.failures} failed dial(s); last: ${what}`;
       this.nextDialAt = undefined;

@@ -28,6 +28,7 @@ import type { UplinkVerdict, Verdicts } from '../reconcile/desired.js';
 import type { RoutedUplink } from '../routing/desired.js';
 import type { Component } from '../model/component.js';
 import { check, isUsable } from './state.js';
+import { account } from './availability.js';
 import { effectiveProbe, newUplink, probeReady, savedUplink, thresholds, type Uplink } from './uplink.js';
 
 export interface ManagerDeps {
@@ -553,6 +554,7 @@ export class UplinkManager implements Component {
     const prev = u.state;
     if (state === 'up' || state === 'degraded') u.returning = false;
     else if (LINK_GONE.has(state) && (prev === 'up' || prev === 'degraded' || prev === 'failed')) u.returning = true;
+    account(u.availability, prev, now);
     u.state = state;
     u.since = now;
     u.reason = reason;

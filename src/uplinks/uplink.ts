@@ -7,6 +7,7 @@ import type { HealthChecker } from './health.js';
 import type { LinkFacts } from './facts.js';
 import type { Thresholds, UplinkState } from './state.js';
 import type { SavedUplink } from './persist.js';
+import { newAvailability, type Availability } from './availability.js';
 
 export interface Uplink {
   name: string;
@@ -17,6 +18,8 @@ export interface Uplink {
   state: UplinkState;
   since: number;
   reason: string;
+  /** Time up and not up since this daemon started (not persisted: per run). */
+  availability: Availability;
   /** Taken over from the state file as up, and not judged yet. */
   adopted: boolean;
   adminDown: boolean;
@@ -107,6 +110,7 @@ export function newUplink(
     state: saved?.state ?? 'down',
     since: saved?.since ?? Date.now(),
     reason: saved ? 'adopted from the state file' : 'starting',
+    availability: newAvailability(Date.now()),
     adopted: saved?.state === 'up' || saved?.state === 'degraded',
     adminDown: saved?.adminDown ?? false,
     adminBlocked: saved?.adminBlocked ?? false,

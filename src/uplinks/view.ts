@@ -1,6 +1,7 @@
 /** Plain per-uplink status for `uplink status` (read only). */
 import type { UplinkManager } from './manager.js';
 import type { Uplink } from './uplink.js';
+import { availabilityView } from './availability.js';
 
 /** Which families this uplink may carry now: it has an address of the family and its probes of it pass. */
 export function carriedFamilies(m: UplinkManager, u: Readonly<Uplink>): { ipv4: boolean; ipv6: boolean } {
@@ -14,6 +15,8 @@ export function uplinkView(m: UplinkManager, u: Readonly<Uplink>) {
     state: u.state,
     since: new Date(u.since).toISOString(),
     reason: u.reason,
+    /** Seconds up and not up since the daemon started, and the share up. */
+    availability: availabilityView(u.availability, u.state, Date.now()),
     selected: m.selection.selected === u.name,
     usable: m.usable(u),
     adopted: u.adopted,
@@ -39,6 +42,7 @@ export function uplinkView(m: UplinkManager, u: Readonly<Uplink>) {
           dial: {
             attempts: u.driver.dials,
             failures: u.driver.failures,
+            failedTotal: u.driver.failedTotal,
             pid: u.driver.pid,
             lastExit: u.driver.lastExit,
             nextDialAt: u.driver.nextDialAt ? new Date(u.driver.nextDialAt).toISOString() : undefined,

@@ -113,6 +113,9 @@ exec sleep 100000
       },
       { timeoutMs: 10_000, what: 'dials again after unblock' },
     );
+    const after = (await dial()).dial!;
+    assert.equal(after.failures, 0, 'a good dial starts the row of failures afresh');
+    assert.equal(after.failedTotal, 3, 'the total of failed dials is kept (the metric is a counter)');
 
     // down hangs up through the disconnect command; up dials again.
     await d.cli(['down', 'dial']);

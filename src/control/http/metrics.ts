@@ -214,9 +214,9 @@ export class Metrics {
     this.fromStatus(
       'counter',
       'uplinkd_dial_failures_total',
-      'Dials that failed.',
+      'Dials that failed (ended before the link was up, or hung up by probes or the connect timeout).',
       ['uplink'],
-      each((u) => u.dial?.failures),
+      each((u) => u.dial?.failedTotal),
     );
     const q = (f: (d: NonNullable<Status['uplinks'][number]['demand']>['queue']) => number) =>
       each((u) => (u.demand ? f(u.demand.queue) : undefined));
