@@ -1,7 +1,17 @@
 #!/usr/bin/env bash
 # Installs what uplinkd needs on Debian (12 or 13) and builds it. Idempotent; run as root.
+# --test: also what only the tests need (Debian's chromium for the dashboard's browser test,
+# about 350 MB; not for a demo or a gateway).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+for_tests=false
+for arg in "$@"; do
+  case "$arg" in
+    --test) for_tests=true ;;
+    *) echo "usage: $0 [--test]" >&2; exit 2 ;;
+  esac
+done
 
 need_pkgs=()
 command -v ip >/dev/null || need_pkgs+=(iproute2)
@@ -21,6 +31,8 @@ command -v conntrack >/dev/null || need_pkgs+=(conntrack)
 # The lab's DNS server for RFC 2136 updates, and its client for checks.
 command -v knotd >/dev/null || need_pkgs+=(knot)
 command -v kdig >/dev/null || need_pkgs+=(knot-dnsutils)
+# Tests only: playwright-core drives Debian's chromium (test/lab/dashboard.test.ts); no browser download.
+if [ "$for_tests" = true ] && [ ! -x /usr/bin/chromium ]; then need_pkgs+=(chromium); fi
 if [ "${CI:-}" = "true" ] || [ ${#need_pkgs[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

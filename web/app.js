@@ -12,12 +12,26 @@ function el(tag, attrs, ...kids) {
   return e;
 }
 
+function notice(kind, text) {
+  const n = $('notice');
+  n.dataset.kind = kind;
+  n.textContent = text;
+}
+
 async function act(path) {
-  const r = await fetch(path, { method: 'POST', credentials: 'same-origin' });
+  let r;
+  try {
+    r = await fetch(path, { method: 'POST', credentials: 'same-origin' });
+  } catch (e) {
+    return notice('error', `the daemon did not answer: ${e.message}`);
+  }
   const body = await r.json().catch(() => ({}));
-  $('notice').textContent = r.ok
-    ? `${body.result && body.result.message ? body.result.message : 'done'}`
-    : `refused (${r.status}): ${body.error ? body.error.message : r.statusText}${r.status === 401 ? ' — run `uplink dashboard` for a login link' : ''}`;
+  if (r.ok) notice('ok', `${body.result && body.result.message ? body.result.message : 'done'}`);
+  else
+    notice(
+      'error',
+      `refused (${r.status}): ${body.error ? body.error.message : r.statusText}${r.status === 401 ? ' — run `uplink dashboard` for a login link' : ''}`,
+    );
   refresh();
 }
 
@@ -28,7 +42,9 @@ function card(u) {
   c.append(head);
   const dl = el('dl');
   const row = (k, v) => v !== undefined && v !== null && dl.append(el('dt', {}, k), el('dd', {}, String(v)));
-  row('since', `${new Date(u.since).toLocaleString()} (${u.reason})`);
+  row('since', `${ago(u.since)} (${u.reason})`);
+  const av = u.availability;
+  if (av) row('uptime', `${av.upPct === undefined ? '—' : `${av.upPct} %`} · up ${span(av.upS)}, down ${span(av.downS)} since the daemon started`);
   row('interface', `${u.interface} (${u.mode}, priority ${u.priority})`);
   row('address', (u.addresses || []).join(', ') || '—');
   row('gateway', u.gateway || '—');
@@ -76,17 +92,22 @@ function render(s) {
 }
 
 async function refresh() {
-  const r = await fetch('/api/status', { credentials: 'same-origin' });
-  if (r.ok) render(await r.json().then((b) => b.result));
+  // The daemon may be restarting: the event stream reconnects and calls again.
+  const r = await fetch('/api/status', { credentials: 'same-origin' }).catch(() => undefined);
+  if (r && r.ok) render(await r.json().then((b) => b.result));
 }
 
 async function samples() {
-  const r = await fetch('/api/samples', { credentials: 'same-origin' });
-  if (!r.ok || typeof uPlot === 'undefined') return;
+  const r = await fetch('/api/samples', { credentials: 'same-origin' }).catch(() => undefined);
+  if (!r || !r.ok || typeof uPlot === 'undefined') return;
   const v = await r.json();
   for (const [name, rows] of Object.entries(v.uplinks)) {
     const at = document.getElementById(`plot-${name}`);
-    if (!at || rows.length < 2) continue;
+    if (!at) continue;
+    if (rows.length < 2) {
+      at.replaceChildren(el('p', { class: 'hint' }, 'RTT, deviation and loss plots: collecting (a sample every 5 s)'));
+      continue;
+    }
     const data = [rows.map((x) => x.t), rows.map((x) => x.rttMs), rows.map((x) => x.jitterMs), rows.map((x) => x.lossPct)];
     at.replaceChildren();
     plots.set(
@@ -95,6 +116,7 @@ async function samples() {
         {
           width: Math.min(at.clientWidth || 300, 480),
           height: 120,
+          legend: { live: false },
           series: [{}, { label: 'RTT ms', stroke: '#1565c0' }, { label: 'dev ms', stroke: '#6a1b9a' }, { label: 'loss %', stroke: '#c62828', scale: '%' }],
           axes: [{}, {}, { scale: '%', side: 1 }],
         },
@@ -105,8 +127,42 @@ async function samples() {
   }
 }
 
+// 3725 → "1h 2m"; 42 → "42s".
+function span(x) {
+  if (x < 60) return `${Math.round(x * 10) / 10}s`;
+  const sec = Math.floor(x);
+  const d = Math.floor(sec / 86400);
+  const h = Math.floor((sec % 86400) / 3600);
+  const m = Math.floor((sec % 3600) / 60);
+  const parts = d ? [`${d}d`, `${h}h`] : h ? [`${h}h`, `${m}m`] : m ? [`${m}m`, `${sec % 60}s`] : [`${sec}s`];
+  return parts.join(' ');
+}
+
+function ago(iso) {
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  return `${span(s)} ago, ${clock(iso).slice(0, 8)}`;
+}
+
+// Local time with milliseconds, as the cards' `since` (toLocaleString) is local too.
+function clock(iso) {
+  const d = new Date(iso);
+  const p = (n, w = 2) => String(n).padStart(w, '0');
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}
+
+function what(e) {
+  if (e.type === 'reconcile') {
+    const n = (e.commands || []).length;
+    return `${n} command${n === 1 ? '' : 's'}${e.deferred ? `, ${e.deferred} deferred` : ''}${e.error ? `, error: ${e.error}` : ''}`;
+  }
+  return e.message || e.reason || e.summary || '';
+}
+
+// Kernel deltas and reconcile runs are many and long: shown only when asked for.
+const NOISY = new Set(['kernel', 'reconcile']);
+
 function timeline(e) {
-  const li = el('li', { 'data-type': e.type }, `${e.time.slice(11, 23)} ${e.type} ${e.name || e.uplink || ''} ${e.message || e.reason || e.summary || ''}${e.state ? ` → ${e.state}` : ''}${e.selected ? ` selected ${e.selected}` : ''}`);
+  const li = el('li', { 'data-type': e.type, ...(NOISY.has(e.type) ? { class: 'noisy' } : {}) }, `${clock(e.time)} ${e.type} ${e.name || e.uplink || ''} ${what(e)}${e.state ? ` → ${e.state}` : ''}${e.selected ? ` selected ${e.selected}` : ''}`);
   const t = $('timeline');
   t.prepend(li);
   while (t.children.length > 300) t.lastChild.remove();
@@ -129,6 +185,8 @@ function live() {
   };
 }
 
+$('noisy').addEventListener('change', (ev) => document.body.classList.toggle('show-noisy', ev.target.checked));
+
 (async () => {
   const r = await fetch('/api/history', { credentials: 'same-origin' });
   if (r.ok)
@@ -138,5 +196,5 @@ function live() {
     }
   await refresh();
   live();
-  setInterval(samples, 10000);
+  setInterval(samples, 5000);
 })();

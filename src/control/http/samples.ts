@@ -26,8 +26,9 @@ export class SampleRing {
 
   constructor(
     private readonly source: () => SampleSource[],
-    readonly everyMs = 10_000,
-    readonly keep = 360,
+    // Every 5 s for an hour: a plot appears within seconds of opening the page.
+    readonly everyMs = 5_000,
+    readonly keep = 720,
   ) {}
 
   start(): void {

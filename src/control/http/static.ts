@@ -12,6 +12,9 @@ const FILES: Record<string, [string, string]> = {
   '/': ['web/index.html', 'text/html; charset=utf-8'],
   '/app.js': ['web/app.js', 'text/javascript; charset=utf-8'],
   '/app.css': ['web/app.css', 'text/css; charset=utf-8'],
+  // Browsers ask for /favicon.ico whatever the page says: answer both with the SVG.
+  '/favicon.svg': ['web/favicon.svg', 'image/svg+xml'],
+  '/favicon.ico': ['web/favicon.svg', 'image/svg+xml'],
   '/uplot.js': ['node_modules/uplot/dist/uPlot.iife.min.js', 'text/javascript; charset=utf-8'],
   '/uplot.css': ['node_modules/uplot/dist/uPlot.min.css', 'text/css; charset=utf-8'],
 };
