@@ -167,7 +167,7 @@ test('the unit passes systemd-analyze verify and keeps the settings the daemon r
     'Type=notify',
     'NotifyAccess=main',
     'ExecStart=/usr/local/bin/uplinkd --config /etc/uplinkd/uplinkd.yaml',
-    'ExecReload=/bin/kill -HUP $MAINPID',
+    'ExecReload=/usr/local/bin/uplink reload',
     'WatchdogSec=30s',
     'Restart=on-failure',
     'KillMode=process',
@@ -199,15 +199,17 @@ test('the unit passes systemd-analyze verify and keeps the settings the daemon r
     assert.ok(![...lines].some((l) => l.startsWith(`${key}=`)), `the unit does not set ${key}=`);
   if (!analyze) return t.skip('systemd-analyze is not installed');
 
-  // verify insists that ExecStart's binary exists: point it at the build, run by this node.
+  // verify insists that the Exec binaries exist: point them at the build, run by this node.
   const dir = mkdtempSync(join(tmpdir(), 'uplinkd-unit-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const execStart = `ExecStart=${process.execPath} ${join(ROOT, 'dist/src/daemon/main.js')} `;
-  const rewritten = text.replace(/^ExecStart=\/usr\/local\/bin\/uplinkd /m, execStart);
+  const built = (main: string) => `${process.execPath} ${join(ROOT, `dist/src/${main}/main.js`)}`;
+  const rewritten = text
+    .replace(/^ExecStart=\/usr\/local\/bin\/uplinkd /m, `ExecStart=${built('daemon')} `)
+    .replace(/^ExecReload=\/usr\/local\/bin\/uplink /m, `ExecReload=${built('cli')} `);
   assert.equal(
     rewritten.split('\n').filter((l, i) => l !== text.split('\n')[i]).length,
-    1,
-    'only ExecStart= is rewritten',
+    2,
+    'only ExecStart= and ExecReload= are rewritten',
   );
   const file = join(dir, 'uplinkd.service');
   writeFileSync(file, rewritten);
