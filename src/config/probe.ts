@@ -8,7 +8,7 @@ import { isIP, isIPv4, looksLikeHostname, parseHostPort, checkUrl } from './net.
 
 export const PROBE_METHODS = ['icmp', 'tcp', 'http', 'dns'] as const;
 export type ProbeMethod = (typeof PROBE_METHODS)[number];
-export const PROBE_PROFILE_NAMES = ['fast', 'normal', 'frugal'] as const;
+export const PROBE_PROFILE_NAMES = ['instant', 'fast', 'normal', 'frugal'] as const;
 export type ProbeProfileName = (typeof PROBE_PROFILE_NAMES)[number];
 
 export interface ProbeProfile {
@@ -26,6 +26,10 @@ export interface ProbeProfile {
 
 /** The profiles. `frugal` re-checks a failed round after 2, 4 and 8 s (slip-check's schedule). */
 export const PROBE_PROFILES: Readonly<Record<ProbeProfileName, ProbeProfile>> = {
+  // instant: BFD's 3 × 50 ms. Rounds go back to back (a lost probe times out as the next is
+  // due), so a silent death is judged 3 misses after the last answer: about 150-200 ms.
+  // Coming back takes 10 good rounds (0.5 s): hysteresis on the way back only.
+  instant: { interval: 50, timeout: 50, down_after: 3, up_after: 10, recheck: [] },
   // fast: a silent death is judged within 3 × 200 ms + 150 ms, traffic moves well under 1 s.
   fast: { interval: 200, timeout: 150, down_after: 3, up_after: 5, recheck: [] },
   // normal: worst case 3 × 2 s + 1 s = 7 s from silent death to the backup.

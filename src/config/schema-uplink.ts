@@ -13,7 +13,7 @@ export const probeSchema = z
       .enum(PROBE_PROFILE_NAMES)
       .optional()
       .describe(
-        'Timing profile: fast (200ms interval, 150ms timeout, 3 misses: traffic moves within 1s), normal (2s/1s/3, the default: within 7s) or frugal (60s, re-checks after 2/4/8s, for metered links). Explicit keys override it.',
+        'Timing profile: instant (50ms interval, 50ms timeout, 3 misses: BFD-class, declared down about 150ms after the last answer), fast (200ms interval, 150ms timeout, 3 misses: traffic moves within 1s), normal (2s/1s/3, the default: within 7s) or frugal (60s, re-checks after 2/4/8s, for metered links). Explicit keys override it.',
       ),
     method: z
       .enum(PROBE_METHODS)
@@ -34,20 +34,20 @@ export const probeSchema = z
     interval: positiveDuration.optional().describe('Time between probe rounds (default from the profile).'),
     timeout: durationType({ min: 1, max: 60_000, why: 'an answer later than that is a lost probe' })
       .optional()
-      .describe('How long a probe waits for an answer (at most 1m); must be shorter than interval.'),
+      .describe('How long a probe waits for an answer (at most 1m); at most interval.'),
     down_after: z.int().min(1).optional().describe('Failed rounds in a row before the uplink is judged down.'),
     up_after: z.int().min(1).optional().describe('Passed rounds in a row before the uplink is judged up again.'),
     query: z.string().min(1).optional().describe('dns method: the name to query (default ".").'),
   })
   .superRefine((p, ctx) => {
-    if (isNum(p.timeout) && isNum(p.interval) && p.timeout >= p.interval) {
+    if (isNum(p.timeout) && isNum(p.interval) && p.timeout > p.interval) {
       ctx.addIssue({
         code: 'custom',
         path: ['timeout'],
         input: p.timeout,
         message: hinted(
-          `timeout ${formatDuration(p.timeout)} is not shorter than interval ${formatDuration(p.interval)}`,
-          'a probe must time out before the next round is due; lower timeout or raise interval',
+          `timeout ${formatDuration(p.timeout)} is longer than interval ${formatDuration(p.interval)}`,
+          'a probe must time out by the time the next round is due; lower timeout or raise interval',
         ),
       });
     }

@@ -2,8 +2,10 @@
 import type { Ns } from '../../src/lab/harness.js';
 import { ISP1_DOWN, ISP2_DOWN, SERVER } from '../../src/lab/topology.js';
 
-export function twoUplinkConfig(o: { failback?: string; extra?: string; control?: string } = {}): string {
-  const probe = `probe: { profile: fast, targets: [${SERVER}] }`;
+export function twoUplinkConfig(
+  o: { failback?: string; extra?: string; control?: string; profile?: string } = {},
+): string {
+  const probe = `probe: { profile: ${o.profile ?? 'fast'}, targets: [${SERVER}] }`;
   return `${o.control ?? ''}uplinks:
   wan1: { interface: wan1, priority: 10, gateway: ${ISP1_DOWN}, ${probe}, failback_delay: ${o.failback ?? '2s'} }
   wan2: { interface: wan2, mode: backup, priority: 20, gateway: ${ISP2_DOWN}, ${probe}, failback_delay: ${o.failback ?? '2s'} }

@@ -222,12 +222,12 @@ export const BAD: BadCase[] = [
     has: 'at most 1 here',
   },
   {
-    name: 'probe timeout not below interval',
+    name: 'probe timeout above interval',
     yaml: up('    probe: { interval: 1s, timeout: 2s }\n'),
     line: 4,
     column: 37,
     path: 'uplinks.dsl.probe.timeout',
-    has: 'timeout 2s is not shorter than interval 1s',
+    has: 'timeout 2s is longer than interval 1s',
   },
   {
     name: 'tcp probe without targets',

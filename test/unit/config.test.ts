@@ -258,6 +258,17 @@ test('resolveProbe: uplink keys override defaults.probe, which overrides the pro
   assert.deepEqual(p.recheck, [2000, 4000, 8000]);
 });
 
+test('the instant profile is BFD-class (3 × 50 ms); its explicit keys still override, timeout may equal interval', () => {
+  const p = resolveProbe({ profile: 'instant' }, undefined, '198.51.100.1');
+  assert.deepEqual([p.interval, p.timeout, p.down_after], [50, 50, 3]);
+  assert.equal(resolveProbe({ profile: 'instant', down_after: 5 }, undefined).down_after, 5);
+  const cfg = parseConfigText(
+    'uplinks:\n  wan1: { interface: wan1, probe: { profile: instant, interval: 40ms, timeout: 40ms } }\n',
+    'x.yaml',
+  );
+  assert.equal(cfg.uplinks.wan1!.probe?.timeout, 40);
+});
+
 test('configJsonSchema: draft 2020-12, input form, documented', () => {
   const s = configJsonSchema() as {
     $schema: string;
