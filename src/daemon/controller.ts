@@ -18,6 +18,7 @@ import { httpApi, systemdNotifier } from './operator.js';
 import type { SystemdNotifier } from './sd-notify.js';
 import { buildStatus } from '../control/status.js';
 import { ConfigDrift } from './config-drift.js';
+import { effectiveProbe } from '../uplinks/uplink.js';
 import { routedEntries } from '../routing/routed.js';
 import type { KernelWatch } from '../system/kernel.js';
 import type { InstanceLockHandle, System } from '../system/system.js';
@@ -54,6 +55,8 @@ import type { ScheduleConfig } from '../config/schema.js';
 /** Rulesets with more forwards than this are rendered in the offload worker (1,000 take ~12 ms here). */
 const RENDER_INLINE_MAX = 200;
 
+/** Uplinks probing at least this often get the carrier fast path (watchCarrier). */
+const FAST_CARRIER_INTERVAL_MS = 1000;
 export interface ControllerOptions {
   configPath: string;
   config: Config;
@@ -555,8 +558,17 @@ export class Controller {
     for (const w of await this.o.system.configFileWarnings(this.o.configPath)) this.o.log.warn(w);
   }
 
+  /**
+   * The /sys carrier fast path (a poll every control.carrier_poll) beats the kernel's link
+   * events by tens to hundreds of ms: worth its wake-ups only for uplinks that ask for
+   * sub-second failover (probe interval ≤ 1 s: instant, fast). The others' carrier loss comes
+   * with the kernel's netlink event, far inside their probe timing, and an idle daemon sleeps.
+   */
   private watchCarrier(): void {
-    this.watch?.watchCarrier?.(Object.values(this.config.uplinks).map((u) => u.interface));
+    const fast = Object.values(this.config.uplinks).filter(
+      (u) => effectiveProbe(this.config, u).interval <= FAST_CARRIER_INTERVAL_MS,
+    );
+    this.watch?.watchCarrier?.(fast.map((u) => u.interface));
   }
 
   /** What `uplink status` shows. */

@@ -7,6 +7,8 @@ import type { Component } from '../model/component.js';
 import type { LoopDelayStatus } from '../control/status.js';
 
 const WINDOW_MS = 60_000;
+/** 50 ms: far shorter than the instant profile's 150 ms detection, 20 wake-ups a second. */
+const LOOP_SAMPLE_MS = 50;
 const ms = (ns: number) => Math.round(ns / 1e4) / 100;
 
 export class LoopDelay implements Component {
@@ -19,9 +21,9 @@ export class LoopDelay implements Component {
   private timer?: NodeJS.Timeout;
 
   async start(): Promise<void> {
-    // 10 ms sampling: each sample records how late it fired, so a stall far shorter than a
-    // probe interval still shows.
-    this.current = monitorEventLoopDelay({ resolution: 10 });
+    // Each sample records how late it fired: a stall of LOOP_SAMPLE_MS or more always shows,
+    // a shorter one in proportion. Finer sampling would wake an idle daemon 100 times a second.
+    this.current = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
     this.current.enable();
     this.rotated = Date.now();
     this.timer = setInterval(() => this.rotate(), WINDOW_MS).unref();

@@ -8,7 +8,9 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { UplinkError } from '../errors.js';
 import type { KernelSink, KernelWatch } from './kernel.js';
-import type { DumpResult, DumpWhat, FromWorker, WorkerInit } from './netlink/protocol.js';
+import type { DumpResult, DumpWhat, FromWorker, ToWorker, WorkerInit } from './netlink/protocol.js';
+import { openDoorbell, ring } from './doorbell.js';
+import { close as closeFd } from './libc.js';
 import { CarrierPoller } from './carrier.js';
 import { parseFibTriestat } from './fib-triestat.js';
 import type { ForeignCounts, KernelEvent, LinkInfo, RouteFilter, WatchStats } from '../model/kernel.js';
@@ -27,6 +29,7 @@ const COUNT4_SPACING_MS = 250;
 
 export class LinuxKernelWatch implements KernelWatch {
   private worker?: Worker;
+  private bell?: number;
   private sink?: KernelSink;
   private readonly pending = new Map<number, { resolve: (r: DumpResult) => void; reject: (e: Error) => void }>();
   private nextId = 1;
@@ -79,7 +82,9 @@ export class LinuxKernelWatch implements KernelWatch {
   }
 
   private async spawn(): Promise<void> {
-    const init: WorkerInit = { filter: this.filter, rcvbuf: this.rcvbuf };
+    // One doorbell for every worker this watch starts: the main thread owns (and closes) it.
+    this.bell ??= openDoorbell();
+    const init: WorkerInit = { filter: this.filter, rcvbuf: this.rcvbuf, bell: this.bell };
     const w = new Worker(new URL('./netlink/worker.js', import.meta.url), { workerData: init });
     this.worker = w;
     this.exited = new Promise((r) => w.once('exit', () => r()));
@@ -119,12 +124,24 @@ export class LinuxKernelWatch implements KernelWatch {
     clearTimeout(this.count4Timer);
     const w = this.worker;
     if (!w) return;
-    w.postMessage({ t: 'stop' });
+    this.tell(w, { t: 'stop' });
     const timer = setTimeout(() => void w.terminate(), 1000);
     // Resolves at once when the worker is already gone ('exit' is never emitted twice).
     await this.exited;
     clearTimeout(timer);
+    this.closeBell();
     for (const p of this.pending.values()) p.reject(new UplinkError('NETLINK', 'kernel watch stopped'));
+  }
+
+  /** Posts to the worker and rings its doorbell: it sleeps in poll(2) until then. */
+  private tell(w: Worker, m: ToWorker): void {
+    w.postMessage(m);
+    if (this.bell !== undefined) ring(this.bell);
+  }
+
+  private closeBell(): void {
+    if (this.bell !== undefined) closeFd(this.bell);
+    this.bell = undefined;
   }
 
   stats(): WatchStats {
@@ -233,7 +250,7 @@ export class LinuxKernelWatch implements KernelWatch {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.worker!.postMessage({ t: 'dump', id, what });
+      this.tell(this.worker!, { t: 'dump', id, what });
     });
   }
 

@@ -25,7 +25,8 @@ export class Metrics {
 
   constructor(private readonly status: () => Status) {
     const r = this.registry;
-    collectDefaultMetrics({ register: r, prefix: 'uplinkd_' });
+    // prom-client samples the event loop every 10 ms by default: 100 wake-ups a second of an idle daemon.
+    collectDefaultMetrics({ register: r, prefix: 'uplinkd_', eventLoopMonitoringPrecision: 100 });
     this.uplinkGauges();
     this.daemonGauges();
     this.failovers = new Counter({

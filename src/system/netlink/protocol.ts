@@ -4,6 +4,8 @@ import type { AddrInfo, KernelEvent, LinkInfo, RouteFilter, RouteInfo, RuleInfo 
 export interface WorkerInit {
   filter: RouteFilter;
   rcvbuf: number;
+  /** An eventfd the main thread rings after each message it posts (src/system/doorbell.ts). */
+  bell: number;
 }
 
 export type ToWorker = { t: 'dump'; id: number; what: DumpWhat } | { t: 'stop' };

@@ -10,6 +10,7 @@ import { NetlinkError, NetlinkSocket } from './socket.js';
 import { runDump } from './dump.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
 import { isStoredRoute, isStoredRule, type KernelEvent } from '../../model/kernel.js';
+import { waitOrBell } from '../doorbell.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -22,6 +23,8 @@ events.join(C.RTNLGRP_IPV6_RULE);
 const dumps = new NetlinkSocket(0, 1 << 20);
 const buf = Buffer.alloc(1 << 18);
 const queue: ToWorker[] = [];
+// Rung by the main thread after each message: the loop sleeps until the kernel or it speaks.
+const bell = init.bell;
 let stopping = false;
 
 port.on('message', (m: ToWorker) => {
@@ -108,7 +111,8 @@ function loop(): void {
       return;
     }
     serveDumps();
-    if (!drain()) events.wait(50);
+    // Back to the event loop after each wake: that is where the port's messages come in.
+    if (!drain()) waitOrBell(events.fd, bell, -1);
     setImmediate(loop);
   } catch (e) {
     post({ t: 'fatal', error: String((e as Error).stack ?? e) });
