@@ -25,11 +25,15 @@
 # copy is built afresh.
 set -euo pipefail
 umask 022
+# DESTDIR as the caller named it: a relative one is relative to where the script was run.
+D=${DESTDIR:-}
+if [ -n "$D" ]; then
+  mkdir -p -- "$D"
+  D=$(cd -- "$D" && pwd)
+fi
+D=${D%/}
 cd "$(dirname "$0")/.."
 SRC=$PWD
-
-D=${DESTDIR:-}
-D=${D%/}
 LIB=/usr/local/lib/uplinkd
 MANIFEST=$LIB/.installed
 CONFIG=/etc/uplinkd/uplinkd.yaml

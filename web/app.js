@@ -87,6 +87,8 @@ function render(s) {
   $('jobs').replaceChildren(
     ...(s.jobs.length ? s.jobs.map((j) => el('div', { class: 'job' }, `${j.name}: ${j.state} (${j.why}), ${j.restarts} restarts`)) : ['none']),
   );
+  // The cards (and their plot elements) were just rebuilt: the old charts go with them.
+  for (const p of plots.values()) p.destroy();
   plots.clear();
   samples();
 }
@@ -109,6 +111,7 @@ async function samples() {
       continue;
     }
     const data = [rows.map((x) => x.t), rows.map((x) => x.rttMs), rows.map((x) => x.jitterMs), rows.map((x) => x.lossPct)];
+    plots.get(name)?.destroy();
     at.replaceChildren();
     plots.set(
       name,

@@ -54,7 +54,9 @@ export class ConfigDrift implements Component {
   /** Why the file on disk is not what runs; undefined when it is. */
   differs(): string | undefined {
     if (this.d.pending())
-      return 'a confirmed apply is pending: the file on disk holds the old config until `uplink confirm`';
+      return this.disk === this.d.running()
+        ? 'a confirmed apply is pending: `uplink confirm` keeps it, `uplink rollback` returns to the previous config'
+        : 'a confirmed apply is pending: the file on disk holds another config until `uplink confirm`';
     if (this.disk === undefined) return `${this.d.path} is gone: the daemon runs the config it last loaded`;
     if (this.disk !== this.d.running())
       return `${this.d.path} was edited and not reloaded: \`uplink reload\` applies it`;

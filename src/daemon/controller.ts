@@ -445,6 +445,7 @@ export class Controller {
       log,
       status: () => this.api().status(),
       manager: () => this.manager!,
+      redact: (json: string) => this.redactor.applyJson(json),
     };
     ({ http: this.http, metrics: this.metrics } = httpApi(opDeps));
     this.systemd = systemdNotifier(opDeps);
@@ -502,7 +503,11 @@ export class Controller {
 
   /** Reverse start order, each once; with `teardown`, each removes what it made right after it stopped. */
   private async stopComponents(teardown: boolean): Promise<void> {
-    for (const c of this.started.splice(0).reverse()) {
+    // The systemd notifier started last but stops last: its watchdog keeps going while a
+    // slow stop (disconnect commands, jobs) runs, or systemd would abort a clean shutdown.
+    const order = this.started.splice(0).reverse();
+    const notifier = order.filter((c) => c === this.systemd);
+    for (const c of [...order.filter((c) => c !== this.systemd), ...notifier]) {
       try {
         await c.stop();
         if (teardown) await c.teardown?.();

@@ -23,6 +23,7 @@ export interface OperatorDeps {
   log: Logger;
   status: () => Status;
   manager: () => UplinkManager;
+  redact: (json: string) => string;
 }
 
 export function httpApi(d: OperatorDeps): { http: HttpApi; metrics: Metrics } {
@@ -47,6 +48,7 @@ export function httpApi(d: OperatorDeps): { http: HttpApi; metrics: Metrics } {
     log: d.log.child({ component: 'http' }),
     metrics,
     samples,
+    redact: d.redact,
   });
   return { http, metrics };
 }

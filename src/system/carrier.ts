@@ -22,18 +22,38 @@ export class CarrierPoller {
     private readonly report: (link: LinkInfo) => void,
   ) {}
 
+  private started = false;
+
+  /** The interfaces to poll; with none the timer is off (an idle daemon must sleep). */
   watch(names: string[]): void {
     this.names = new Set(names);
+    this.arm();
   }
 
   start(): void {
-    if (this.intervalMs <= 0) return;
-    this.timer = setInterval(() => this.poll(), this.intervalMs);
-    this.timer.unref();
+    this.started = true;
+    this.arm();
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.started = false;
+    this.arm();
+  }
+
+  private arm(): void {
+    const want = this.started && this.intervalMs > 0 && this.names.size > 0;
+    if (want && !this.timer) {
+      this.timer = setInterval(() => this.poll(), this.intervalMs);
+      this.timer.unref();
+    } else if (!want && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
+    }
+  }
+
+  /** Whether the poll timer runs (for tests). */
+  get polling(): boolean {
+    return this.timer !== undefined;
   }
 
   private poll(): void {

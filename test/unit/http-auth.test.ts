@@ -35,6 +35,7 @@ test('http auth: who may do what (table)', () => {
     ['POST without token', { method: 'POST' }, 401],
     ['POST with a wrong token', { method: 'POST', headers: { ...base.headers, ...bearer('nope') } }, 403],
     ['POST with the token', { method: 'POST', headers: { ...base.headers, ...bearer(TOKEN) } }, 'token'],
+    ['loopback read with a wrong token', { headers: { ...base.headers, ...bearer('nope') } }, 403],
     // The token is checked before the Host: a refusal never tells an attacker more.
     ['POST, no token, foreign Host', { method: 'POST', headers: { host: 'evil.example:8377' } }, 401],
     ['read with a foreign Host (rebinding)', { headers: { host: 'evil.example:8377' } }, 421],
@@ -66,6 +67,12 @@ test('http auth: Host names, loopback peers, secret comparison', () => {
   assert.equal(hostAllowed('gw.example:8377', wild), false, 'but no names');
   assert.equal(hostAllowed('[::1]:8377', { host: '::1', port: 8377 }), true);
   assert.equal(hostAllowed('localhost:8377', { host: '192.0.2.1', port: 8377 }), false);
+  assert.equal(
+    hostAllowed('127.0.0.1:8377', { host: 'localhost', port: 8377 }),
+    true,
+    'listen: localhost binds 127.0.0.1',
+  );
+  assert.equal(hostAllowed('localhost:8377', { host: 'localhost', port: 8377 }), true);
   for (const [a, want] of [
     ['127.0.0.1', true],
     ['127.9.9.9', true],

@@ -175,7 +175,7 @@ test('the unit passes systemd-analyze verify and keeps the settings the daemon r
     'StateDirectory=uplinkd',
     'StateDirectoryMode=0700',
     'RuntimeDirectory=uplinkd',
-    'RuntimeDirectoryPreserve=restart',
+    'RuntimeDirectoryPreserve=yes',
     'ConfigurationDirectory=uplinkd',
     'ProtectSystem=strict',
     'ReadWritePaths=/etc/uplinkd',

@@ -34,6 +34,24 @@ export interface HttpApiDeps {
   log: Logger;
   metrics: Metrics;
   samples: SampleRing;
+  /** Masks secret values in a JSON reply, as the control socket does for every line. */
+  redact: (json: string) => string;
+}
+
+function parseUrl(raw: string | undefined): URL {
+  try {
+    return new URL(raw ?? '/', 'http://uplinkd');
+  } catch {
+    return new URL('http://uplinkd/\0invalid');
+  }
+}
+
+function decodedParts(path: string): string[] | undefined {
+  try {
+    return path.split('/').filter(Boolean).map(decodeURIComponent);
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -78,6 +96,8 @@ export class HttpApi implements Component {
     this.token = await this.loadToken();
     this.sse = new SseHub(this.d.bus);
     this.assets = new WebAssets(this.d.system.store);
+    // After a hitless restart the selection predates us: the first failover must still count.
+    this.d.metrics.syncSelection();
     this.unsubscribe = this.d.bus.subscribe((e) => this.d.metrics.onEvent(e));
     this.d.samples.start();
     await this.sync();
@@ -159,7 +179,8 @@ export class HttpApi implements Component {
   }
 
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://uplinkd');
+    // A request line that is no URL still goes through auth first (401 before 400).
+    const url = parseUrl(req.url);
     const method = req.method ?? 'GET';
     const listen = parseHostPort(this.listening ?? this.d.config().control.http.listen)!;
     const loopbackPeer = isLoopback(req.socket.remoteAddress);
@@ -237,7 +258,8 @@ export class HttpApi implements Component {
   }
 
   private async post(path: string, res: ServerResponse): Promise<void> {
-    const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
+    const parts = decodedParts(path);
+    if (!parts) return sendError(res, 400, 'HTTP_BAD_PATH', `${path} is not a valid path`);
     if (parts[0] !== 'api') return sendError(res, 404, 'HTTP_NOT_FOUND', `no action at ${path}`);
     const [, what, name, action] = parts;
     if (parts.length === 2 && what === 'login') return this.tokenLogin(res);
@@ -256,9 +278,10 @@ export class HttpApi implements Component {
     );
   }
 
+  /** Method results may quote a server's error text, which may echo a secret: redacted. */
   private reply(res: ServerResponse, r: Awaited<ReturnType<typeof call>>): void {
-    if (r.ok) return sendJson(res, 200, { ok: true, result: r.result });
-    sendJson(res, statusForCode(r.error.code), { ok: false, error: r.error });
+    if (r.ok) return sendJson(res, 200, { ok: true, result: r.result }, {}, this.d.redact);
+    sendJson(res, statusForCode(r.error.code), { ok: false, error: r.error }, {}, this.d.redact);
   }
 
   /** Reads (and drops) a POST body up to MAX_BODY_BYTES; answers 413 past it. */

@@ -74,7 +74,9 @@ export function hostAllowed(hostHeader: string | undefined, listen: AuthInput['l
   const wildcard = listen.host === '0.0.0.0' || listen.host === '::';
   if (wildcard) return isIP(host) !== 0 || host === 'localhost';
   if (host === listen.host.toLowerCase()) return true;
-  return host === 'localhost' && isLoopback(listen.host);
+  // `listen: localhost:PORT` binds 127.0.0.1: both names are its own.
+  const loopbackListen = isLoopback(listen.host) || listen.host.toLowerCase() === 'localhost';
+  return loopbackListen && (host === 'localhost' || isLoopback(host));
 }
 
 const mutating = (method: string) => method !== 'GET' && method !== 'HEAD';
@@ -90,8 +92,10 @@ export function authorize(i: AuthInput): AuthVerdict {
         return { ok: false, status: 403, error: 'the session is not valid (expired?): log in again' };
       return { ok: false, status: 401, error: 'this needs the API token (Authorization: Bearer TOKEN)' };
     }
-    if (given !== undefined && !sameSecret(given, i.token)) return { ok: false, status: 403, error: 'wrong API token' };
   }
+  // A wrong token is refused even where none is needed: a scraper with a bad credentials file
+  // must not look fine from the gateway itself and fail only from afar.
+  if (given !== undefined && !sameSecret(given, i.token)) return { ok: false, status: 403, error: 'wrong API token' };
   if (!hostAllowed(header(i.headers, 'host'), i.listen))
     return { ok: false, status: 421, error: 'the Host header does not name this server' };
   const via = given !== undefined ? 'token' : sessionOk ? 'session' : 'loopback';

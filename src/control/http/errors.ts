@@ -21,8 +21,14 @@ export function commonHeaders(res: ServerResponse): void {
   res.setHeader('cache-control', 'no-store');
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, extra: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  extra: Record<string, string> = {},
+  redact: (json: string) => string = (j) => j,
+): void {
+  const text = redact(JSON.stringify(body));
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'content-length': Buffer.byteLength(text),

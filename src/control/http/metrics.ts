@@ -73,8 +73,10 @@ export class Metrics {
     const now = performance.now();
     switch (e.type) {
       case 'uplink':
-        if (e.event === 'state' && e.name === this.selected && e.state !== 'up' && e.prev === 'up')
-          this.leaving ??= { name: e.name, at: now };
+        if (e.event !== 'state' || e.name !== this.selected) break;
+        // The clock starts when the selected uplink stops carrying; a return to up stops it.
+        if (!CARRYING.has(e.state) && CARRYING.has(e.prev ?? '')) this.leaving = { name: e.name, at: now };
+        else if (CARRYING.has(e.state)) this.leaving = undefined;
         break;
       case 'selection':
         if (this.leaving && e.prev === this.leaving.name && e.selected !== e.prev) {
@@ -96,9 +98,11 @@ export class Metrics {
     }
   }
 
+  private scrape?: Status;
+
   /** The selection when the HTTP component starts (later ones come as events). */
-  selectedNow(name: string | undefined): void {
-    this.selected = name;
+  syncSelection(): void {
+    this.selected = this.status().selection.selected;
   }
 
   reconcileRan(ms: number): void {
@@ -106,7 +110,13 @@ export class Metrics {
   }
 
   async text(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    // One status for the whole scrape: every family reads the same moment, built once.
+    this.scrape = this.status();
+    try {
+      return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    } finally {
+      this.scrape = undefined;
+    }
   }
 
   /** A gauge (or counter) whose values are read from the status at scrape time. */
@@ -117,8 +127,12 @@ export class Metrics {
     labelNames: string[],
     read: (s: Status) => [Labels, number][],
   ): void {
-    const status = this.status;
+    const now = () => this.scrape ?? this.status();
     const Kind = kind === 'gauge' ? Gauge : Counter;
+    // Status counters restart when their object does (a reload rebuilds an uplink's prober, a
+    // re-added uplink its driver): a Prometheus counter must never go down, so what a restart
+    // lost is carried as an offset.
+    const mono = new Monotonic();
     new Kind({
       name,
       help,
@@ -126,8 +140,11 @@ export class Metrics {
       registers: [this.registry],
       collect(this: Gauge | Counter) {
         this.reset();
-        for (const [labels, v] of read(status()))
-          if (Number.isFinite(v)) kind === 'gauge' ? (this as Gauge).set(labels, v) : (this as Counter).inc(labels, v);
+        for (const [labels, v] of read(now())) {
+          if (!Number.isFinite(v)) continue;
+          if (kind === 'gauge') (this as Gauge).set(labels, v);
+          else (this as Counter).inc(labels, mono.value(labels, v));
+        }
       },
     });
   }
@@ -318,5 +335,22 @@ export class Metrics {
       [],
       (s) => one(s.warnings.length),
     );
+  }
+}
+
+/** States in which an uplink carries traffic (degraded still does). */
+const CARRYING = new Set(['up', 'degraded']);
+
+/** Turns a source counter that may restart from 0 into one that never goes down. */
+export class Monotonic {
+  private readonly seen = new Map<string, { last: number; offset: number }>();
+
+  value(labels: Labels, v: number): number {
+    const key = JSON.stringify(Object.entries(labels).sort());
+    const s = this.seen.get(key) ?? { last: 0, offset: 0 };
+    if (v < s.last) s.offset += s.last;
+    s.last = v;
+    this.seen.set(key, s);
+    return v + s.offset;
   }
 }
