@@ -127,6 +127,8 @@ async function main() {
         carrier_lan_p99_ms: pct(ours.carrier.lan, 99),
         kernel_only_carrier_route_p50_ms: pct(kernelOnly.route, 50),
         kernel_only_carrier_route_p99_ms: pct(kernelOnly.route, 99),
+        kernel_only_carrier_lan_p50_ms: pct(kernelOnly.lan, 50),
+        kernel_only_carrier_lan_p99_ms: pct(kernelOnly.lan, 99),
         goals: { blackhole_p99_ms: BLACKHOLE_GOAL_MS[profile] ?? null, carrier_p99_ms: 10 },
         watch,
       }),
