@@ -29,7 +29,7 @@ import type { RoutedUplink } from '../routing/desired.js';
 import type { Component } from '../model/component.js';
 import { check, isUsable } from './state.js';
 import { account } from './availability.js';
-import { effectiveProbe, newUplink, probeReady, savedUplink, thresholds, type Uplink } from './uplink.js';
+import { effectiveProbe, newUplink, probeReady, savedUplink, tableRouted, thresholds, type Uplink } from './uplink.js';
 
 export interface ManagerDeps {
   config: () => Config;
@@ -490,7 +490,10 @@ export class UplinkManager implements Component {
     u.facts = linkFacts(w, u.cfg, lease && { address: lease.address, gateway: lease.gateway });
     solicitRouters(u, w, now, this.d.system, this.d.log);
     const dhcpChanged = dhcpDesired(u, w);
+    const hadTable = tableRouted(u);
     u.tableMissing = missingTableDefault(w, u.facts, u.table, cfg.control.kernel.route_protocol);
+    // Its route just went in: probe now, not at the next tick.
+    if (!hadTable && tableRouted(u)) u.health.kick();
     const gwFamilies = ([4, 6] as const).filter((f) => u.facts[f === 4 ? 'v4' : 'v6']?.gateway);
     const routed = [...w.rules.values()].some((r) => r.table === u.table && r.src !== undefined);
     if (routed !== u.routed) {

@@ -100,7 +100,8 @@ export function check(i: CheckInput): Verdict {
   if (i.returning && h.passStreak < t.upAfter)
     return { state: 'verifying', reason: `link back: ${h.passStreak}/${t.upAfter} good rounds` };
   if (h.rounds === 0 || (h.passStreak === 0 && i.prev === 'verifying'))
-    return { state: 'verifying', reason: 'waiting for the first probe round' };
+    // Probes wait for the table's route (probeReady): say so rather than just "waiting".
+    return { state: 'verifying', reason: i.noTableRoute ?? 'waiting for the first probe round' };
   const poor = poorQuality(h, t, i.prev === 'up');
   if (poor) return { state: 'degraded', reason: poor };
   if (h.passStreak === 0)

@@ -78,11 +78,22 @@ export function thresholds(cfg: Config, u: UplinkConfig): Thresholds {
 }
 
 /** Whether probing makes sense now, and from where. */
+/**
+ * The uplink's table has its default route for some family with a gateway (or needs none).
+ * Before it, a probe from the uplink's address meets the table's unreachable default and fails
+ * at once: three such rounds right after a dial judged a good link failed and hung it up.
+ */
+export function tableRouted(u: Readonly<Uplink>): boolean {
+  const fams = ([4, 6] as const).filter((fam) => u.facts[fam === 4 ? 'v4' : 'v6']?.gateway);
+  return fams.length === 0 || fams.some((fam) => !u.tableMissing[fam]);
+}
+
 export function probeReady(u: Uplink): boolean {
   const f = u.facts;
   // Before our rule exists a probe would leave through whatever is selected and judge the wrong link.
   return (
     u.routed &&
+    tableRouted(u) &&
     f.present &&
     f.carrier &&
     !!(f.v4?.gateway || f.v6?.gateway || u.cfg.probe?.targets?.length) &&
