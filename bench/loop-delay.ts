@@ -33,7 +33,7 @@ import { httpBridge, type HttpBridge } from '../src/lab/http-bridge.js';
 import { httpCall, sseOpen } from '../src/lab/http-client.js';
 import { ISP1_DOWN, SERVER, twoUplinkTopology } from '../src/lab/topology.js';
 import { routeDev, twoUplinkConfig } from '../test/lab/uplinks-lab.js';
-import { forwardsYaml } from './reload.js';
+import { blackholeFailoverMs, forwardsYaml } from './reload.js';
 
 const BOUND_MS = 3 * 200 + 150;
 const SLACK_MS = 50;
@@ -48,19 +48,7 @@ const pct = (xs: number[], p: number) => {
   return s.length ? +s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!.toFixed(2) : null;
 };
 
-/** Blackholes the primary, returns ms until the kernel routes via the backup, then repairs it. */
-async function failover(topo: Topo): Promise<number> {
-  const t0 = performance.now();
-  await topo.blackhole('isp1');
-  await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan2', {
-    timeoutMs: 60_000,
-    intervalMs: 5,
-    what: 'on wan2',
-  });
-  const ms = performance.now() - t0;
-  await topo.unblackhole('isp1');
-  return Math.round(ms);
-}
+const failover = blackholeFailoverMs;
 
 /** A `ping` RPC every 50 ms until stopped: the daemon's answer time seen from outside. */
 function pinger(socket: string) {

@@ -33,10 +33,15 @@ export function forwardsYaml(n: number): string {
   return s;
 }
 
-/** Blackholes the primary, returns ms until the kernel routes via the backup, then repairs it. */
+/** Once back on the primary and past its failback delay: a timed blackhole failover. */
 async function failover(topo: Topo): Promise<number> {
   await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan1', { timeoutMs: 20_000, what: 'on wan1' });
   await sleep(1500); // past up_after and the failback delay of the last repair
+  return blackholeFailoverMs(topo);
+}
+
+/** Blackholes the primary, returns ms until the kernel routes via the backup, then repairs it. */
+export async function blackholeFailoverMs(topo: Topo): Promise<number> {
   const t0 = performance.now();
   await topo.blackhole('isp1');
   await waitFor(async () => (await routeDev(topo.gw, SERVER)) === 'wan2', {
