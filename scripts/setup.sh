@@ -32,6 +32,8 @@ command -v conntrack >/dev/null || need_pkgs+=(conntrack)
 command -v knotd >/dev/null || need_pkgs+=(knot)
 command -v kdig >/dev/null || need_pkgs+=(knot-dnsutils)
 # Tests only: playwright-core drives Debian's chromium (test/lab/dashboard.test.ts); no browser download.
+# CI runs the README's plain test command: CI=true counts as --test.
+if [ "${CI:-}" = "true" ]; then for_tests=true; fi
 if [ "$for_tests" = true ] && [ ! -x /usr/bin/chromium ]; then need_pkgs+=(chromium); fi
 if [ "${CI:-}" = "true" ] || [ ${#need_pkgs[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
