@@ -1,6 +1,6 @@
 /** pino logger: JSON lines by default (journald, log shippers), pretty for humans. */
 import pino, { type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import { createRequire } from 'node:module';
 import type { Redactor } from '../model/redact.js';
 import { stderrIsJournal } from '../system/journal.js';
 
@@ -33,6 +33,8 @@ export function createLogger(
 ): Logger {
   const redact = (s: string) => (redactor ? redactor.applyJson(s) : s);
   if (format === 'pretty') {
+    // Only for pretty output (a human at a terminal): the JSON a service logs does without it.
+    const pretty = createRequire(import.meta.url)('pino-pretty') as typeof import('pino-pretty');
     return pino(
       { level, hooks: { streamWrite: redact } },
       pretty({

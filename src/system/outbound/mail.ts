@@ -1,5 +1,4 @@
 /** One mail, through an SMTP server or the local sendmail (nodemailer). */
-import nodemailer from 'nodemailer';
 import { UplinkError } from '../../errors.js';
 
 export interface MailRequest {
@@ -18,6 +17,8 @@ export interface MailRequest {
 }
 
 export async function sendMail(m: MailRequest): Promise<void> {
+  // Loaded on the first mail: most daemons never send one, and it is ~3 MB of an idle daemon.
+  const { default: nodemailer } = await import('nodemailer');
   const s = m.smtp;
   const transport = s
     ? nodemailer.createTransport({
