@@ -336,6 +336,7 @@ export class Controller {
       config: cfg,
       render,
       onTampered: (why) => this.reconciler?.markDirty(why),
+      onRuleset: (fn) => this.watch?.onRuleset?.(fn) ?? false,
     });
     this.demand = new Demand({
       system,

@@ -47,12 +47,12 @@ export class Demand implements Component {
 
   async start(): Promise<void> {
     await this.sync();
-    this.timer = setInterval(() => void this.checkIdle(), CHECK_MIN_MS).unref();
   }
 
   /** Closes our fds; the persistent proxies stay, and keep their routes. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.timer = undefined;
     for (const [name, p] of this.proxies) {
       this.proxies.delete(name);
       await p.close();
@@ -86,6 +86,16 @@ export class Demand implements Component {
         continue;
       }
       await this.open(w.name, w.iface, w.address, cfg);
+    }
+    this.idleTimer();
+  }
+
+  /** The idle check runs only while there are proxies: a daemon without demand uplinks never wakes for it. */
+  private idleTimer(): void {
+    if (this.proxies.size && !this.timer) this.timer = setInterval(() => void this.checkIdle(), CHECK_MIN_MS).unref();
+    if (!this.proxies.size && this.timer) {
+      clearInterval(this.timer);
+      this.timer = undefined;
     }
   }
 

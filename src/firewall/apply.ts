@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/schema.js';
 import type { EventBus } from '../events/bus.js';
 import type { System } from '../system/system.js';
+import type { RulesetListener } from '../system/kernel.js';
 import type { Component } from '../model/component.js';
 import { GENERATION_SET, readGeneration, renderRuleset, type FirewallInput } from './render.js';
 import { firewallEnabled, firewallInput } from './input.js';
@@ -28,6 +29,8 @@ export interface FirewallDeps {
   onTampered?: (why: string) => void;
   /** Renders the nft batch (JSON text or data); the daemon sends big rulesets to a worker. Default: renderRuleset here. */
   render?: (input: FirewallInput) => Promise<unknown>;
+  /** The kernel watch's nf_tables events (false: none here, so poll every 2 s). */
+  onRuleset?: (fn: RulesetListener) => boolean;
 }
 
 export interface FirewallStatus {
@@ -38,6 +41,11 @@ export interface FirewallStatus {
 }
 
 const VERIFY_MS = 2000;
+/** With nf_tables events the check runs on a change of our table; this poll is the backstop. */
+const VERIFY_BACKSTOP_MS = 60_000;
+/** A change is a burst of messages (ours too): look once it has passed, at most once a second. */
+const VERIFY_AFTER_CHANGE_MS = 50;
+const VERIFY_SPACING_MS = 1000;
 
 /** Two inputs render the same table unless they differ beyond the generation and the address set. */
 const shape = (i: FirewallInput): FirewallInput => ({ ...i, generation: 0, wanAddrs4: [] });
@@ -57,6 +65,10 @@ export class Firewall implements Component {
   private armed = new Set<string>();
   private handle?: number;
   private timer?: NodeJS.Timeout;
+  private soon?: NodeJS.Timeout;
+  /** An ensure() (our own nft run) is in flight. */
+  private ensuring = false;
+  private lastVerify = 0;
   private busy?: Promise<void>;
   private restored = 0;
   /** Off, and already checked that no table of ours is left: no nft call per reconcile. */
@@ -65,14 +77,33 @@ export class Firewall implements Component {
 
   constructor(private readonly d: FirewallDeps) {}
 
-  /** Starts the tamper check; applies come from the reconcile loop (ensure). */
+  /**
+   * Starts the tamper check: on each nf_tables change of our table where the kernel tells us
+   * (two nft runs every 2 s were most of an idle daemon's CPU), else every 2 s. Applies come
+   * from the reconcile loop (ensure).
+   */
   async start(): Promise<void> {
-    this.timer = setInterval(() => void this.verify(), VERIFY_MS);
+    const events =
+      this.d.onRuleset?.((tables, lost) => {
+        // What our own applies change is known: only changes from outside are looked at.
+        if (lost || (tables.includes(TABLE) && !this.ensuring)) this.changed();
+      }) ?? false;
+    this.timer = setInterval(() => void this.verify(), events ? VERIFY_BACKSTOP_MS : VERIFY_MS);
     this.timer.unref();
+  }
+
+  private changed(): void {
+    if (this.soon) return;
+    const wait = Math.max(VERIFY_AFTER_CHANGE_MS, this.lastVerify + VERIFY_SPACING_MS - Date.now());
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      void this.verify();
+    }, wait).unref();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearTimeout(this.soon);
     await this.busy?.catch(() => undefined);
   }
 
@@ -110,8 +141,10 @@ export class Firewall implements Component {
    */
   async ensure(want: FirewallInput | undefined): Promise<void> {
     await this.busy?.catch(() => undefined);
+    this.ensuring = true;
     this.busy = want ? this.apply(want) : this.remove();
     return this.busy.finally(() => {
+      this.ensuring = false;
       this.settled = true;
     });
   }
@@ -214,6 +247,7 @@ export class Firewall implements Component {
    * the loop applies it again (through its backoff, so a refusing nft is no retry storm).
    */
   private async verify(): Promise<void> {
+    this.lastVerify = Date.now();
     if (this.busy) await this.busy.catch(() => undefined);
     if (!this.applied || !firewallEnabled(this.d.config())) return;
     // Terse (no map elements): every 2 s, a big table's listing must not be parsed here.

@@ -60,14 +60,15 @@ export class Hooks implements Component {
     const run = this.d.config().control.run_dir;
     await this.d.system.store.ensureDir(run, { shared: true });
     await this.d.system.store.ensureDir(join(run, 'hooks'));
-    // Their output goes to the log, and the file is cut back (RUN_DIR is memory).
+    // Their output goes to the log, and the file is cut back (RUN_DIR is memory). Read only
+    // while a hook runs (and once more when the last ends): an idle daemon does not poll it.
     const log = this.d.log.child({ output: 'hooks' });
     this.follow = this.d.system.followFile(
       join(run, 'hooks', 'hooks.log'),
       (lines) => {
         for (const l of lines) log.info(`hook: ${l}`);
       },
-      { maxBytes: 1024 * 1024 },
+      { maxBytes: 1024 * 1024, paused: true },
     );
     this.unsubscribe = this.d.bus.subscribe((e) => this.onEvent(e));
   }
@@ -186,6 +187,7 @@ export class Hooks implements Component {
       return;
     }
     this.live.add(p);
+    this.follow?.resume();
     let timedOut = false;
     const timer = after(timeoutMs, () => {
       timedOut = true;
@@ -194,6 +196,7 @@ export class Hooks implements Component {
     const r = await p.exited;
     timer.clear();
     this.live.delete(p);
+    if (!this.live.size) this.follow?.pause();
     const ok = !timedOut && r.code === 0;
     const how = timedOut
       ? `killed after ${Math.round(timeoutMs / 1000)}s (hooks.timeout), with its process group`

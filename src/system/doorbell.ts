@@ -29,17 +29,18 @@ export function ring(fd: number): void {
 }
 
 /**
- * Waits until `fd` is readable or the bell rang (then it is reset); `ms` < 0 waits without
- * end. Returns whether the bell rang.
+ * Waits until one of `fds` is readable or the bell rang (then it is reset); `ms` < 0 waits
+ * without end. Returns whether the bell rang.
  */
-export function waitOrBell(fd: number, bell: number, ms: number): boolean {
-  const pfd = Buffer.alloc(16);
-  pfd.writeInt32LE(fd, 0);
-  pfd.writeInt16LE(POLLIN, 4);
-  pfd.writeInt32LE(bell, 8);
-  pfd.writeInt16LE(POLLIN, 12);
-  if (poll(pfd, 2, ms) <= 0) return false;
-  const rang = (pfd.readInt16LE(14) & POLLIN) !== 0;
+export function waitOrBell(fds: number[], bell: number, ms: number): boolean {
+  const all = [...fds, bell];
+  const pfd = Buffer.alloc(8 * all.length);
+  all.forEach((fd, i) => {
+    pfd.writeInt32LE(fd, 8 * i);
+    pfd.writeInt16LE(POLLIN, 8 * i + 4);
+  });
+  if (poll(pfd, all.length, ms) <= 0) return false;
+  const rang = (pfd.readInt16LE(8 * fds.length + 6) & POLLIN) !== 0;
   if (rang) read(bell, Buffer.alloc(8), 8);
   return rang;
 }

@@ -112,7 +112,7 @@ export class DryRunSystem extends LinuxSystem {
 
   /** No job runs in a dry run: there is no output to follow (and no log file may be created). */
   override followFile() {
-    return { close: () => undefined };
+    return { close: () => undefined, pause: () => undefined, resume: () => undefined };
   }
 
   /** Nothing of ours writes there in a dry run (no DHCP client runs). */

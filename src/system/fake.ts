@@ -393,7 +393,7 @@ export class FakeSystem implements System {
   readonly follows = new Map<string, (lines: string[]) => void>();
   followFile(path: string, onLines: (lines: string[]) => void) {
     this.follows.set(path, onLines);
-    return { close: () => void this.follows.delete(path) };
+    return { close: () => void this.follows.delete(path), pause: () => undefined, resume: () => undefined };
   }
 
   watchDir(dir: string, onChange: (file: string) => void) {

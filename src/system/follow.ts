@@ -9,11 +9,16 @@ import { StringDecoder } from 'node:string_decoder';
 
 export interface FileFollow {
   close(): void;
+  /** Stops polling after one last read (nothing writes now); resume() goes on from there. */
+  pause(): void;
+  resume(): void;
 }
 
 export interface FollowOptions {
   maxBytes: number;
   pollMs?: number;
+  /** Start paused: the owner resumes while something writes (hooks run seconds a day). */
+  paused?: boolean;
 }
 
 const CHUNK = 64 * 1024;
@@ -68,13 +73,23 @@ export function followFile(path: string, onLines: (lines: string[]) => void, o: 
       fd = undefined;
     }
   };
-  const timer = setInterval(poll, o.pollMs ?? 250);
-  timer.unref();
-  poll();
+  let timer: NodeJS.Timeout | undefined;
+  const resume = () => {
+    timer ??= setInterval(poll, o.pollMs ?? 250).unref();
+    poll();
+  };
+  const pause = () => {
+    clearInterval(timer);
+    timer = undefined;
+    poll();
+  };
+  if (!o.paused) resume();
+  else poll(); // opens it, so that the first resume reads from here on
   return {
+    pause,
+    resume,
     close() {
-      clearInterval(timer);
-      poll();
+      pause();
       if (fd !== undefined) closeSync(fd);
       fd = undefined;
     },

@@ -83,6 +83,7 @@ export class KernelOverlay {
       stop: () => real.stop(),
       stats: () => real.stats(),
       watchCarrier: real.watchCarrier?.bind(real),
+      onRuleset: real.onRuleset?.bind(real),
     };
   }
 

@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { UplinkError } from '../errors.js';
-import type { KernelSink, KernelWatch } from './kernel.js';
+import type { KernelSink, KernelWatch, RulesetListener } from './kernel.js';
 import type { DumpResult, DumpWhat, FromWorker, ToWorker, WorkerInit } from './netlink/protocol.js';
 import { openDoorbell, ring } from './doorbell.js';
 import { close as closeFd } from './libc.js';
@@ -42,6 +42,9 @@ export class LinuxKernelWatch implements KernelWatch {
   private lastResyncEnd = 0;
   private count4Timer?: NodeJS.Timeout;
   private stopped = false;
+  /** Whether the worker listens to nf_tables events (told in its `ready`). */
+  private rulesetEvents = false;
+  private readonly rulesetListeners: RulesetListener[] = [];
   private exited: Promise<void> = Promise.resolve();
 
   constructor(
@@ -92,7 +95,11 @@ export class LinuxKernelWatch implements KernelWatch {
     w.on('error', (e) => this.log.error({ err: e }, 'kernel watch worker failed'));
     w.once('exit', (code) => this.onExit(w, code));
     await new Promise<void>((resolve, reject) => {
-      w.once('message', (m: FromWorker) => (m.t === 'ready' ? resolve() : reject(new Error(JSON.stringify(m)))));
+      w.once('message', (m: FromWorker) => {
+        if (m.t !== 'ready') return reject(new Error(JSON.stringify(m)));
+        this.rulesetEvents = m.ruleset;
+        resolve();
+      });
       w.once('error', reject);
       w.once('exit', (code) =>
         reject(new UplinkError('NETLINK', `kernel watch worker exited with ${code} before it was ready`)),
@@ -148,8 +155,15 @@ export class LinuxKernelWatch implements KernelWatch {
     return { ...this.st };
   }
 
+  /** After start(): the worker has said whether it hears nf_tables events. */
+  onRuleset(fn: RulesetListener): boolean {
+    this.rulesetListeners.push(fn);
+    return this.rulesetEvents;
+  }
+
   private onMessage(m: FromWorker): void {
     if (m.t === 'events') this.onEvents(m.events, m.foreign6, m.foreign4, m.messages);
+    else if (m.t === 'ruleset') for (const fn of this.rulesetListeners) fn(m.tables, m.lost === true);
     else if (m.t === 'overrun') {
       this.st.overruns++;
       this.log.warn('netlink receive buffer overrun; scheduling a full resync');

@@ -10,4 +10,11 @@ export interface KernelWatch {
   stats(): WatchStats;
   /** Interfaces whose carrier deserves a fast path (the uplinks'). */
   watchCarrier?(names: string[]): void;
+  /**
+   * nf_tables change events: `fn` hears the names of the tables that changed (`lost`: events
+   * were dropped, any may have). Returns false where the kernel offers none (then poll).
+   */
+  onRuleset?(fn: RulesetListener): boolean;
 }
+
+export type RulesetListener = (tables: readonly string[], lost: boolean) => void;

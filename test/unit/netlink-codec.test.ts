@@ -2,9 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as C from '../../src/system/netlink/constants.js';
 import {
+  nftTableOf,
   dumpRequest,
   formatIp,
   messages,
+  nlAttr,
+  nlHeader,
+  type NlMessage,
   parseAddr,
   parseLink,
   parseRoute,
@@ -160,4 +164,26 @@ test('parseFibTriestat reads per-table prefix counts', () => {
     'Basic info: size of leaf: 48 bytes, size of tnode: 40 bytes.\nId 100:\n\tAver depth:     1.00\n\tLeaves:         2\n\tPrefixes:       2\nMain:\n\tPrefixes:       5\nLocal:\n\tPrefixes:       7\n';
   assert.deepEqual(parseFibTriestat(text), { '100': 2, '254': 5, '255': 7 });
   assert.deepEqual(parseFibTriestat(''), {});
+});
+
+test('nftTableOf: the table of each nf_tables change message; none for a batch end or another subsystem', () => {
+  const msg = (type: number, ...attrs: Buffer[]) => {
+    const body = Buffer.concat([Buffer.from([1, 0, 0, 0]), ...attrs]); // nfgenmsg: family inet
+    const buf = nlHeader(16 + body.length, type, 0, 1); // the whole message, body zeroed
+    body.copy(buf, 16);
+    return [...messages(buf)][0]!;
+  };
+  const name = (s: string) => nlAttr(C.NFTA_TABLE_NAME, Buffer.from(`${s}\0`));
+  const other = nlAttr(3, Buffer.from([0, 0, 0, 7])); // e.g. a handle before the name: order is free
+  const NFT = C.NFNL_SUBSYS_NFTABLES << 8;
+  const cases: [string, NlMessage, string | undefined][] = [
+    ['NEWTABLE', msg(NFT | 0, name('uplinkd')), 'uplinkd'],
+    ['DELTABLE (nft flush ruleset)', msg(NFT | 2, name('uplinkd')), 'uplinkd'],
+    ['NEWRULE of a foreign table, attribute after another', msg(NFT | 6, other, name('filter')), 'filter'],
+    ['NEWSETELEM', msg(NFT | 12, name('uplinkd'), other), 'uplinkd'],
+    ['NEWGEN (end of a batch): no table', msg(NFT | 15, other), undefined],
+    ['a conntrack message (another subsystem)', msg((1 << 8) | 0, name('uplinkd')), undefined],
+    ['no attributes', msg(NFT | 0), undefined],
+  ];
+  for (const [what, m, want] of cases) assert.equal(nftTableOf(m), want, what);
 });

@@ -165,6 +165,16 @@ export function parseRoute(m: NlMessage): RouteInfo | undefined {
   return r;
 }
 
+/**
+ * The table an nf_tables change message is about: attribute 1 after the 4-byte nfgenmsg, in
+ * every object message; undefined for those of no table (NFT_MSG_NEWGEN ends each batch).
+ */
+export function nftTableOf(m: NlMessage): string | undefined {
+  if (m.type >> 8 !== C.NFNL_SUBSYS_NFTABLES) return undefined;
+  for (const [t, o, l] of attrs(m.buf, m.off + 4, m.end)) if (t === C.NFTA_TABLE_NAME) return cstr(m.buf, o, l);
+  return undefined;
+}
+
 export function parseRule(m: NlMessage): RuleInfo | undefined {
   const { buf, off } = m;
   const family = familyOf(buf[off]);

@@ -3,6 +3,12 @@ export const AF_INET = 2;
 export const AF_INET6 = 10;
 export const AF_NETLINK = 16;
 export const NETLINK_ROUTE = 0;
+/** nfnetlink: nf_tables announces every ruleset change to the NFNLGRP_NFTABLES group. */
+export const NETLINK_NETFILTER = 12;
+export const NFNLGRP_NFTABLES = 7;
+export const NFNL_SUBSYS_NFTABLES = 10;
+/** In every nf_tables object message (table, chain, rule, set, element, object), attribute 1 names the table. */
+export const NFTA_TABLE_NAME = 1;
 export const SOL_SOCKET = 1;
 export const SO_RCVBUF = 8;
 export const SO_RCVBUFFORCE = 33;

@@ -23,7 +23,8 @@ export interface DumpResult {
 }
 
 export type FromWorker =
-  | { t: 'ready' }
+  /** `ruleset`: whether nf_tables change events are watched (they are not without nf_tables). */
+  | { t: 'ready'; ruleset: boolean }
   | {
       t: 'events';
       events: KernelEvent[];
@@ -34,5 +35,7 @@ export type FromWorker =
       messages: number;
     }
   | { t: 'overrun' }
+  /** nf_tables changed these tables (`lost`: events were dropped, any table may have changed). */
+  | { t: 'ruleset'; tables: string[]; lost?: boolean }
   | { t: 'dump'; id: number; result?: DumpResult; error?: string }
   | { t: 'fatal'; error: string };

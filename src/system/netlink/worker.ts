@@ -5,7 +5,16 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import * as C from './constants.js';
-import { messages, parseAddr, parseLink, parseRoute, parseRule, routeHeader, type NlMessage } from './codec.js';
+import {
+  messages,
+  nftTableOf,
+  parseAddr,
+  parseLink,
+  parseRoute,
+  parseRule,
+  routeHeader,
+  type NlMessage,
+} from './codec.js';
 import { NetlinkError, NetlinkSocket } from './socket.js';
 import { runDump } from './dump.js';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol.js';
@@ -21,11 +30,26 @@ const events = new NetlinkSocket(GROUPS, init.rcvbuf);
 events.join(C.RTNLGRP_IPV4_RULE);
 events.join(C.RTNLGRP_IPV6_RULE);
 const dumps = new NetlinkSocket(0, 1 << 20);
+const ruleset = openRulesetEvents();
 const buf = Buffer.alloc(1 << 18);
 const queue: ToWorker[] = [];
 // Rung by the main thread after each message: the loop sleeps until the kernel or it speaks.
 const bell = init.bell;
 let stopping = false;
+
+/**
+ * nf_tables change events, so the firewall's tamper check runs when a table changes instead of
+ * listing it every 2 s. Undefined without nf_tables (or the right to listen): then it polls.
+ */
+function openRulesetEvents(): NetlinkSocket | undefined {
+  try {
+    const sock = new NetlinkSocket(0, 1 << 20, C.NETLINK_NETFILTER);
+    sock.join(C.NFNLGRP_NFTABLES);
+    return sock;
+  } catch {
+    return undefined;
+  }
+}
 
 port.on('message', (m: ToWorker) => {
   if (m.t === 'stop') stopping = true;
@@ -90,6 +114,28 @@ function drain(): boolean {
   return any;
 }
 
+/** Posts the names of the tables that changed since the last look (one message per wake). */
+function drainRuleset(): boolean {
+  if (!ruleset) return false;
+  const tables = new Set<string>();
+  let any = false;
+  try {
+    for (let n = ruleset.recv(buf); n > 0; n = ruleset.recv(buf)) {
+      any = true;
+      for (const m of messages(buf, n)) {
+        const t = nftTableOf(m);
+        if (t !== undefined) tables.add(t);
+      }
+    }
+  } catch (e) {
+    if (e instanceof NetlinkError && e.errno === C.ENOBUFS) post({ t: 'ruleset', tables: [...tables], lost: true });
+    else throw e;
+    return true;
+  }
+  if (tables.size) post({ t: 'ruleset', tables: [...tables] });
+  return any;
+}
+
 function serveDumps(): void {
   while (queue.length) {
     const req = queue.shift()!;
@@ -107,12 +153,14 @@ function loop(): void {
     if (stopping) {
       events.close();
       dumps.close();
+      ruleset?.close();
       port.close();
       return;
     }
     serveDumps();
     // Back to the event loop after each wake: that is where the port's messages come in.
-    if (!drain()) waitOrBell(events.fd, bell, -1);
+    const busy = drainRuleset();
+    if (!drain() && !busy) waitOrBell(ruleset ? [events.fd, ruleset.fd] : [events.fd], bell, -1);
     setImmediate(loop);
   } catch (e) {
     post({ t: 'fatal', error: String((e as Error).stack ?? e) });
@@ -121,5 +169,5 @@ function loop(): void {
   }
 }
 
-post({ t: 'ready' });
+post({ t: 'ready', ruleset: ruleset !== undefined });
 loop();
