@@ -48,12 +48,26 @@ export async function demandTopology(lab: Lab): Promise<DemandTopology> {
       `sleep ${dialMs / 1000}`,
       `ip link add wan0 type veth peer name down netns ${isp.name}`,
       `ip -n ${isp.name} addr add ${DSL_ISP}/30 dev down`,
-      `ip -n ${isp.name} link set dev down up`,
-      `ip addr add ${DSL_GW}/30 dev wan0`,
-      'ip link set dev wan0 up',
+      ...modemUp({ ispNs: isp.name, ispDev: 'down', dev: 'wan0', address: `${DSL_GW}/30` }),
       'exec sleep 100000',
     ].join('; ');
   return { gw, isp, inet, lan, connect, disconnect: 'ip link del wan0' };
+}
+
+/**
+ * The shell lines that bring a lab modem's link up the way pppd does: the gateway's end gets
+ * its address only once the link carries traffic both ways. A veth end brought up before its
+ * peer gets its transmit queue only when linkwatch (a kworker, milliseconds late on a loaded
+ * machine) handles the carrier; until then it drops what it sends, such as the ISP's answer to
+ * the gateway's first ARP. The next ARP comes a second later, and fast probes fail the fresh dial.
+ */
+export function modemUp(o: { ispNs: string; ispDev: string; dev: string; address: string }): string[] {
+  return [
+    `ip -n ${o.ispNs} link set dev ${o.ispDev} up`,
+    `ip link set dev ${o.dev} up`,
+    `for i in $(seq 500); do ip -n ${o.ispNs} link show dev ${o.ispDev} | grep -q 'state UP' && break; sleep 0.01; done`,
+    `ip addr add ${o.address} dev ${o.dev}`,
+  ];
 }
 
 /** A daemon config with one demand uplink `dsl` and the LAN. */

@@ -10,7 +10,7 @@ import { labForTest, sleep, waitFor, type Lab, type Ns, type NsProcess } from '.
 import { eventsOfType, startDaemon, startSink, type RunningDaemon } from '../../src/lab/daemon.js';
 import { bcp38, SERVER } from '../../src/lab/topology.js';
 import { startKnot } from '../../src/lab/knot.js';
-import { demandTopology, DSL_ISP, type DemandTopology } from '../../src/lab/demand.js';
+import { demandTopology, DSL_ISP, modemUp, type DemandTopology } from '../../src/lab/demand.js';
 
 const PASSWORD = 'dyn-Pa55word-7';
 /** The ISP hands out 198.51.100.2-6 on a /29: each dial may bring another address. */
@@ -38,9 +38,7 @@ async function dialLab(lab: Lab): Promise<{ topo: DemandTopology; addrFile: stri
     'sleep 0.3',
     `ip link add wan0 type veth peer name down netns ${topo.isp.name}`,
     `ip -n ${topo.isp.name} addr add ${DSL_ISP}/29 dev down`,
-    `ip -n ${topo.isp.name} link set dev down up`,
-    `ip addr add $(cat ${addrFile})/29 dev wan0`,
-    'ip link set dev wan0 up',
+    ...modemUp({ ispNs: topo.isp.name, ispDev: 'down', dev: 'wan0', address: `$(cat ${addrFile})/29` }),
     "trap 'ip link del wan0 2>/dev/null; exit 1' TERM",
     'sleep 100000 & wait',
   ].join('; ');

@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { labForTest, waitFor } from '../../src/lab/harness.js';
+import { modemUp } from '../../src/lab/demand.js';
 import { monitor, startDaemon } from '../../src/lab/daemon.js';
 
 test('command driver: killed → re-dialled; failing dials → blocked; unblock → dials again', async (t) => {
@@ -22,10 +23,8 @@ ip link del dial0 2>/dev/null
 if [ -e ${failFlag} ]; then echo "modem busy"; exit 1; fi
 sleep 1
 ip link add dial0 type veth peer name dialp netns ${isp.name}
-ip addr add 100.64.0.2/30 dev dial0
 ip -n ${isp.name} addr add 100.64.0.1/30 dev dialp
-ip -n ${isp.name} link set dialp up
-ip link set dial0 up
+${modemUp({ ispNs: isp.name, ispDev: 'dialp', dev: 'dial0', address: '100.64.0.2/30' }).join('\n')}
 echo connected
 exec sleep 100000
 `,

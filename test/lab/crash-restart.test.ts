@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { labForTest, sleep, waitFor } from '../../src/lab/harness.js';
+import { modemUp } from '../../src/lab/demand.js';
 import { startDaemon } from '../../src/lab/daemon.js';
 import { twoUplinkTopology, SERVER } from '../../src/lab/topology.js';
 import { routeDev, twoUplinkConfig } from './uplinks-lab.js';
@@ -32,10 +33,8 @@ test('kill -9 with a LAN stream and a dial-up link up: 0 packets lost, no deleti
     `#!/bin/sh
 ip link del dial0 2>/dev/null
 ip link add dial0 type veth peer name dialp netns ${dialIsp.name}
-ip addr add 100.64.0.2/30 dev dial0
 ip -n ${dialIsp.name} addr add 100.64.0.1/30 dev dialp
-ip -n ${dialIsp.name} link set dialp up
-ip link set dial0 up
+${modemUp({ ispNs: dialIsp.name, ispDev: 'dialp', dev: 'dial0', address: '100.64.0.2/30' }).join('\n')}
 exec sleep 100000
 `,
   );

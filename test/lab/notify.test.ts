@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { labForTest, waitFor, type Ns, type NsProcess } from '../../src/lab/harness.js';
 import { startDaemon, startSink, type RunningDaemon } from '../../src/lab/daemon.js';
-import { demandTopology, DSL_GW, DSL_ISP, type DemandTopology } from '../../src/lab/demand.js';
+import { demandTopology, DSL_GW, DSL_ISP, modemUp, type DemandTopology } from '../../src/lab/demand.js';
 import { SERVER } from '../../src/lab/topology.js';
 import type { Status } from '../../src/control/status.js';
 
@@ -31,9 +31,7 @@ function dyingConnect(t: DemandTopology): string {
     'sleep 0.3',
     `ip link add wan0 type veth peer name down netns ${t.isp.name}`,
     `ip -n ${t.isp.name} addr add ${DSL_ISP}/30 dev down`,
-    `ip -n ${t.isp.name} link set dev down up`,
-    `ip addr add ${DSL_GW}/30 dev wan0`,
-    'ip link set dev wan0 up',
+    ...modemUp({ ispNs: t.isp.name, ispDev: 'down', dev: 'wan0', address: `${DSL_GW}/30` }),
     "trap 'ip link del wan0 2>/dev/null; exit 1' TERM",
     'sleep 100000 & wait',
   ].join('; ');
