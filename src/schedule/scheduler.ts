@@ -73,8 +73,16 @@ export class Scheduler implements Component {
 
   private look(): void {
     clearTimeout(this.timer);
+    this.timer = undefined;
     const now = this.d.clock();
     const schedule = this.d.config().schedule;
+    // Nothing scheduled: no wake-up each minute, and no time zone rules (Intl's ICU data is
+    // ~5 MB of an idle daemon's memory once touched).
+    if (!schedule.length) {
+      this.lastLook = now;
+      this.holdWindows(new Map());
+      return;
+    }
     // A clock stepped back fires nothing; one stepped far forward fires nothing either (cron.ts).
     const due = dueBetween(schedule, this.crons, this.lastLook, now);
     // Stepped back a little (NTP): what already fired up to the old time must not fire again.
@@ -129,9 +137,11 @@ export class Scheduler implements Component {
   /** For `uplink status`: each cron entry's next moment, and the uplinks held now. */
   view() {
     const now = this.d.clock();
+    const cfg = this.d.config();
     return {
-      timeZone: this.timeZone(),
-      entries: this.d.config().schedule.map((s, i) => {
+      // Only where it matters (the time zone of no schedule would cost ICU's data for nothing).
+      ...(cfg.schedule.length || cfg.timezone ? { timeZone: this.timeZone() } : {}),
+      entries: cfg.schedule.map((s, i) => {
         const c = this.crons.get(i);
         const next = c && nextRun(c, now);
         return { ...s, ...(next !== undefined ? { next: new Date(next).toISOString() } : {}) };
