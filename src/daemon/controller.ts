@@ -571,10 +571,14 @@ export class Controller {
    * with the kernel's netlink event, far inside their probe timing, and an idle daemon sleeps.
    */
   private watchCarrier(): void {
-    const fast = Object.values(this.config.uplinks).filter(
-      (u) => effectiveProbe(this.config, u).interval <= FAST_CARRIER_INTERVAL_MS,
-    );
-    this.watch?.watchCarrier?.(fast.map((u) => u.interface));
+    const intervals = Object.values(this.config.uplinks).map((u) => ({
+      u,
+      ms: effectiveProbe(this.config, u).interval,
+    }));
+    const fast = intervals.filter((x) => x.ms <= FAST_CARRIER_INTERVAL_MS);
+    this.watch?.watchCarrier?.(fast.map((x) => x.u.interface));
+    // The event-loop monitor samples in step with the fastest probing, for the same reason.
+    this.loopDelay.fitTo(Math.min(...intervals.map((x) => x.ms)));
   }
 
   /** What `uplink status` shows. */

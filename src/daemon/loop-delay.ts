@@ -7,8 +7,15 @@ import type { Component } from '../model/component.js';
 import type { LoopDelayStatus } from '../control/status.js';
 
 const WINDOW_MS = 60_000;
-/** 50 ms: far shorter than the instant profile's 150 ms detection, 20 wake-ups a second. */
-const LOOP_SAMPLE_MS = 50;
+/**
+ * A quarter of the fastest probe interval, between 50 ms (far shorter than the instant
+ * profile's 150 ms detection; 20 wake-ups a second) and 1 s: a daemon on the normal profile
+ * (2 s) samples every 500 ms, since each sample wakes an idle daemon.
+ */
+const SAMPLE_MIN_MS = 50;
+const SAMPLE_MAX_MS = 1000;
+export const sampleMs = (fastestProbeMs: number) =>
+  Math.min(SAMPLE_MAX_MS, Math.max(SAMPLE_MIN_MS, Math.floor(fastestProbeMs / 4) || SAMPLE_MAX_MS));
 const ms = (ns: number) => Math.round(ns / 1e4) / 100;
 
 export class LoopDelay implements Component {
@@ -19,14 +26,32 @@ export class LoopDelay implements Component {
   private maxSinceStart = 0;
   private rotated = 0;
   private timer?: NodeJS.Timeout;
+  private resolution = SAMPLE_MIN_MS;
 
   async start(): Promise<void> {
-    // Each sample records how late it fired: a stall of LOOP_SAMPLE_MS or more always shows,
-    // a shorter one in proportion. Finer sampling would wake an idle daemon 100 times a second.
-    this.current = monitorEventLoopDelay({ resolution: LOOP_SAMPLE_MS });
-    this.current.enable();
+    this.sample(this.resolution);
     this.rotated = Date.now();
     this.timer = setInterval(() => this.rotate(), WINDOW_MS).unref();
+  }
+
+  /** Samples in step with the fastest probe interval (at start and after each reload). */
+  fitTo(fastestProbeMs: number): void {
+    const r = sampleMs(fastestProbeMs);
+    if (r === this.resolution) return;
+    this.resolution = r;
+    if (!this.current) return; // start() uses it
+    this.rotate(); // a histogram's resolution is fixed: the window so far becomes the last one
+    this.current.disable();
+    this.sample(r);
+  }
+
+  /**
+   * Each sample records how late it fired: a stall of the resolution or more always shows, a
+   * shorter one in proportion.
+   */
+  private sample(resolution: number): void {
+    this.current = monitorEventLoopDelay({ resolution });
+    this.current.enable();
   }
 
   async stop(): Promise<void> {

@@ -1,16 +1,14 @@
 /**
- * Linux kernel watch: a worker thread reads rtnetlink (never the main thread,
+ * Linux kernel watch: its service in the I/O thread reads rtnetlink (never the main thread,
  * never libuv's pool); this side turns overruns and admin-downs into resyncs,
  * at most one at a time and spaced out, so a route flood cannot livelock us.
  */
-import { Worker } from 'node:worker_threads';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { UplinkError } from '../errors.js';
 import type { KernelSink, KernelWatch, RulesetListener } from './kernel.js';
 import type { DumpResult, DumpWhat, FromWorker, ToWorker, WorkerInit } from './netlink/protocol.js';
-import { openDoorbell, ring } from './doorbell.js';
-import { close as closeFd } from './libc.js';
+import { ioThread, type IoHandle } from './io/thread.js';
 import { CarrierPoller } from './carrier.js';
 import { parseFibTriestat } from './fib-triestat.js';
 import type { ForeignCounts, KernelEvent, LinkInfo, RouteFilter, WatchStats } from '../model/kernel.js';
@@ -28,8 +26,8 @@ const RESYNC_SPACING_MS = 1000;
 const COUNT4_SPACING_MS = 250;
 
 export class LinuxKernelWatch implements KernelWatch {
-  private worker?: Worker;
-  private bell?: number;
+  /** The kernel watch's service in the I/O thread. */
+  private io?: IoHandle;
   private sink?: KernelSink;
   private readonly pending = new Map<number, { resolve: (r: DumpResult) => void; reject: (e: Error) => void }>();
   private nextId = 1;
@@ -45,7 +43,7 @@ export class LinuxKernelWatch implements KernelWatch {
   /** Whether the worker listens to nf_tables events (told in its `ready`). */
   private rulesetEvents = false;
   private readonly rulesetListeners: RulesetListener[] = [];
-  private exited: Promise<void> = Promise.resolve();
+  private closed: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly filter: RouteFilter,
@@ -85,35 +83,37 @@ export class LinuxKernelWatch implements KernelWatch {
   }
 
   private async spawn(): Promise<void> {
-    // One doorbell for every worker this watch starts: the main thread owns (and closes) it.
-    this.bell ??= openDoorbell();
-    const init: WorkerInit = { filter: this.filter, rcvbuf: this.rcvbuf, bell: this.bell };
-    const w = new Worker(new URL('./netlink/worker.js', import.meta.url), { workerData: init });
-    this.worker = w;
-    this.exited = new Promise((r) => w.once('exit', () => r()));
-    w.on('message', (m: FromWorker) => this.onMessage(m));
-    w.on('error', (e) => this.log.error({ err: e }, 'kernel watch worker failed'));
-    w.once('exit', (code) => this.onExit(w, code));
+    const init: WorkerInit = { filter: this.filter, rcvbuf: this.rcvbuf };
+    let h: IoHandle | undefined;
+    let failed: (e: Error) => void = () => undefined;
+    const onExit = (code: number) => {
+      failed(new UplinkError('NETLINK', `the I/O thread exited with ${code} before the kernel watch was ready`));
+      if (h) this.onExit(h, code);
+    };
+    h = ioThread.attach('netlink', init, this.log, onExit);
+    const handle = h;
+    this.io = handle;
+    // Its end (our stop, or the thread's) closes the port.
+    this.closed = new Promise((r) => handle.port.once('close', () => r()));
     await new Promise<void>((resolve, reject) => {
-      w.once('message', (m: FromWorker) => {
+      failed = reject;
+      handle.port.once('message', (m: FromWorker) => {
         if (m.t !== 'ready') return reject(new Error(JSON.stringify(m)));
         this.rulesetEvents = m.ruleset;
+        handle.port.on('message', (x: FromWorker) => this.onMessage(x));
         resolve();
       });
-      w.once('error', reject);
-      w.once('exit', (code) =>
-        reject(new UplinkError('NETLINK', `kernel watch worker exited with ${code} before it was ready`)),
-      );
     });
   }
 
-  /** A dead worker would leave the daemon blind: fail what waits on it and start a new one with a full resync. */
-  private onExit(w: Worker, code: number): void {
-    if (this.worker !== w) return;
-    for (const p of this.pending.values()) p.reject(new UplinkError('NETLINK', 'kernel watch worker exited'));
+  /** A dead service would leave the daemon blind: fail what waits on it and start a new one with a full resync. */
+  private onExit(h: IoHandle, code: number): void {
+    if (this.io !== h) return;
+    this.io = undefined;
+    for (const p of this.pending.values()) p.reject(new UplinkError('NETLINK', 'kernel watch service ended'));
     this.pending.clear();
     if (this.stopped) return;
-    this.log.error({ code }, 'kernel watch worker exited; restarting it with a full resync');
+    this.log.error({ code }, 'the I/O thread exited; restarting the kernel watch with a full resync');
     clearTimeout(this.resync?.timer);
     this.resync = undefined;
     setTimeout(() => {
@@ -129,26 +129,15 @@ export class LinuxKernelWatch implements KernelWatch {
     this.carrier.stop();
     clearTimeout(this.resync?.timer);
     clearTimeout(this.count4Timer);
-    const w = this.worker;
-    if (!w) return;
-    this.tell(w, { t: 'stop' });
-    const timer = setTimeout(() => void w.terminate(), 1000);
-    // Resolves at once when the worker is already gone ('exit' is never emitted twice).
-    await this.exited;
-    clearTimeout(timer);
-    this.closeBell();
+    const h = this.io;
+    if (h) {
+      h.post({ t: 'stop' } satisfies ToWorker);
+      // The service closes its side once it has closed its sockets; then the port says so.
+      await Promise.race([this.closed, new Promise((r) => setTimeout(r, 1000))]);
+      h.detach();
+      this.io = undefined;
+    }
     for (const p of this.pending.values()) p.reject(new UplinkError('NETLINK', 'kernel watch stopped'));
-  }
-
-  /** Posts to the worker and rings its doorbell: it sleeps in poll(2) until then. */
-  private tell(w: Worker, m: ToWorker): void {
-    w.postMessage(m);
-    if (this.bell !== undefined) ring(this.bell);
-  }
-
-  private closeBell(): void {
-    if (this.bell !== undefined) closeFd(this.bell);
-    this.bell = undefined;
   }
 
   stats(): WatchStats {
@@ -263,8 +252,9 @@ export class LinuxKernelWatch implements KernelWatch {
   private dump(what: DumpWhat): Promise<DumpResult> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      if (!this.io) return reject(new UplinkError('NETLINK', 'the kernel watch is restarting'));
       this.pending.set(id, { resolve, reject });
-      this.tell(this.worker!, { t: 'dump', id, what });
+      this.io.post({ t: 'dump', id, what } satisfies ToWorker);
     });
   }
 

@@ -1,11 +1,9 @@
-/** Messages between the kernel-watch worker and the main thread. */
+/** Messages between the kernel watch and its service in the I/O thread (netlink/service.ts). */
 import type { AddrInfo, KernelEvent, LinkInfo, RouteFilter, RouteInfo, RuleInfo } from '../../model/kernel.js';
 
 export interface WorkerInit {
   filter: RouteFilter;
   rcvbuf: number;
-  /** An eventfd the main thread rings after each message it posts (src/system/doorbell.ts). */
-  bell: number;
 }
 
 export type ToWorker = { t: 'dump'; id: number; what: DumpWhat } | { t: 'stop' };

@@ -1,5 +1,5 @@
-/** Main-thread side of the probe worker: starts it, hands it datagram probes, collects results. */
-import { Worker } from 'node:worker_threads';
+/** Main-thread side of the probe service (in the I/O thread): attaches it, hands it datagram probes, collects results. */
+import { ioThread, type IoHandle } from '../io/thread.js';
 import type { Logger } from 'pino';
 import type { DgramProbe, FromWorker, ToWorker, WorkerInit } from './protocol.js';
 import type { IcmpMode, ProbeResult } from './types.js';
@@ -14,7 +14,7 @@ interface Waiter {
 
 export class ProbeWorker {
   mode: IcmpMode = 'unknown';
-  private worker?: Worker;
+  private io?: IoHandle;
   private starting?: Promise<void>;
   private readonly waiters = new Map<number, Waiter>();
   private nextId = 1;
@@ -35,11 +35,18 @@ export class ProbeWorker {
   }
 
   private spawn(): Promise<void> {
-    const w = new Worker(new URL('./worker.js', import.meta.url), { workerData: this.init });
-    this.worker = w;
     return new Promise<void>((resolve, reject) => {
       let ready = false;
-      w.on('message', (m: FromWorker) => {
+      let h: IoHandle | undefined;
+      h = ioThread.attach('probe', this.init, this.log, (code) => {
+        if (!ready) reject(new Error(`the I/O thread exited with ${code} before the prober was ready`));
+        if (!h || this.io !== h) return; // stopped on purpose
+        this.io = undefined;
+        this.starting = undefined; // the next probe attaches again
+        for (const id of [...this.waiters.keys()]) this.settle(id, { ok: false, error: 'probe service ended' });
+      });
+      this.io = h;
+      h.port.on('message', (m: FromWorker) => {
         if (m.t === 'mode') {
           this.onMode(m.mode, m.detail);
           if (!ready) {
@@ -56,19 +63,8 @@ export class ProbeWorker {
             ...(m.error ? { error: m.error } : {}),
           });
         } else if (m.t === 'fatal') {
-          this.log.error({ error: m.error }, 'probe worker error');
+          this.log.error({ error: m.error }, 'probe service error');
         }
-      });
-      w.on('error', (e) => {
-        this.log.error({ err: e }, 'probe worker failed');
-        if (!ready) reject(e);
-      });
-      w.on('exit', (code) => {
-        if (!ready) reject(new Error(`probe worker exited with ${code} before it was ready`));
-        if (this.worker !== w) return; // stopped on purpose
-        this.worker = undefined;
-        this.starting = undefined; // the next probe starts a new one
-        for (const id of [...this.waiters.keys()]) this.settle(id, { ok: false, error: 'probe worker exited' });
       });
     });
   }
@@ -94,8 +90,8 @@ export class ProbeWorker {
     } catch (e) {
       return { ok: false, error: `probe worker: ${(e as Error).message}` };
     }
-    const w = this.worker;
-    if (!w) return { ok: false, error: 'probe worker exited' };
+    const io = this.io;
+    if (!io) return { ok: false, error: 'probe service ended' };
     const id = this.nextId++;
     return new Promise<ProbeResult>((resolve) => {
       const timer = setTimeout(
@@ -104,8 +100,7 @@ export class ProbeWorker {
       );
       this.waiters.set(id, { resolve, timer });
       this.updateRef();
-      const msg: ToWorker = { t: 'probe', id, ...req };
-      w.postMessage(msg);
+      io.post({ t: 'probe', id, ...req } satisfies ToWorker);
     });
   }
 
@@ -118,24 +113,25 @@ export class ProbeWorker {
     wt.resolve(r);
   }
 
-  /** An idle worker must not keep the process alive; one with probes in flight must. */
+  /** An idle prober must not keep the process alive; one with probes in flight must. */
   private updateRef(): void {
-    if (!this.worker) return;
-    if (this.waiters.size > 0) this.worker.ref();
-    else this.worker.unref();
+    if (!this.io) return;
+    if (this.waiters.size > 0) this.io.port.ref();
+    else this.io.port.unref();
   }
 
   async stop(): Promise<void> {
-    const w = this.worker;
-    this.worker = undefined;
+    const io = this.io;
+    this.io = undefined;
     this.starting = undefined;
     for (const id of [...this.waiters.keys()]) this.settle(id, { ok: false, error: 'prober stopped' });
-    if (!w) return;
-    const exited = new Promise<void>((r) => w.once('exit', () => r()));
-    w.ref(); // until it has exited, so stop() is awaited properly
-    w.postMessage({ t: 'stop' } satisfies ToWorker);
-    const timer = setTimeout(() => void w.terminate(), 1000);
-    await exited;
+    if (!io) return;
+    const closed = new Promise<void>((r) => io.port.once('close', () => r()));
+    io.port.ref(); // until the service has closed, so stop() is awaited properly
+    io.post({ t: 'stop' } satisfies ToWorker);
+    const timer = setTimeout(() => io.port.close(), 1000);
+    await closed;
     clearTimeout(timer);
+    io.detach();
   }
 }
