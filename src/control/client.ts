@@ -86,13 +86,22 @@ export class ControlClient {
   }
 }
 
-/** One call on a fresh connection. */
+/** How long a call waits for a daemon that is still starting (its socket answers first). */
+const STARTING_WAIT_MS = 15_000;
+
+/** One call on a fresh connection; asked again while the daemon answers that it is still starting. */
 export async function rpc(path: string, method: string, params?: unknown): Promise<unknown> {
-  const c = new ControlClient(path);
-  await c.connect();
-  try {
-    return await c.call(method, params);
-  } finally {
-    c.close();
+  const until = Date.now() + STARTING_WAIT_MS;
+  for (;;) {
+    const c = new ControlClient(path);
+    await c.connect();
+    try {
+      return await c.call(method, params);
+    } catch (e) {
+      if (!(e instanceof UplinkError && e.code === 'DAEMON_STARTING' && Date.now() < until)) throw e;
+    } finally {
+      c.close();
+    }
+    await new Promise((r) => setTimeout(r, 50));
   }
 }

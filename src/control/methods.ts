@@ -1,6 +1,7 @@
 /** The control method table: name → params schema + handler. */
 import { z } from 'zod';
-import { method, type MethodTable } from './rpc.js';
+import { method, type Method, type MethodTable } from './rpc.js';
+import { UplinkError } from '../errors.js';
 import type { DaemonEvent } from '../events/bus.js';
 import type { Status } from './status.js';
 import type { AdminAction } from '../uplinks/admin.js';
@@ -108,4 +109,29 @@ export function controlMethods(api: ControlApi): MethodTable {
       },
     }),
   };
+}
+
+/** Served while the daemon starts (the socket answers first) or stops: they read, they change nothing. */
+const ALWAYS = new Set(['ping', 'status', 'events', 'monitor', 'memory']);
+
+/**
+ * The method table with every other method refused while the daemon starts (DAEMON_STARTING:
+ * `rpc()` waits and asks again, so `uplink reload` right after a start just waits) or stops.
+ */
+export function gated(table: MethodTable, phase: () => 'starting' | 'stopping' | undefined): MethodTable {
+  const refuse = (name: string, m: Method): Method => ({
+    ...m,
+    handler: (params, ctx) => {
+      const p = phase();
+      if (p === 'starting')
+        throw new UplinkError(
+          'DAEMON_STARTING',
+          `uplinkd is still starting: ${name} must wait`,
+          'ask again in a moment',
+        );
+      if (p === 'stopping') throw new UplinkError('DAEMON_STOPPING', `uplinkd is stopping: ${name} refused`);
+      return m.handler(params, ctx);
+    },
+  });
+  return Object.fromEntries(Object.entries(table).map(([name, m]) => [name, ALWAYS.has(name) ? m : refuse(name, m)]));
 }

@@ -29,6 +29,8 @@ export interface StatusExtras {
   startedAt: string;
   configPath: string;
   system: string;
+  /** Still starting: the control socket answers first (status, ping); `judged` is false until the first settle. */
+  starting: boolean;
   judged: boolean;
   /** The main thread's event-loop delay: what probing, judging and failover wait behind. */
   eventLoop: LoopDelayStatus;
@@ -79,6 +81,7 @@ export function buildStatus(cfg: Config, w: WorldState, x: StatusExtras) {
       startedAt: x.startedAt,
       config: x.configPath,
       system: x.system,
+      starting: x.starting,
       judged: x.judged,
       eventLoop: x.eventLoop,
       reconcileRuns: x.reconcileRuns,

@@ -11,7 +11,7 @@ import { renderRuleset, type FirewallInput } from '../firewall/render.js';
 import type { Config } from '../config/schema.js';
 import { refuseRestartOnly } from '../config/restart-only.js';
 import { ControlServer } from '../control/server.js';
-import { controlMethods } from '../control/methods.js';
+import { controlMethods, gated } from '../control/methods.js';
 import type { HttpApi } from '../control/http/api.js';
 import type { Metrics } from '../control/http/metrics.js';
 import { httpApi, systemdNotifier } from './operator.js';
@@ -101,6 +101,8 @@ export class Controller {
   /** In start order; stopped in reverse. Only those that started. */
   private started: Component[] = [];
   private stopping?: Promise<void>;
+  /** start() has ended: every method is served. */
+  private running = false;
   private readonly offload = new Offload();
   private readonly loopDelay = new LoopDelay();
   private warnings!: WarningWatch;
@@ -142,6 +144,7 @@ export class Controller {
       await this.applyer.rolledBackAtStart(decision.record, decision.why);
     }
     await this.warnFileModes();
+    this.running = true;
     this.bus.publish({ type: 'daemon', message: `started (pid ${process.pid}, ${system.kind})` });
     log.info({ socket: ctl.socket, uplinks: Object.keys(this.config.uplinks) }, 'uplinkd started');
   }
@@ -436,7 +439,10 @@ export class Controller {
     this.watch = watch;
     const world = this.world;
     const kernel: Component = { name: 'kernel watch', start: () => watch.start(world), stop: () => watch.stop() };
-    const methods = controlMethods(this.api());
+    // Served from the start (the socket answers first), but only what reads until the rest runs.
+    const methods = gated(controlMethods(this.api()), () =>
+      this.stopping ? 'stopping' : this.running ? undefined : 'starting',
+    );
     this.server = new ControlServer(system, ctl.socket, methods, undefined, (l) => this.redactor.applyJson(l));
     const opDeps = {
       system,
@@ -458,6 +464,9 @@ export class Controller {
     });
     const worker: Component = { name: 'offload worker', start: async () => undefined, stop: () => offload.close() };
     return [
+      // First: exec -> an answering socket is what admins and systemd wait on. Until start() ends
+      // it serves ping and status (judged: false) and asks other callers to wait.
+      this.server,
       this.loopDelay,
       worker,
       // First: it hears every event of the start-up (a rollback at start, a give-up on adoption).
@@ -474,7 +483,6 @@ export class Controller {
       this.reconciler,
       this.firewall,
       this.drift,
-      this.server,
       this.http,
       // Last: READY=1 goes out once the control socket answers.
       ...(this.systemd ? [this.systemd] : []),
@@ -596,6 +604,7 @@ export class Controller {
           startedAt: this.startedAt,
           configPath: this.o.configPath,
           system: this.o.system.kind,
+          starting: !this.running && !this.stopping,
           judged: this.reconciler!.isJudged(),
           eventLoop: this.loopDelay.status(),
           warnings: this.warnings.current,

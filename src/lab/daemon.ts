@@ -51,7 +51,11 @@ export async function startDaemon(
   // Its jobs' cgroups are the host's, not the namespace's: removed by exact name at teardown.
   const stateDir = stateDirOf(configFile);
   if (stateDir) lab.onTeardown(() => removeJobCgroups(stateDir));
-  await waitFor(() => rpc(socket, 'ping'), { timeoutMs: 15000, what: `uplinkd answering on ${socket}` });
+  // The socket answers before the start has ended (status says starting): tests begin after it.
+  await waitFor(async () => (await (rpc(socket, 'status') as Promise<Status>)).daemon.starting === false, {
+    timeoutMs: 15000,
+    what: `uplinkd started, answering on ${socket}`,
+  });
   return {
     proc,
     socket,
