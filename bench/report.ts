@@ -248,7 +248,7 @@ const idle: Specs = (j) => {
       unit: 'MB',
       peer: { what: 'a slip-check-style shell watchdog, `ping` every 1 s', value: at(j, 'peer.rss_mb') },
       goal: { kind: 'max', value: at(j, 'goals.rss_mb') ?? 60, unit: 'MB' },
-      why: `by process: ${procs}; PSS (shared pages counted once) ${fmt(at(j, 'pss_mb'), 'MB')}; ${at(j, 'threads')} threads.${base !== undefined ? ` A bare \`node\` process idling in the same lab has ${fmt(base, 'MB')} RSS: the runtime alone takes ${Math.round((base / (at(j, 'goals.rss_mb') ?? 60)) * 100)} % of the budget; the rest is likely the daemon's code, heap and worker threads.` : ''}`,
+      why: `by process: ${procs}; PSS (shared pages counted once) ${fmt(at(j, 'pss_mb'), 'MB')}; ${at(j, 'threads')} threads.${base !== undefined ? ` A bare \`node\` process idling in the same lab has ${fmt(base, 'MB')} RSS: the runtime alone takes ${Math.round((base / (at(j, 'goals.rss_mb') ?? 60)) * 100)} % of the budget. The rest is the daemon's code and heap (one bundled file; zod, yaml, pino and prom-client are most of the code) and its one I/O worker thread, which holds the netlink reader and the prober: each Node worker is a V8 isolate of its own, ~10 MB even when empty. The floor without that thread would mean probing and reading netlink on the main thread, which the issue rules out.` : ''}`,
     },
     {
       measure: `${tag}: CPU over ${at(j, 'measure_s')} s, % of one core`,
@@ -256,7 +256,7 @@ const idle: Specs = (j) => {
       unit: '%',
       peer: { what: 'the same shell watchdog', value: at(j, 'peer.cpu_pct') },
       goal: { kind: 'max', value: at(j, 'goals.cpu_pct') ?? 0.1, unit: '%' },
-      why: `${ticks} ticks of ${1000 / (at(j, 'clk_tck') ?? 100)} ms in ${at(j, 'measure_s')} s (the shell watchdog: ${at(j, 'peer.cpu_ticks')}); nothing talked to the daemon then, so this is its own work.${at(j, 'carrier_poll_off.cpu_pct') !== undefined ? ` With the 10 ms carrier poll off (control.carrier_poll: 0) the same daemon uses ${fmt(at(j, 'carrier_poll_off.cpu_pct'), '%')}: the poll is ${Math.round((1 - at(j, 'carrier_poll_off.cpu_pct')! / Math.max(at(j, 'cpu_pct')!, 1e-9)) * 100)} % of it; the rest is probing two uplinks every 2 s, the event-loop monitor's 10 ms timer and the other timers and logging.` : ''}${at(j, 'node_baseline_cpu_pct') !== undefined ? ` A bare idle \`node\` used ${fmt(at(j, 'node_baseline_cpu_pct'), '%')}.` : ''}`,
+      why: `${ticks} ticks of ${1000 / (at(j, 'clk_tck') ?? 100)} ms in ${at(j, 'measure_s')} s (the shell watchdog: ${at(j, 'peer.cpu_ticks')}); nothing talked to the daemon then, so this is its own work.${at(j, 'carrier_poll_off.cpu_pct') !== undefined ? ` With the 10 ms carrier poll off (control.carrier_poll: 0) the same daemon uses ${fmt(at(j, 'carrier_poll_off.cpu_pct'), '%')}: the difference is noise, since on this profile the poll is off anyway (it runs only for uplinks that probe every second or faster). What is left: probing two uplinks every 2 s (a timer, a message to the I/O thread and its answer), the reconcile run after each round, the event-loop monitor (every 500 ms on this profile), prom-client's lag gauge (every 1 s) and logging.` : ''}${at(j, 'node_baseline_cpu_pct') !== undefined ? ` A bare idle \`node\` used ${fmt(at(j, 'node_baseline_cpu_pct'), '%')}.` : ''}`,
     },
     {
       measure: `exec → control socket answering, worst of ${at(j, 'starts')} starts`,

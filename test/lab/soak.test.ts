@@ -87,7 +87,7 @@ test(`flap soak (${SECONDS} s): 10 Hz carrier flaps and 30 % loss; no route stor
     rssSlopeMbPerMin: +rssSlope.toFixed(3),
     gcForced: samples[0]?.m.gcForced,
   };
-  t.diagnostic(JSON.stringify(report));
+  t.diagnostic(JSON.stringify({ ...report, rssMb: samples.map((s) => s.m.rssMb) }));
   if (process.env.UPLINKD_SOAK_DEBUG) t.diagnostic(changes.slice(0, 60).join('\n'));
   assert.equal(report.gcForced, true, 'the daemon ran with --expose-gc');
   // One flap every 100 ms would be ~10 route changes a second, ~600 a minute if each moved routes.
