@@ -63,10 +63,11 @@ export class Scheduler implements Component {
 
   /** After a config change: new cron entries, windows judged again at once. */
   sync(): void {
-    const tz = this.timeZone();
     this.crons = new Map();
+    // The time zone only when there is a cron entry: asking for it loads ICU's zone data.
+    let tz: string | undefined;
     this.d.config().schedule.forEach((s, i) => {
-      if (s.cron !== undefined) this.crons.set(i, cronOf(s.cron, tz));
+      if (s.cron !== undefined) this.crons.set(i, cronOf(s.cron, (tz ??= this.timeZone())));
     });
     this.look();
   }

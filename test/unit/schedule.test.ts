@@ -159,3 +159,31 @@ test('the scheduler fires at the minute boundary and holds at start inside a win
   assert.deepEqual(types, ['hold true', 'release true', 'up true']);
   assert.equal(s.view().entries[0]!.next, '2026-12-08T07:30:00.000Z');
 });
+
+test('without a schedule the scheduler never asks for time zone rules (ICU data costs ~5 MB once touched)', async (t) => {
+  const cfg = parseConfigText('uplinks: { a: { interface: eth0, mode: manual } }\n', 'c.yaml');
+  const real = Intl.DateTimeFormat;
+  let asked = 0;
+  const spy = function (this: unknown, ...args: ConstructorParameters<typeof Intl.DateTimeFormat>) {
+    asked++;
+    return new real(...args);
+  } as unknown as typeof Intl.DateTimeFormat;
+  Intl.DateTimeFormat = spy;
+  t.after(() => {
+    Intl.DateTimeFormat = real;
+  });
+  const holds: number[] = [];
+  const s = new Scheduler({
+    config: () => cfg,
+    clock: () => Date.now(),
+    bus: new EventBus(),
+    log: pino({ level: 'silent' }),
+    act: async () => 'done',
+    hold: (h) => holds.push(h.size),
+  });
+  t.after(() => s.stop());
+  await s.start();
+  s.sync(); // as after a reload
+  assert.equal(asked, 0, 'Intl.DateTimeFormat was used');
+  assert.deepEqual(holds, [0, 0], 'still told, once per look, that nothing is held');
+});
