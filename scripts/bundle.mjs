@@ -29,6 +29,30 @@ const ownImportMetaUrl = (outDir) => ({
   },
 });
 
+/**
+ * Parts of dependencies the daemon never uses, left out: each would load Node modules (https,
+ * zlib, cluster, tls, dns) and keep its source in memory for the life of the daemon.
+ * - zod's translations of its messages (~300 KB of ~40 languages; the messages are English),
+ * - prom-client's Pushgateway (https, zlib) and cluster aggregator (cluster, at load time).
+ */
+const UNUSED = [
+  { from: /zod\/v4\/locales\/index\.js$/, contents: 'export { default as en } from "./en.js";', loader: 'js' },
+  { from: /prom-client\/lib\/pushgateway\.js$/, contents: UNBUNDLED('Pushgateway'), loader: 'js' },
+  { from: /prom-client\/lib\/cluster\.js$/, contents: UNBUNDLED('AggregatorRegistry'), loader: 'js' },
+];
+function UNBUNDLED(name) {
+  return `module.exports = class ${name} { constructor() { throw new Error("uplinkd: prom-client's ${name} is left out of the bundle"); } };`;
+}
+const leaveOut = () => ({
+  name: 'leave-out-unused',
+  setup(b) {
+    b.onLoad({ filter: /node_modules/ }, (args) => {
+      const hit = UNUSED.find((u) => u.from.test(args.path.split('\\').join('/')));
+      return hit ? { contents: hit.contents, loader: hit.loader, resolveDir: dirname(args.path) } : undefined;
+    });
+  },
+});
+
 // CommonJS dependencies (pino, prom-client, …) call require(): give the ESM bundle one.
 const banner = 'import { createRequire as __uplinkdRequire } from "node:module";\nconst require = __uplinkdRequire(import.meta.url);';
 
@@ -44,13 +68,15 @@ for (const entry of ENTRIES) {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    external: ['koffi'],
+    // koffi loads a native addon from its own directory; nodemailer is imported only when a mail
+    // goes out, and bundled its imports (tls, dns, zlib, …) would load at every start.
+    external: ['koffi', 'nodemailer'],
     // Whitespace and syntax only: names stay, so stack traces stay readable.
     minifyWhitespace: true,
     minifySyntax: true,
     legalComments: 'none',
     banner: { js: banner },
-    plugins: [ownImportMetaUrl(dirname(file))],
+    plugins: [leaveOut(), ownImportMetaUrl(dirname(file))],
     logLevel: 'warning',
   });
   await rm(`${file}.map`, { force: true }); // tsc's map is of the entry alone: wrong for the bundle

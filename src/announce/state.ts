@@ -3,7 +3,8 @@
  * an unchanged one is never resent (providers block clients that do), across daemon restarts
  * too (the state is saved); a disabled updater waits for a config change, which gives it a new key.
  */
-import { createHash } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
+import { builtin } from '../lazy.js';
 import { z } from 'zod';
 
 export const UPDATERS = ['dyndns', 'rfc2136', 'command'] as const;
@@ -27,9 +28,12 @@ export const announceFileSchema = z.object({
   updaters: z.record(z.string(), updaterStateSchema),
 });
 
+const crypto = builtin<typeof Crypto>('node:crypto');
+
 /** `secrets`: the values the entry references, so fixing a password in the secrets file is a change too. */
 export function updaterKey(uplink: string, kind: UpdaterKind, cfg: unknown, secrets: string[] = []): string {
-  return createHash('sha256')
+  return crypto()
+    .createHash('sha256')
     .update(JSON.stringify([uplink, kind, cfg, secrets]))
     .digest('hex')
     .slice(0, 16);

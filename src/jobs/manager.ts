@@ -5,7 +5,8 @@
  * instances, with the restart_on values they started with, and `uplink job stop` survive a
  * daemon restart in STATE_DIR/jobs.json: the next daemon adopts, it does not restart.
  */
-import { createHash } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
+import { builtin } from '../lazy.js';
 import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -40,8 +41,10 @@ export type JobAction = 'start' | 'stop' | 'restart';
  * The cgroup (below the daemon's own) that holds one daemon's jobs, one child each: named
  * after the state dir, so several daemons in one cgroup (labs, a second instance) never share.
  */
+const crypto = builtin<typeof Crypto>('node:crypto');
+
 export function jobsCgroup(stateDir: string): string {
-  return `uplinkd-jobs-${createHash('sha256').update(stateDir).digest('hex').slice(0, 10)}`;
+  return `uplinkd-jobs-${crypto().createHash('sha256').update(stateDir).digest('hex').slice(0, 10)}`;
 }
 
 export class JobManager implements Component {

@@ -5,7 +5,7 @@
  */
 import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { urandom } from './random.js';
 import type { StateStore } from './system.js';
 
 async function fsyncDir(dir: string): Promise<void> {
@@ -34,7 +34,7 @@ export const diskStore: StateStore & {
     const dir = dirname(path);
     await mkdir(dir, { recursive: true, mode: 0o700 });
     // A fresh name, created exclusively: a file or symlink planted under a predictable name is never followed.
-    const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+    const tmp = `${path}.${urandom(6).toString('hex')}.tmp`;
     const fh = await open(tmp, 'wx', mode);
     try {
       await fh.writeFile(text);

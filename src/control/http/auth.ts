@@ -5,7 +5,8 @@
  * the listen address (a DNS-rebinding page names its own host); a cookie session must come
  * with a matching Origin on POST (a cross-site form carries the cookie, never our Origin).
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
+import { builtin } from '../../lazy.js';
 import { isIP } from 'node:net';
 
 export const SESSION_COOKIE = 'uplinkd_session';
@@ -26,14 +27,17 @@ export type AuthVerdict =
   | { ok: true; via: 'token' | 'session' | 'loopback' }
   | { ok: false; status: number; error: string };
 
+const crypto = builtin<typeof Crypto>('node:crypto');
+
 /** Compares secrets in time independent of where they differ (and of their lengths). */
 export function sameSecret(a: string, b: string): boolean {
-  const h = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(h(a), h(b)) && a.length === b.length;
+  const c = crypto();
+  const h = (s: string) => c.createHash('sha256').update(s).digest();
+  return c.timingSafeEqual(h(a), h(b)) && a.length === b.length;
 }
 
 export function newSecret(): string {
-  return randomBytes(32).toString('base64url');
+  return crypto().randomBytes(32).toString('base64url');
 }
 
 const header = (h: AuthInput['headers'], name: string): string | undefined => {

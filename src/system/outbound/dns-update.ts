@@ -3,13 +3,16 @@
  * delete the name's RRset of that type, add the new address. Network and DNS failures are
  * results, not throws; a NOERROR reply counts only when its own TSIG verifies.
  */
-import { createSocket } from 'node:dgram';
-import { randomInt } from 'node:crypto';
+import type * as Dgram from 'node:dgram';
+import { builtin } from '../../lazy.js';
+import { urandom } from '../random.js';
 import { isIPv6 } from 'node:net';
 import type { DnsUpdateRequest, DnsUpdateResult } from '../../model/dns-update.js';
 import { canonicalName, parseTsig, signMessage, TSIG_ERRORS, verifyMessage } from './tsig.js';
 
 export type { DnsUpdateRequest, DnsUpdateResult } from '../../model/dns-update.js';
+
+const dgram = builtin<typeof Dgram>('node:dgram');
 
 const RCODES = [
   'NOERROR',
@@ -79,7 +82,7 @@ export function updateMessage(r: DnsUpdateRequest, id: number): Buffer {
 }
 
 export async function dnsUpdate(r: DnsUpdateRequest): Promise<DnsUpdateResult> {
-  const id = randomInt(0, 0x10000);
+  const id = urandom(2).readUInt16BE(0);
   const key = { name: r.key.name, secret: Buffer.from(r.key.secret, 'base64') };
   const { message: signed, mac } = signMessage(updateMessage(r, id), key);
   const where = `${r.server}:${r.port ?? 53}`;
@@ -142,7 +145,7 @@ function result(rcode: string, tsigError: string | undefined, message: string): 
 
 /** Sends and re-sends over UDP until a reply with our id comes, or the budget runs out. */
 function exchange(r: DnsUpdateRequest, msg: Buffer, id: number): Promise<Buffer> {
-  const sock = createSocket(isIPv6(r.server) ? 'udp6' : 'udp4');
+  const sock = dgram().createSocket(isIPv6(r.server) ? 'udp6' : 'udp4');
   return new Promise<Buffer>((resolve, reject) => {
     let sent = 0;
     let timer: NodeJS.Timeout | undefined;

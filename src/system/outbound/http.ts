@@ -4,7 +4,8 @@
  * default route, which on a multi-WAN gateway announces the wrong address.
  */
 import http from 'node:http';
-import https from 'node:https';
+import type * as Https from 'node:https';
+import { builtin } from '../../lazy.js';
 import { UplinkError } from '../../errors.js';
 
 export interface HttpRequest {
@@ -22,11 +23,12 @@ export interface HttpResponse {
 }
 
 /** Answers are cut here: a dyndns answer is a line, a webhook's is not read. */
+const https = builtin<typeof Https>('node:https');
 const MAX_BODY = 64 * 1024;
 
 export function httpRequest(r: HttpRequest): Promise<HttpResponse> {
   const url = new URL(r.url);
-  const mod = url.protocol === 'https:' ? https : http;
+  const mod = url.protocol === 'https:' ? https() : http;
   return new Promise((resolve, reject) => {
     // The whole exchange, not only an idle socket: a server trickling bytes must not hold a sender.
     const deadline = setTimeout(() => req.destroy(new Error(`no complete answer in ${r.timeoutMs} ms`)), r.timeoutMs);

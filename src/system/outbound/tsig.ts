@@ -4,12 +4,14 @@
  * a few "TSIG variables", carried in one extra record at the end of the additional section.
  * Pure: no sockets here.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import type * as Crypto from 'node:crypto';
+import { builtin } from '../../lazy.js';
 import { encodeName } from '../probe/dns-packet.js';
 
 export const HMAC_SHA256 = 'hmac-sha256.';
 /** Seconds of clock difference either side accepts; 300 is the RFC's recommendation. */
 export const TSIG_FUDGE = 300;
+const crypto = builtin<typeof Crypto>('node:crypto');
 const TYPE_TSIG = 250;
 const CLASS_ANY = 255;
 const HEADER = 12;
@@ -133,7 +135,7 @@ function errorOther(f: { error: number; other: Buffer }): Buffer {
 }
 
 function hmac(key: TsigKey, parts: Buffer[]): Buffer {
-  const h = createHmac('sha256', key.secret);
+  const h = crypto().createHmac('sha256', key.secret);
   for (const p of parts) h.update(p);
   return h.digest();
 }
@@ -169,7 +171,7 @@ export function verifyMessage(
     unsignedMessage(message, tsig),
     tsigVariables(tsig),
   ]);
-  if (tsig.mac.length !== MAC_BYTES || !timingSafeEqual(tsig.mac, expected))
+  if (tsig.mac.length !== MAC_BYTES || !crypto().timingSafeEqual(tsig.mac, expected))
     return { ok: false, reason: 'BADSIG', tsig };
   if (Math.abs((opts.now ?? nowSeconds()) - tsig.timeSigned) > tsig.fudge)
     return { ok: false, reason: 'BADTIME', tsig };

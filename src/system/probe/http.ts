@@ -4,9 +4,11 @@
  * on these sockets: the source address routes the probe.
  */
 import { request as httpRequest, type ClientRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import type * as Https from 'node:https';
+import { builtin } from '../../lazy.js';
 import type { ProbeResult } from './types.js';
 
+const https = builtin<typeof Https>('node:https');
 const elapsedMs = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
 
 export function httpProbe(
@@ -37,7 +39,7 @@ export function httpProbe(
       // Probes test reachability, not identity: a certificate rarely names an IP target.
       rejectUnauthorized: false,
     };
-    req = url.protocol === 'https:' ? httpsRequest(url, options) : httpRequest(url, options);
+    req = url.protocol === 'https:' ? https().request(url, options) : httpRequest(url, options);
     req.on('response', (res) => {
       const status = res.statusCode ?? 0;
       const rttMs = elapsedMs(t0);

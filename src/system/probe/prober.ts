@@ -3,7 +3,7 @@
  * icmp and dns run in the probe worker (koffi sockets: mark, device, bind); tcp and
  * http use Node's sockets on the main thread (bind to the source address only).
  */
-import { randomInt } from 'node:crypto';
+import { urandom } from '../random.js';
 import type { Logger } from 'pino';
 import { buildQuery, DnsNameError } from './dns-packet.js';
 import { httpProbe } from './http.js';
@@ -108,7 +108,7 @@ export class Prober {
     if (!t.ok) return { ok: false, error: t.error };
     const bad = checkSource(req.source, t.value.family);
     if (bad) return { ok: false, error: bad };
-    const dnsId = randomInt(0x10000);
+    const dnsId = urandom(2).readUInt16BE(0);
     let payload: Buffer;
     try {
       payload = buildQuery(dnsId, req.query ?? '.');
