@@ -117,6 +117,51 @@ const CASES: { name: string; run: BenchRun; rows: Want[] }[] = [
     rows: [
       { measure: /burst of 100,000\): events per second/, ours: '50,000 /s', ratio: '0.5×', goal: '—', met: '—' },
       { measure: /peak RSS/, ours: '120 MB', ratio: '40×', met: '—' },
+      { measure: /control socket `status` during the burst/, goal: '—', met: '—' },
+    ],
+  },
+  {
+    name: 'ingest at 1M: throughput at least the peer’s, RSS and status latency against the issue’s bounds',
+    run: {
+      label: 'ingest 1000000',
+      wallS: 1,
+      json: {
+        bench: 'ingest',
+        n: 1_000_000,
+        producer_events_per_s: 260000,
+        producer_errors: 0,
+        uplinkd_events: 1_000_000,
+        uplinkd_events_per_s: 250000,
+        ip_monitor_events: 900000,
+        ip_monitor_events_per_s: 200000,
+        uplinkd_peak_rss_mb: 160,
+        ip_monitor_peak_rss_mb: 3,
+        rpc_p50_ms: 2,
+        rpc_p99_ms: 60,
+        rpc_calls: 300,
+        overruns: 1,
+        resyncs: 1,
+        foreign_count_after: 1_000_000,
+        goals: { ratio_min: 1.0, peak_rss_mb: 150, rpc_p99_ms: 50 },
+      },
+    },
+    rows: [
+      { measure: /burst of 1,000,000\): events per second/, ratio: '1.25×', goal: '≥ 1× peer', met: 'yes' },
+      { measure: /peak RSS/, ours: '160 MB', goal: '≤ 150 MB', met: 'no', note: /1 overruns and 1 resyncs/ },
+      { measure: /status` during the burst, p99 of 300/, ours: '60 ms', goal: '≤ 50 ms', met: 'no', note: /p50 2 ms/ },
+    ],
+  },
+  {
+    name: 'ingest at 1M slower than the peer: not met',
+    run: {
+      label: 'ingest 1000000',
+      wallS: 1,
+      json: { bench: 'ingest', n: 1_000_000, uplinkd_events_per_s: 90, ip_monitor_events_per_s: 100 },
+    },
+    rows: [
+      { measure: /events per second/, ratio: '0.9×', met: 'no' },
+      { measure: /peak RSS/ },
+      { measure: /status` during the burst/ },
     ],
   },
   {
