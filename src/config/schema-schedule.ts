@@ -105,6 +105,9 @@ export const scheduleSchema = z
       if (s.days) bad('days', 'days belong to windows', 'put the days in the cron expression (its fifth field)');
       if (s.action === undefined)
         return bad('action', 'a cron entry needs an action', `one of ${SCHEDULE_ACTIONS.join(', ')}`);
+      // Not an action at all (a map, a list, an unknown word): its own error says so, and what
+      // it would need is unknown.
+      if (!(SCHEDULE_ACTIONS as readonly unknown[]).includes(s.action)) return;
       if (s.action === 'unforce' && s.uplink !== undefined)
         bad('uplink', 'unforce takes no uplink', 'unforce returns to automatic selection; remove uplink');
       if (s.action !== 'unforce' && s.uplink === undefined)

@@ -110,6 +110,19 @@ test('config: cron and window entries are checked with hints', () => {
   bad('  - { cron: "61 * * * *", action: up, uplink: a }', /not a valid cron/);
   bad('  - { cron: "* * * *", action: up, uplink: a }', /4 fields, not 5/);
   bad('  - { cron: "30 7 * * *", uplink: a }', /needs an action/);
+  // An action that is no action is reported as such, never quoted into another check's words.
+  for (const action of ['{}', '{ x: 1 }', '[]', '[up]', '7', 'null', 'sideways']) {
+    const r = checkConfigText(
+      `uplinks: { a: { interface: eth0 } }\nschedule:\n  - { cron: "30 7 * * *", action: ${action} }\n`,
+      'c.yaml',
+    );
+    const said = r.problems.map((p) => `${p.path}: ${p.message}`);
+    assert.ok(said.length > 0, action);
+    assert.ok(
+      said.every((m) => m.startsWith('schedule[0].action') && !/\[object |undefined|null needs/.test(m)),
+      `${action}: ${said.join(' | ')}`,
+    );
+  }
   bad('  - { cron: "30 7 * * *", action: unforce, uplink: a }', /unforce takes no uplink/);
   bad('  - { cron: "30 7 * * *", action: demand_on, uplink: a }', /demand_on needs a demand uplink/);
   bad('  - { deny: "22:00-06:00" }', /a window needs an uplink/);
