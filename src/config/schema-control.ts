@@ -238,9 +238,9 @@ export const controlSchema = z
         'Receive buffer of the netlink event socket in bytes (default 8388608). A burst that overruns it costs a full resync, never a crash.',
       ),
     carrier_poll: durationType({ max: 60_000, why: 'a slower poll is slower than the kernel; 0 turns it off' })
-      .prefault('10ms')
+      .prefault('5ms')
       .describe(
-        "How often the carrier of uplinks that probe at least once a second (instant, fast) is read from /sys (default 10ms, at most 1m; 0 turns it off). The kernel's own carrier events can lag up to 1s behind for physical NICs.",
+        "How often the carrier of uplinks that probe at least once a second (instant, fast) is read from /sys (default 5ms, at most 1m; 0 turns it off). The kernel's own carrier events can lag up to 1s behind for physical NICs.",
       ),
     log_level: z
       .enum(LOG_LEVELS)

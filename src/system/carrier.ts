@@ -5,15 +5,26 @@
  * physical NIC (or a veth whose peer has the same ifindex) a carrier loss can wait
  * up to a second for linkwatch's rate limit, measured here at 0.4 s in half of
  * the trials. /sys/class/net/IF/carrier reads the driver's flag directly, so the
- * uplinks' interfaces are polled (a few reads per 10 ms) and a change is reported
+ * uplinks' interfaces are polled (one read each per 5 ms) and a change is reported
  * as a link event at once; the netlink event that follows agrees with it.
+ *
+ * Each carrier file stays open and is read again at offset 0 (sysfs renders the attribute
+ * anew): 1.6 µs a read, against 11.5 µs for opening and reading it and the ifindex each time.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import type { LinkInfo } from '../model/kernel.js';
+
+/** An open carrier file, of the device that had this index when it was opened. */
+interface CarrierFile {
+  fd: number;
+  index: number;
+}
 
 export class CarrierPoller {
   private timer?: NodeJS.Timeout;
   private names = new Set<string>();
+  private readonly files = new Map<string, CarrierFile>();
+  private readonly buf = Buffer.alloc(4);
 
   constructor(
     private readonly intervalMs: number,
@@ -27,6 +38,7 @@ export class CarrierPoller {
   /** The interfaces to poll; with none the timer is off (an idle daemon must sleep). */
   watch(names: string[]): void {
     this.names = new Set(names);
+    for (const name of this.files.keys()) if (!this.names.has(name)) this.forget(name);
     this.arm();
   }
 
@@ -38,6 +50,7 @@ export class CarrierPoller {
   stop(): void {
     this.started = false;
     this.arm();
+    for (const name of [...this.files.keys()]) this.forget(name);
   }
 
   private arm(): void {
@@ -60,19 +73,48 @@ export class CarrierPoller {
     for (const name of this.names) {
       const link = this.known(name);
       if (!link?.up) continue;
-      const carrier = readCarrier(name, link.index);
+      const carrier = this.read(name, link.index);
       if (carrier !== undefined && carrier !== link.carrier) this.report({ ...link, carrier });
     }
   }
-}
 
-/** Synchronous on purpose: a sysfs attribute read takes microseconds, and the threadpool may be busy. */
-function readCarrier(name: string, index: number): boolean | undefined {
-  try {
-    // A daemon in a namespace whose /sys belongs to another one must not trust it.
-    if (Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8')) !== index) return undefined;
-    return readFileSync(`/sys/class/net/${name}/carrier`, 'utf8').trim() === '1';
-  } catch {
-    return undefined; // absent, or admin down (EINVAL): netlink tells us those
+  /** Open files (for tests). */
+  get openFiles(): number {
+    return this.files.size;
+  }
+
+  /** Synchronous on purpose: a sysfs attribute read takes microseconds, and the threadpool may be busy. */
+  private read(name: string, index: number): boolean | undefined {
+    let f = this.files.get(name);
+    // The name now belongs to another device (deleted and made again, renamed): open it anew.
+    if (f && f.index !== index) f = this.forget(name);
+    f ??= this.open(name, index);
+    if (!f) return undefined;
+    try {
+      return readSync(f.fd, this.buf, 0, this.buf.length, 0) > 0 && this.buf[0] === 0x31; // '1'
+    } catch (e) {
+      // Admin down (EINVAL): netlink tells us that, and the file stays good. Gone (ENODEV): closed.
+      if ((e as NodeJS.ErrnoException).code !== 'EINVAL') this.forget(name);
+      return undefined;
+    }
+  }
+
+  private open(name: string, index: number): CarrierFile | undefined {
+    try {
+      // A daemon in a namespace whose /sys belongs to another one must not trust it.
+      if (Number(readFileSync(`/sys/class/net/${name}/ifindex`, 'utf8')) !== index) return undefined;
+      const f = { fd: openSync(`/sys/class/net/${name}/carrier`, 'r'), index };
+      this.files.set(name, f);
+      return f;
+    } catch {
+      return undefined; // absent: netlink tells us
+    }
+  }
+
+  private forget(name: string): undefined {
+    const f = this.files.get(name);
+    this.files.delete(name);
+    if (f) closeSync(f.fd);
+    return undefined;
   }
 }

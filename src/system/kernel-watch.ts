@@ -49,7 +49,7 @@ export class LinuxKernelWatch implements KernelWatch {
     private readonly filter: RouteFilter,
     private readonly log: Logger,
     private readonly rcvbuf = 8 << 20,
-    carrierPollMs = 10,
+    carrierPollMs = 5,
   ) {
     this.carrier = new CarrierPoller(
       carrierPollMs,
