@@ -49,10 +49,12 @@ export function plan(tiny: boolean): Planned[] {
       b('demand', [2], 150),
       b('ingest', [1000], 150),
       b('firewall', [50, 2], 150),
+      b('loss', [3], 150),
     ];
   return [
     b('failover', [50, 'instant'], 1800),
     b('failover', [20, 'fast'], 1800),
+    b('loss', [600], 1200),
     b('demand', [200], 1800),
     b('firewall', [1000, 9], 900),
     b('ingest', [100_000], 900),

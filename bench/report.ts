@@ -113,7 +113,7 @@ const BLACKHOLE_GOAL_MS: Record<string, number> = { instant: 250, fast: 1000 };
 const CARRIER_GOAL_MS = 10;
 /** The kernel's own carrier event lags (see the kernel-alone peer); the daemon's /sys poll catches it. */
 const CARRIER_WHY =
-  "Likely the 10 ms carrier poll (control.carrier_poll's default): the kernel's own link event is late (see the kernel alone), so the loss is mostly caught at the next read of /sys, up to 10 ms later, and the route change comes on top.";
+  "Likely the carrier poll's interval (control.carrier_poll, 5 ms by default, 10 ms before): the kernel's own link event is late (see the kernel alone), so the loss is mostly caught at the next read of /sys, up to one interval later, and the route change comes on top.";
 
 type Specs = (j: BenchJson) => Spec[];
 
@@ -272,7 +272,7 @@ const idle: Specs = (j) => {
       unit: '%',
       peer: { what: 'the same shell watchdog', value: at(j, 'peer.cpu_pct') },
       goal: { kind: 'max', value: at(j, 'goals.cpu_pct') ?? 0.1, unit: '%' },
-      why: `${ticks} ticks of ${1000 / (at(j, 'clk_tck') ?? 100)} ms in ${at(j, 'measure_s')} s (the shell watchdog: ${at(j, 'peer.cpu_ticks')}); nothing talked to the daemon then, so this is its own work.${at(j, 'carrier_poll_off.cpu_pct') !== undefined ? ` With the 10 ms carrier poll off (control.carrier_poll: 0) the same daemon uses ${fmt(at(j, 'carrier_poll_off.cpu_pct'), '%')}: the difference is noise, since on this profile the poll is off anyway (it runs only for uplinks that probe every second or faster). What is left: probing two uplinks every 2 s (a timer, a message to the I/O thread and its answer), the reconcile run after each round, the event-loop monitor (every 500 ms on this profile), prom-client's lag gauge (every 1 s) and logging.` : ''}${at(j, 'node_baseline_cpu_pct') !== undefined ? ` A bare idle \`node\` used ${fmt(at(j, 'node_baseline_cpu_pct'), '%')}.` : ''}`,
+      why: `${ticks} ticks of ${1000 / (at(j, 'clk_tck') ?? 100)} ms in ${at(j, 'measure_s')} s (the shell watchdog: ${at(j, 'peer.cpu_ticks')}); nothing talked to the daemon then, so this is its own work.${at(j, 'carrier_poll_off.cpu_pct') !== undefined ? ` With the carrier poll off (control.carrier_poll: 0) the same daemon uses ${fmt(at(j, 'carrier_poll_off.cpu_pct'), '%')}: the difference is noise, since on this profile the poll is off anyway (it runs only for uplinks that probe every second or faster). What is left: probing two uplinks every 2 s (a timer, a message to the I/O thread and its answer), the reconcile run after each round, the event-loop monitor (every 500 ms on this profile), prom-client's lag gauge (every 1 s) and logging.` : ''}${at(j, 'node_baseline_cpu_pct') !== undefined ? ` A bare idle \`node\` used ${fmt(at(j, 'node_baseline_cpu_pct'), '%')}.` : ''}`,
     },
     {
       measure: `exec → control socket answering, worst of ${at(j, 'starts')} starts`,
@@ -394,6 +394,45 @@ const reload: Specs = (j) => {
   ];
 };
 
+const loss: Specs = (j) => {
+  const secs = at(j, 'seconds');
+  const tag = (pct: number, targets: number) =>
+    `false failovers (instant, ${pct} % random loss on the primary, ${targets === 1 ? '1 target' : `${targets} targets, reliability 1`}) in ${secs} s`;
+  const trial = (pct: number, targets: number) =>
+    (Array.isArray(j.trials) ? (j.trials as Record<string, number>[]) : []).find(
+      (t) => t.loss_pct === pct && t.targets === targets,
+    );
+  const why = (pct: number, targets: number) => {
+    const t = trial(pct, targets);
+    return t
+      ? `wan1 fell from up ${t.wan1_falls} times; it never died, so each failover was false. The other three labs ran at the same time.`
+      : 'not run';
+  };
+  const cases: [number, number, boolean][] = [
+    [1, 2, true],
+    [1, 1, false],
+    [5, 2, false],
+    [5, 1, false],
+  ];
+  return [
+    ...cases.map(([pct, targets, goal]) => ({
+      measure: tag(pct, targets),
+      ours: at(j, `false_failovers_${pct}pct_${targets === 1 ? '1target' : '2targets'}`),
+      unit: '',
+      ...(goal
+        ? { goal: { kind: 'max', value: at(j, 'goals.false_failovers_1pct_quorum') ?? 0, unit: '' } as Goal }
+        : {}),
+      why: why(pct, targets),
+    })),
+    {
+      measure: 'CPU per uplink probing every 50 ms (instant), % of one core, median of the labs',
+      ours: at(j, 'cpu_pct_per_uplink_median'),
+      unit: '%',
+      why: `max ${fmt(at(j, 'cpu_pct_per_uplink_max'), '%')}; the daemon's utime + stime over the run, halved (two uplinks each).`,
+    },
+  ];
+};
+
 /** The table's rows for each bench, by its `bench` key. */
 export const SPECS: Record<string, Specs> = {
   failover,
@@ -405,6 +444,7 @@ export const SPECS: Record<string, Specs> = {
   'loop-delay': loopDelay,
   check,
   'reload-failover': reload,
+  loss,
 };
 
 /** The rows of one run: a crash or an unknown bench is a row too, never silently missing. */
@@ -441,7 +481,18 @@ export function table(rows: Row[]): string {
 }
 
 /** The table's order: the issue's list, failover's instant profile before fast. */
-const ORDER = ['failover', 'demand', 'firewall', 'ingest', 'hooks', 'idle', 'loop-delay', 'check', 'reload-failover'];
+const ORDER = [
+  'failover',
+  'loss',
+  'demand',
+  'firewall',
+  'ingest',
+  'hooks',
+  'idle',
+  'loop-delay',
+  'check',
+  'reload-failover',
+];
 const rank = (r: BenchRun) => {
   const i = r.json ? ORDER.indexOf(r.json.bench) : -1;
   return (i < 0 ? ORDER.length : i) * 2 + (r.json?.profile === 'fast' ? 1 : 0);

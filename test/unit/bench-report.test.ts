@@ -165,6 +165,42 @@ const CASES: { name: string; run: BenchRun; rows: Want[] }[] = [
     ],
   },
   {
+    name: 'loss: zero false failovers at 1 % with two targets is the goal; the rest are reported',
+    run: {
+      label: 'loss 600',
+      wallS: 1,
+      json: {
+        bench: 'loss',
+        profile: 'instant',
+        seconds: 600,
+        trials: [
+          { loss_pct: 1, targets: 2, false_failovers: 1, wan1_falls: 2 },
+          { loss_pct: 5, targets: 1, false_failovers: 7, wan1_falls: 7 },
+        ],
+        false_failovers_1pct_1target: 0,
+        false_failovers_1pct_2targets: 1,
+        false_failovers_5pct_1target: 7,
+        false_failovers_5pct_2targets: 0,
+        cpu_pct_per_uplink_median: 4.5,
+        cpu_pct_per_uplink_max: 5,
+        goals: { false_failovers_1pct_quorum: 0 },
+      },
+    },
+    rows: [
+      {
+        measure: /1 % random loss on the primary, 2 targets, reliability 1\) in 600 s/,
+        ours: '1',
+        goal: '≤ 0',
+        met: 'no',
+        note: /fell from up 2 times/,
+      },
+      { measure: /1 % random loss on the primary, 1 target\)/, ours: '0', goal: '—', met: '—' },
+      { measure: /5 % .* 2 targets/, ours: '0', met: '—' },
+      { measure: /5 % .* 1 target\)/, ours: '7', met: '—' },
+      { measure: /CPU per uplink probing every 50 ms/, ours: '4.5 %', met: '—' },
+    ],
+  },
+  {
     name: 'hooks: p99 against 10 ms, the shell loop as peer',
     run: {
       label: 'hooks 200',
