@@ -7,8 +7,9 @@
  * daemon for each load, so each number covers that daemon's start, 1.5 s of idling on wan1 and
  * the load alone. The loads:
  *   idle       nothing for a few seconds: the peer of every other row (the same daemon, no load);
- *   routes     ROUTES foreign routes arriving at once (`ip -batch` of `route add ... table 100
- *              proto static` in the gateway's namespace), until the daemon has counted them all;
+ *   routes     ROUTES foreign routes arriving at once (blackhole /32s in table 100, from
+ *              src/lab/route-flood.js in the gateway's namespace: batched RTM_NEWROUTE, some
+ *              250,000 a second), until the daemon has counted them all;
  *   reload     `uplink reload` onto a config with FORWARDS port forwards;
  *   dashboard  DASHBOARD_S seconds of a dashboard client through the lab's HTTP bridge: an SSE
  *              stream on /api/events and /api/status + /metrics polled every 100 ms;
@@ -21,19 +22,22 @@
  * stay within the profile's bound (3 × 200 ms + 150 ms) plus the 50 ms the measurement itself
  * may add. As a cross-check from outside, a `ping` RPC every 50 ms is timed throughout.
  * Prints one JSON line.
- * Usage: node dist/bench/loop-delay.js [ROUTES (100000)] [FORWARDS (60000)] [DASHBOARD_S (10)] [FLAPS (50)]
+ * Usage: node dist/bench/loop-delay.js [ROUTES (1000000)] [FORWARDS (60000)] [DASHBOARD_S (10)] [FLAPS (50)]
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { rpc } from '../src/control/client.js';
 import { fileLines } from '../src/lab/files.js';
 import { Lab, sleep, waitFor } from '../src/lab/harness.js';
 import { labConfig, startDaemon, type RunningDaemon } from '../src/lab/daemon.js';
 import { httpBridge, type HttpBridge } from '../src/lab/http-bridge.js';
 import { httpCall, sseOpen } from '../src/lab/http-client.js';
-import { ISP1_DOWN, SERVER, twoUplinkTopology } from '../src/lab/topology.js';
+import { SERVER, twoUplinkTopology } from '../src/lab/topology.js';
 import { routeDev, twoUplinkConfig } from '../test/lab/uplinks-lab.js';
 import { blackholeFailoverMs, forwardsYaml } from './reload.js';
+
+const FLOOD = fileURLToPath(new URL('../src/lab/route-flood.js', import.meta.url));
 
 const BOUND_MS = 3 * 200 + 150;
 const SLACK_MS = 50;
@@ -125,7 +129,7 @@ async function measure(lab: Lab, topo: Topo, load: Load) {
 }
 
 async function main() {
-  const routes = Number(process.argv[2] ?? 100_000);
+  const routes = Number(process.argv[2] ?? 1_000_000);
   const forwards = Number(process.argv[3] ?? 60_000);
   const dashboardS = Number(process.argv[4] ?? 10);
   const flaps = Number(process.argv[5] ?? 50);
@@ -134,18 +138,12 @@ async function main() {
     const topo = await twoUplinkTopology(lab, { lanReturnVia: 'both' });
     const small = twoUplinkConfig({ failback: '0s', extra: LAN });
 
-    const batch = lab.tempFile('routes', '');
-    const lines: string[] = [];
-    for (let i = 0; i < routes; i++)
-      lines.push(
-        `route add 10.${128 + ((i >> 16) & 127)}.${(i >> 8) & 255}.${i & 255}/32 via ${ISP1_DOWN} dev wan1 table 100 proto static`,
-      );
-    writeFileSync(batch, `${lines.join('\n')}\n`);
+    const batch = lab.tempFile('hook-runs', '');
 
     let bridge: HttpBridge | undefined;
     const hookDir = join(dirname(batch), 'hooks.d');
     mkdirSync(hookDir, { mode: 0o755 });
-    const hookLog = join(dirname(batch), 'hook-runs');
+    const hookLog = batch;
     for (let i = 0; i < HOOKS; i++) {
       const hook = join(hookDir, `${10 + i}-log`);
       writeFileSync(hook, `#!/bin/sh\necho "$UPLINK $EVENT" >> ${hookLog}\nexit 0\n`);
@@ -162,12 +160,12 @@ async function main() {
       },
       {
         name: 'routes',
-        what: `${routes} foreign routes arriving (ip -batch, table 100)`,
+        what: `${routes} foreign routes arriving (batched RTM_NEWROUTE, table 100)`,
         yaml: small,
         failover: true,
         async run(d) {
-          const r = await topo.gw.exec(['ip', '-batch', batch], { timeoutMs: 600_000 });
-          if (r.code !== 0) throw new Error(`ip -batch: ${r.stderr}`);
+          const r = await topo.gw.exec([process.execPath, FLOOD, String(routes), '100'], { timeoutMs: 600_000 });
+          if (r.code !== 0) throw new Error(`route-flood: ${r.stderr}`);
           // Done when the daemon counts them all, or (after an overrun and resync) stops moving.
           let last = -1;
           let still = 0;

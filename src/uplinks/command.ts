@@ -85,7 +85,10 @@ export class CommandDriver {
       if (this.running) void this.hangup(why);
       return;
     }
-    if (this.running || this.stopping || this.gaveUpReason || this.dialTimer) return;
+    // `proc`, not `running`: a connect process whose main has exited stays ours until its exit
+    // is handled (its group ended, `exited` resolved). A dial in between would lose what
+    // happened (no re-dial notice, no failure counted, no holdoff or backoff).
+    if (this.proc || this.stopping || this.gaveUpReason || this.dialTimer) return;
     const at = this.nextDialAt ?? now;
     this.dialTimer = after(at - now, () => this.dial());
   }

@@ -84,7 +84,7 @@ const DEFAULTS: Config = {
       fwmark_mask: 0xff0000,
     },
     netlink_buffer: 8388608,
-    carrier_poll: 10,
+    carrier_poll: 5,
   },
   defaults: { manage: false },
   uplinks: {},
