@@ -37,12 +37,12 @@ const LOG_MAX_BYTES = 1024 * 1024;
 
 export type JobAction = 'start' | 'stop' | 'restart';
 
+const crypto = builtin<typeof Crypto>('node:crypto');
+
 /**
  * The cgroup (below the daemon's own) that holds one daemon's jobs, one child each: named
  * after the state dir, so several daemons in one cgroup (labs, a second instance) never share.
  */
-const crypto = builtin<typeof Crypto>('node:crypto');
-
 export function jobsCgroup(stateDir: string): string {
   return `uplinkd-jobs-${crypto().createHash('sha256').update(stateDir).digest('hex').slice(0, 10)}`;
 }

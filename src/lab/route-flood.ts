@@ -1,9 +1,10 @@
 /**
- * A route-event producer for bench/ingest that is faster than what it feeds: N blackhole /32
- * routes (10.x.y.z, as test/lab/routes.ts's floodBatch) added to (or deleted from) TABLE by batched RTM_NEWROUTE / RTM_DELROUTE requests over
- * one rtnetlink socket, ~600 to a send and without ACKs (the kernel reports errors only), so the
- * kernel and the listeners being measured are the limit, not `ip -batch` parsing a line per
- * route. The last request asks for an ACK: once it is answered every earlier one was handled.
+ * A route-event producer for the benches that is faster than what it feeds: N blackhole /32
+ * routes (10.x.y.z, as test/lab/routes.ts's floodBatch) added to (or deleted from) TABLE by
+ * batched RTM_NEWROUTE / RTM_DELROUTE requests over one rtnetlink socket, ~600 to a send and
+ * without ACKs (the kernel reports errors only), so the kernel and the listeners being
+ * measured are the limit, not `ip -batch` parsing a line per route. The last request asks
+ * for an ACK: once it is answered every earlier one was handled.
  * Run it inside a namespace: node dist/src/lab/route-flood.js N TABLE [add|del]
  * Prints one JSON line: { routes, errors, firstError, seconds }.
  */

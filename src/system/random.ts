@@ -1,4 +1,4 @@
-/** Bytes from the kernel's CSPRNG without loading Node's crypto (see src/lazy.ts): what randomBytes reads too. */
+/** Bytes from the kernel's CSPRNG (/dev/urandom), without loading Node's crypto for them (see src/lazy.ts). */
 import { closeSync, openSync, readSync } from 'node:fs';
 
 export function urandom(n: number): Buffer {
