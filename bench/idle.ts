@@ -30,7 +30,7 @@ import { twoUplinkConfig } from '../test/lab/uplinks-lab.js';
 
 const GOALS = { rss_mb: 60, cpu_pct: 0.1, startup_ms: 300 };
 
-const clkTck = (() => {
+export const clkTck = (() => {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
   } catch {
@@ -108,7 +108,8 @@ function footprint(root: number) {
   };
 }
 
-const treeTicks = (root: number) => processTree(root).reduce((a, pid) => a + (procStat(pid)?.ticks ?? 0), 0);
+/** CPU ticks (utime + stime + cutime + cstime) of a process and its descendants. */
+export const treeTicks = (root: number) => processTree(root).reduce((a, pid) => a + (procStat(pid)?.ticks ?? 0), 0);
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);

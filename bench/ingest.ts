@@ -13,9 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { Lab, sleep } from '../src/lab/harness.js';
 import { startDaemon } from '../src/lab/daemon.js';
-import { fileURLToPath } from 'node:url';
-
-const FLOOD = fileURLToPath(new URL('../src/lab/route-flood.js', import.meta.url));
+import { routeFlood } from '../test/lab/routes.js';
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -43,7 +41,7 @@ async function once(n: number) {
     await sleep(300);
     const base = (await d.status()).watch.messages;
     const t0 = performance.now();
-    const flood = gw.exec([process.execPath, FLOOD, String(n), '100'], { timeoutMs: 600_000 });
+    const flood = routeFlood(gw, n, 100);
     let floodDone = 0;
     void flood.then(() => (floodDone = performance.now()));
     const lat: number[] = [];
@@ -70,7 +68,7 @@ async function once(n: number) {
       if (!ipDoneAt && floodDone && performance.now() - Math.max(ipLast, floodDone) > 3000) ipDoneAt = ipLast;
       await sleep(20);
     }
-    const produced = JSON.parse((await flood).stdout) as { errors: number; seconds: number };
+    const produced = await flood;
     await sleep(1500);
     const after = await d.status();
     const ipEps = ipLines / ((ipDoneAt - t0) / 1000);

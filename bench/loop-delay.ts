@@ -26,7 +26,6 @@
  */
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { rpc } from '../src/control/client.js';
 import { fileLines } from '../src/lab/files.js';
 import { Lab, sleep, waitFor } from '../src/lab/harness.js';
@@ -34,10 +33,9 @@ import { labConfig, startDaemon, type RunningDaemon } from '../src/lab/daemon.js
 import { httpBridge, type HttpBridge } from '../src/lab/http-bridge.js';
 import { httpCall, sseOpen } from '../src/lab/http-client.js';
 import { SERVER, twoUplinkTopology } from '../src/lab/topology.js';
+import { routeFlood } from '../test/lab/routes.js';
 import { routeDev, twoUplinkConfig } from '../test/lab/uplinks-lab.js';
 import { blackholeFailoverMs, forwardsYaml } from './reload.js';
-
-const FLOOD = fileURLToPath(new URL('../src/lab/route-flood.js', import.meta.url));
 
 const BOUND_MS = 3 * 200 + 150;
 const SLACK_MS = 50;
@@ -138,12 +136,11 @@ async function main() {
     const topo = await twoUplinkTopology(lab, { lanReturnVia: 'both' });
     const small = twoUplinkConfig({ failback: '0s', extra: LAN });
 
-    const batch = lab.tempFile('hook-runs', '');
+    const hookLog = lab.tempFile('hook-runs', '');
 
     let bridge: HttpBridge | undefined;
-    const hookDir = join(dirname(batch), 'hooks.d');
+    const hookDir = join(dirname(hookLog), 'hooks.d');
     mkdirSync(hookDir, { mode: 0o755 });
-    const hookLog = batch;
     for (let i = 0; i < HOOKS; i++) {
       const hook = join(hookDir, `${10 + i}-log`);
       writeFileSync(hook, `#!/bin/sh\necho "$UPLINK $EVENT" >> ${hookLog}\nexit 0\n`);
@@ -164,8 +161,7 @@ async function main() {
         yaml: small,
         failover: true,
         async run(d) {
-          const r = await topo.gw.exec([process.execPath, FLOOD, String(routes), '100'], { timeoutMs: 600_000 });
-          if (r.code !== 0) throw new Error(`route-flood: ${r.stderr}`);
+          await routeFlood(topo.gw, routes, 100);
           // Done when the daemon counts them all, or (after an overrun and resync) stops moving.
           let last = -1;
           let still = 0;

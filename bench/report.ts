@@ -417,7 +417,7 @@ const loss: Specs = (j) => {
   return [
     ...cases.map(([pct, targets, goal]) => ({
       measure: tag(pct, targets),
-      ours: at(j, `false_failovers_${pct}pct_${targets === 1 ? '1target' : '2targets'}`),
+      ours: trial(pct, targets)?.false_failovers,
       unit: '',
       ...(goal
         ? { goal: { kind: 'max', value: at(j, 'goals.false_failovers_1pct_quorum') ?? 0, unit: '' } as Goal }
@@ -428,7 +428,7 @@ const loss: Specs = (j) => {
       measure: 'CPU per uplink probing every 50 ms (instant), % of one core, median of the labs',
       ours: at(j, 'cpu_pct_per_uplink_median'),
       unit: '%',
-      why: `max ${fmt(at(j, 'cpu_pct_per_uplink_max'), '%')}; the daemon's utime + stime over the run, halved (two uplinks each).`,
+      why: `max ${fmt(at(j, 'cpu_pct_per_uplink_max'), '%')}; the daemon's CPU ticks (with its children's) over the run, halved (two uplinks each).`,
     },
   ];
 };

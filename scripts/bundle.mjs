@@ -37,10 +37,10 @@ const ownImportMetaUrl = (outDir) => ({
  */
 const UNUSED = [
   { from: /zod\/v4\/locales\/index\.js$/, contents: 'export { default as en } from "./en.js";', loader: 'js' },
-  { from: /prom-client\/lib\/pushgateway\.js$/, contents: UNBUNDLED('Pushgateway'), loader: 'js' },
-  { from: /prom-client\/lib\/cluster\.js$/, contents: UNBUNDLED('AggregatorRegistry'), loader: 'js' },
+  { from: /prom-client\/lib\/pushgateway\.js$/, contents: unbundled('Pushgateway'), loader: 'js' },
+  { from: /prom-client\/lib\/cluster\.js$/, contents: unbundled('AggregatorRegistry'), loader: 'js' },
 ];
-function UNBUNDLED(name) {
+function unbundled(name) {
   return `module.exports = class ${name} { constructor() { throw new Error("uplinkd: prom-client's ${name} is left out of the bundle"); } };`;
 }
 const leaveOut = () => ({

@@ -5,20 +5,19 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileURLToPath } from 'node:url';
 import { labForTest } from '../../src/lab/harness.js';
-
-const FLOOD = fileURLToPath(new URL('../../src/lab/route-flood.js', import.meta.url));
+import { routeFlood } from './routes.js';
 const N = 3000; // more than one send's worth (~600)
 
 test('route-flood adds, refuses again and deletes N routes in a foreign table', async (t) => {
   const lab = await labForTest(t);
   const gw = await lab.ns('gw');
-  const flood = async (...args: string[]) => {
-    const out = JSON.parse((await gw.exec([process.execPath, FLOOD, String(N), '100', ...args])).stdout);
+  const flood = async (op?: 'del') => {
+    const out = await routeFlood(gw, N, 100, op);
     assert.ok(out.seconds > 0, 'it times itself');
-    return out as { routes: number; errors: number; firstError?: string; seconds: number };
+    return out;
   };
+
   const table = async () =>
     (await gw.ipJson<{ dst: string; type: string; protocol: string }[]>(['route', 'show', 'table', '100'])).map(
       (r) => `${r.type} ${r.dst} ${r.protocol}`,
